@@ -1,0 +1,75 @@
+"""Question embedders: TF-IDF + SVD (always available) and sentence-transformers MiniLM (the ``minilm`` extra).
+
+Callers decide which text stands for a question (the question text only); this package turns texts into
+unit-norm float32 vectors, optionally through an on-disk content-hash cache.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from rgd.embedding.base import Embedder, NotFittedError, normalize_rows
+from rgd.embedding.cache import CachedEmbedder
+from rgd.embedding.sentence import MINILM_NAME, SentenceTransformerEmbedder
+from rgd.embedding.tfidf import TfidfSvdEmbedder
+
+EMBEDDER_KINDS: dict[str, type[Embedder]] = {
+    TfidfSvdEmbedder.kind: TfidfSvdEmbedder,
+    SentenceTransformerEmbedder.kind: SentenceTransformerEmbedder,
+}
+
+__all__ = [
+    "EMBEDDER_KINDS",
+    "MINILM_NAME",
+    "CachedEmbedder",
+    "Embedder",
+    "NotFittedError",
+    "SentenceTransformerEmbedder",
+    "TfidfSvdEmbedder",
+    "default_cache_dir",
+    "embed_questions",
+    "load_embedder",
+    "make_embedder",
+    "normalize_rows",
+]
+
+
+def make_embedder(kind: str, **params: Any) -> Embedder:
+    """Build an embedder by kind ("tfidf" or "minilm") with its constructor parameters."""
+    klass = EMBEDDER_KINDS.get(kind)
+    if klass is None:
+        raise ValueError(f"unknown embedder kind {kind!r}; valid kinds: {', '.join(sorted(EMBEDDER_KINDS))}")
+    try:
+        return klass(**params)
+    except TypeError as exc:
+        raise ValueError(f"bad parameters for the {kind!r} embedder: {exc}") from None
+
+
+def load_embedder(directory: str | Path) -> Embedder:
+    """Rebuild an embedder written by ``Embedder.save``."""
+    return Embedder.load(directory)
+
+
+def default_cache_dir() -> Path:
+    """``$RGD_HOME/cache/embeddings`` when RGD_HOME is set, else ``.rgd/cache/embeddings`` under the cwd."""
+    home = os.environ.get("RGD_HOME")
+    return (Path(home) if home else Path(".rgd")) / "cache" / "embeddings"
+
+
+def embed_questions(
+    embedder: Embedder | str, texts: Sequence[str], cache_dir: str | Path | None = None
+) -> np.ndarray:
+    """Embed question texts, through the on-disk cache when ``cache_dir`` is given.
+
+    ``embedder`` may be a kind name (built with default parameters). Fitted embedders must be fitted
+    (or loaded) first: fitting is never done implicitly, so train and serve use the same state.
+    """
+    if isinstance(embedder, str):
+        embedder = make_embedder(embedder)
+    if cache_dir is not None and not isinstance(embedder, CachedEmbedder):
+        embedder = CachedEmbedder(embedder, cache_dir)
+    return embedder.embed(texts)

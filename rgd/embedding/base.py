@@ -1,0 +1,165 @@
+"""The interface every question embedder shares.
+
+An embedder turns texts into float32 row vectors of unit L2 norm. Embedders that learn from a corpus
+(TF-IDF) must be ``fit`` first; pretrained ones (MiniLM) are ready as built. ``identity`` names the kind,
+the parameters and, for fitted embedders, a hash of the fitted state: two embedders with the same identity
+give the same vectors, so it keys the embedding cache and records lineage. ``save``/``load`` persist an
+embedder as JSON plus NumPy arrays (never pickle), so a router trained with it can embed new queries later.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Self, Sequence
+
+import numpy as np
+
+from rgd.errors import ArtifactError
+
+EMBEDDER_FORMAT = "rgd.embedder"
+EMBEDDER_FORMAT_VERSION = 1
+CONFIG_FILE = "embedder.json"
+
+
+class NotFittedError(RuntimeError):
+    """An embedder that needs a fitted state was used before ``fit`` (or ``load``)."""
+
+
+def normalize_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm, as float32 (all-zero rows stay zero)."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.size == 0:
+        return x
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, np.float32(1e-12))
+
+
+def check_texts(texts: Sequence[str], who: str) -> list[str]:
+    """The texts as a list, or a clear error naming the first non-string."""
+    if isinstance(texts, str):
+        raise TypeError(f"{who}: expected a sequence of texts, got a single string")
+    out = list(texts)
+    for i, t in enumerate(out):
+        if not isinstance(t, str):
+            raise TypeError(f"{who}: text #{i} is {type(t).__name__}, expected str")
+    return out
+
+
+class Embedder(ABC):
+    """Base class: subclasses set ``kind`` and implement ``_embed``, ``dim``, ``params`` and ``identity``."""
+
+    kind: ClassVar[str]
+    #: True when ``embed`` needs a state learned by ``fit``
+    requires_fit: ClassVar[bool] = False
+    _registry: ClassVar[dict[str, type["Embedder"]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__ and not cls.__dict__.get("_unregistered", False):
+            Embedder._registry[cls.kind] = cls
+
+    # ------------------------------------------------------------------ learning and embedding
+    def fit(self, texts: Sequence[str]) -> Self:
+        """Learn from a corpus; a no-op for pretrained embedders."""
+        return self
+
+    @property
+    def is_fitted(self) -> bool:
+        return True
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, d) float32 with unit-norm rows; (0, d) for empty input."""
+        texts = check_texts(texts, f"{self.kind} embedder")
+        self._require_fitted()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = normalize_rows(self._embed(texts))
+        if out.shape != (len(texts), self.dim):
+            raise RuntimeError(f"{self.kind} embedder returned shape {out.shape}, expected ({len(texts)}, {self.dim})")
+        return out
+
+    @abstractmethod
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """(n, d) vectors for n >= 1 texts; ``embed`` normalises them."""
+
+    @property
+    @abstractmethod
+    def dim(self) -> int:
+        """The embedding dimension."""
+
+    def _require_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(
+                f"{self.kind} embedder is not fitted: call fit(texts) on a training corpus or load a saved one"
+            )
+
+    # ------------------------------------------------------------------ naming
+    @abstractmethod
+    def params(self) -> dict[str, Any]:
+        """The constructor parameters, JSON-able, so that ``make_embedder(kind, **params)`` rebuilds it."""
+
+    @property
+    @abstractmethod
+    def identity(self) -> str:
+        """Stable name: kind, parameters and (when fitted) a hash of the fitted state."""
+
+    def to_config(self) -> dict[str, Any]:
+        return {"kind": self.kind, "params": self.params(), "identity": self.identity if self.is_fitted else None}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({args})"
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | Path) -> Path:
+        """Write ``embedder.json`` (and the fitted state, where there is one) into ``directory``."""
+        self._require_fitted()
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self._save_state(directory)
+        doc = {"format": EMBEDDER_FORMAT, "format_version": EMBEDDER_FORMAT_VERSION, **self.to_config()}
+        (directory / CONFIG_FILE).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        return directory
+
+    def _save_state(self, directory: Path) -> None:
+        """Write the fitted state's files; nothing for pretrained embedders."""
+
+    def _load_state(self, directory: Path) -> None:
+        """Read what ``_save_state`` wrote."""
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "Embedder":
+        """Rebuild an embedder from ``save``'s output; refuses foreign or mismatched artifacts."""
+        directory = Path(directory)
+        path = directory / CONFIG_FILE
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ArtifactError(f"{path}: no saved embedder here") from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ArtifactError(f"{path}: cannot read embedder config ({exc})") from None
+        if not isinstance(doc, dict) or doc.get("format") != EMBEDDER_FORMAT:
+            raise ArtifactError(f"{path}: not an rgd embedder (format={doc.get('format') if isinstance(doc, dict) else None!r})")
+        if doc.get("format_version") != EMBEDDER_FORMAT_VERSION:
+            raise ArtifactError(
+                f"{path}: embedder format version {doc.get('format_version')!r}, this library reads {EMBEDDER_FORMAT_VERSION}"
+            )
+        kind = doc.get("kind")
+        klass = Embedder._registry.get(kind)
+        if klass is None:
+            raise ArtifactError(f"{path}: unknown embedder kind {kind!r}; known: {sorted(Embedder._registry)}")
+        if cls is not Embedder and not issubclass(klass, cls):
+            raise ArtifactError(f"{path}: holds a {kind!r} embedder, not a {cls.__name__}")
+        try:
+            emb = klass(**doc.get("params", {}))
+        except TypeError as exc:
+            raise ArtifactError(f"{path}: bad parameters for {kind!r} embedder ({exc})") from None
+        emb._load_state(directory)
+        saved_identity = doc.get("identity")
+        if saved_identity is not None and emb.identity != saved_identity:
+            raise ArtifactError(
+                f"{path}: loaded state has identity {emb.identity!r} but the artifact records {saved_identity!r}"
+            )
+        return emb
