@@ -2,7 +2,8 @@
 
 Layout: ``<cache_dir>/<sha256(identity)[:16]>/`` holds ``meta.json`` (identity, dimension) and shards
 ``shard-*.npz``, each with ``keys`` (n, 32) uint8 digests and ``vectors`` (n, d) float32. Every call that
-computes something appends one shard, written to a temporary file and moved into place with
+computes something appends one shard per ``chunk_size`` new texts (so an interrupted run keeps what it
+finished), each written to a temporary file and moved into place with
 ``os.replace``, so a crash never leaves a half-written shard and concurrent writers never collide.
 Shards are read once into memory (key -> row); new shards from other processes are picked up on the next
 call. A shard that cannot be read is renamed ``*.corrupt``, logged, and its texts are recomputed.
@@ -164,9 +165,13 @@ class CachedEmbedder(Embedder):
     kind: ClassVar[str] = "cached"
     _unregistered: ClassVar[bool] = True
 
-    def __init__(self, inner: Embedder, cache_dir: str | Path) -> None:
+    def __init__(self, inner: Embedder, cache_dir: str | Path, chunk_size: int = 4096) -> None:
         if not isinstance(inner, Embedder):
             raise TypeError(f"inner must be an Embedder, got {type(inner).__name__}")
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        #: missing texts are computed and stored this many at a time, so an interrupted run keeps its work
+        self.chunk_size = int(chunk_size)
         self.inner = inner
         self.cache_dir = Path(cache_dir)
         self._stores: dict[str, _Store] = {}
@@ -214,12 +219,14 @@ class CachedEmbedder(Embedder):
                 missing[key] = text
         self.hits += len(texts) - sum(1 for k in keys if k in missing)
         self.misses += len(missing)
-        if missing:
-            new_keys = list(missing)
-            vectors = self.inner.embed(list(missing.values()))
-            store.add(new_keys, vectors)
-            if len(store.seen) > AUTO_COMPACT_SHARDS:
-                store.compact()
+        new_keys, new_texts = list(missing), list(missing.values())
+        for start in range(0, len(new_keys), self.chunk_size):
+            stop = start + self.chunk_size
+            if len(new_keys) > self.chunk_size:
+                log.info("embedding cache: computing texts %d-%d of %d", start + 1, min(stop, len(new_keys)), len(new_keys))
+            store.add(new_keys[start:stop], self.inner.embed(new_texts[start:stop]))
+        if len(store.seen) > AUTO_COMPACT_SHARDS:
+            store.compact()
         return store.gather(keys)
 
     def _embed(self, texts: list[str]) -> np.ndarray:  # pragma: no cover - embed is overridden
