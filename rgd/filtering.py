@@ -105,7 +105,8 @@ def _generator_rows(
 
 def _aligned(table: ResponseTable, questions: Sequence[Question], what: str) -> ResponseTable:
     ids = [q.id for q in questions]
-    missing = [i for i in ids if i not in set(table.question_ids)]
+    known = set(table.question_ids)
+    missing = [i for i in ids if i not in known]
     if missing:
         raise DataError(f"the {what} has no answers to {len(missing)} of the questions (first: {missing[:5]})")
     out = table.take(table.positions(ids))
