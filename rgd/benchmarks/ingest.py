@@ -52,20 +52,22 @@ def load_benchmark(
     split: str | None = None,
     limit: int | None = None,
     cache_dir: str | None = None,
+    hub_path: str | None = None,
     progress: bool = False,
     **options,
 ) -> tuple[list[Question], IngestReport]:
     """Questions of benchmark ``name`` from a local file (``path``) or, without one, from the hub.
 
-    A row missing a required field, or whose values make no valid question, raises a DataError naming
+    ``split`` and ``hub_path`` (a mirror, or a local dataset directory ``datasets`` can read) override the
+    benchmark's hub defaults; they do not apply to ``path``. A row missing a required field, or whose values make no valid question, raises a DataError naming
     the file and row; a row with no multiple-choice form is skipped and counted in the report.
     """
     spec = get_spec(name, **options)
     if path is not None:
         rows, source = read_local_rows(path), str(path)
     else:
-        hub_split = split or spec.hub_split
-        rows, source = read_hub_rows(spec.hub_path, hub_split, spec.hub_config, cache_dir), f"hub:{spec.hub_path}[{hub_split}]"
+        hub_split, hub = split or spec.hub_split, hub_path or spec.hub_path
+        rows, source = read_hub_rows(hub, hub_split, spec.hub_config, cache_dir), f"hub:{hub}[{hub_split}]"
     report = IngestReport(benchmark=name, source=source)
     ctx = RowContext()
     questions: list[Question] = []

@@ -38,9 +38,10 @@ _BLOCK_OPEN = re.compile(r"<question>", re.IGNORECASE)
 _BLOCK_CLOSE = re.compile(r"</question>", re.IGNORECASE)
 _FENCE_LINE = re.compile(r"^\s*```[\w+-]*\s*$", re.MULTILINE)
 _OPTION_LINE = re.compile(r"^\s*(?:\(([A-Z])\)|([A-Z])[).:])(?:\s+(.*?))?\s*$")
-_ANSWER = re.compile(r"^\(?\s*([A-Z])\s*\)?(?=$|[\s.):,])")
+_ANSWER = re.compile(r"^\(?\s*([A-Z])\s*\)?(?=$|[.):,]|\s+(?![a-z]))")  # "I cannot..." is prose
 _LOWER_ANSWER = re.compile(r"^\(?\s*([a-z])\s*\)?[.:]?$")
 _ANSWER_PREFIX = re.compile(r"^\s*(?:the\s+)?(?:correct\s+)?(?:answer|option|choice)\s*(?:is)?\s*[:\-]?\s*", re.I)
+_EDGE_PUNCTUATION = ".,;:!?\"'`()[]{}*_"
 _TAG_NAMES = ("subject", "text", "options", "answer")
 
 
@@ -50,8 +51,11 @@ def _field(block: str, tag: str) -> str | None:
 
 
 def normalise_text(text: str) -> str:
-    """Lower-case, punctuation-free, single-spaced text: the key for de-duplication."""
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+    """Lower-case, single-spaced text without punctuation at word edges: the key for de-duplication.
+
+    Symbols inside words stay, so "2+2" and "2-2" remain different questions.
+    """
+    return " ".join(t for t in (tok.strip(_EDGE_PUNCTUATION) for tok in text.lower().split()) if t)
 
 
 def text_hash(text: str) -> str:
