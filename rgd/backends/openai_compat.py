@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
 from rgd.backends.base import Generation, LLMBackend, SamplingConfig
 from rgd.backends.errors import BackendError, TransientError
 from rgd.backends.http_json import post_json
+from rgd.backends.parallel import map_in_order
 from rgd.backends.retry import call_with_retries
 
 
@@ -145,17 +145,9 @@ class OpenAICompatibleBackend(LLMBackend):
         fails after its retries (the other requests in flight are abandoned: nothing partial is returned)."""
         sampling = sampling or SamplingConfig()
         prompts = list(prompts)
-        if not prompts:
-            return []
-        workers = min(self.max_concurrency, len(prompts))
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openai-compat")
-        try:
-            futures = [pool.submit(self._generate_one, i, p, sampling) for i, p in enumerate(prompts)]
-            results = [f.result() for f in futures]
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
+        results = map_in_order(
+            lambda i, p: self._generate_one(i, p, sampling), prompts, self.max_concurrency, "openai-compat"
+        )
         if len(results) != len(prompts):  # pragma: no cover - guards the contract
             raise BackendError(f"{self.model}: {len(results)} results for {len(prompts)} prompts")
         return results
