@@ -162,3 +162,51 @@ def test_vectorised_filter_is_fast_on_a_large_pool():
     assert 0 < report.n_kept < n_q and kept_table.n_questions == report.n_kept
     # the filter keeps the questions where the pool mostly agrees with the key
     assert kept_table.correct().mean() > table.correct().mean()
+
+
+def test_generate_then_filter_removes_wrong_keys():
+    """End to end: a generator whose keys are wrong on every third question; a pool that knows the truth."""
+    from rgd.backends.base import Generation, LLMBackend
+    from rgd.generation import generate_questions, load_subjects, read_generation_request, render_question_block
+
+    truth: dict[str, int] = {}
+
+    class SloppyGenerator(LLMBackend):
+        model = "sloppy"
+
+        def __init__(self):
+            self.n = 0
+
+        def generate(self, prompts, sampling=None):
+            out = []
+            for p in prompts:
+                req = read_generation_request(p)
+                blocks = []
+                for _ in range(req.n_questions):
+                    self.n += 1
+                    right = self.n % req.n_options
+                    key = (right + 1) % req.n_options if self.n % 3 == 0 else right
+                    text = f"{req.subject} puzzle {self.n}"
+                    truth[text] = right
+                    blocks.append(render_question_block(Question(
+                        id="d", subject=req.subject, text=text, options=[f"o{i}" for i in range(req.n_options)],
+                        answer="ABCD"[key])))
+                out.append(Generation("\n".join(blocks)))
+            return out
+
+    subjects = load_subjects("medmcqa").select(["Anatomy", "Surgery"])
+    questions, _ = generate_questions(SloppyGenerator(), subjects, 30, 5, seed=0, progress=False)
+    rng = np.random.default_rng(1)
+    responses = []
+    for skill, name in zip((0.9, 0.7, 0.5, 0.4, 0.3), ("p1", "p2", "p3", "p4", "p5")):
+        for qu in questions:
+            right = truth[qu.text]
+            choice = right if rng.random() < skill else int(rng.integers(0, 4))
+            responses.append(Response(model=name, question_id=qu.id, choice="ABCD"[choice]))
+    table = ResponseTable.from_records(questions, responses)
+    true_keys = np.array([truth[x.text] for x in questions])
+    key_accuracy = (table.answers == true_keys).mean()
+    kept, kept_table, report = filter_questions(questions, table, None, FilterConfig())
+    kept_accuracy = (kept_table.answers == np.array([truth[x.text] for x in kept])).mean()
+    assert key_accuracy == pytest.approx(2 / 3, abs=0.05)
+    assert kept_accuracy > 0.9 and report.failures["consensus_disagrees"] >= 15
