@@ -86,6 +86,15 @@ def test_tfidf_shapes_dtype_and_unit_norm(tfidf):
     assert tfidf.embed(()).dtype == np.float32
 
 
+def test_tfidf_weighting_matches_scikit_learn(tfidf):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    reference = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=50000).fit(CORPUS)
+    assert tfidf.vocabulary_ == reference.get_feature_names_out().tolist()
+    texts = CORPUS[:4] + ["the cell cell cell divides and the court court decides"]
+    np.testing.assert_allclose(tfidf._tfidf(texts).toarray(), reference.transform(texts).toarray(), atol=1e-6)
+
+
 def test_tfidf_topics_cluster(tfidf):
     q = tfidf.embed(["Find the derivative of x cubed.", "The court ruled on constitutional law."])
     ref = tfidf.embed(CORPUS[:12])

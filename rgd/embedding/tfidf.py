@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, ClassVar, Self, Sequence
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
@@ -103,14 +102,14 @@ class TfidfSvdEmbedder(Embedder):
         return self.components_ is not None
 
     # ------------------------------------------------------------------ embedding
-    def _tfidf(self, texts: list[str]) -> sp.csr_matrix:
+    def _tfidf(self, texts: list[str]):
         """(n, V) rows: (sublinear) term counts times idf, L2-normalised -- the TfidfVectorizer recipe."""
         assert self._counter is not None and self.idf_ is not None
-        x = sp.csr_matrix(self._counter.transform(texts), dtype=np.float32)
+        x = self._counter.transform(texts).tocsr().astype(np.float32)  # sparse (n, V) term counts
         if self.sublinear_tf:
             np.log(x.data, out=x.data)
-            x.data += 1.0
-        x = x @ sp.diags(self.idf_, format="csr", dtype=np.float32)
+            x.data += np.float32(1.0)
+        x = x.multiply(self.idf_[None, :]).tocsr()
         return normalize(x, norm="l2", copy=False)
 
     def _embed(self, texts: list[str]) -> np.ndarray:
