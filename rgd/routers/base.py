@@ -36,6 +36,12 @@ class TrainingSet:
             raise ValueError(
                 f"embeddings must be (n_questions={self.table.n_questions}, d), got {self.embeddings.shape}"
             )
+        if not np.isfinite(self.embeddings).all():
+            bad = np.flatnonzero(~np.isfinite(self.embeddings).all(axis=1))
+            raise ValueError(
+                f"embeddings of {bad.size} questions contain NaN or inf "
+                f"(first: {[self.table.question_ids[i] for i in bad[:5]]})"
+            )
 
 
 def normalize_rows(x: np.ndarray) -> np.ndarray:

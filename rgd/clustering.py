@@ -1,0 +1,162 @@
+"""Clustering on the unit sphere, vectorised: weighted spherical k-means and silhouette-based choice of k.
+
+CASCAL runs one search per (subject, model), so these are written for many small problems: no per-point
+Python loops, a subsample for the silhouette, and few k-means restarts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rgd.routers.base import normalize_rows
+
+
+def spherical_kmeans(
+    x: np.ndarray,
+    k: int,
+    weights: np.ndarray | None = None,
+    *,
+    n_iter: int = 25,
+    n_init: int = 2,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted spherical k-means on L2-normalised rows; returns (centroids (k, d), labels (n,))."""
+    n = x.shape[0]
+    w = np.ones(n, dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    for _ in range(n_init):
+        centers = _kmeanspp(x, k, w, rng)
+        labels = np.zeros(n, dtype=np.int64)
+        for it in range(n_iter):
+            sim = x @ centers.T
+            new = sim.argmax(axis=1)
+            if it and np.array_equal(new, labels):
+                break
+            labels = new
+            onehot = np.zeros((n, k), dtype=np.float32)
+            onehot[np.arange(n), labels] = w
+            sums = onehot.T @ x
+            empty = onehot.sum(axis=0) == 0
+            if empty.any():  # re-seed empty clusters at the worst-fitting points
+                worst = np.argsort(sim[np.arange(n), labels])[: int(empty.sum())]
+                sums[empty] = x[worst]
+            centers = normalize_rows(sums)
+        objective = float((w * (x @ centers.T)[np.arange(n), labels]).sum())
+        if best is None or objective > best[0]:
+            best = (objective, centers, labels)
+    return best[1], best[2]
+
+
+def _kmeanspp(x: np.ndarray, k: int, w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    n = x.shape[0]
+    p = w / w.sum()
+    idx = [int(rng.choice(n, p=p))]
+    dist = 1.0 - x @ x[idx[0]]
+    for _ in range(1, k):
+        d = np.maximum(dist, 0) * w
+        total = d.sum()
+        nxt = int(rng.choice(n, p=d / total)) if total > 0 else int(rng.integers(n))
+        idx.append(nxt)
+        dist = np.minimum(dist, 1.0 - x @ x[nxt])
+    return x[idx].copy()
+
+
+def cosine_distances(x: np.ndarray) -> np.ndarray:
+    return np.maximum(1.0 - x @ x.T, 0.0)
+
+
+def silhouette_cosine(dist: np.ndarray, labels: np.ndarray, k: int) -> float:
+    """Mean silhouette from a precomputed distance matrix (points in singleton clusters score 0)."""
+    n = dist.shape[0]
+    onehot = np.zeros((n, k), dtype=np.float32)
+    onehot[np.arange(n), labels] = 1.0
+    counts = onehot.sum(axis=0)
+    sums = dist @ onehot  # (n, k): total distance to each cluster
+    own = counts[labels]
+    a = sums[np.arange(n), labels] / np.maximum(own - 1, 1)
+    other = np.where(onehot > 0, np.inf, sums / np.maximum(counts, 1)[None, :])
+    other[:, counts == 0] = np.inf
+    b = other.min(axis=1)
+    s = np.where(own > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-12), 0.0)
+    s = np.where(np.isfinite(s), s, 0.0)
+    return float(s.mean())
+
+
+def choose_clusters(
+    x: np.ndarray,
+    weights: np.ndarray,
+    *,
+    k_min: int,
+    k_max: int,
+    silhouette_floor: float,
+    method: str,
+    max_silhouette_points: int,
+    rng: np.random.Generator,
+    gram: np.ndarray | None = None,
+) -> np.ndarray:
+    """Centroids (k, d) for points ``x``: k in [k_min, k_max] by silhouette, one centroid below the floor.
+
+    ``gram`` (optional) is ``x @ x.T``, precomputed by callers that cluster many subsets of one set.
+    """
+    n = x.shape[0]
+    single = normalize_rows((weights[:, None] * x).sum(axis=0, keepdims=True))
+    if n < 2 * k_min or k_max < 2:
+        return single
+    if n > max_silhouette_points:
+        sample = rng.choice(n, size=max_silhouette_points, replace=False)
+    else:
+        sample = np.arange(n)
+    dist = cosine_distances(x[sample]) if gram is None else np.maximum(1.0 - gram[np.ix_(sample, sample)], 0.0)
+    best_score, best_centers = -np.inf, single
+    for k in range(max(k_min, 2), min(k_max, n // 2) + 1):
+        if method == "kmeans":
+            centers, labels = spherical_kmeans(x, k, weights, rng=rng)
+        elif method == "agglomerative":
+            centers, labels = _agglomerative(x, k, weights)
+        else:
+            raise ValueError(f"unknown clustering method {method!r}; use 'kmeans' or 'agglomerative'")
+        used = np.unique(labels[sample])
+        if used.size < 2:
+            continue
+        score = silhouette_cosine(dist, labels[sample], k)
+        if score > best_score:
+            best_score, best_centers = score, centers[np.bincount(labels, minlength=k) > 0]
+    return best_centers if best_score >= silhouette_floor else single
+
+
+def _agglomerative(x: np.ndarray, k: int, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.cluster import AgglomerativeClustering
+
+    labels = AgglomerativeClustering(n_clusters=k, metric="cosine", linkage="average").fit_predict(x)
+    onehot = np.zeros((x.shape[0], k), dtype=np.float32)
+    onehot[np.arange(x.shape[0]), labels] = weights
+    return normalize_rows(onehot.T @ x), labels
+
+
+def merge_close(centers: np.ndarray, mass: np.ndarray, max_distance: float) -> tuple[np.ndarray, np.ndarray]:
+    """Merge centroids closer than ``max_distance`` (cosine), closest pair first, mass-weighted.
+
+    Returns the merged centroids and their masses.
+    """
+    centers = centers.copy()
+    mass = mass.astype(np.float64).copy()
+    alive = np.ones(len(centers), dtype=bool)
+    if len(centers) < 2:
+        return centers, mass
+    dist = 1.0 - centers @ centers.T
+    np.fill_diagonal(dist, np.inf)
+    while True:
+        flat = int(np.argmin(dist))
+        i, j = divmod(flat, dist.shape[1])
+        if not np.isfinite(dist[i, j]) or dist[i, j] >= max_distance:
+            break
+        merged = mass[i] * centers[i] + mass[j] * centers[j]
+        centers[i] = merged / max(np.linalg.norm(merged), 1e-12)
+        mass[i] += mass[j]
+        alive[j] = False
+        dist[j, :] = dist[:, j] = np.inf
+        row = 1.0 - centers @ centers[i]
+        row[~alive] = np.inf
+        row[i] = np.inf
+        dist[i, :] = dist[:, i] = row
+    return centers[alive], mass[alive]

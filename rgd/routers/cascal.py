@@ -1,0 +1,244 @@
+"""CASCAL: consensus-aware skill clustering, a query-only router trained without labels.
+
+Training, per subject: for each model, the questions where it agrees with the pool's majority (weighted by
+the agreement ratio, skipping questions below ``min_agreement``) are clustered into skill centroids; the
+centroids of all models are merged when closer than ``merge_distance``; every training question of the
+subject is assigned to its nearest centroid, and each cluster ranks the models by their mean consensus score
+over its questions. Clusters whose top-3 repeats another's are folded into it. Subject representatives and
+a global ranking are the fallback.
+
+Routing: a query goes to a subject, then to its nearest centroids there (distance-weighted, sharpened
+scores), blended with the fallback ranking when it is far from every centroid. All of it is vectorised
+over queries and centroids.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rgd.clustering import choose_clusters, merge_close
+from rgd.routers.base import Router, TrainingSet, normalize_rows
+
+
+class CascalRouter(Router):
+    name = "cascal"
+
+    def __init__(
+        self,
+        *,
+        min_agreement: float = 0.5,
+        clustering: str = "kmeans",
+        k_min: int = 2,
+        k_max: int = 5,
+        silhouette_floor: float = 0.05,
+        max_silhouette_points: int = 300,
+        min_points: int = 10,
+        merge_distance: float = 0.15,
+        prune_top: int = 3,
+        subject_routing: str = "centroid",
+        subject_neighbors: int = 10,
+        n_nearest: int = 3,
+        distance_temperature: float = 0.05,
+        score_temperature: float = 0.05,
+        distance_threshold: float = 0.6,
+        fallback: str = "global",
+        fallback_weight: float = 0.5,
+        seed: int = 0,
+    ) -> None:
+        if clustering not in ("kmeans", "agglomerative"):
+            raise ValueError(f"clustering must be 'kmeans' or 'agglomerative', got {clustering!r}")
+        if subject_routing not in ("centroid", "knn"):
+            raise ValueError(f"subject_routing must be 'centroid' or 'knn', got {subject_routing!r}")
+        if fallback not in ("global", "subject"):
+            raise ValueError(f"fallback must be 'global' or 'subject', got {fallback!r}")
+        if not 0 <= min_agreement <= 1 or not 0 <= fallback_weight <= 1:
+            raise ValueError("min_agreement and fallback_weight must lie in [0, 1]")
+        if not 1 <= k_min <= k_max:
+            raise ValueError(f"need 1 <= k_min <= k_max, got {k_min}, {k_max}")
+        for label, v in (("distance_temperature", distance_temperature), ("score_temperature", score_temperature)):
+            if v <= 0:
+                raise ValueError(f"{label} must be > 0, got {v}")
+        self._params = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
+        self.__dict__.update(self._params)
+
+    def params(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    # ------------------------------------------------------------------ what the router is scored on
+    def _model_scores(self, train: TrainingSet) -> np.ndarray:
+        """(M, Q) per-question scores the cluster rankings average: the consensus scores (no labels)."""
+        return train.consensus.scores
+
+    def _skill_mask(self, train: TrainingSet) -> np.ndarray:
+        """(M, Q) bool: the questions whose embeddings form a model's skill centroids."""
+        cons = train.consensus
+        return cons.agrees(train.table.choices) & (cons.agreement >= self.min_agreement)[None, :]
+
+    # ------------------------------------------------------------------ training
+    def _fit(self, train: TrainingSet) -> None:
+        rng = np.random.default_rng(self.seed)
+        x = normalize_rows(train.embeddings)
+        table, cons = train.table, train.consensus
+        scores = self._model_scores(train).astype(np.float32)
+        agrees = self._skill_mask(train)
+
+        subjects = sorted(set(table.subjects.tolist()))
+        centroids, cluster_scores, cluster_subject, cluster_size = [], [], [], []
+        reps, subject_scores = [], []
+        for si, subject in enumerate(subjects):
+            cols = np.flatnonzero(table.subjects == subject)
+            xs = x[cols]
+            reps.append(xs.mean(axis=0))
+            subject_scores.append(scores[:, cols].mean(axis=1))
+
+            gram = xs @ xs.T  # shared by the silhouette searches of every model of this subject
+            found, mass = [], []
+            for m in range(table.n_models):
+                sel = np.flatnonzero(agrees[m, cols])
+                if sel.size < self.min_points:
+                    continue
+                w = cons.agreement[cols[sel]]
+                c = choose_clusters(
+                    xs[sel],
+                    w,
+                    k_min=self.k_min,
+                    k_max=self.k_max,
+                    silhouette_floor=self.silhouette_floor,
+                    method=self.clustering,
+                    max_silhouette_points=self.max_silhouette_points,
+                    rng=rng,
+                    gram=gram[np.ix_(sel, sel)],
+                )
+                found.append(c)
+                mass.append(np.full(len(c), w.sum() / len(c)))
+            if not found:  # nobody agrees enough: one cluster, the subject itself
+                found, mass = [normalize_rows(xs.mean(axis=0, keepdims=True))], [np.ones(1)]
+            cents, _ = merge_close(np.vstack(found), np.concatenate(mass), self.merge_distance)
+            cents, ranks, sizes = self._rank_clusters(xs, scores[:, cols], cents)
+            centroids.append(cents)
+            cluster_scores.append(ranks)
+            cluster_subject.append(np.full(len(cents), si))
+            cluster_size.append(sizes)
+
+        self.subjects_ = subjects
+        self.subject_reps_ = normalize_rows(np.vstack(reps))
+        self.subject_scores_ = np.vstack(subject_scores).astype(np.float32)
+        self.centroids_ = np.vstack(centroids).astype(np.float32)
+        self.cluster_scores_ = np.vstack(cluster_scores).astype(np.float32)
+        self.cluster_subject_ = np.concatenate(cluster_subject).astype(np.int32)
+        self.cluster_size_ = np.concatenate(cluster_size).astype(np.int32)
+        self.global_scores_ = scores.mean(axis=1).astype(np.float32)
+        if self.subject_routing == "knn":
+            self.train_x_ = x.astype(np.float32)
+            lookup = {s: i for i, s in enumerate(subjects)}
+            self.train_subject_ = np.array([lookup[s] for s in table.subjects], dtype=np.int32)
+        else:
+            self.train_x_ = np.zeros((0, x.shape[1]), np.float32)
+            self.train_subject_ = np.zeros(0, np.int32)
+
+    def _rank_clusters(
+        self, xs: np.ndarray, scores: np.ndarray, cents: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Assign questions to centroids, rank models per cluster, fold clusters whose top-k repeats."""
+        assign = (xs @ cents.T).argmax(axis=1)
+        while True:
+            k = len(cents)
+            onehot = np.zeros((xs.shape[0], k), dtype=np.float32)
+            onehot[np.arange(xs.shape[0]), assign] = 1.0
+            sizes = onehot.sum(axis=0)
+            keep = sizes > 0
+            if not keep.all():  # drop centroids that won no question and reassign
+                cents = cents[keep]
+                assign = (xs @ cents.T).argmax(axis=1)
+                continue
+            means = (scores @ onehot) / sizes[None, :]  # (M, k)
+            top = np.sort(np.argsort(-means, axis=0, kind="stable")[: self.prune_top], axis=0).T  # (k, top)
+            _, first, inverse = np.unique(top, axis=0, return_index=True, return_inverse=True)
+            if len(first) == k:
+                return cents, means.T, sizes.astype(np.int32)
+            # fold every cluster into the largest cluster sharing its top set; centroid = mass-weighted mean
+            inverse = inverse.reshape(-1)
+            groups = np.zeros((k, len(first)), dtype=np.float32)
+            groups[np.arange(k), inverse] = sizes
+            cents = normalize_rows(groups.T @ cents)
+            assign = inverse[assign]
+
+    # ------------------------------------------------------------------ routing
+    def subject_of(self, embeddings: np.ndarray) -> np.ndarray:
+        """(n,) index into ``subjects_`` of each query's inferred subject."""
+        e = normalize_rows(embeddings)
+        if self.subject_routing == "knn" and len(self.train_x_):
+            sim = e @ self.train_x_.T
+            k = min(self.subject_neighbors, sim.shape[1])
+            nn = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+            votes = np.zeros((e.shape[0], len(self.subjects_)), dtype=np.float32)
+            rows = np.repeat(np.arange(e.shape[0]), k)
+            np.add.at(votes, (rows, self.train_subject_[nn].ravel()), np.take_along_axis(sim, nn, 1).ravel())
+            return votes.argmax(axis=1)
+        return (e @ self.subject_reps_.T).argmax(axis=1)
+
+    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+        e = normalize_rows(embeddings)
+        subject = self.subject_of(e)
+        dist = 1.0 - e @ self.centroids_.T  # (n, K)
+        dist = np.where(self.cluster_subject_[None, :] == subject[:, None], dist, np.inf)
+        k = min(self.n_nearest, dist.shape[1])
+        near = np.argpartition(dist, k - 1, axis=1)[:, :k]
+        nd = np.take_along_axis(dist, near, axis=1)
+        logits = -(nd - nd.min(axis=1, keepdims=True)) / self.distance_temperature
+        w = np.where(np.isfinite(nd), np.exp(logits), 0.0)
+        w /= w.sum(axis=1, keepdims=True)
+        sharp = self._sharpen(self.cluster_scores_)  # (K, M)
+        local = np.einsum("nk,nkm->nm", w, sharp[near])
+        fallback = self.global_scores_[None, :] if self.fallback == "global" else self.subject_scores_[subject]
+        far = nd.min(axis=1) > self.distance_threshold
+        alpha = np.where(far, self.fallback_weight, 0.0)[:, None]
+        return (1 - alpha) * local + alpha * self._sharpen(np.broadcast_to(fallback, local.shape))
+
+    def _sharpen(self, s: np.ndarray) -> np.ndarray:
+        z = (s - s.max(axis=-1, keepdims=True)) / self.score_temperature
+        p = np.exp(z)
+        return p / p.sum(axis=-1, keepdims=True)
+
+    # ------------------------------------------------------------------ persistence
+    _ARRAYS = (
+        "subject_reps_",
+        "subject_scores_",
+        "centroids_",
+        "cluster_scores_",
+        "cluster_subject_",
+        "cluster_size_",
+        "global_scores_",
+        "train_x_",
+        "train_subject_",
+    )
+
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {"subjects": list(self.subjects_)}, {a.rstrip("_"): getattr(self, a) for a in self._ARRAYS}
+
+    def _load_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.subjects_ = list(meta["subjects"])
+        for a in self._ARRAYS:
+            setattr(self, a, arrays[a.rstrip("_")])
+        m, k = len(self.models_), len(self.centroids_)
+        if self.cluster_scores_.shape != (k, m) or self.cluster_subject_.shape != (k,):
+            raise ValueError("cluster arrays do not match the centroids and the pool")
+        if self.subject_reps_.shape[0] != len(self.subjects_) or self.centroids_.shape[1] != self.subject_reps_.shape[1]:
+            raise ValueError("subject representatives do not match the subjects or the embedding size")
+        if (self.cluster_subject_ < 0).any() or (self.cluster_subject_ >= len(self.subjects_)).any():
+            raise ValueError("a cluster names a subject that does not exist")
+
+
+class CascalGTRouter(CascalRouter):
+    """CASCAL scored with answer-key correctness instead of consensus (a baseline that needs labels)."""
+
+    name = "cascal_gt"
+    uses_labels = True
+
+    def _model_scores(self, train: TrainingSet) -> np.ndarray:
+        return train.table.correct().astype(np.float32)
+
+    def _skill_mask(self, train: TrainingSet) -> np.ndarray:
+        return train.table.correct()

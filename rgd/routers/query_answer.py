@@ -1,0 +1,112 @@
+"""Query-answer routers: predict each model's correctness on a query from labelled training questions.
+
+They learn from the answer keys, so a generator's wrong keys become their wrong labels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rgd.routers.base import Router, TrainingSet, normalize_rows
+
+
+class KnnRouter(Router):
+    """Mean correctness of each model over the query's k nearest training questions (cosine)."""
+
+    name = "knn"
+    uses_labels = True
+
+    def __init__(self, *, k: int = 40, batch_size: int = 2048) -> None:
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        self.k, self.batch_size = k, batch_size
+
+    def params(self) -> dict[str, Any]:
+        return {"k": self.k, "batch_size": self.batch_size}
+
+    def _fit(self, train: TrainingSet) -> None:
+        self.train_x_ = normalize_rows(train.embeddings)
+        self.correct_ = train.table.correct().T.astype(np.float32)  # (Q, M)
+        self.prior_ = self.correct_.mean(axis=0)
+
+    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+        e = normalize_rows(embeddings)
+        k = min(self.k, len(self.train_x_))
+        out = np.empty((len(e), self.correct_.shape[1]), dtype=np.float32)
+        for start in range(0, len(e), self.batch_size):  # bounded memory: n x Q similarities per batch
+            sim = e[start : start + self.batch_size] @ self.train_x_.T
+            nn = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+            out[start : start + self.batch_size] = self.correct_[nn].mean(axis=1)
+        return out + 1e-6 * self.prior_[None, :]  # ties go to the better model overall
+
+    def _state(self):
+        return {}, {"train_x": self.train_x_, "correct": self.correct_, "prior": self.prior_}
+
+    def _load_state(self, meta, arrays) -> None:
+        self.train_x_, self.correct_, self.prior_ = arrays["train_x"], arrays["correct"], arrays["prior"]
+        if self.correct_.shape != (len(self.train_x_), len(self.models_)):
+            raise ValueError("kNN labels do not match the training embeddings and the pool")
+
+
+class MlpRouter(Router):
+    """A multi-label MLP (scikit-learn) predicting every model's correctness from the query embedding."""
+
+    name = "mlp"
+    uses_labels = True
+
+    def __init__(
+        self, *, hidden: int = 128, alpha: float = 1e-3, max_iter: int = 60, seed: int = 0
+    ) -> None:
+        self.hidden, self.alpha, self.max_iter, self.seed = hidden, alpha, max_iter, seed
+
+    def params(self) -> dict[str, Any]:
+        return {"hidden": self.hidden, "alpha": self.alpha, "max_iter": self.max_iter, "seed": self.seed}
+
+    def _fit(self, train: TrainingSet) -> None:
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPClassifier
+
+        y = train.table.correct().T.astype(np.int64)  # (Q, M) multi-label
+        self.prior_ = y.mean(axis=0).astype(np.float32)
+        constant = (y.min(axis=0) == y.max(axis=0))
+        if constant.any():  # a model right (or wrong) everywhere: MLPClassifier needs both classes
+            y = y.copy()
+            y[0, constant] = 1 - y[0, constant]
+        clf = MLPClassifier(
+            hidden_layer_sizes=(self.hidden,),
+            alpha=self.alpha,
+            max_iter=self.max_iter,
+            early_stopping=len(y) >= 200,
+            random_state=self.seed,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(normalize_rows(train.embeddings), y)
+        self.weights_ = [w.astype(np.float32) for w in clf.coefs_]
+        self.biases_ = [b.astype(np.float32) for b in clf.intercepts_]
+
+    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+        h = normalize_rows(embeddings)
+        for i, (w, b) in enumerate(zip(self.weights_, self.biases_)):
+            h = h @ w + b
+            if i < len(self.weights_) - 1:
+                h = np.maximum(h, 0)  # relu, scikit-learn's default activation
+        return 1.0 / (1.0 + np.exp(-h)) + 1e-6 * self.prior_[None, :]
+
+    def _state(self):
+        arrays = {"prior": self.prior_}
+        for i, (w, b) in enumerate(zip(self.weights_, self.biases_)):
+            arrays[f"w{i}"], arrays[f"b{i}"] = w, b
+        return {"layers": len(self.weights_)}, arrays
+
+    def _load_state(self, meta, arrays) -> None:
+        n = int(meta["layers"])
+        self.prior_ = arrays["prior"]
+        self.weights_ = [arrays[f"w{i}"] for i in range(n)]
+        self.biases_ = [arrays[f"b{i}"] for i in range(n)]
+        if self.weights_[-1].shape[1] != len(self.models_):
+            raise ValueError("MLP output size does not match the pool")
