@@ -137,10 +137,12 @@ class _Store:
             self.index[key] = (block, row)
 
     def gather(self, keys: list[bytes]) -> np.ndarray:
+        """The cached vectors of ``keys`` (all present), in order."""
+        where = np.array([self.index[key] for key in keys], dtype=np.int64).reshape(len(keys), 2)
         out = np.empty((len(keys), self.dim or 0), dtype=np.float32)
-        for i, key in enumerate(keys):
-            block, row = self.index[key]
-            out[i] = self.blocks[block][row]
+        for block in np.unique(where[:, 0]):
+            mask = where[:, 0] == block
+            out[mask] = self.blocks[block][where[mask, 1]]
         return out
 
     def compact(self) -> None:
@@ -208,7 +210,7 @@ class CachedEmbedder(Embedder):
         texts = check_texts(texts, "cached embedder")
         self._require_fitted()
         if not texts:
-            return self.inner.embed([])
+            return np.zeros((0, self.dim), dtype=np.float32)
         store = self._store()
         store.refresh()
         identity = store.identity
