@@ -182,7 +182,8 @@ class _Checker:
                     if isinstance(value, dict) and deprecated in value:
                         self.add(here + (deprecated,), "deprecated and unused in ZenML 0.98")
             elif str(key).split(".")[0].split(":")[0] == "orchestrator":
-                self.add(here, "this file is for the Kubernetes orchestrator: use 'orchestrator.kubernetes'")
+                self.add(here, f"settings key {key!r} does not select the Kubernetes orchestrator "
+                         f"(ZenML would ignore it here); use 'orchestrator.kubernetes'")
             elif str(key).split(".")[0].split(":")[0] in STACK_COMPONENT_TYPES:
                 continue  # settings of another stack component (e.g. experiment_tracker.mlflow)
             else:
@@ -208,7 +209,7 @@ class _Checker:
             except kubernetes_validate.ValidationError as err:
                 location = ".".join(str(p) for p in err.path)
                 hint = ""
-                if "unexpected" in err.message:
+                if "unexpected" in err.message or "required property" in err.message:
                     hint = (" (Kubernetes field names are camelCase, e.g. mountPath, claimName, secretKeyRef, "
                             "sizeLimit; check the pod settings for a typo)")
                 self.add(where, f"the {manifest.get('kind')} ZenML builds is not valid Kubernetes "
