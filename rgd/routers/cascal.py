@@ -60,7 +60,7 @@ class CascalRouter(Router):
         for label, v in (("distance_temperature", distance_temperature), ("score_temperature", score_temperature)):
             if v <= 0:
                 raise ValueError(f"{label} must be > 0, got {v}")
-        self._params = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
+        self._params = {k: v for k, v in locals().items() if k not in ("self", "__class__", "label", "v")}  # not the loop variables above
         self.__dict__.update(self._params)
 
     def params(self) -> dict[str, Any]:

@@ -1,0 +1,225 @@
+"""A trained router packaged with the embedder it was trained with, so raw question text can be routed.
+
+A :class:`RouterBundle` is what gets versioned and served: the router (``Router.save``), the fitted
+embedder (``Embedder.save``) and free-form metadata, in one directory::
+
+    bundle/
+      manifest.json     format name + version, router/embedder summary, metadata, sha256 of every file
+      router/           router.json + arrays.npz
+      embedder/         embedder.json (+ the fitted state of fitted embedders)
+
+Everything is JSON or NumPy (never pickle). :meth:`RouterBundle.load` checks the manifest's format and
+version, refuses missing, extra or altered files (their sha256 must match the manifest) before any of
+them is parsed, and then checks that router, embedder and manifest agree; any mismatch raises
+:class:`~rgd.errors.ArtifactError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from rgd.errors import ArtifactError
+
+BUNDLE_FORMAT = "rgd.router_bundle"
+BUNDLE_FORMAT_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+ROUTER_DIR = "router"
+EMBEDDER_DIR = "embedder"
+_CHUNK = 1 << 20
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(_CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _bundle_files(directory: Path) -> list[str]:
+    """Every file under ``directory`` except the manifest, as sorted POSIX relative paths."""
+    out = []
+    for p in directory.rglob("*"):
+        if p.is_symlink():
+            raise ArtifactError(f"{directory}: bundle holds a symbolic link {p.relative_to(directory).as_posix()!r}")
+        if p.is_file():
+            rel = p.relative_to(directory).as_posix()
+            if rel != MANIFEST_FILE:
+                out.append(rel)
+    return sorted(out)
+
+
+def content_hash(file_hashes: dict[str, str]) -> str:
+    """One sha256 over the (path, file hash) pairs: the bundle's content identity."""
+    h = hashlib.sha256()
+    for rel in sorted(file_hashes):
+        h.update(rel.encode("utf-8") + b"\0" + file_hashes[rel].encode("ascii") + b"\n")
+    return h.hexdigest()
+
+
+def _unwrap(embedder: Any) -> Any:
+    """The embedder that holds the state (a ``CachedEmbedder`` wraps one; the cache is not part of it)."""
+    inner = getattr(embedder, "inner", None)
+    return inner if inner is not None else embedder
+
+
+@dataclass
+class RouterBundle:
+    """A fitted router + the fitted embedder that produced its training embeddings + metadata."""
+
+    router: Any  # rgd.routers.base.Router
+    embedder: Any  # rgd.embedding.base.Embedder
+    metadata: dict[str, Any] = field(default_factory=dict)
+    #: sha256 over every file, set by ``save`` and ``load``
+    content_sha256: str | None = None
+
+    # ------------------------------------------------------------------ routing
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(self.router.models_)
+
+    @property
+    def has_subjects(self) -> bool:
+        return hasattr(self.router, "subject_of") and bool(getattr(self.router, "subjects_", None))
+
+    def route(self, texts: Sequence[str], k: int = 3) -> list[dict[str, Any]]:
+        """Per query ``{"models": top-k names, "scores": their scores, "subject": inferred subject or None}``."""
+        if isinstance(texts, str):
+            raise TypeError("route expects a list of question texts, got a single string")
+        texts = list(texts)
+        if int(k) < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        if not texts:
+            return []
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise TypeError(f"question #{i} is {type(t).__name__}, expected str")
+        x = self.embedder.embed(texts)
+        scores = np.asarray(self.router.scores(x), dtype=np.float64)
+        k = min(int(k), scores.shape[1])
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        top_scores = np.take_along_axis(scores, order, axis=1)
+        subjects: list[str | None] = [None] * len(texts)
+        if self.has_subjects:
+            names = np.asarray(self.router.subjects_)
+            subjects = names[self.router.subject_of(x)].tolist()
+        models = self.models
+        return [
+            {
+                "models": [models[j] for j in row],
+                "scores": [float(s) for s in srow],
+                "subject": subj,
+            }
+            for row, srow, subj in zip(order.tolist(), top_scores, subjects)
+        ]
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | Path) -> Path:
+        """Write the bundle into ``directory`` (which must be empty or absent); returns the directory."""
+        directory = Path(directory)
+        if directory.exists() and any(directory.iterdir()):
+            raise FileExistsError(f"{directory}: not empty; a bundle is written into a fresh directory")
+        directory.mkdir(parents=True, exist_ok=True)
+        json.dumps(self.metadata)  # fail early (TypeError) on metadata that is not JSON-able
+        self.router.save(directory / ROUTER_DIR)
+        embedder = _unwrap(self.embedder)
+        embedder.save(directory / EMBEDDER_DIR)
+        files = {rel: file_sha256(directory / rel) for rel in _bundle_files(directory)}
+        self.content_sha256 = content_hash(files)
+        from rgd import __version__
+
+        manifest = {
+            "format": BUNDLE_FORMAT,
+            "version": BUNDLE_FORMAT_VERSION,
+            "rgd_version": __version__,
+            "router": {"name": self.router.name, "models": list(self.models)},
+            "embedder": embedder.to_config(),
+            "metadata": self.metadata,
+            "files": files,
+            "content_sha256": self.content_sha256,
+        }
+        (directory / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "RouterBundle":
+        """Verify and load a bundle written by :meth:`save`; raises ArtifactError on anything amiss."""
+        directory = Path(directory)
+        manifest = read_manifest(directory)
+        verify_files(directory, manifest)
+        # only now, with every byte verified, are the files parsed (JSON / npz without pickle)
+        from rgd.embedding.base import Embedder
+        from rgd.routers import registry  # noqa: F401 - registers every router type
+        from rgd.routers.base import Router
+
+        router = Router.load(directory / ROUTER_DIR)
+        embedder = Embedder.load(directory / EMBEDDER_DIR)
+        where = f"{directory}/{MANIFEST_FILE}"
+        if router.name != manifest["router"].get("name") or list(router.models_) != manifest["router"].get("models"):
+            raise ArtifactError(f"{where}: the router on disk does not match the manifest's router")
+        recorded = manifest.get("embedder") or {}
+        if recorded.get("kind") != embedder.kind or (
+            recorded.get("identity") is not None and recorded.get("identity") != embedder.identity
+        ):
+            raise ArtifactError(
+                f"{where}: the embedder on disk ({embedder.kind}) does not match the manifest's "
+                f"({recorded.get('kind')}, {recorded.get('identity')})"
+            )
+        return cls(router, embedder, dict(manifest.get("metadata") or {}), manifest["content_sha256"])
+
+
+def read_manifest(directory: str | Path) -> dict[str, Any]:
+    """The bundle's manifest, with its format and version checked."""
+    directory = Path(directory)
+    path = directory / MANIFEST_FILE
+    if not directory.is_dir():
+        raise ArtifactError(f"{directory}: no router bundle here (not a directory)")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: missing; {directory} is not a router bundle") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{path}: unreadable bundle manifest ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
+        raise ArtifactError(f"{path}: not an rgd router bundle manifest")
+    if manifest.get("version") != BUNDLE_FORMAT_VERSION:
+        raise ArtifactError(
+            f"{path}: bundle format version {manifest.get('version')!r} is not supported "
+            f"(this library reads version {BUNDLE_FORMAT_VERSION})"
+        )
+    files = manifest.get("files")
+    if (
+        not isinstance(files, dict)
+        or not files
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
+        or not isinstance(manifest.get("router"), dict)
+        or not isinstance(manifest.get("content_sha256"), str)
+    ):
+        raise ArtifactError(f"{path}: malformed bundle manifest (files/router/content_sha256)")
+    return manifest
+
+
+def verify_files(directory: str | Path, manifest: dict[str, Any]) -> None:
+    """Every file listed with the recorded sha256, and no other file; else ArtifactError."""
+    directory = Path(directory)
+    expected: dict[str, str] = manifest["files"]
+    present = _bundle_files(directory)
+    missing = sorted(set(expected) - set(present))
+    extra = sorted(set(present) - set(expected))
+    if missing:
+        raise ArtifactError(f"{directory}: bundle is incomplete, missing {missing}")
+    if extra:
+        raise ArtifactError(f"{directory}: bundle holds files its manifest does not list: {extra}")
+    altered = [rel for rel in present if file_sha256(directory / rel) != expected[rel]]
+    if altered:
+        raise ArtifactError(
+            f"{directory}: bundle files were modified after it was written (sha256 mismatch: {altered}); refusing to load"
+        )
+    if content_hash(expected) != manifest["content_sha256"]:
+        raise ArtifactError(f"{directory}/{MANIFEST_FILE}: content_sha256 does not match the listed file hashes")
