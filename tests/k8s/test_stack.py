@@ -58,7 +58,9 @@ def test_every_component_config_is_accepted_by_its_zenml_flavor():
         config_class = _config_class(group, flavor)
         # the raw strings, as the CLI hands them over (ZenML's config models parse JSON strings themselves)
         assert unknown_fields(config_class, extra) == [], (group, name)
-        config_class.model_validate(extra)
+        # secret references ({{secret.key}}) are resolved by the server; stand-ins keep this offline
+        offline = {k: "stand-in" if v.startswith("{{") else v for k, v in extra.items()}
+        config_class.model_validate(offline)
 
 
 def test_orchestrator_targets_context_namespace_and_least_privilege_accounts():
