@@ -109,3 +109,12 @@ def test_schedule_without_cron_line_is_refused():
     assert config.cron_expression is None
     with pytest.raises(ValueError, match="no cron expression"):
         schedule_cron_job_manifest(config)
+
+
+def test_embed_step_gets_a_gpu_only_with_a_gpu_embedder():
+    cpu_embedder = K8sRunConfig.load(MMLU_PRO_VLLM)
+    gpu_embedder = K8sRunConfig.load(MMLU_PRO_VLLM.with_name("mmlu_pro_vllm_gpu_embedder.yaml"))
+    assert cpu_embedder.gpu_limit("embed_questions") == 0
+    assert gpu_embedder.gpu_limit("embed_questions") == 1
+    spec = step_job_manifest(gpu_embedder, "embed_questions")["spec"]["template"]["spec"]
+    assert spec["nodeSelector"] == {"rgd.dev/pool": "gpu"} and GPU_TOLERATION in spec["tolerations"]
