@@ -1,0 +1,225 @@
+"""The simulated pool: specialists strong in a few niches, generalists medium everywhere.
+
+Each niche of a subject has its own champion specialist (and a second-best one), so that routing inside a
+subject pays off: the oracle is far above the best single model, and knowing the niche skills beats it.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from tqdm.auto import tqdm
+
+from rgd.backends.base import Generation, LLMBackend, SamplingConfig
+from rgd.errors import DataError
+from rgd.response_table import ResponseTable
+from rgd.schema import LETTERS, Question, Response
+from rgd.simulated.answering import AnswerParams, p_correct, simulate_answers
+from rgd.simulated.randomness import stable_hash
+from rgd.simulated.registry import LatentArrays
+from rgd.simulated.world import World
+
+CHUNK = 50_000  # questions per vectorised block (bounds memory at M x CHUNK)
+
+
+class PoolConfig(BaseModel):
+    """How the simulated pool is built; everything derives from ``seed`` and the world."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seed: int = 0
+    n_specialists: int = Field(7, ge=0, le=100)
+    n_generalists: int = Field(2, ge=0, le=20)
+    champion_skill: float = 2.6
+    secondary_skill: float = 1.4
+    off_niche_skill: float = 0.2
+    skill_noise: float = Field(0.25, ge=0)
+    generalist_skill_max: float = 1.1
+    generalist_skill_min: float = 0.3
+    slope: float = Field(1.6, gt=0)
+    distractor_bias_min: float = Field(0.3, ge=0, le=1)
+    distractor_bias_max: float = Field(0.65, ge=0, le=1)
+    conf_right: float = -0.3
+    conf_wrong: float = -0.9
+    conf_sd: float = Field(0.22, ge=0)
+    conf_offset_sd: float = Field(0.25, ge=0)
+    conf_scale_min: float = Field(0.6, gt=0)
+    conf_scale_max: float = Field(1.6, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> "PoolConfig":
+        if self.n_specialists + self.n_generalists < 1:
+            raise ValueError("the pool needs at least one model")
+        if self.distractor_bias_min > self.distractor_bias_max or self.conf_scale_min > self.conf_scale_max:
+            raise ValueError("min must not exceed max (distractor bias, confidence scale)")
+        return self
+
+
+class SimulatedModel(LLMBackend):
+    """One simulated pool model. ``answer`` is vectorised and deterministic per (model, question, seed)."""
+
+    def __init__(self, world: World, name: str, params: AnswerParams, role: str) -> None:
+        if params.keys.shape != (1,):
+            raise ValueError("SimulatedModel takes the parameters of exactly one model")
+        self.world, self.model, self.params, self.role = world, name, params, role
+
+    @property
+    def skills(self) -> np.ndarray:
+        """(n_niches,) latent skill per niche."""
+        return self.params.skill[0]
+
+    def answer_arrays(self, questions: Sequence[Question]) -> tuple[np.ndarray, np.ndarray]:
+        """(choices (Q,) int64, confidence (Q,) float32)."""
+        choices, conf = simulate_answers(self.params, self.world.latent(questions))
+        return choices[0], conf[0]
+
+    def answer(self, questions: Sequence[Question], sampling: SamplingConfig | None = None) -> list[Response]:
+        choices, conf = self.answer_arrays(questions)
+        name = self.model
+        return [
+            Response.model_construct(
+                model=name, question_id=q.id, choice=LETTERS[c], confidence=float(v),
+                raw_text=f"The answer is ({LETTERS[c]}).",
+            )
+            for q, c, v in zip(questions, choices.tolist(), conf.tolist())
+        ]
+
+    def generate(self, prompts: Sequence[str], sampling: SamplingConfig | None = None) -> list[Generation]:
+        """Answer prompts that embed a question of this world (one line holding its text) with short CoT."""
+        rows = np.array([_embedded_row(self.world, p, i) for i, p in enumerate(prompts)], dtype=np.int64)
+        if not len(rows):
+            return []
+        la = self.world.registry.take(rows)
+        choices, conf = simulate_answers(self.params, la)
+        out = []
+        for c, v, n in zip(choices[0].tolist(), conf[0].tolist(), la.niche.tolist()):
+            term = self.world.niches[n].words[0]
+            out.append(Generation(
+                text=f"Let me recall what I know about {term} and weigh each option in turn. "
+                     f"The answer is ({LETTERS[c]}).",
+                mean_logprob=float(v),
+            ))
+        return out
+
+
+def _embedded_row(world: World, prompt: str, index: int) -> int:
+    for line in prompt.splitlines():
+        line = line.strip()
+        for candidate in (line, line.split(":", 1)[1] if ":" in line else ""):
+            row = world.registry.row_of_text(candidate)
+            if row is not None:
+                return row
+    raise DataError(
+        f"prompt #{index} embeds no question of this simulated world (starts {prompt[:80]!r}); "
+        "simulated models answer only the world's and its generators' questions"
+    )
+
+
+class SimulatedPool:
+    """The pool of simulated models over a world; ``answer_table`` is the fast path."""
+
+    def __init__(self, world: World, config: PoolConfig | None = None) -> None:
+        self.world = world
+        self.config = cfg = config or PoolConfig()
+        rng = np.random.default_rng([world.config.seed, cfg.seed, 0x9001])
+        n_spec, n_gen, n_niche = cfg.n_specialists, cfg.n_generalists, world.n_niches
+        m = n_spec + n_gen
+        skill = np.empty((m, n_niche))
+        champions = np.full(n_niche, -1)
+        if n_spec:
+            skill[:n_spec] = cfg.off_niche_skill + rng.normal(0, cfg.skill_noise, (n_spec, n_niche))
+            home = np.arange(n_spec) % len(world.subjects)  # each specialist's home subject
+            for si, subject in enumerate(world.subjects):
+                niches = world.niches_of(subject)
+                locals_ = np.flatnonzero(home == si)
+                visitors = rng.permutation(np.flatnonzero(home != si))
+                n_home = -(-len(niches) // 2) if len(locals_) else 0  # half the niches to home specialists
+                picks = [locals_[i % len(locals_)] for i in range(n_home)] if n_home else []
+                pool_ = np.concatenate([visitors, rng.permutation(n_spec)]) if len(visitors) else rng.permutation(n_spec)
+                picks += [int(pool_[i % len(pool_)]) for i in range(len(niches) - n_home)]
+                for nid, champ in zip(niches, rng.permutation(picks)):
+                    champions[nid] = champ
+                    skill[champ, nid] = cfg.champion_skill + rng.normal(0, cfg.skill_noise)
+                    if n_spec > 1:
+                        second = (champ + 1 + rng.integers(n_spec - 1)) % n_spec
+                        skill[second, nid] = cfg.secondary_skill + rng.normal(0, cfg.skill_noise)
+            self.home = [world.subjects[h] for h in home]
+        else:
+            self.home = []
+        levels = np.linspace(cfg.generalist_skill_max, cfg.generalist_skill_min, n_gen) if n_gen else []
+        for g, level in enumerate(levels):
+            skill[n_spec + g] = level + rng.normal(0, cfg.skill_noise / 2, n_niche)
+        names = self._specialist_names(champions, n_spec) + self._generalist_names(n_gen)
+        roles = ["specialist"] * n_spec + ["generalist"] * n_gen
+        self.champions = champions
+        self.params = AnswerParams(
+            keys=np.array([stable_hash(f"{n}|{cfg.seed}|{world.fingerprint()}") for n in names], dtype=np.uint64),
+            skill=skill,
+            slope=np.full(m, cfg.slope),
+            distractor_bias=rng.uniform(cfg.distractor_bias_min, cfg.distractor_bias_max, m),
+            conf_right=np.full(m, cfg.conf_right),
+            conf_wrong=np.full(m, cfg.conf_wrong),
+            conf_sd=np.full(m, cfg.conf_sd),
+            conf_offset=rng.normal(0, cfg.conf_offset_sd, m),
+            conf_scale=rng.uniform(cfg.conf_scale_min, cfg.conf_scale_max, m),
+        )
+        self.models = [SimulatedModel(world, n, self.params[i], r) for i, (n, r) in enumerate(zip(names, roles))]
+
+    def _specialist_names(self, champions: np.ndarray, n_spec: int) -> list[str]:
+        names, used = [], {}
+        for s in range(n_spec):
+            abbr = self.home[s].replace("_", "")[:4]
+            used[abbr] = used.get(abbr, 0) + 1
+            names.append(f"sim-specialist-{abbr}-{used[abbr]}")
+        return names
+
+    @staticmethod
+    def _generalist_names(n_gen: int) -> list[str]:
+        sizes = {1: ["large"], 2: ["large", "small"], 3: ["large", "medium", "small"]}
+        return [f"sim-generalist-{s}" for s in sizes.get(n_gen, [str(i + 1) for i in range(n_gen)])]
+
+    # ------------------------------------------------------------------ views
+    @property
+    def names(self) -> list[str]:
+        return [m.model for m in self.models]
+
+    @property
+    def skills(self) -> np.ndarray:
+        """(M, n_niches) latent skills."""
+        return self.params.skill
+
+    def __len__(self) -> int:
+        return len(self.models)
+
+    def expected_correct(self, questions: Sequence[Question] | LatentArrays) -> np.ndarray:
+        """(M, Q) probability each model answers each question right (the latent truth)."""
+        la = questions if isinstance(questions, LatentArrays) else self.world.latent(questions)
+        return p_correct(self.params, la)
+
+    # ------------------------------------------------------------------ answering
+    def answer_arrays(self, questions: Sequence[Question], progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        la = self.world.latent(questions)
+        n = len(questions)
+        choices = np.empty((len(self.models), n), dtype=np.int8)
+        conf = np.empty((len(self.models), n), dtype=np.float32)
+        starts = range(0, n, CHUNK)
+        for s in tqdm(starts, desc="simulated pool", unit="chunk", disable=not progress or n <= CHUNK):
+            sl = slice(s, s + CHUNK)
+            part = LatentArrays(**{k: getattr(la, k)[sl] for k in la.__dataclass_fields__})
+            choices[:, sl], conf[:, sl] = simulate_answers(self.params, part)
+        return choices, conf
+
+    def answer_table(self, questions: Sequence[Question], progress: bool = False) -> ResponseTable:
+        """The whole pool's answers as a table; its keys are the questions' own (possibly wrong) keys."""
+        choices, conf = self.answer_arrays(questions, progress)
+        return ResponseTable(
+            models=tuple(self.names),
+            question_ids=tuple(q.id for q in questions),
+            subjects=np.array([q.subject for q in questions], dtype=str),
+            n_options=np.array([len(q.options) for q in questions], dtype=np.int16),
+            choices=choices,
+            confidence=conf,
+            answers=np.array([-1 if q.answer is None else LETTERS.index(q.answer) for q in questions], dtype=np.int8),
+        )

@@ -1,0 +1,224 @@
+"""The simulated world: subjects, each with latent skill niches that have their own vocabulary.
+
+Question texts are English templates filled with a niche's made-up terms and its subject's shared terms,
+so TF-IDF or MiniLM embeddings cluster them by niche. The world keeps every question's latent truth (niche,
+difficulty, true key, shared distractor) in a :class:`LatentRegistry`, out of the questions themselves, and
+makes the "real" benchmark with true keys via :meth:`World.benchmark`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from rgd.schema import Provenance, Question
+from rgd.simulated.randomness import stable_hash
+from rgd.simulated.registry import NORMAL, Latent, LatentArrays, LatentRegistry
+from rgd.simulated.vocabulary import OPTION_TEMPLATES, QUESTION_TEMPLATES, fill, insert_noise, make_words, zipf_weights
+
+DEFAULT_SUBJECTS = (
+    "biology", "chemistry", "physics", "law", "economics", "history",
+    "psychology", "engineering", "philosophy", "health", "math", "computer_science",
+)
+
+
+class WorldConfig(BaseModel):
+    """Shape of a simulated world. Everything derives deterministically from ``seed``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seed: int = 0
+    n_subjects: int = Field(6, ge=1, le=50)
+    subject_names: tuple[str, ...] | None = Field(None, description="defaults to biology, chemistry, ...")
+    niches_per_subject: int = Field(4, ge=1, le=20)
+    niche_vocab_size: int = Field(18, ge=8, le=500)
+    subject_vocab_size: int = Field(12, ge=2, le=500)
+    min_options: int = Field(4, ge=3, le=26)
+    max_options: int = Field(10, ge=3, le=26)
+    difficulty_mean: float = 0.9
+    difficulty_sd: float = Field(1.1, ge=0)
+    niche_difficulty_sd: float = Field(0.3, ge=0)
+    compound_term_rate: float = Field(0.5, ge=0, le=1, description="niche terms that are two-word compounds")
+    term_zipf_exponent: float = Field(1.0, ge=0, description="how strongly a niche's key terms recur (0: uniform)")
+
+    @model_validator(mode="after")
+    def _check(self) -> "WorldConfig":
+        if self.min_options > self.max_options:
+            raise ValueError(f"min_options {self.min_options} > max_options {self.max_options}")
+        if self.subject_names is not None:
+            if len(self.subject_names) != self.n_subjects:
+                raise ValueError(f"{len(self.subject_names)} subject names for n_subjects={self.n_subjects}")
+            if len(set(self.subject_names)) != len(self.subject_names):
+                raise ValueError("subject names must be distinct")
+        return self
+
+    def subjects(self) -> list[str]:
+        if self.subject_names is not None:
+            return list(self.subject_names)
+        names = list(DEFAULT_SUBJECTS[: self.n_subjects])
+        names += [f"subject_{i + 1}" for i in range(len(names), self.n_subjects)]
+        return names
+
+
+@dataclass(frozen=True)
+class Niche:
+    """A latent skill niche of one subject, with its own terms."""
+
+    id: int
+    subject: str
+    name: str
+    words: tuple[str, ...]
+    terms: tuple[str, ...]  # the words, some as fixed two-word compounds ("key terms" of the niche)
+    difficulty_offset: float
+
+
+@dataclass(frozen=True)
+class Composed:
+    text: str
+    options: list[str]
+    key: int
+    distractor: int
+
+
+class World:
+    """Subjects, niches, vocabularies and the latent registry shared by the simulated pool and generators."""
+
+    def __init__(self, config: WorldConfig | None = None) -> None:
+        self.config = config or WorldConfig()
+        cfg = self.config
+        rng = np.random.default_rng([cfg.seed, 0x5EED])
+        self.subjects: list[str] = cfg.subjects()
+        taken: set[str] = set()
+        self.subject_words: dict[str, tuple[str, ...]] = {}
+        self.niches: list[Niche] = []
+        for subject in self.subjects:
+            words = make_words(cfg.subject_vocab_size, rng, taken)
+            taken.update(words)
+            self.subject_words[subject] = tuple(words)
+            for k in range(cfg.niches_per_subject):
+                nwords = make_words(cfg.niche_vocab_size, rng, taken)
+                taken.update(nwords)
+                offset = float(rng.normal(0.0, cfg.niche_difficulty_sd))
+                partners = (np.arange(len(nwords)) + rng.integers(1, len(nwords), len(nwords))) % len(nwords)
+                compound = rng.random(len(nwords)) < cfg.compound_term_rate
+                terms = tuple(f"{w} {nwords[p]}" if c else w for w, p, c in zip(nwords, partners, compound))
+                self.niches.append(Niche(len(self.niches), subject, f"{subject}/{nwords[0]}", tuple(nwords), terms,
+                                         offset))
+        self.all_words: tuple[str, ...] = tuple(sorted(taken))
+        self.registry = LatentRegistry()
+        self._term_weights = zipf_weights(cfg.niche_vocab_size, cfg.term_zipf_exponent)
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def n_niches(self) -> int:
+        return len(self.niches)
+
+    def niches_of(self, subject: str) -> list[int]:
+        if subject not in self.subjects:
+            raise ValueError(f"unknown subject {subject!r}; the world's subjects are {self.subjects}")
+        return [n.id for n in self.niches if n.subject == subject]
+
+    def niche_subject_index(self) -> np.ndarray:
+        """(n_niches,) index into ``subjects`` of each niche's subject."""
+        return np.array([self.subjects.index(n.subject) for n in self.niches], dtype=np.int64)
+
+    def subject_descriptions(self) -> dict[str, str]:
+        """A short description per subject naming its niches' leading terms (for generation prompts)."""
+        out = {}
+        for s in self.subjects:
+            topics = ", ".join(" ".join(self.niches[i].words[:3]) for i in self.niches_of(s))
+            out[s] = f"Graduate-level questions in {s.replace('_', ' ')}, covering topics such as {topics}."
+        return out
+
+    # ------------------------------------------------------------------ questions
+    def compose(self, niche: int, rng: np.random.Generator, n_noise: int = 0) -> Composed:
+        """A fresh question text (not yet in the registry) and its options for a niche."""
+        nich = self.niches[niche]
+        swords = list(self.subject_words[nich.subject])
+        nwords, nterms = list(nich.words), list(nich.terms)
+        for _ in range(100):
+            template = QUESTION_TEMPLATES[rng.integers(len(QUESTION_TEMPLATES))]
+            text = fill(template, nterms, swords, nich.subject.replace("_", " "), rng, self._term_weights)
+            if n_noise:
+                noise = [self.all_words[i] for i in rng.integers(len(self.all_words), size=n_noise)]
+                text = insert_noise(text, noise)
+            if not self.registry.has_text(text):
+                break
+        else:
+            raise RuntimeError(f"niche {niche}: could not compose a new question text; enlarge the vocabulary")
+        n_opt = int(rng.integers(self.config.min_options, self.config.max_options + 1))
+        options: list[str] = []
+        seen: set[str] = set()
+        while len(options) < n_opt:
+            opt = fill(OPTION_TEMPLATES[rng.integers(len(OPTION_TEMPLATES))], nwords, swords, "", rng)
+            if opt not in seen:
+                seen.add(opt)
+                options.append(opt)
+        key, distractor = (int(v) for v in rng.choice(n_opt, size=2, replace=False))
+        return Composed(text, options, key, distractor)
+
+    def draw_difficulty(self, niches: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        offs = np.array([n.difficulty_offset for n in self.niches])[niches]
+        return offs + rng.normal(self.config.difficulty_mean, self.config.difficulty_sd, size=len(niches))
+
+    def benchmark(self, n_train: int, n_test: int, seed: int = 0) -> tuple[list[Question], list[Question]]:
+        """The world's "real" labelled data: ``n_train`` + ``n_test`` questions with TRUE keys.
+
+        Niches are balanced (round robin, then shuffled) and the split is stratified by niche. The same
+        arguments always give the same questions.
+        """
+        if n_train < 0 or n_test < 0 or n_train + n_test == 0:
+            raise ValueError(f"need n_train, n_test >= 0 and some questions, got {n_train}, {n_test}")
+        rng = np.random.default_rng([self.config.seed, 0xBE7C, seed])
+        total = n_train + n_test
+        # stratified: every niche contributes to both splits in proportion
+        niches = np.arange(total) % self.n_niches
+        rng.shuffle(niches)
+        order = np.argsort(niches, kind="stable")
+        split_of = np.empty(total, dtype=bool)  # True: test
+        for nid in range(self.n_niches):
+            idx = order[niches[order] == nid]
+            n_t = int(round(len(idx) * n_test / total))
+            split_of[idx] = False
+            split_of[idx[:n_t]] = True
+        # fix rounding so the split sizes are exact
+        diff = int(split_of.sum()) - n_test
+        if diff:
+            cand = np.flatnonzero(split_of if diff > 0 else ~split_of)
+            split_of[rng.choice(cand, size=abs(diff), replace=False)] = diff < 0
+        difficulty = self.draw_difficulty(niches, rng)
+        prov = Provenance(kind="simulated", source=f"simulated-world-{self.config.seed}", seed=seed)
+        train, test = [], []
+        counts = {False: 0, True: 0}
+        for i in range(total):
+            c = self.compose(int(niches[i]), rng)
+            is_test = bool(split_of[i])
+            split = "test" if is_test else "train"
+            qid = f"sim{self.config.seed}-s{seed}-{split}-{counts[is_test]:06d}"
+            counts[is_test] += 1
+            q = Question(id=qid, subject=self.niches[niches[i]].subject, text=c.text, options=c.options,
+                         answer="ABCDEFGHIJKLMNOPQRSTUVWXYZ"[c.key], provenance=prov)
+            self.registry.register(qid, c.text, c.options,
+                                   Latent(int(niches[i]), float(difficulty[i]), c.key, c.distractor, NORMAL))
+            (test if is_test else train).append(q)
+        return train, test
+
+    # ------------------------------------------------------------------ latent truth
+    def latent(self, questions: Sequence[Question]) -> LatentArrays:
+        """Latent arrays (niche, difficulty, true key, ...) aligned with ``questions``."""
+        return self.registry.latent(questions)
+
+    def latent_map(self, questions: Sequence[Question]) -> dict[str, tuple[int, float]]:
+        """id -> (niche, difficulty), the side structure the brief of the world promises."""
+        la = self.latent(questions)
+        return {q.id: (int(n), float(d)) for q, n, d in zip(questions, la.niche, la.difficulty)}
+
+    def true_keys(self, questions: Sequence[Question]) -> np.ndarray:
+        return self.latent(questions).key
+
+    def fingerprint(self) -> int:
+        """A hash of the world's configuration (models key their randomness with it)."""
+        return stable_hash(self.config.model_dump_json())
