@@ -80,7 +80,6 @@ class MlpRouter(Router):
             hidden_layer_sizes=(self.hidden,),
             alpha=self.alpha,
             max_iter=self.max_iter,
-            early_stopping=len(y) >= 200,
             random_state=self.seed,
         )
         with warnings.catch_warnings():
