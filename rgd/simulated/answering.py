@@ -3,7 +3,7 @@
 P(correct) = logistic(slope * (skill[niche] - difficulty)); too-easy questions are always right, too-hard
 ones are pure guesses. A wrong answer is the question's shared distractor with the model's distractor bias,
 else another wrong option. Confidence (mean token log-probability) is higher when right, with a per-model
-offset and scale so that per-model z-scoring matters. Every draw is keyed by (model key, question hash).
+offset and noise scale (the negative log-probability is log-normal) so that per-model z-scoring matters. Every draw is keyed by (model key, question hash).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ class AnswerParams:
     skill: np.ndarray  # (M, n_niches)
     slope: np.ndarray  # (M,)
     distractor_bias: np.ndarray  # (M,)
-    conf_right: np.ndarray  # (M,) mean log-prob when right (before offset/scale)
+    conf_right: np.ndarray  # (M,) typical log-prob when right (< 0), before the model's offset
     conf_wrong: np.ndarray  # (M,)
-    conf_sd: np.ndarray  # (M,)
-    conf_offset: np.ndarray  # (M,)
+    conf_sd: np.ndarray  # (M,) noise sd of log(-logprob)
+    conf_offset: np.ndarray  # (M,) added to log(-logprob)
     conf_scale: np.ndarray  # (M,)
 
     def __getitem__(self, idx) -> "AnswerParams":
@@ -71,7 +71,8 @@ def simulate_answers(params: AnswerParams, la: LatentArrays) -> tuple[np.ndarray
         choices = np.where(guess, g, choices)
     correct = choices == key
     base = np.where(correct & ~guess, params.conf_right[:, None], params.conf_wrong[:, None])
-    conf = params.conf_offset[:, None] + params.conf_scale[:, None] * (
-        base + params.conf_sd[:, None] * keyed_normal(keys, _S_CONF)
+    # negative log-probability is log-normal: per-model offset (log scale) and noise scale
+    log_nlp = np.log(-base) + params.conf_offset[:, None] + params.conf_scale[:, None] * params.conf_sd[:, None] * (
+        keyed_normal(keys, _S_CONF)
     )
-    return choices, np.minimum(conf, -1e-3).astype(np.float32)
+    return choices, (-np.exp(log_nlp)).astype(np.float32)

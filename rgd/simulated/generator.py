@@ -112,7 +112,8 @@ class SimulatedGenerator(LLMBackend):
         return (lo + hi) / 2
 
     # ------------------------------------------------------------------ questions
-    def _make(self, subject: str, n: int, rng: np.random.Generator, id_prefix: str, seed: int) -> list[Question]:
+    def _make(self, subject: str, n: int, rng: np.random.Generator, id_prefix: str, seed: int,
+              n_options: int | None = None, prompt_version: str = PROMPT_VERSION) -> list[Question]:
         cfg = self.config
         covered = np.array(self.covered[subject])
         niches = covered[np.arange(n) % len(covered)]
@@ -124,10 +125,10 @@ class SimulatedGenerator(LLMBackend):
         use_distractor = rng.random(n) < cfg.wrong_key_distractor_rate
         u_other = rng.random(n)
         n_noise = rng.poisson(cfg.noise_words, n) if cfg.noise_words > 0 else np.zeros(n, dtype=np.int64)
-        prov = Provenance(kind="generated", source=cfg.name, prompt_version=PROMPT_VERSION, seed=seed)
+        prov = Provenance(kind="generated", source=cfg.name, prompt_version=prompt_version, seed=seed)
         out = []
         for i in range(n):
-            c = self.world.compose(int(niches[i]), rng, int(n_noise[i]))
+            c = self.world.compose(int(niches[i]), rng, int(n_noise[i]), n_options)
             key = c.key
             if wrong[i]:
                 key = c.distractor if use_distractor[i] else int(pick_other_wrong(
@@ -151,34 +152,34 @@ class SimulatedGenerator(LLMBackend):
         return out
 
     def generate(self, prompts: Sequence[str], sampling: SamplingConfig | None = None) -> list[Generation]:
-        """Tagged question blocks (``rgd.generation.format``) for the subject each prompt names."""
+        """Tagged question blocks (``rgd.generation.format``) for what each prompt asks.
+
+        A prompt from ``rgd.generation.prompt`` is read through its header (subject, number of questions,
+        options per question); any other prompt must name one of the world's subjects and gets
+        ``questions_per_call`` questions. The same prompt sent again gets new questions (deterministically).
+        """
         from rgd.generation.format import render_question_block
+        from rgd.generation.prompt import PROMPT_VERSION as GEN_PROMPT_VERSION
+        from rgd.generation.prompt import read_generation_request
 
         seed = 0 if sampling is None or sampling.seed is None else sampling.seed
         out = []
         for i, prompt in enumerate(prompts):
-            subject = self._subject_in(prompt, i)
+            request = read_generation_request(prompt)
+            if request is not None:
+                subject, n, k, version = request.subject.strip(), request.n_questions, request.n_options, GEN_PROMPT_VERSION
+                if subject not in self.world.subjects:
+                    raise DataError(f"prompt #{i} asks for subject {subject!r}, which is not in the simulated world "
+                                    f"{self.world.subjects}")
+            else:
+                subject, n, k, version = self._subject_in(prompt, i), self.config.questions_per_call, None, PROMPT_VERSION
             ph = stable_hash(f"{seed}|{prompt}")
             occurrence = self._calls[ph]
             self._calls[ph] += 1
             rng = np.random.default_rng([self.world.config.seed, self._name_hash, self.config.seed, ph, occurrence])
-            qs = self._make(subject, self.config.questions_per_call, rng,
-                            f"gen-{self.config.name}-p{ph:016x}-{occurrence}", seed)
+            qs = self._make(subject, n, rng, f"gen-{self.config.name}-p{ph:016x}-{occurrence}", seed, k, version)
             out.append(Generation(text="\n\n".join(render_question_block(q) for q in qs)))
         return out
-
-    def _subject_in(self, prompt: str, index: int) -> str:
-        low = prompt.lower()
-        found = []
-        for s in self.world.subjects:
-            for form in {s.lower(), s.lower().replace("_", " ")}:
-                pos = low.find(form)
-                if pos >= 0:
-                    found.append((pos, -len(form), s))
-        if not found:
-            raise DataError(f"prompt #{index} names none of the simulated subjects {self.world.subjects} "
-                            f"(starts {prompt[:80]!r})")
-        return min(found)[2]
 
     # ------------------------------------------------------------------ re-answering its own questions
     def self_answer_arrays(self, questions: Sequence[Question], n_samples: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -203,8 +204,8 @@ class SimulatedGenerator(LLMBackend):
         other = np.where(key_right & (keyed_uniform(keys, 4) < 0.5), la.distractor[None, :], other)
         choices = np.where(agree, claimed, np.where(true_alt, la.key[None, :], other))
         right = choices == la.key[None, :]
-        conf = np.where(right, -0.3, -0.9) + 0.2 * keyed_normal(keys, 5)
-        return choices, np.minimum(conf, -1e-3).astype(np.float32)
+        conf = -np.exp(np.log(np.where(right, 0.3, 0.9)) + 0.45 * keyed_normal(keys, 5))
+        return choices, conf.astype(np.float32)
 
     def self_answer_table(self, questions: Sequence[Question], n_samples: int = 3) -> ResponseTable:
         """The generator's ``n_samples`` re-answers as a table (one row per sample; keys = its own keys)."""

@@ -41,10 +41,10 @@ class PoolConfig(BaseModel):
     slope: float = Field(1.6, gt=0)
     distractor_bias_min: float = Field(0.3, ge=0, le=1)
     distractor_bias_max: float = Field(0.65, ge=0, le=1)
-    conf_right: float = -0.3
-    conf_wrong: float = -0.9
-    conf_sd: float = Field(0.22, ge=0)
-    conf_offset_sd: float = Field(0.25, ge=0)
+    conf_right: float = Field(-0.3, lt=0)
+    conf_wrong: float = Field(-0.9, lt=0)
+    conf_sd: float = Field(0.45, ge=0, description="noise sd of log(-logprob)")
+    conf_offset_sd: float = Field(0.3, ge=0, description="per-model offset sd of log(-logprob)")
     conf_scale_min: float = Field(0.6, gt=0)
     conf_scale_max: float = Field(1.6, gt=0)
 

@@ -133,9 +133,22 @@ class World:
             out[s] = f"Graduate-level questions in {s.replace('_', ' ')}, covering topics such as {topics}."
         return out
 
+    def subject_specs(self, n_options: int | None = None) -> list:
+        """The subjects as ``rgd.generation.subjects.SubjectSpec`` (for generation prompts).
+
+        ``n_options`` defaults to the middle of the world's option range.
+        """
+        from rgd.generation.subjects import SubjectSpec
+
+        k = n_options or (self.config.min_options + self.config.max_options) // 2
+        return [SubjectSpec(name=s, description=d, n_options=k) for s, d in self.subject_descriptions().items()]
+
     # ------------------------------------------------------------------ questions
-    def compose(self, niche: int, rng: np.random.Generator, n_noise: int = 0) -> Composed:
-        """A fresh question text (not yet in the registry) and its options for a niche."""
+    def compose(self, niche: int, rng: np.random.Generator, n_noise: int = 0, n_options: int | None = None) -> Composed:
+        """A fresh question text (not yet in the registry) and its options for a niche.
+
+        ``n_options`` fixes the number of options (default: uniform in the world's range).
+        """
         nich = self.niches[niche]
         swords = list(self.subject_words[nich.subject])
         nwords, nterms = list(nich.words), list(nich.terms)
@@ -149,7 +162,9 @@ class World:
                 break
         else:
             raise RuntimeError(f"niche {niche}: could not compose a new question text; enlarge the vocabulary")
-        n_opt = int(rng.integers(self.config.min_options, self.config.max_options + 1))
+        if n_options is not None and not 2 <= n_options <= 26:
+            raise ValueError(f"n_options must lie in [2, 26], got {n_options}")
+        n_opt = n_options or int(rng.integers(self.config.min_options, self.config.max_options + 1))
         options: list[str] = []
         seen: set[str] = set()
         while len(options) < n_opt:
