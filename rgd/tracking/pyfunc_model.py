@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 import mlflow.pyfunc
+import pandas as pd
 
 BUNDLE_ARTIFACT = "bundle"
 QUESTION_COLUMN = "question"
@@ -81,7 +82,8 @@ class RouterPyfunc(mlflow.pyfunc.PythonModel):
 
         self.bundle = RouterBundle.load(context.artifacts[BUNDLE_ARTIFACT])
 
-    def predict(self, context, model_input, params=None):
+    def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        # a DataFrame hint: MLflow validates against the logged signature, not against type hints
         if self.bundle is None:
             raise RuntimeError("router model used before load_context")
         k = int((params or {}).get("k", DEFAULT_K))
