@@ -1,0 +1,18 @@
+"""ZenML materializers for RGD artifacts: JSON, NumPy and Parquet on disk (never pickle), each with metadata
+and an HTML visualization for the dashboard. Importing this package registers them with ZenML."""
+
+from materializers.consensus import ConsensusMaterializer
+from materializers.embeddings import EmbeddingMatrixMaterializer, EmbedderMaterializer
+from materializers.question_set import QuestionSetMaterializer
+from materializers.response_table import ResponseTableMaterializer
+from materializers.routers import RouterBundleMaterializer, RouterSetMaterializer
+
+__all__ = [
+    "ConsensusMaterializer",
+    "EmbedderMaterializer",
+    "EmbeddingMatrixMaterializer",
+    "QuestionSetMaterializer",
+    "ResponseTableMaterializer",
+    "RouterBundleMaterializer",
+    "RouterSetMaterializer",
+]

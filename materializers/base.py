@@ -1,0 +1,111 @@
+"""A materializer base that writes an artifact as a directory of plain files (JSON / NumPy / Parquet).
+
+Subclasses implement ``write(data, directory)`` and ``read(directory)`` on a local directory; this base
+moves the files to and from the artifact store (local or remote) and writes an HTML visualization.
+Anything unreadable is refused with :class:`rgd.errors.ArtifactError` naming the artifact URI.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+from typing import Any, ClassVar, Iterable, Sequence
+
+from zenml.enums import ArtifactType, VisualizationType
+from zenml.materializers.base_materializer import BaseMaterializer
+from zenml.utils import io_utils
+
+from rgd.errors import ArtifactError
+
+VISUALIZATION_FILE = "visualization.html"
+DATA_DIR = "data"  # the artifact's own files; the visualization lives next to it
+
+
+class DirectoryMaterializer(BaseMaterializer):
+    SKIP_REGISTRATION: ClassVar[bool] = True  # an abstract base: only its subclasses are registered
+    ASSOCIATED_ARTIFACT_TYPE: ClassVar[ArtifactType] = ArtifactType.DATA
+    #: what the artifact is, for error messages
+    KIND: ClassVar[str] = "artifact"
+
+    # ---- hooks
+    def write(self, data: Any, directory: str) -> None:
+        raise NotImplementedError
+
+    def read(self, directory: str, data_type: type) -> Any:
+        raise NotImplementedError
+
+    def html(self, data: Any) -> str | None:
+        return None
+
+    # ---- ZenML interface
+    def save(self, data: Any) -> None:
+        with tempfile.TemporaryDirectory(prefix="rgd-art-") as tmp:
+            self.write(data, tmp)
+            io_utils.copy_dir(tmp, os.path.join(self.uri, DATA_DIR), overwrite=True)
+
+    def load(self, data_type: type) -> Any:
+        with tempfile.TemporaryDirectory(prefix="rgd-art-") as tmp:
+            try:
+                io_utils.copy_dir(os.path.join(self.uri, DATA_DIR), tmp, overwrite=True)
+            except Exception as exc:  # noqa: BLE001 - any storage failure is an unreadable artifact
+                raise ArtifactError(f"{self.uri}: cannot read the stored {self.KIND} ({exc})") from None
+            try:
+                return self.read(tmp, data_type)
+            except ArtifactError as exc:
+                raise ArtifactError(f"{self.KIND} artifact at {self.uri}: {exc}") from None
+            except Exception as exc:  # noqa: BLE001 - a corrupt artifact must never load half-way
+                raise ArtifactError(f"{self.KIND} artifact at {self.uri} is corrupt or incompatible "
+                                    f"({type(exc).__name__}: {exc})") from None
+
+    def save_visualizations(self, data: Any) -> dict[str, VisualizationType]:
+        body = self.html(data)
+        if body is None:
+            return {}
+        path = os.path.join(self.uri, VISUALIZATION_FILE)
+        with self.artifact_store.open(path, "w") as fh:
+            fh.write(page(body))
+        return {path: VisualizationType.HTML}
+
+
+def page(body: str) -> str:
+    style = ("body{font-family:sans-serif;font-size:13px} table{border-collapse:collapse;margin:6px 0}"
+             "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left} th{background:#f0f0f0}")
+    return f"<html><head><meta charset='utf-8'><style>{style}</style></head><body>{body}</body></html>"
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], caption: str = "") -> str:
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.4f}"
+        return html.escape(str(v))
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>" for r in rows)
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<tr>{head}</tr>{body}</table>"
+
+
+def read_json(directory: str, name: str, fmt: str, version: int) -> dict:
+    import json
+
+    path = os.path.join(directory, name)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except FileNotFoundError:
+        raise ArtifactError(f"missing {name}") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"unreadable {name} ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != fmt:
+        raise ArtifactError(f"{name} is not a {fmt} document")
+    if doc.get("version") != version:
+        raise ArtifactError(f"{name}: format version {doc.get('version')!r} is not supported (expected {version})")
+    return doc
+
+
+def write_json(directory: str, name: str, doc: dict) -> None:
+    import json
+
+    with open(os.path.join(directory, name), "w", encoding="utf-8") as fh:
+        json.dump(doc, fh, indent=1)

@@ -1,0 +1,194 @@
+"""``rgd run``, ``rgd lineage`` and ``rgd schedule``: the ZenML side of the command line.
+
+ZenML keeps its config and local store under ``$RGD_HOME/zenml`` (``./.rgd`` by default): the environment
+variables are set before ZenML is first imported, so no global ZenML state is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from rgd.cli import main
+from rgd.errors import RGDError
+
+GENERATOR_CHOICES = ("strong", "medium", "weak", "very_weak")
+
+
+def prepare_environment(home: str | Path | None = None) -> Path:
+    """Point ZenML and MLflow at ``$RGD_HOME`` (set before ZenML is imported); returns RGD_HOME."""
+    home = Path(home or os.environ.get("RGD_HOME") or ".rgd").expanduser().resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["RGD_HOME"] = str(home)
+    zdir = home / "zenml"
+    os.environ.setdefault("ZENML_CONFIG_PATH", str(zdir))
+    os.environ.setdefault("ZENML_LOCAL_STORES_PATH", str(zdir / "local_stores"))
+    os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
+    os.environ.setdefault("ZENML_LOGGING_VERBOSITY", "WARN")
+    os.environ.setdefault("AUTO_OPEN_DASHBOARD", "false")
+    os.environ.setdefault("ZENML_ENABLE_RICH_TRACEBACK", "false")
+    return home
+
+
+def _load(config_path: Path | None, generator: str | None):
+    from rgd.config import embedded_default, load_run_config
+
+    if config_path is None:
+        config, zenml_cfg = embedded_default(), {}
+    else:
+        config, zenml_cfg = load_run_config(config_path)
+    if generator:
+        config = config.with_generator_preset(generator)
+        config = config.model_copy(update={"name": f"{config.name}-{generator}"})
+    return config, zenml_cfg
+
+
+def build_pipeline(config, zenml_cfg: dict[str, Any], config_file: Path | None, schedule=None):
+    """The pipeline for ``config`` with the ZenML run configuration applied."""
+    import pipelines
+
+    pipe = pipelines.rgd_recorded if config.pipeline == "recorded" else pipelines.rgd_training
+    options: dict[str, Any] = {}
+    if schedule is not None:
+        options["schedule"] = schedule
+    if zenml_cfg:
+        # the file as ZenML reads it (ZenML-shaped files as they are; plain files: their zenml: block)
+        data = dict(zenml_cfg)
+        if config_file is not None and "extra" not in data:
+            raw = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+            if isinstance(raw, dict) and "rgd" in (raw.get("extra") or {}):
+                data = raw
+        data.pop("schedule", None) if schedule is not None else None
+        fd, tmp = tempfile.mkstemp(prefix="rgd-zenml-", suffix=".yaml")
+        with os.fdopen(fd, "w") as fh:
+            yaml.safe_dump(data, fh)
+        options["config_path"] = tmp
+    return pipe.with_options(**options) if options else pipe
+
+
+def _output(run, step: str, name: str):
+    outs = run.steps[step].outputs.get(name) or []
+    return outs[0].load() if outs else None
+
+
+def _report(run, home: Path, seconds: float) -> None:
+    evaluation = _output(run, "evaluate_router", "evaluation")
+    registration = _output(run, "register_router", "registration")
+    click.echo(f"\nZenML run {run.name} ({run.status}) in {seconds:.0f}s")
+    if "filter_questions" in run.steps:
+        report = _output(run, "filter_questions", "filter_report")
+        click.echo(f"generated {report['n_input']} questions, kept {report['n_kept']} after filtering "
+                   f"(dropped: {report['failures']})")
+    if evaluation:
+        click.echo(f"\ntest set: {evaluation['n_test']} labelled questions ({evaluation['test_set_id']})")
+        click.echo(f"{'router':<14}{'top-1':>8}{'top-3 vote':>12}")
+        for name, r in evaluation["routers"].items():
+            mark = "  <- registered" if name == evaluation["primary"] else ""
+            click.echo(f"{name:<14}{r['top1']:>8.4f}{r['top3_vote']:>12.4f}{mark}")
+    if registration:
+        status = "promoted to champion" if registration["promoted"] else "stays challenger"
+        click.echo(f"\nregistered {registration['model_name']} version {registration['version']}: {status}")
+        click.echo(f"  {registration['reason']}")
+    from rgd.tracking import tracking_uri
+
+    click.echo("\nwhere to look:")
+    click.echo(f"  rgd models; rgd lineage --version {registration['version'] if registration else 'N'}")
+    click.echo(f"  ZenML dashboard:  ZENML_CONFIG_PATH={os.environ['ZENML_CONFIG_PATH']} zenml login --local")
+    click.echo(f"  MLflow UI:        mlflow ui --backend-store-uri {tracking_uri(home)}")
+
+
+@main.command("run")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Run config YAML (default: the embedded default, a simulated world).")
+@click.option("--generator", type=click.Choice(GENERATOR_CHOICES), default=None,
+              help="Replace the simulated generator by this preset (e.g. weak: a run that should stay challenger).")
+@click.option("--no-cache", is_flag=True, help="Run every step again even where inputs are unchanged.")
+def run_cmd(config_path: Path | None, generator: str | None, no_cache: bool) -> None:
+    """Run the RGD pipeline (train, evaluate, register, promote) and print a short report."""
+    home = prepare_environment()
+    try:
+        config, zenml_cfg = _load(config_path, generator)
+    except (RGDError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if no_cache:
+        zenml_cfg = {**zenml_cfg, "enable_cache": False}
+    pipe = build_pipeline(config, zenml_cfg, config_path)
+    click.echo(f"running {config.name!r} ({config.pipeline} pipeline); state under {home}")
+    t0 = time.perf_counter()
+    try:
+        run = pipe(config=config)
+    except Exception as exc:  # noqa: BLE001 - turn any step failure into one clear message
+        raise click.ClickException(
+            f"the pipeline failed: {type(exc).__name__}: {exc}\n"
+            "Rerun the same command to resume: unchanged steps are taken from the cache and the answers "
+            f"given so far are kept in {home / 'checkpoints'}."
+        ) from None
+    if run is None:  # a remote orchestrator that returned before running
+        click.echo("submitted")
+        return
+    from zenml.client import Client
+
+    _report(Client().get_pipeline_run(run.id), home, time.perf_counter() - t0)
+
+
+@main.command("lineage")
+@click.option("--version", "version", default=None, help="A registered router version.")
+@click.option("--generator", default=None, help="A generator name: list every router trained on its data.")
+@click.option("--model-name", default="rgd-router", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def lineage_cmd(version: str | None, generator: str | None, model_name: str, as_json: bool) -> None:
+    """Which generator, data, filter, pool, embedder and ZenML run produced a router (from ZenML and MLflow)."""
+    prepare_environment()
+    from rgd import lineage
+
+    if (version is None) == (generator is None):
+        raise click.UsageError("give exactly one of --version N or --generator NAME")
+    try:
+        result = (lineage.router_lineage(model_name, version) if version is not None
+                  else lineage.generator_lineage(model_name, generator))
+    except (RGDError, LookupError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result, indent=1, default=str))
+    elif version is not None:
+        click.echo(lineage.format_router(result))
+    else:
+        click.echo(lineage.format_generator(result))
+
+
+@main.command("schedule")
+@click.option("--cron", default=None, help='Cron expression, e.g. "0 3 * * 1".')
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None)
+@click.option("--name", default=None, help="Schedule name (default: rgd-<config name>).")
+@click.option("--list", "list_", is_flag=True, help="List the schedules.")
+@click.option("--delete", default=None, metavar="NAME", help="Delete a schedule.")
+def schedule_cmd(cron, config_path, name, list_, delete) -> None:
+    """Schedule the pipeline: a ZenML Schedule (CronJob) on a Kubernetes stack, else the local cron line."""
+    prepare_environment()
+    from pipelines import scheduling
+
+    try:
+        if list_:
+            rows = scheduling.list_schedules()
+            if not rows:
+                click.echo("no schedules")
+            for r in rows:
+                click.echo(f"{r['name']:<30}{r['cron_expression'] or '-':<18}{'active' if r['active'] else 'paused'}"
+                           f"  {r['pipeline'] or ''}")
+            return
+        if delete:
+            scheduling.delete_schedule(delete)
+            click.echo(f"deleted schedule {delete}")
+            return
+        if not cron or not config_path:
+            raise click.UsageError("give --cron and --config (or --list / --delete NAME)")
+        click.echo(scheduling.create_schedule(cron, config_path, name))
+    except (RGDError, ValueError, KeyError) as exc:
+        raise click.ClickException(str(exc)) from None

@@ -1,0 +1,104 @@
+"""Files logged with a registered router: evaluation table, CASCAL centroids / rankings / assignments, plots.
+
+Everything is JSON, CSV, NumPy or PNG. Plots need matplotlib (part of the ``pipeline`` extra); without it
+they are skipped with a log line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def write_evaluation(evaluation: dict[str, Any], directory: Path) -> dict[str, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "evaluation.json").write_text(json.dumps(evaluation, indent=1))
+    with open(directory / "evaluation.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["router", "subject", "top1", "top3_vote", "n"])
+        for name, r in evaluation["routers"].items():
+            w.writerow([name, "ALL", r["top1"], r["top3_vote"], evaluation["n_test"]])
+            for subject, s in sorted(r.get("per_subject", {}).items()):
+                w.writerow([name, subject, s["top1"], s["top3_vote"], s["n"]])
+    return {"evaluation": directory}
+
+
+def write_router_state(router, train_x: np.ndarray | None, directory: Path) -> dict[str, Path]:
+    """CASCAL's centroids, per-cluster model rankings and the training questions' cluster assignments."""
+    directory.mkdir(parents=True, exist_ok=True)
+    centroids = getattr(router, "centroids_", None)
+    if centroids is None:
+        return {}
+    np.save(directory / "centroids.npy", np.asarray(centroids, dtype=np.float32))
+    scores = np.asarray(router.cluster_scores_)
+    subjects = list(router.subjects_)
+    rankings = [{"cluster": i, "subject": subjects[int(router.cluster_subject_[i])],
+                 "size": int(router.cluster_size_[i]),
+                 "ranking": [router.models_[j] for j in np.argsort(-scores[i], kind="stable")]}
+                for i in range(len(centroids))]
+    (directory / "cluster_rankings.json").write_text(json.dumps(rankings, indent=1))
+    if train_x is not None and len(train_x):
+        assign = np.argmax(np.asarray(train_x) @ np.asarray(centroids).T, axis=1).astype(np.int32)
+        np.save(directory / "cluster_assignments.npy", assign)
+    return {"router_state": directory}
+
+
+def write_plots(evaluation: dict[str, Any], router, directory: Path) -> dict[str, Path]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log.info("matplotlib is not installed: no plots")
+        return {}
+    directory.mkdir(parents=True, exist_ok=True)
+    names = list(evaluation["routers"])
+    top1 = [evaluation["routers"][n]["top1"] for n in names]
+    top3 = [evaluation["routers"][n]["top3_vote"] for n in names]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    x = np.arange(len(names))
+    ax.bar(x - 0.2, top1, 0.4, label="top-1")
+    ax.bar(x + 0.2, top3, 0.4, label="top-3 vote")
+    ax.set_xticks(x, names, rotation=30, ha="right")
+    ax.set_ylabel("test accuracy")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(directory / "accuracy.png", dpi=100)
+    plt.close(fig)
+
+    subjects = sorted({s for n in names for s in evaluation["routers"][n].get("per_subject", {})})
+    if subjects:
+        grid = np.array([[evaluation["routers"][n]["per_subject"].get(s, {}).get("top1", np.nan) for s in subjects]
+                         for n in names])
+        fig, ax = plt.subplots(figsize=(1 + 0.8 * len(subjects), 1 + 0.4 * len(names)))
+        im = ax.imshow(grid, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+        ax.set_xticks(range(len(subjects)), subjects, rotation=45, ha="right")
+        ax.set_yticks(range(len(names)), names)
+        fig.colorbar(im, ax=ax, label="top-1")
+        fig.tight_layout()
+        fig.savefig(directory / "per_subject_top1.png", dpi=100)
+        plt.close(fig)
+
+    centroids = getattr(router, "centroids_", None)
+    if centroids is not None and len(centroids) >= 2:
+        c = np.asarray(centroids, dtype=np.float64)
+        c = c - c.mean(axis=0)
+        _, _, vt = np.linalg.svd(c, full_matrices=False)
+        xy = c @ vt[:2].T
+        fig, ax = plt.subplots(figsize=(6, 5))
+        sc = ax.scatter(xy[:, 0], xy[:, 1], c=np.asarray(router.cluster_subject_), cmap="tab20",
+                        s=20 + 2 * np.asarray(router.cluster_size_))
+        ax.set_title("CASCAL skill centroids (2-D PCA, colour = subject)")
+        del sc
+        fig.tight_layout()
+        fig.savefig(directory / "centroids_2d.png", dpi=100)
+        plt.close(fig)
+    return {"plots": directory}

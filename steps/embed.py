@@ -1,0 +1,22 @@
+"""embed_questions: fit the embedder on the training texts, embed training and test questions (cached)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from zenml import step
+
+from rgd import stages
+from rgd.artifacts import EmbeddingMatrix, QuestionSet
+from rgd.config import RunConfig
+from rgd.embedding.base import Embedder
+
+
+@step
+def embed_questions(config: RunConfig, train: QuestionSet, test: QuestionSet) -> tuple[
+    Annotated[Embedder, "embedder"],
+    Annotated[EmbeddingMatrix, "train_embeddings"],
+    Annotated[EmbeddingMatrix, "test_embeddings"],
+]:
+    embedder, train_x, test_x = stages.embed_stage(config, train, test)
+    return embedder, train_x, test_x

@@ -1,0 +1,22 @@
+"""evaluate_router: top-1 / top-3 accuracy of the router and every baseline on the real test set."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from zenml import log_metadata, step
+
+from rgd import stages
+from rgd.artifacts import ConsensusArtifact, EmbeddingMatrix, RouterSet
+from rgd.config import RunConfig
+from rgd.response_table import ResponseTable
+
+
+@step
+def evaluate_router(config: RunConfig, routers: RouterSet, test_responses: list[ResponseTable],
+                    test_embeddings: EmbeddingMatrix, consensus: ConsensusArtifact
+                    ) -> Annotated[dict[str, Any], "evaluation"]:
+    test_table = stages.merge_pool(test_responses, list(routers.main.models_))
+    evaluation = stages.evaluate_stage(routers, test_table, test_embeddings, consensus)
+    log_metadata(metadata={name: r["top1"] for name, r in evaluation["routers"].items()})
+    return evaluation

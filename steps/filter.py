@@ -1,0 +1,31 @@
+"""filter_questions: keep the generated questions that are self-consistent (a) and separate the pool (b)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Optional
+
+from zenml import log_metadata, step
+
+from rgd import stages
+from rgd.artifacts import QuestionSet
+from rgd.config import RunConfig
+from rgd.response_table import ResponseTable
+
+
+@step
+def filter_questions(
+    config: RunConfig,
+    generated: QuestionSet,
+    train_responses: list[ResponseTable],
+    self_answers: Optional[ResponseTable],
+) -> tuple[
+    Annotated[QuestionSet, "filtered_questions"],
+    Annotated[ResponseTable, "pool_responses"],
+    Annotated[dict[str, Any], "filter_report"],
+]:
+    pool = stages.merge_pool(train_responses, config.pool_model_names())
+    kept, table, report = stages.filter_stage(config, generated, pool, self_answers)
+    doc = json.loads(report.model_dump_json())
+    log_metadata(metadata={"n_input": report.n_input, "n_kept": report.n_kept, "failures": report.failures})
+    return kept, table, doc

@@ -1,0 +1,97 @@
+"""register_router: one MLflow run per pipeline run; register the router and decide its promotion.
+
+The model version's tags carry the lineage read from this ZenML run: generator(s), the generated and
+filtered data sets (ZenML artifact version ids and content hashes), the filter settings and report, pool,
+embedder, and the ZenML pipeline run.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+from zenml import get_step_context, log_metadata, step
+
+from rgd import run_report
+from rgd.artifacts import EmbeddingMatrix, QuestionSet
+from rgd.config import RunConfig
+from rgd.serving import RouterBundle
+from rgd.stages import flat_metrics
+
+#: (step, output) of the data set a router was trained on, per pipeline
+DATA_OUTPUTS = (("generate_questions", "generated_questions"), ("load_recorded_data", "train_questions"))
+
+
+def _zenml_lineage() -> dict[str, str]:
+    from zenml.client import Client
+
+    ctx = get_step_context()
+    run = ctx.pipeline_run
+    out = {"zenml_run_id": str(run.id), "zenml_run_name": run.name, "zenml_pipeline": ctx.pipeline.name}
+    for name, inputs in ctx.inputs.items():
+        if inputs:
+            out[f"zenml_artifact.{name}"] = str(inputs[0].id)
+    steps = Client().get_pipeline_run(run.id).steps
+    for step_name, output in DATA_OUTPUTS:
+        if step_name in steps and output in steps[step_name].outputs:
+            out["zenml_artifact.generated_questions"] = str(steps[step_name].outputs[output][0].id)
+            break
+    return out
+
+
+@step(enable_cache=False)
+def register_router(
+    config: RunConfig,
+    router_bundle: RouterBundle,
+    evaluation: dict[str, Any],
+    train_questions: QuestionSet,
+    train_embeddings: EmbeddingMatrix,
+    filter_report: Optional[dict[str, Any]] = None,
+) -> Annotated[dict[str, Any], "registration"]:
+    from rgd.tracking import configure_mlflow, log_router, promote
+
+    lineage = _zenml_lineage()
+    tags = {
+        **lineage,
+        "generators": ",".join(train_questions.generators) or "recorded",
+        "pool": ",".join(router_bundle.models),
+        "embedder": router_bundle.embedder.identity,
+        "train_questions_sha256": train_questions.content_hash,
+        "n_train": len(train_questions),
+        "test_set_id": evaluation["test_set_id"],
+        "config_name": config.name,
+        "filter": json.dumps(config.filter.model_dump(), sort_keys=True),
+    }
+    if filter_report is not None:
+        tags["filter_report"] = json.dumps({k: filter_report[k] for k in ("n_input", "n_kept", "failures")})
+    for g in config.generators:
+        if g.kind == "simulated":
+            tags[f"generator_preset.{g.name}"] = g.preset
+    metrics = flat_metrics(evaluation, filter_report)
+    params = {**config.lineage_params(), "test_set_id": evaluation["test_set_id"]}
+    configure_mlflow(config.registry.tracking_uri, experiment=config.registry.experiment)
+    with tempfile.TemporaryDirectory(prefix="rgd-register-") as tmp:
+        tmp = Path(tmp)
+        bundle_dir = router_bundle.save(tmp / "bundle")
+        artifacts: dict[str, Path] = {}
+        artifacts.update(run_report.write_evaluation(evaluation, tmp / "evaluation"))
+        artifacts.update(run_report.write_router_state(router_bundle.router, train_embeddings.vectors,
+                                                       tmp / "router_state"))
+        artifacts.update(run_report.write_plots(evaluation, router_bundle.router, tmp / "plots"))
+        if filter_report is not None:
+            (tmp / "data").mkdir()
+            (tmp / "data" / "filter_report.json").write_text(json.dumps(filter_report, indent=1))
+            artifacts["data"] = tmp / "data"
+        version = log_router(bundle_dir, model_name=config.registry.model_name, params=params, metrics=metrics,
+                             tags=tags, artifacts=artifacts, run_name=lineage["zenml_run_name"],
+                             experiment=config.registry.experiment, tracking_uri=config.registry.tracking_uri)
+    decision = promote(version.name, version.version, metric=config.registry.metric,
+                       margin=config.registry.margin, test_set_id=evaluation["test_set_id"])
+    result = {"model_name": version.name, "version": str(version.version), "mlflow_run_id": version.run_id,
+              "promoted": bool(decision.promoted), "reason": decision.reason,
+              "champion_before": decision.champion_before, "metric": config.registry.metric,
+              "challenger_metric": decision.challenger_metric, "champion_metric": decision.champion_metric}
+    log_metadata(metadata={k: v for k, v in result.items() if v is not None})
+    return result

@@ -1,0 +1,36 @@
+"""respond: one pool model answers the generated and the test questions (one invocation per model)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from zenml import get_step_context, log_metadata, step
+
+from rgd import stages
+from rgd.artifacts import QuestionSet
+from rgd.config import RunConfig
+from rgd.response_table import ResponseTable
+
+
+def _step_backend_params() -> dict:
+    """``extra.rgd`` of this step invocation in the run config (e.g. tensor_parallel_size), if any."""
+    try:
+        extra = get_step_context().step_run.config.extra or {}
+    except Exception:  # noqa: BLE001 - outside a step context there is nothing to read
+        return {}
+    rgd_extra = dict(extra.get("rgd") or {})
+    rgd_extra.pop("model", None)
+    rgd_extra.pop("gpu", None)
+    return rgd_extra
+
+
+@step
+def respond(config: RunConfig, model: str, generated: QuestionSet, test: QuestionSet) -> tuple[
+    Annotated[ResponseTable, "train_responses_{model}"],
+    Annotated[ResponseTable, "test_responses_{model}"],
+]:
+    """Answers are checkpointed under $RGD_HOME/checkpoints: a crashed run resumes without losing any."""
+    train, test_table, info = stages.respond(config, model, generated, test,
+                                             backend_params=_step_backend_params())
+    log_metadata(metadata=info)
+    return train, test_table

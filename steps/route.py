@@ -1,0 +1,28 @@
+"""route_batch: route a batch of questions with a registered router (the champion by default)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+from zenml import log_metadata, step
+
+
+@step(enable_cache=False)
+def route_batch(questions: list[str], model_name: str = "rgd-router", alias: str = "champion",
+                version: Optional[str] = None, k: int = 3, tracking_uri: Optional[str] = None
+                ) -> Annotated[list[dict[str, Any]], "routes"]:
+    import json
+
+    import mlflow
+    import pandas as pd
+
+    from rgd.tracking import configure_mlflow
+
+    configure_mlflow(tracking_uri)
+    uri = f"models:/{model_name}/{version}" if version else f"models:/{model_name}@{alias}"
+    model = mlflow.pyfunc.load_model(uri)
+    frame = model.predict(pd.DataFrame({"question": list(questions)}), params={"k": k})
+    routes = [{"question": q, "models": json.loads(row["models"]), "top1": row["top1"], "subject": row["subject"]}
+              for q, (_, row) in zip(questions, frame.iterrows())]
+    log_metadata(metadata={"model_uri": uri, "n_questions": len(routes)})
+    return routes
