@@ -128,12 +128,12 @@ class SimulatedGenerator(LLMBackend):
         prov = Provenance(kind="generated", source=cfg.name, prompt_version=prompt_version, seed=seed)
         out = []
         for i in range(n):
-            c = self.world.compose(int(niches[i]), rng, int(n_noise[i]), n_options)
+            qid = f"{id_prefix}-{i:05d}"
+            c = self.world.compose(int(niches[i]), rng, int(n_noise[i]), n_options, qid=qid)
             key = c.key
             if wrong[i]:
                 key = c.distractor if use_distractor[i] else int(pick_other_wrong(
                     u_other[i : i + 1], np.array([c.key]), np.array([c.distractor]), np.array([len(c.options)]))[0])
-            qid = f"{id_prefix}-{i:05d}"
             self.world.registry.register(
                 qid, c.text, c.options, Latent(int(niches[i]), float(difficulty[i]), c.key, c.distractor, int(kind[i]))
             )
@@ -180,6 +180,19 @@ class SimulatedGenerator(LLMBackend):
             qs = self._make(subject, n, rng, f"gen-{self.config.name}-p{ph:016x}-{occurrence}", seed, k, version)
             out.append(Generation(text="\n\n".join(render_question_block(q) for q in qs)))
         return out
+
+    def _subject_in(self, prompt: str, index: int) -> str:
+        low = prompt.lower()
+        found = []
+        for s in self.world.subjects:
+            for form in {s.lower(), s.lower().replace("_", " ")}:
+                pos = low.find(form)
+                if pos >= 0:
+                    found.append((pos, -len(form), s))
+        if not found:
+            raise DataError(f"prompt #{index} names none of the simulated subjects {self.world.subjects} "
+                            f"(starts {prompt[:80]!r})")
+        return min(found)[2]
 
     # ------------------------------------------------------------------ re-answering its own questions
     def self_answer_arrays(self, questions: Sequence[Question], n_samples: int = 3) -> tuple[np.ndarray, np.ndarray]:

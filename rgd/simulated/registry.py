@@ -116,6 +116,11 @@ class LatentRegistry:
     def has_text(self, text: str) -> bool:
         return " ".join(text.split()) in self._by_text
 
+    def text_free_for(self, qid: str | None, text: str) -> bool:
+        """True when ``text`` is unregistered, or registered as question ``qid`` itself (a replay)."""
+        row = self._by_text.get(" ".join(text.split()))
+        return row is None or (qid is not None and self._by_id.get(qid) == row)
+
     # ------------------------------------------------------------------ reading
     def rows(self, questions: Sequence[Question]) -> np.ndarray:
         """Latent rows of the questions (by id, checked against the text; else by content)."""

@@ -144,10 +144,12 @@ class World:
         return [SubjectSpec(name=s, description=d, n_options=k) for s, d in self.subject_descriptions().items()]
 
     # ------------------------------------------------------------------ questions
-    def compose(self, niche: int, rng: np.random.Generator, n_noise: int = 0, n_options: int | None = None) -> Composed:
-        """A fresh question text (not yet in the registry) and its options for a niche.
+    def compose(self, niche: int, rng: np.random.Generator, n_noise: int = 0, n_options: int | None = None,
+                qid: str | None = None) -> Composed:
+        """A question text and its options for a niche, new to the registry unless it is ``qid``'s own text.
 
-        ``n_options`` fixes the number of options (default: uniform in the world's range).
+        ``n_options`` fixes the number of options (default: uniform in the world's range). Passing the id the
+        question will get lets a replay (same id, same seed) reproduce its question in the same world.
         """
         nich = self.niches[niche]
         swords = list(self.subject_words[nich.subject])
@@ -158,7 +160,7 @@ class World:
             if n_noise:
                 noise = [self.all_words[i] for i in rng.integers(len(self.all_words), size=n_noise)]
                 text = insert_noise(text, noise)
-            if not self.registry.has_text(text):
+            if self.registry.text_free_for(qid, text):
                 break
         else:
             raise RuntimeError(f"niche {niche}: could not compose a new question text; enlarge the vocabulary")
@@ -209,11 +211,11 @@ class World:
         train, test = [], []
         counts = {False: 0, True: 0}
         for i in range(total):
-            c = self.compose(int(niches[i]), rng)
             is_test = bool(split_of[i])
             split = "test" if is_test else "train"
             qid = f"sim{self.config.seed}-s{seed}-{split}-{counts[is_test]:06d}"
             counts[is_test] += 1
+            c = self.compose(int(niches[i]), rng, qid=qid)
             q = Question(id=qid, subject=self.niches[niches[i]].subject, text=c.text, options=c.options,
                          answer="ABCDEFGHIJKLMNOPQRSTUVWXYZ"[c.key], provenance=prov)
             self.registry.register(qid, c.text, c.options,

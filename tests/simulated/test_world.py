@@ -31,6 +31,8 @@ def test_benchmark_is_deterministic_and_stratified():
     b_train, b_test = World(WorldConfig(seed=3, n_subjects=3)).benchmark(120, 60, seed=1)
     assert a_train == b_train and a_test == b_test
     assert len(a_train) == 120 and len(a_test) == 60
+    same = World(WorldConfig(seed=3, n_subjects=3))
+    assert same.benchmark(120, 60, seed=1) == same.benchmark(120, 60, seed=1)  # a replay in the same world
     c_train, _ = World(WorldConfig(seed=4, n_subjects=3)).benchmark(120, 60, seed=1)
     assert [q.text for q in c_train] != [q.text for q in a_train]
 
