@@ -13,6 +13,10 @@ from pathlib import Path
 DEFAULT_EXPERIMENT = "rgd"
 DEFAULT_MODEL_NAME = "rgd-router"
 
+# mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI (for subprocesses); remember what we exported,
+# so that a value we set ourselves is not mistaken for the user's choice on the next configure_mlflow call
+_exported: str | None = None
+
 
 def rgd_home(home: str | Path | None = None) -> Path:
     """The project directory holding all local state: ``home``, else ``$RGD_HOME``, else ``./.rgd``."""
@@ -38,7 +42,7 @@ def tracking_uri(rgd_home_dir: str | Path | None = None, uri: str | None = None)
     if uri:
         return uri
     env = os.environ.get("MLFLOW_TRACKING_URI")
-    if env:
+    if env and env != _exported:
         return env
     return local_tracking_uri(rgd_home_dir)
 
@@ -57,6 +61,9 @@ def configure_mlflow(
     """
     import mlflow
 
+    global _exported
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    from_user_env = not uri and bool(env) and env != _exported
     resolved = tracking_uri(rgd_home, uri)
     artifact_location = None
     if is_local_default(resolved, rgd_home):
@@ -64,6 +71,8 @@ def configure_mlflow(
         artifact_location = local_artifact_root(rgd_home)
     mlflow.set_tracking_uri(resolved)
     mlflow.set_registry_uri(resolved)
+    if not from_user_env:
+        _exported = resolved  # we chose it (explicit or local default): not the user's env setting
     client = mlflow.MlflowClient(tracking_uri=resolved, registry_uri=resolved)
     if client.get_experiment_by_name(experiment) is None:
         try:
