@@ -19,7 +19,10 @@ log = logging.getLogger(__name__)
 MAX_PARAM_LENGTH = 500  # well under MLflow's limit, so params stay readable in the UI
 MAX_TAG_LENGTH = 5000  # MLflow's limit for model version tags
 _SECRET_WORDS = re.compile(r"key|token|secret|passw(or)?d|credential|auth", re.IGNORECASE)
-_NOT_SECRET = re.compile(r"(max|min|num|n|total|new)?_?tokens$|tokeni[sz]er|keywords?$", re.IGNORECASE)
+_NOT_SECRET = re.compile(
+    r"((max|min|num|n|total|new|prompt|completion|output|input|answer)_)*tokens|tokeni[sz]ers?|keywords?",
+    re.IGNORECASE,
+)
 _SECRET_VALUE = re.compile(
     r"^(sk-[A-Za-z0-9_-]{8,}|hf_[A-Za-z0-9]{8,}|gh[pousr]_[A-Za-z0-9]{8,}|AIza[0-9A-Za-z_-]{20,}|"
     r"xox[abpr]-[A-Za-z0-9-]{8,}|Bearer\s+\S+)|-----BEGIN [A-Z ]*PRIVATE KEY-----",

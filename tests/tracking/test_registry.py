@@ -1,0 +1,226 @@
+"""log_router, promotion, rollback, listing and the registry commands on a temp SQLite MLflow store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+mlflow = pytest.importorskip("mlflow")
+
+from click.testing import CliRunner  # noqa: E402
+
+from rgd.cli import main  # noqa: E402
+from rgd.errors import ArtifactError  # noqa: E402
+from rgd.tracking import list_versions, log_router, promote, rollback, set_alias_manually  # noqa: E402
+from rgd.tracking.listing import NoRegisteredModelError  # noqa: E402
+
+LINEAGE = {
+    "generator": "sim-strong",
+    "filter.min_agreement": "0.5",
+    "data.questions_sha256": "abc123",
+    "zenml.pipeline_run_id": "run-42",
+}
+
+
+def _log(bundle_dir, name: str, top1: float, test_set: str = "test-a", **kw):
+    return log_router(
+        bundle_dir,
+        model_name=name,
+        params={"router": "cascal"},
+        metrics={"top1": top1, "top3_vote": top1 + 0.1},
+        tags={**LINEAGE, "test_set_id": test_set},
+        **kw,
+    )
+
+
+def _tags(name: str, version: str) -> dict[str, str]:
+    return dict(mlflow.MlflowClient().get_model_version(name, version).tags)
+
+
+def _aliases(name: str) -> dict[str, str]:
+    return {a: str(v) for a, v in mlflow.MlflowClient().get_registered_model(name).aliases.items()}
+
+
+def test_log_router_is_one_run_with_params_metrics_artifacts_and_lineage(mlflow_home, bundle_dir, tmp_path):
+    client = mlflow.MlflowClient()
+    assert mlflow.get_tracking_uri() == f"sqlite:///{mlflow_home}/mlflow/mlflow.db"
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "plots" / "accuracy.png").write_bytes(b"\x89PNG fake")
+    (tmp_path / "evaluation.json").write_text(json.dumps({"cascal": {"top1": 0.6}}))
+    params = {
+        "generator": {"model": "sim-strong", "api_key": "hunter2", "max_tokens": 256},
+        "backend": {"auth_token": "t0ps3cret", "base_url": "http://localhost:8000"},
+        "pool": ["m1", "m2"],
+        "openai": "sk-live-0123456789abcdef",
+    }
+    rv = log_router(
+        bundle_dir,
+        model_name="lineage",
+        params=params,
+        metrics={"top1": 0.61, "per_subject": {"biology": {"top1": 0.7}}},
+        tags={**LINEAGE, "test_set_id": "test-a", "hf_token": "hf_abcdefghijkl"},
+        artifacts={"plots": tmp_path / "plots", "evaluation": tmp_path / "evaluation.json"},
+        run_name="unit",
+    )
+    assert (rv.name, rv.version) == ("lineage", "1")
+    exp = client.get_experiment_by_name("rgd")
+    assert exp.artifact_location == (mlflow_home / "mlflow" / "artifacts").as_uri()
+    runs = client.search_runs([exp.experiment_id], filter_string="tags.mlflow.runName = 'unit'")
+    assert [r.info.run_id for r in runs] == [rv.run_id]
+    run = runs[0]
+    assert run.data.params == {
+        "generator.model": "sim-strong",
+        "generator.max_tokens": "256",
+        "backend.base_url": "http://localhost:8000",
+        "pool": '["m1", "m2"]',
+    }
+    everything = json.dumps([run.data.params, run.data.tags, _tags("lineage", "1")])
+    for secret in ("hunter2", "t0ps3cret", "sk-live", "hf_abcdefghijkl", "api_key", "auth_token", "hf_token"):
+        assert secret not in everything
+    assert run.data.metrics == {"top1": 0.61, "per_subject.biology.top1": 0.7}
+    logged = {a.path for a in client.list_artifacts(rv.run_id)}
+    assert {"plots", "evaluation"} <= logged
+    assert [a.path for a in client.list_artifacts(rv.run_id, "plots")] == ["plots/accuracy.png"]
+    on_disk = Path(exp.artifact_location.removeprefix("file://")) / rv.run_id / "artifacts" / "evaluation"
+    assert json.loads((on_disk / "evaluation.json").read_text()) == {"cascal": {"top1": 0.6}}
+
+    mv = client.get_model_version("lineage", rv.version)
+    assert mv.run_id == rv.run_id
+    tags = dict(mv.tags)
+    for k, v in LINEAGE.items():
+        assert tags[k] == v
+    assert tags["test_set_id"] == "test-a" and tags["source_run_id"] == rv.run_id
+    assert tags["router"] == "cascal" and tags["embedder"].startswith("tfidf:") and len(tags["bundle_sha256"]) == 64
+    assert tags["pool"] == "math-expert,bio-expert,history-expert,generalist"
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True)
+    if head.returncode == 0:
+        assert tags["git_commit"] == head.stdout.strip()
+    assert run.data.tags["rgd.generator"] == "sim-strong"
+
+
+def test_log_router_joins_an_active_run(mlflow_home, bundle_dir):
+    mlflow.set_experiment("rgd")
+    with mlflow.start_run(run_name="zenml-step") as run:
+        mlflow.log_param("outer", "yes")
+        rv = _log(bundle_dir, "active", 0.5)
+        assert mlflow.active_run() is not None and mlflow.active_run().info.run_id == run.info.run_id
+    assert rv.run_id == run.info.run_id
+    data = mlflow.MlflowClient().get_run(run.info.run_id).data
+    assert data.params["outer"] == "yes" and data.params["router"] == "cascal"
+
+
+def test_tampered_bundle_is_never_registered(mlflow_home, bundle_dir, tmp_path):
+    bad = Path(shutil.copytree(bundle_dir, tmp_path / "bad"))
+    arrays = bad / "router" / "arrays.npz"
+    arrays.write_bytes(arrays.read_bytes()[:-7] + b"xxxxxxx")
+    with pytest.raises(ArtifactError, match="sha256 mismatch"):
+        _log(bad, "tampered", 0.9)
+    with pytest.raises(NoRegisteredModelError, match="run `rgd run` first"):
+        list_versions("tampered")
+
+
+def test_promotion_challenger_champion_margin_and_rollback(mlflow_home, bundle_dir):
+    name = "flow"
+    v1 = _log(bundle_dir, name, 0.60)
+    d1 = promote(name, v1.version, test_set_id="test-a")
+    assert d1.promoted and d1.champion_before is None and d1.challenger_metric == pytest.approx(0.60)
+    assert _aliases(name) == {"champion": "1"}
+
+    v2 = _log(bundle_dir, name, 0.55)
+    d2 = promote(name, v2.version, test_set_id="test-a")
+    assert not d2.promoted and d2.champion_before == "1"
+    assert (d2.challenger_metric, d2.champion_metric) == (pytest.approx(0.55), pytest.approx(0.60))
+    assert _aliases(name) == {"champion": "1", "challenger": "2"}
+    t2 = _tags(name, "2")
+    assert t2["promotion.decision"] == "refused" and t2["promotion.compared_to"] == "1"
+    assert "does not beat the champion" in t2["promotion.reason"] and t2["promotion.test_set_id"] == "test-a"
+    docs = mlflow.MlflowClient().list_artifacts(v2.run_id, "promotion")
+    assert len(docs) == 1 and docs[0].path.endswith("-v2-refused.json")
+    record = mlflow.artifacts.load_dict(f"runs:/{v2.run_id}/{docs[0].path}")
+    assert record["decision"] == "refused" and record["champion_before"] == "1" and record["model"] == name
+
+    v3 = _log(bundle_dir, name, 0.70)
+    d3 = promote(name, v3.version, test_set_id="test-a")
+    assert d3.promoted and "beats the champion" in d3.reason
+    assert _aliases(name) == {"champion": "3"}
+    assert _tags(name, "3")["promotion.previous_champion"] == "1"
+
+    v4 = _log(bundle_dir, name, 0.72)
+    d4 = promote(name, v4.version, test_set_id="test-a", margin=0.05)
+    assert not d4.promoted and "margin 0.05" in d4.reason
+    assert _aliases(name) == {"champion": "3", "challenger": "4"}
+
+    rows = list_versions(name)
+    assert [r["version"] for r in rows] == ["1", "2", "3", "4"]
+    assert set(rows[0]) >= {"name", "version", "aliases", "metrics", "tags"}
+    assert rows[2]["aliases"] == ["champion"] and rows[3]["aliases"] == ["challenger"]
+    assert rows[1]["metrics"] == {"top1": pytest.approx(0.55), "top3_vote": pytest.approx(0.65)}
+    assert rows[3]["tags"]["promotion.decision"] == "refused"
+    json.dumps(rows)  # the --json output
+
+    back = rollback(name)
+    assert back.promoted and back.version == "1" and back.champion_before == "3"
+    assert _aliases(name)["champion"] == "1"
+    assert _tags(name, "3")["promotion.decision"] == "rolled_back"
+    assert _tags(name, "1")["promotion.decision"] == "restored"
+    with pytest.raises(ValueError, match="nothing to roll back to"):
+        rollback(name)
+
+
+def test_other_test_set_is_not_compared_unless_forced(mlflow_home, bundle_dir):
+    name = "sets"
+    v1 = _log(bundle_dir, name, 0.50, test_set="test-a")
+    assert promote(name, v1.version, test_set_id="test-a").promoted
+    v2 = _log(bundle_dir, name, 0.90, test_set="test-b")
+    refused = promote(name, v2.version, test_set_id="test-b")
+    assert not refused.promoted and "'test-a'" in refused.reason and "not comparable" in refused.reason
+    assert _aliases(name)["champion"] == "1"
+    assert _tags(name, v2.version)["promotion.decision"] == "refused"
+    mismatch = promote(name, v2.version, test_set_id="test-a")
+    assert not mismatch.promoted and "evaluated on test set 'test-b'" in mismatch.reason
+    forced = promote(name, v2.version, test_set_id="test-b", force=True)
+    assert forced.promoted and _aliases(name)["champion"] == "2"
+
+    manual = set_alias_manually(name, "1", reason="v2 misbehaves in production")
+    assert manual.promoted and manual.champion_before == "2" and _aliases(name)["champion"] == "1"
+    t1 = _tags(name, "1")
+    assert t1["promotion.decision"] == "manual" and "misbehaves" in t1["promotion.reason"]
+    assert t1["promotion.previous_champion"] == "2"
+
+
+def test_commands_list_promote_route(mlflow_home, bundle_dir):
+    runner = CliRunner()
+    name = "cli"
+    for top1 in (0.5, 0.6):
+        rv = _log(bundle_dir, name, top1)
+        promote(name, rv.version, test_set_id="test-a")
+
+    res = runner.invoke(main, ["models", "--json", "--name", name])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)
+    assert [(r["version"], r["aliases"]) for r in rows] == [("1", []), ("2", ["champion"])]
+    assert rows[1]["metrics"]["top1"] == pytest.approx(0.6) and rows[1]["tags"]["generator"] == "sim-strong"
+    table = runner.invoke(main, ["models", "--name", name])
+    assert table.exit_code == 0 and "champion" in table.output and "0.600" in table.output
+
+    res = runner.invoke(main, ["route", "which enzyme binds the cell membrane protein?", "--name", name, "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output.strip().splitlines()[-1])
+    assert out["top1"] == "bio-expert" and out["subject"] == "biology" and len(out["models"]) == 3
+
+    res = runner.invoke(main, ["promote", "--rollback", "--name", name])
+    assert res.exit_code == 0 and "v2 -> v1" in res.output
+    res = runner.invoke(main, ["promote", "2", "--name", name])
+    assert res.exit_code == 0 and _aliases(name)["champion"] == "2"
+
+    for args in (["models"], ["route", "a question"], ["promote", "--rollback"]):
+        res = runner.invoke(main, [*args, "--name", "never-registered"])
+        assert res.exit_code != 0 and "run `rgd run` first" in res.output, res.output
+    res = runner.invoke(main, ["route", "q", "--name", name, "--version", "99"])
+    assert res.exit_code != 0 and "has no version 99" in res.output
+    res = runner.invoke(main, ["promote", "--name", name])
+    assert res.exit_code != 0 and "VERSION or --rollback" in res.output
