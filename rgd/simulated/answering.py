@@ -32,7 +32,7 @@ class AnswerParams:
     conf_offset: np.ndarray  # (M,) added to log(-logprob)
     conf_scale: np.ndarray  # (M,)
 
-    def __getitem__(self, idx) -> "AnswerParams":
+    def __getitem__(self, idx) -> AnswerParams:
         idx = np.atleast_1d(np.asarray(idx))
         return AnswerParams(**{k: getattr(self, k)[idx] for k in self.__dataclass_fields__})
 

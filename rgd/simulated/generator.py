@@ -10,7 +10,7 @@ question's latent truth is registered in the world so the simulated pool can ans
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -50,7 +50,7 @@ class GeneratorConfig(BaseModel):
     seed: int = 0
 
     @model_validator(mode="after")
-    def _check(self) -> "GeneratorConfig":
+    def _check(self) -> GeneratorConfig:
         if self.too_easy_rate + self.too_hard_rate > 1:
             raise ValueError("too_easy_rate + too_hard_rate must not exceed 1")
         return self
@@ -69,7 +69,7 @@ class SimulatedGenerator(LLMBackend):
         for subject in world.subjects:
             niches = world.niches_of(subject)
             k = max(1, int(round(cfg.niche_coverage * len(niches))))
-            self.covered[subject] = sorted(int(n) for n in rng.choice(niches, size=k, replace=False))
+            self.covered[subject] = sorted(rng.choice(niches, size=k, replace=False).tolist())
         self._threshold = self._calibrate_threshold()
         self._calls: Counter[int] = Counter()
         self._key = np.array([stable_hash(f"{cfg.name}|{cfg.seed}|{world.fingerprint()}")], dtype=np.uint64)

@@ -6,7 +6,7 @@ subject pays off: the oracle is far above the best single model, and knowing the
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -49,7 +49,7 @@ class PoolConfig(BaseModel):
     conf_scale_max: float = Field(1.6, gt=0)
 
     @model_validator(mode="after")
-    def _check(self) -> "PoolConfig":
+    def _check(self) -> PoolConfig:
         if self.n_specialists + self.n_generalists < 1:
             raise ValueError("the pool needs at least one model")
         if self.distractor_bias_min > self.distractor_bias_max or self.conf_scale_min > self.conf_scale_max:

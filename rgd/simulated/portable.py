@@ -8,7 +8,7 @@ exactly as it would have in the generating process (every draw is keyed by conte
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

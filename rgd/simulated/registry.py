@@ -7,8 +7,8 @@ row's content hash keys every random draw about the question, so answers do not 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

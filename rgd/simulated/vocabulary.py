@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 _ONSETS = (
-    "b c d f g h k l m n p r s t v z br cl dr fl gr kr pl pr sk st tr vl ch sh th".split()
+    ["b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "cl", "dr", "fl", "gr", "kr", "pl", "pr", "sk", "st", "tr", "vl", "ch", "sh", "th"]
 )
-_VOWELS = "a e i o u a e i o u ai ea io ou".split()
+_VOWELS = ["a", "e", "i", "o", "u", "a", "e", "i", "o", "u", "ai", "ea", "io", "ou"]
 _CODAS = ["", "", "", "n", "r", "s", "l", "x", "th", "m", "k"]
 
 #: Filler of the templates is plain English; {n} slots take niche terms, {s} subject terms.

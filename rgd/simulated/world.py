@@ -8,8 +8,8 @@ makes the "real" benchmark with true keys via :meth:`World.benchmark`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,7 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rgd.schema import Provenance, Question
 from rgd.simulated.randomness import stable_hash
 from rgd.simulated.registry import NORMAL, Latent, LatentArrays, LatentRegistry
-from rgd.simulated.vocabulary import OPTION_TEMPLATES, QUESTION_TEMPLATES, fill, insert_noise, make_words, zipf_weights
+from rgd.simulated.vocabulary import (
+    OPTION_TEMPLATES,
+    QUESTION_TEMPLATES,
+    fill,
+    insert_noise,
+    make_words,
+    zipf_weights,
+)
 
 DEFAULT_SUBJECTS = (
     "biology", "chemistry", "physics", "law", "economics", "history",
@@ -45,7 +52,7 @@ class WorldConfig(BaseModel):
     term_zipf_exponent: float = Field(1.0, ge=0, description="how strongly a niche's key terms recur (0: uniform)")
 
     @model_validator(mode="after")
-    def _check(self) -> "WorldConfig":
+    def _check(self) -> WorldConfig:
         if self.min_options > self.max_options:
             raise ValueError(f"min_options {self.min_options} > max_options {self.max_options}")
         if self.subject_names is not None:
@@ -198,7 +205,7 @@ class World:
         split_of = np.empty(total, dtype=bool)  # True: test
         for nid in range(self.n_niches):
             idx = order[niches[order] == nid]
-            n_t = int(round(len(idx) * n_test / total))
+            n_t = round(len(idx) * n_test / total)
             split_of[idx] = False
             split_of[idx[:n_t]] = True
         # fix rounding so the split sizes are exact

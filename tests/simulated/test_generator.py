@@ -4,7 +4,13 @@ from pydantic import ValidationError
 
 from rgd.consensus import ConsensusScorer
 from rgd.schema import Provenance
-from rgd.simulated import GENERATOR_PRESETS, PRESET_ORDER, GeneratorConfig, SimulatedGenerator, make_generator
+from rgd.simulated import (
+    GENERATOR_PRESETS,
+    PRESET_ORDER,
+    GeneratorConfig,
+    SimulatedGenerator,
+    make_generator,
+)
 from rgd.simulated.registry import TOO_EASY, TOO_HARD
 
 
@@ -84,7 +90,7 @@ def test_niche_coverage(world):
 def test_noise_words_lengthen_texts(world):
     clean = SimulatedGenerator(world, GeneratorConfig(name="g-clean")).generate_questions(60, seed=0)
     noisy = SimulatedGenerator(world, GeneratorConfig(name="g-noisy", noise_words=3)).generate_questions(60, seed=0)
-    lens = lambda qs: np.mean([len(q.text.split()) for q in qs])  # noqa: E731
+    lens = lambda qs: np.mean([len(q.text.split()) for q in qs])
     assert lens(noisy) > lens(clean) + 2
 
 
