@@ -271,8 +271,11 @@ class RunConfig(_Strict):
                 object.__setattr__(self, "simulated", SimulatedSpec())
         else:
             if self.test_set is None:
-                raise ValueError("a run with real models needs 'test_set: {dir: ...}' (a benchmark's test split "
-                                 "in the recorded layout) to evaluate the router on")
+                if self.benchmark is None:
+                    raise ValueError("a run with real models needs 'test_set: {dir: ...}' (a benchmark's test "
+                                     "split in the recorded layout) to evaluate the router on")
+                # the conventional place of the benchmark's ingested split (rgd/benchmarks)
+                object.__setattr__(self, "test_set", TestSetSpec(dir=f"data/{self.benchmark}"))
             if self.benchmark is None and self.generation.subjects is None:
                 raise ValueError("a run with real models needs 'benchmark' (or generation.subjects) to know "
                                  "which subjects to generate questions for")

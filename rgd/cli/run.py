@@ -65,7 +65,9 @@ def build_pipeline(config, zenml_cfg: dict[str, Any], config_file: Path | None, 
             raw = yaml.safe_load(config_file.read_text(encoding="utf-8"))
             if isinstance(raw, dict) and "rgd" in (raw.get("extra") or {}):
                 data = raw
-        data.pop("schedule", None) if schedule is not None else None
+        if schedule is not None:
+            data.pop("schedule", None)
+        data = {k: v for k, v in data.items() if not str(k).startswith("x-")}  # YAML anchor holders
         fd, tmp = tempfile.mkstemp(prefix="rgd-zenml-", suffix=".yaml")
         with os.fdopen(fd, "w") as fh:
             yaml.safe_dump(data, fh)
