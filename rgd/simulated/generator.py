@@ -68,7 +68,7 @@ class SimulatedGenerator(LLMBackend):
         self.covered: dict[str, list[int]] = {}
         for subject in world.subjects:
             niches = world.niches_of(subject)
-            k = max(1, int(round(cfg.niche_coverage * len(niches))))
+            k = max(1, round(cfg.niche_coverage * len(niches)))
             self.covered[subject] = sorted(rng.choice(niches, size=k, replace=False).tolist())
         self._threshold = self._calibrate_threshold()
         self._calls: Counter[int] = Counter()
