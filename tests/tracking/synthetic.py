@@ -56,9 +56,10 @@ def synthetic_pool(n_per_subject: int = 40, seed: int = 0) -> tuple[list[str], R
     return texts, table
 
 
-def fit_bundle(router_name: str = "cascal", seed: int = 0, **router_params) -> RouterBundle:
+def fit_bundle(router_name: str = "cascal", seed: int = 0, embedder_kind: str = "tfidf", **router_params) -> RouterBundle:
     texts, table = synthetic_pool(seed=seed)
-    embedder = make_embedder("tfidf", n_components=16).fit(texts)
+    embedder = make_embedder("tfidf", n_components=16) if embedder_kind == "tfidf" else make_embedder(embedder_kind)
+    embedder.fit(texts)
     x = embedder.embed(texts)
     consensus = ConsensusScorer().fit_score(table)
     params = {"min_points": 5, **router_params} if router_name == "cascal" else router_params

@@ -192,7 +192,7 @@ def test_other_test_set_is_not_compared_unless_forced(mlflow_home, bundle_dir):
     assert t1["promotion.previous_champion"] == "2"
 
 
-def test_commands_list_promote_route(mlflow_home, bundle_dir):
+def test_commands_list_promote_route(mlflow_home, bundle_dir, tmp_path):
     runner = CliRunner()
     name = "cli"
     for top1 in (0.5, 0.6):
@@ -211,6 +211,23 @@ def test_commands_list_promote_route(mlflow_home, bundle_dir):
     assert res.exit_code == 0, res.output
     out = json.loads(res.output.strip().splitlines()[-1])
     assert out["top1"] == "bio-expert" and out["subject"] == "biology" and len(out["models"]) == 3
+
+    (tmp_path / "q.txt").write_text("which enzyme binds the cell protein?\n\nwhich treaty ended the war?\n")
+    (tmp_path / "q.jsonl").write_text('"quadratic polynomial root"\n{"question": "empire dynasty war"}\n')
+    res = runner.invoke(main, ["route", "--file", str(tmp_path / "q.txt"), "--name", name, "--k", "2"])
+    assert res.exit_code == 0, res.output
+    lines = [json.loads(ln) for ln in res.output.splitlines() if ln.startswith("{")]
+    assert [(r["top1"], len(r["models"])) for r in lines] == [("bio-expert", 2), ("history-expert", 2)]
+    out_file = tmp_path / "out" / "routes.jsonl"
+    res = runner.invoke(main, ["route", "--file", str(tmp_path / "q.jsonl"), "--name", name, "--version", "1",
+                               "--output", str(out_file)])
+    assert res.exit_code == 0, res.output
+    written = [json.loads(ln) for ln in out_file.read_text().splitlines()]
+    assert [(r["question"], r["top1"]) for r in written] == [
+        ("quadratic polynomial root", "math-expert"), ("empire dynasty war", "history-expert")]
+    (tmp_path / "bad.jsonl").write_text('{"question": "ok"}\n[1, 2]\n')
+    res = runner.invoke(main, ["route", "--file", str(tmp_path / "bad.jsonl"), "--name", name])
+    assert res.exit_code != 0 and "bad.jsonl, row 2" in res.output
 
     res = runner.invoke(main, ["promote", "--rollback", "--name", name])
     assert res.exit_code == 0 and "v2 -> v1" in res.output
