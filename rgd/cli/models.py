@@ -25,11 +25,12 @@ uri_option = click.option(
 
 
 def _configure(tracking_uri: str | None) -> str:
+    from rgd.tracking.config import configure_mlflow
+
     try:
-        from rgd.tracking.config import configure_mlflow
+        return configure_mlflow(tracking_uri)
     except ImportError as exc:  # pragma: no cover - the pipeline extra is missing
         raise click.ClickException(f"MLflow is not installed ({exc}); pip install 'rgd-router[pipeline]'") from None
-    return configure_mlflow(tracking_uri)
 
 
 def _fail_nothing_registered(name: str) -> click.ClickException:

@@ -34,6 +34,11 @@ class RegisteredVersion:
     version: str
     run_id: str
 
+    @property
+    def uri(self) -> str:
+        """``models:/<name>/<version>``, loadable with ``mlflow.pyfunc.load_model``."""
+        return f"models:/{self.name}/{self.version}"
+
 
 def git_commit(cwd: str | Path | None = None) -> str | None:
     """``git rev-parse HEAD`` of the checkout holding this package (or ``cwd``); None when unavailable."""
