@@ -92,11 +92,9 @@ def choose_clusters(
     method: str,
     max_silhouette_points: int,
     rng: np.random.Generator,
-    gram: np.ndarray | None = None,
 ) -> np.ndarray:
     """Centroids (k, d) for points ``x``: k in [k_min, k_max] by silhouette, one centroid below the floor.
-
-    ``gram`` (optional) is ``x @ x.T``, precomputed by callers that cluster many subsets of one set.
+    The silhouette is computed on at most ``max_silhouette_points`` points, so its cost does not grow with n.
     """
     n = x.shape[0]
     single = normalize_rows((weights[:, None] * x).sum(axis=0, keepdims=True))
@@ -106,7 +104,7 @@ def choose_clusters(
         sample = rng.choice(n, size=max_silhouette_points, replace=False)
     else:
         sample = np.arange(n)
-    dist = cosine_distances(x[sample]) if gram is None else np.maximum(1.0 - gram[np.ix_(sample, sample)], 0.0)
+    dist = cosine_distances(x[sample])
     best_score, best_centers = -np.inf, single
     for k in range(max(k_min, 2), min(k_max, n // 2) + 1):
         if method == "kmeans":

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from rgd.clustering import choose_clusters, merge_close
 from rgd.routers.base import Router, TrainingSet, normalize_rows
@@ -37,6 +38,7 @@ class CascalRouter(Router):
         min_points: int = 10,
         merge_distance: float = 0.15,
         prune_top: int = 3,
+        rank_min_agreement: float = 0.0,
         subject_routing: str = "centroid",
         subject_neighbors: int = 10,
         n_nearest: int = 3,
@@ -47,6 +49,8 @@ class CascalRouter(Router):
         fallback_weight: float = 0.5,
         seed: int = 0,
     ) -> None:
+        # first statement: the constructor arguments are the only local names yet
+        self._params = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         if clustering not in ("kmeans", "agglomerative"):
             raise ValueError(f"clustering must be 'kmeans' or 'agglomerative', got {clustering!r}")
         if subject_routing not in ("centroid", "knn"):
@@ -60,7 +64,6 @@ class CascalRouter(Router):
         for label, v in (("distance_temperature", distance_temperature), ("score_temperature", score_temperature)):
             if v <= 0:
                 raise ValueError(f"{label} must be > 0, got {v}")
-        self._params = {k: v for k, v in locals().items() if k not in ("self", "__class__", "label", "v")}  # not the loop variables above
         self.__dict__.update(self._params)
 
     def params(self) -> dict[str, Any]:
@@ -78,11 +81,20 @@ class CascalRouter(Router):
 
     # ------------------------------------------------------------------ training
     def _fit(self, train: TrainingSet) -> None:
+        # hundreds of small matrix products: one BLAS thread is several times faster than a contended pool
+        with threadpool_limits(limits=1, user_api="blas"):
+            self._fit_clusters(train)
+
+    def _fit_clusters(self, train: TrainingSet) -> None:
         rng = np.random.default_rng(self.seed)
         x = normalize_rows(train.embeddings)
         table, cons = train.table, train.consensus
         scores = self._model_scores(train).astype(np.float32)
         agrees = self._skill_mask(train)
+        # which questions the rankings average over: those whose consensus is clear enough to trust
+        rank_w = (cons.agreement >= self.rank_min_agreement).astype(np.float32)
+        if rank_w.sum() == 0:
+            rank_w[:] = 1.0
 
         subjects = sorted(set(table.subjects.tolist()))
         centroids, cluster_scores, cluster_subject, cluster_size = [], [], [], []
@@ -91,9 +103,8 @@ class CascalRouter(Router):
             cols = np.flatnonzero(table.subjects == subject)
             xs = x[cols]
             reps.append(xs.mean(axis=0))
-            subject_scores.append(scores[:, cols].mean(axis=1))
+            subject_scores.append(_weighted_mean(scores[:, cols], rank_w[cols]))
 
-            gram = xs @ xs.T  # shared by the silhouette searches of every model of this subject
             found, mass = [], []
             for m in range(table.n_models):
                 sel = np.flatnonzero(agrees[m, cols])
@@ -109,14 +120,13 @@ class CascalRouter(Router):
                     method=self.clustering,
                     max_silhouette_points=self.max_silhouette_points,
                     rng=rng,
-                    gram=gram[np.ix_(sel, sel)],
                 )
                 found.append(c)
                 mass.append(np.full(len(c), w.sum() / len(c)))
             if not found:  # nobody agrees enough: one cluster, the subject itself
                 found, mass = [normalize_rows(xs.mean(axis=0, keepdims=True))], [np.ones(1)]
             cents, _ = merge_close(np.vstack(found), np.concatenate(mass), self.merge_distance)
-            cents, ranks, sizes = self._rank_clusters(xs, scores[:, cols], cents)
+            cents, ranks, sizes = self._rank_clusters(xs, scores[:, cols], rank_w[cols], cents)
             centroids.append(cents)
             cluster_scores.append(ranks)
             cluster_subject.append(np.full(len(cents), si))
@@ -129,7 +139,7 @@ class CascalRouter(Router):
         self.cluster_scores_ = np.vstack(cluster_scores).astype(np.float32)
         self.cluster_subject_ = np.concatenate(cluster_subject).astype(np.int32)
         self.cluster_size_ = np.concatenate(cluster_size).astype(np.int32)
-        self.global_scores_ = scores.mean(axis=1).astype(np.float32)
+        self.global_scores_ = _weighted_mean(scores, rank_w).astype(np.float32)
         if self.subject_routing == "knn":
             self.train_x_ = x.astype(np.float32)
             lookup = {s: i for i, s in enumerate(subjects)}
@@ -139,7 +149,7 @@ class CascalRouter(Router):
             self.train_subject_ = np.zeros(0, np.int32)
 
     def _rank_clusters(
-        self, xs: np.ndarray, scores: np.ndarray, cents: np.ndarray
+        self, xs: np.ndarray, scores: np.ndarray, rank_w: np.ndarray, cents: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Assign questions to centroids, rank models per cluster, fold clusters whose top-k repeats."""
         assign = (xs @ cents.T).argmax(axis=1)
@@ -153,7 +163,9 @@ class CascalRouter(Router):
                 cents = cents[keep]
                 assign = (xs @ cents.T).argmax(axis=1)
                 continue
-            means = (scores @ onehot) / sizes[None, :]  # (M, k)
+            wsum = rank_w @ onehot
+            means = ((scores * rank_w) @ onehot) / np.maximum(wsum, 1e-9)[None, :]  # (M, k)
+            means[:, wsum == 0] = _weighted_mean(scores, rank_w)[:, None]
             top = np.sort(np.argsort(-means, axis=0, kind="stable")[: self.prune_top], axis=0).T  # (k, top)
             _, first, inverse = np.unique(top, axis=0, return_index=True, return_inverse=True)
             if len(first) == k:
@@ -229,6 +241,12 @@ class CascalRouter(Router):
             raise ValueError("subject representatives do not match the subjects or the embedding size")
         if (self.cluster_subject_ < 0).any() or (self.cluster_subject_ >= len(self.subjects_)).any():
             raise ValueError("a cluster names a subject that does not exist")
+
+
+def _weighted_mean(scores: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """(M,) mean of (M, Q) scores over questions weighted by (Q,) ``w`` (plain mean when all weights are 0)."""
+    total = w.sum()
+    return scores.mean(axis=1) if total == 0 else (scores @ w) / total
 
 
 class CascalGTRouter(CascalRouter):

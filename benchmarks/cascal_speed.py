@@ -1,0 +1,116 @@
+"""CASCAL training and routing speed on 2 CPU cores, and peak memory at 100,000 questions.
+
+    python benchmarks/cascal_speed.py [--data ../shared/data/mmlu_pro] [--large 100000] [--output FILE]
+
+1. MMLU-Pro split (8,423 train x 12 models, 3,609 test queries) with MiniLM embeddings read from the
+   embedding cache (computed on first use): CASCAL fit and route time, best of ``--repeat`` runs.
+2. ``--large N`` questions x 12 models: embeddings are real MMLU-Pro embeddings plus Gaussian jitter
+   (renormalised), answers resampled from the real pool's columns; fit time and the process's peak RSS
+   growth during the fit (measured in a child process so the MMLU-Pro part does not count).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from rgd.consensus import ConsensusScorer  # noqa: E402
+from rgd.experiment import embed_with  # noqa: E402
+from rgd.recorded import load_recorded  # noqa: E402
+from rgd.response_table import ResponseTable  # noqa: E402
+from rgd.routers.base import TrainingSet  # noqa: E402
+from rgd.routers.cascal import CascalRouter  # noqa: E402
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def mmlu_pro(data_dir: Path, repeat: int, cache: Path):
+    data = load_recorded(data_dir)
+    train_q, train = data.part("train")
+    test_q, test = data.part("test")
+    train_x, test_x = embed_with("minilm", cache)([q.text for q in train_q], [q.text for q in test_q])
+    consensus = ConsensusScorer().fit_score(train)
+    blind = train.with_answers(np.full(train.n_questions, -1))
+    fit_s, route_s = [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        router = CascalRouter().fit(TrainingSet(blind, train_x, consensus))
+        fit_s.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        router.rank(test_x)
+        route_s.append(time.perf_counter() - t0)
+    return {
+        "n_train": train.n_questions,
+        "n_test": test.n_questions,
+        "n_models": train.n_models,
+        "fit_s_best": min(fit_s),
+        "fit_s_all": fit_s,
+        "route_s_best": min(route_s),
+        "route_s_all": route_s,
+        "n_clusters": int(len(router.centroids_)),
+    }, train, train_x
+
+
+def _large_child(n: int, table: ResponseTable, x: np.ndarray, out) -> None:
+    rng = np.random.default_rng(0)
+    pick = rng.integers(0, table.n_questions, n)
+    emb = x[pick] + rng.normal(0, 0.02, (n, x.shape[1])).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    big = ResponseTable(
+        models=table.models,
+        question_ids=tuple(f"q{i}" for i in range(n)),
+        subjects=table.subjects[pick],
+        n_options=table.n_options[pick],
+        choices=table.choices[:, pick],
+        confidence=table.confidence[:, pick],
+        answers=np.full(n, -1, np.int8),
+    )
+    before = _peak_rss_mb()
+    t0 = time.perf_counter()
+    consensus = ConsensusScorer().fit_score(big)
+    router = CascalRouter().fit(TrainingSet(big, emb, consensus))
+    fit = time.perf_counter() - t0
+    out.put({"n": n, "fit_s": fit, "peak_rss_growth_mb": _peak_rss_mb() - before,
+             "peak_rss_mb": _peak_rss_mb(), "n_clusters": int(len(router.centroids_))})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "mmlu_pro")
+    ap.add_argument("--cache", type=Path, default=REPO / ".rgd" / "cache" / "embeddings")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--large", type=int, default=100_000)
+    ap.add_argument("--output", type=Path)
+    args = ap.parse_args()
+
+    small, train, train_x = mmlu_pro(args.data, args.repeat, args.cache)
+    print(f"MMLU-Pro: fit {small['fit_s_best']:.3f} s (best of {args.repeat}), route {small['n_test']} "
+          f"queries {small['route_s_best'] * 1000:.1f} ms, {small['n_clusters']} clusters")
+    report = {"mmlu_pro": small}
+    if args.large:
+        q: mp.Queue = mp.get_context("fork").Queue()
+        p = mp.get_context("fork").Process(target=_large_child, args=(args.large, train, train_x, q))
+        p.start()
+        large = q.get()
+        p.join()
+        report["large"] = large
+        print(f"{large['n']} questions: fit {large['fit_s']:.2f} s, peak RSS growth {large['peak_rss_growth_mb']:.0f} MB "
+              f"(peak {large['peak_rss_mb']:.0f} MB)")
+    if args.output:
+        args.output.write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
