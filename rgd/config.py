@@ -248,7 +248,12 @@ class RunConfig(_Strict):
             data["pool"] = {"kind": "vllm", "models": data["pool"]}
         emb = data.get("embedder")
         if isinstance(emb, str):
-            data["embedder"] = {"kind": "minilm" if emb.lower() in MINILM_ALIASES else emb}
+            if emb.lower() in MINILM_ALIASES or emb == "minilm":
+                data["embedder"] = {"kind": "minilm"}
+            elif "/" in emb:  # any sentence-transformers model id (the minilm kind's class loads it)
+                data["embedder"] = {"kind": "minilm", "params": {"model_name": emb}}
+            else:
+                data["embedder"] = {"kind": emb}
         return data
 
     @model_validator(mode="after")
