@@ -101,7 +101,9 @@ def _report(run, home: Path, seconds: float) -> None:
     from rgd.tracking import tracking_uri
 
     click.echo("\nwhere to look:")
-    click.echo(f"  rgd models; rgd lineage --version {registration['version'] if registration else 'N'}")
+    name_opt = "" if not registration or registration["model_name"] == "rgd-router" else \
+        f" --model-name {registration['model_name']}"
+    click.echo(f"  rgd models; rgd lineage --version {registration['version'] if registration else 'N'}{name_opt}")
     click.echo(f"  ZenML dashboard:  ZENML_CONFIG_PATH={os.environ['ZENML_CONFIG_PATH']} zenml login --local")
     click.echo(f"  MLflow UI:        mlflow ui --backend-store-uri {tracking_uri(home)}")
 
