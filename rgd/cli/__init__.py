@@ -21,6 +21,7 @@ def main(verbose: int) -> None:
 def _register() -> None:
     # one import per command module; each module adds its commands to ``main``
     from rgd.cli import evaluate_recorded  # noqa: F401
+    from rgd.cli import k8s  # noqa: F401
     from rgd.cli import models  # noqa: F401
     from rgd.cli import run  # noqa: F401
 
