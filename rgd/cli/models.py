@@ -58,15 +58,15 @@ def models_cmd(as_json: bool, name: str, tracking_uri: str | None) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=1, sort_keys=True))
         return
-    header = f"{'version':>7}  {'aliases':<20} {'top1':>6} {'top3':>6}  {'test set':<14} {'generator':<20} decision"
+    header = f"{'version':>7}  {'aliases':<20} {'top1':>6} {'top3':>6}  {'test set':<24} {'generator':<20} decision"
     click.echo(f"{name}")
     click.echo(header)
     for r in rows:
         tags = r["tags"]
         click.echo(
             f"{r['version']:>7}  {','.join(r['aliases']) or '-':<20} {_fmt_metric(r['metrics'], 'top1'):>6} "
-            f"{_fmt_metric(r['metrics'], 'top3_vote'):>6}  {tags.get('test_set_id', '-'):<14} "
-            f"{tags.get('generator', '-'):<20} {tags.get('promotion.decision', '-')}"
+            f"{_fmt_metric(r['metrics'], 'top3_vote'):>6}  {tags.get('test_set_id', '-'):<24} "
+            f"{tags.get('generators', tags.get('generator', '-')):<20} {tags.get('promotion.decision', '-')}"
         )
 
 
