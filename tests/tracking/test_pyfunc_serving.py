@@ -35,6 +35,8 @@ def champion(mlflow_home, bundle_dir):
 
 def _env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
+    # as in an activated venv: `mlflow models serve` runs `uvicorn` from PATH (CI calls .venv/bin/python directly)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["MLFLOW_TRACKING_URI"] = f"sqlite:///{home}/mlflow/mlflow.db"
     env["RGD_HOME"] = str(home)
     return env
@@ -136,7 +138,8 @@ def test_mlflow_models_serve_routes_with_the_champion(champion, mlflow_home, tmp
         out = _post(f"http://127.0.0.1:{port}/invocations", {"inputs": {"question": [QUESTIONS[0]]}})
         assert out["predictions"][0]["subject"] == "biology"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
