@@ -28,8 +28,9 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -38,13 +39,13 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from rgd import stages  # noqa: E402
-from rgd.artifacts import QuestionSet  # noqa: E402
-from rgd.config import RunConfig  # noqa: E402
-from rgd.filtering import FilterConfig  # noqa: E402
-from rgd.response_table import ResponseTable  # noqa: E402
-from rgd.simulated.pool import SimulatedPool  # noqa: E402
-from rgd.simulated.presets import GENERATOR_PRESETS, PRESET_ORDER  # noqa: E402
+from rgd import stages
+from rgd.artifacts import QuestionSet
+from rgd.config import RunConfig
+from rgd.filtering import FilterConfig
+from rgd.response_table import ResponseTable
+from rgd.simulated.pool import SimulatedPool
+from rgd.simulated.presets import GENERATOR_PRESETS, PRESET_ORDER
 
 #: the filter of the project's run configs (configs/default.yaml), written out so the benchmark does not
 #: drift with FilterConfig's defaults: the generator must re-pick its key in at least half of 3 re-answers
@@ -276,7 +277,7 @@ def _table(doc: dict[str, Any]) -> str:
     head = f"{'generator':10s} {'filt':5s} {'keyacc':>6s} {'n':>6s} " + " ".join(f"{n[:11]:>11s}" for n in names)
     lines = [head]
     for r in doc["levels"]:
-        lines.append(f"{r['generator']:10s} {str(r['filtered']):5s} {r['generator_key_accuracy']:6.3f} "
+        lines.append(f"{r['generator']:10s} {r['filtered']!s:5s} {r['generator_key_accuracy']:6.3f} "
                      f"{r['n_questions']:6.0f} " + " ".join(f"{r['routers'][n]['top1']:11.3f}" for n in names))
     return "\n".join(lines)
 
