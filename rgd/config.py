@@ -146,6 +146,14 @@ class EmbedderSpec(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class ConsensusSpec(_Strict):
+    """Which models vote in the consensus the router learns from (see rgd.consensus.ConsensusScorer)."""
+
+    n_voters: int | float | None = Field(None, description="None: every model votes; an int: that many of the "
+                                         "strongest; a fraction in (0, 1): that share of the pool")
+    voter_scope: Literal["pool", "subject"] = "pool"
+
+
 class RouterSpec(_Strict):
     name: str = Field("cascal", description="the router that is registered")
     params: dict[str, Any] = Field(default_factory=dict)
@@ -202,7 +210,7 @@ STEP_SECTIONS: dict[str, frozenset[str]] = {
     "load_recorded_data": frozenset(),
     "respond": frozenset({"respond"}),
     "filter_questions": frozenset({"filter"}),
-    "score_consensus": frozenset({"filter"}),
+    "score_consensus": frozenset({"filter", "consensus"}),
     "embed_questions": frozenset({"embedder"}),
     "train_router": frozenset({"router", "filter"}),
     "evaluate_router": frozenset(),
@@ -220,6 +228,7 @@ class RunConfig(_Strict):
     generation: GenerationSpec = GenerationSpec()
     pool: PoolSpec = PoolSpec()
     filter: FilterConfig = FilterConfig()
+    consensus: ConsensusSpec = ConsensusSpec()
     embedder: EmbedderSpec = EmbedderSpec()
     router: RouterSpec = RouterSpec()
     test_set: TestSetSpec | None = None

@@ -41,15 +41,33 @@ class ConsensusScorer:
     temperature: float = 1.0
     w_min: float = 0.01
     w_max: float = 0.99
+    #: seeds the random choice among options tied for the most votes (common when votes are unweighted)
+    seed: int = 0
+    #: when set, only the strongest models by mean consensus score on the training questions vote (chosen in
+    #: ``fit``, without labels; every model is still scored): an int is a count, a float in (0, 1) a fraction
+    #: of the pool (rounded, at least 3). Weak models share wrong answers, so their votes pull the majority
+    #: towards popular distractors; see benchmarks/README.md for the measurement behind the default.
+    n_voters: int | float | None = None
+    #: ``"pool"``: one set of voters for every question; ``"subject"``: the strongest voters of each subject
+    #: (questions of a subject not seen in ``fit`` use the pool's)
+    voter_scope: str = "pool"
 
     def __post_init__(self) -> None:
         if self.temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
         if not 0 <= self.w_min <= self.w_max <= 1:
             raise ValueError(f"need 0 <= w_min <= w_max <= 1, got {self.w_min}, {self.w_max}")
+        if self.n_voters is not None and not (
+            (isinstance(self.n_voters, int) and self.n_voters >= 1) or 0 < self.n_voters < 1
+        ):
+            raise ValueError(f"n_voters must be an int >= 1, a fraction in (0, 1) or None, got {self.n_voters!r}")
+        if self.voter_scope not in ("pool", "subject"):
+            raise ValueError(f"voter_scope must be 'pool' or 'subject', got {self.voter_scope!r}")
         self.models_: tuple[str, ...] | None = None
         self.center_: np.ndarray | None = None
         self.scale_: np.ndarray | None = None
+        self.voters_: np.ndarray | None = None
+        self.subject_voters_: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ statistics
     def fit(self, table: ResponseTable) -> "ConsensusScorer":
@@ -65,7 +83,40 @@ class ConsensusScorer:
             s = np.where(mad > 1e-12, mad, std)
             scale[has] = np.where(s > 1e-12, s, 1.0)
         self.models_, self.center_, self.scale_ = table.models, center, scale
+        self.voters_ = np.ones(table.n_models, dtype=bool)
+        self.subject_voters_ = {}
+        n_voters = self.voter_count(table.n_models)
+        if n_voters < table.n_models:
+            subjects = sorted(set(table.subjects.tolist())) if self.voter_scope == "subject" else []
+            for _ in range(2):  # the strongest voters by consensus; the second round votes with them only
+                scores = self.score(table).scores
+                self.voters_ = _top_mask(scores.mean(axis=1), n_voters)
+                self.subject_voters_ = {
+                    s: _top_mask(scores[:, table.subjects == s].mean(axis=1), n_voters) for s in subjects
+                }
         return self
+
+    def voter_count(self, n_models: int) -> int:
+        if self.n_voters is None:
+            return n_models
+        if isinstance(self.n_voters, int):
+            return min(self.n_voters, n_models)
+        return min(n_models, max(3, int(round(self.n_voters * n_models))))
+
+    def all_voters(self) -> "ConsensusScorer":
+        """The same fitted statistics with every model voting (e.g. for the whole pool's majority)."""
+        self._check_fitted()
+        return ConsensusScorer.from_dict(
+            {**self.to_dict(), "n_voters": None, "voters": [True] * len(self.models_), "subject_voters": {}}
+        )
+
+    def voter_mask(self, table: ResponseTable) -> np.ndarray:
+        """(M, Q) bool: which models vote on each question."""
+        mask = np.repeat(self.voters_[:, None], table.n_questions, axis=1)
+        for subject, voters in self.subject_voters_.items():
+            cols = table.subjects == subject
+            mask[:, cols] = voters[:, None]
+        return mask
 
     def zscores(self, table: ResponseTable) -> np.ndarray:
         """(M, Q) z-scored confidence with the fitted statistics (0 where unknown)."""
@@ -81,12 +132,13 @@ class ConsensusScorer:
             w = np.clip(1.0 / (1.0 + np.exp(-z)), self.w_min, self.w_max)
         else:
             w = np.ones_like(z)
-        w = np.where(answered, w, 0.0).astype(np.float32)
+        w = np.where(answered & self.voter_mask(table), w, 0.0).astype(np.float32)
 
         n_q, n_o = table.n_questions, max(table.max_options, 1)
         votes = np.zeros((n_q, n_o), dtype=np.float64)
         cols = np.broadcast_to(np.arange(n_q), table.choices.shape)
         np.add.at(votes, (cols[answered], table.choices[answered].astype(np.int64)), w[answered])
+        anyone = (w > 0).any(axis=0)
 
         valid = np.arange(n_o)[None, :] < table.n_options[:, None]
         logits = np.where(valid, votes / self.temperature, -np.inf)
@@ -94,8 +146,9 @@ class ConsensusScorer:
         posterior = np.exp(logits)
         posterior /= posterior.sum(axis=1, keepdims=True)
 
-        anyone = answered.any(axis=0)
-        majority = np.where(anyone, votes.argmax(axis=1), -1).astype(np.int16)
+        # ties go to a random tied option: the lowest letter would bias the majority towards 'A'
+        jitter = np.random.default_rng(self.seed).random(votes.shape) * 1e-6
+        majority = np.where(anyone, np.where(valid, votes + jitter, -np.inf).argmax(axis=1), -1).astype(np.int16)
         agree = (table.choices == majority[None, :]) & anyone[None, :]
         agreement = agree.mean(axis=0).astype(np.float32) if table.n_models else np.zeros(n_q, np.float32)
 
@@ -120,6 +173,11 @@ class ConsensusScorer:
             "temperature": self.temperature,
             "w_min": self.w_min,
             "w_max": self.w_max,
+            "seed": self.seed,
+            "n_voters": self.n_voters,
+            "voter_scope": self.voter_scope,
+            "voters": self.voters_.tolist(),
+            "subject_voters": {k: v.tolist() for k, v in self.subject_voters_.items()},
             "models": list(self.models_),
             "center": self.center_.tolist(),
             "scale": self.scale_.tolist(),
@@ -127,14 +185,25 @@ class ConsensusScorer:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ConsensusScorer":
-        obj = cls(temperature=d["temperature"], w_min=d["w_min"], w_max=d["w_max"])
+        obj = cls(temperature=d["temperature"], w_min=d["w_min"], w_max=d["w_max"], seed=d.get("seed", 0),
+                  n_voters=d.get("n_voters"), voter_scope=d.get("voter_scope", "pool"))
         obj.models_ = tuple(d["models"])
         obj.center_ = np.asarray(d["center"], dtype=np.float64)
         obj.scale_ = np.asarray(d["scale"], dtype=np.float64)
-        if obj.center_.shape != (len(obj.models_),) or obj.scale_.shape != (len(obj.models_),):
+        obj.voters_ = np.asarray(d.get("voters", [True] * len(obj.models_)), dtype=bool)
+        obj.subject_voters_ = {k: np.asarray(v, dtype=bool) for k, v in d.get("subject_voters", {}).items()}
+        shapes = {obj.center_.shape, obj.scale_.shape, obj.voters_.shape, *(v.shape for v in obj.subject_voters_.values())}
+        if shapes != {(len(obj.models_),)}:
             raise ValueError("consensus statistics do not match the number of models")
         return obj
 
     def _check_fitted(self) -> None:
         if self.models_ is None:
             raise RuntimeError("ConsensusScorer is not fitted")
+
+
+def _top_mask(values: np.ndarray, n: int) -> np.ndarray:
+    """(M,) bool marking the ``n`` largest values (ties to the lower index)."""
+    mask = np.zeros(len(values), dtype=bool)
+    mask[np.argsort(-values, kind="stable")[:n]] = True
+    return mask

@@ -92,7 +92,7 @@ def evaluate_routers(
         elapsed = time.perf_counter() - t0
         out[name] = evaluate_ranks(ranks, table, z)
         out[name].route_seconds = elapsed
-    out["majority_all"] = evaluate_choice(scorer.score(table).majority, table)
+    out["majority_all"] = evaluate_choice(scorer.all_voters().score(table).majority, table)
     oracle = table.correct().any(axis=0)
     out["oracle"] = evaluate_choice(np.where(oracle, table.answers, -1), table)
     return out

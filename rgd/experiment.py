@@ -48,9 +48,14 @@ def run_recorded(
     seed: int = 0,
     routers: Sequence[str] = ALL_ROUTERS,
     router_params: dict[str, dict[str, Any]] | None = None,
+    consensus_params: dict[str, Any] | None = None,
     embedder_name: str = "",
 ) -> dict[str, Any]:
-    """Fit every router on the train split, evaluate on the test split; a JSON-able report."""
+    """Fit every router on the train split, evaluate on the test split; a JSON-able report.
+
+    ``consensus_params`` go to :class:`ConsensusScorer` (e.g. ``n_voters``), ``router_params[name]`` to the
+    router's constructor.
+    """
     if not isinstance(data, RecordedDataset):
         data = load_recorded(data)
     router_params = router_params or {}
@@ -62,7 +67,7 @@ def run_recorded(
     t_embed = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    scorer = ConsensusScorer().fit(train_table)
+    scorer = ConsensusScorer(**(consensus_params or {})).fit(train_table)
     consensus = scorer.score(train_table)
     t_consensus = time.perf_counter() - t0
 
@@ -87,6 +92,9 @@ def run_recorded(
         "label_noise": label_noise,
         "noise_kind": noise_kind,
         "seed": seed,
+        "consensus": {k: v for k, v in scorer.to_dict().items() if k in ("temperature", "n_voters", "voter_scope")},
+        "voters": [m for m, v in zip(scorer.models_, scorer.voters_) if v],
+        "router_params": {name: fitted[name].params() for name in fitted},
         "consensus_majority_accuracy_train": float((consensus.majority == train_table.answers).mean()),
         "routers": {name: r.to_dict() for name, r in results.items()},
         "timings_s": {

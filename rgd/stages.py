@@ -288,7 +288,7 @@ def filter_stage(config: RunConfig, generated: QuestionSet, pool_table: Response
 
 
 def consensus_stage(config: RunConfig, table: ResponseTable) -> ConsensusArtifact:
-    scorer = ConsensusScorer(temperature=config.filter.consensus_temperature).fit(table)
+    scorer = ConsensusScorer(temperature=config.filter.consensus_temperature, **config.consensus.model_dump()).fit(table)
     return ConsensusArtifact(scorer, scorer.score(table), table.question_ids)
 
 

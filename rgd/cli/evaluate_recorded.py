@@ -13,6 +13,32 @@ from rgd.errors import RGDError
 from rgd.label_noise import NOISE_KINDS
 
 
+def _voters(text: str | None) -> int | float | None:
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise click.BadParameter(f"expected a count or a share of the pool, got {text!r}", param_hint="--voters")
+
+
+def _params(pairs: tuple[str, ...]) -> dict:
+    """NAME=VALUE pairs; values are read as YAML scalars (numbers, booleans, strings)."""
+    import yaml
+
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {pair!r}", param_hint="--cascal")
+        out[name.strip()] = yaml.safe_load(value)
+    return out
+
+
 def rgd_home() -> Path:
     return Path(os.environ.get("RGD_HOME", ".rgd"))
 
@@ -26,8 +52,17 @@ def rgd_home() -> Path:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Embedding cache (default: $RGD_HOME/cache/embeddings).")
+@click.option("--voters", type=str, default=None,
+              help="Only the strongest models vote in the consensus: a count (5) or a share of the pool (0.4). "
+                   "Default: every model votes.")
+@click.option("--voter-scope", type=click.Choice(["pool", "subject"]), default="pool", show_default=True,
+              help="Choose the voters once for the pool, or per subject.")
+@click.option("--cascal", "cascal_params", multiple=True, metavar="NAME=VALUE",
+              help="A CASCAL parameter, e.g. --cascal n_nearest=1 (repeatable).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
-def evaluate_recorded(data_dir, embedder, label_noise, noise_kind, seed, cache_dir, output) -> None:
+def evaluate_recorded(
+    data_dir, embedder, label_noise, noise_kind, seed, cache_dir, voters, voter_scope, cascal_params, output
+) -> None:
     """Train CASCAL and every baseline on DATA_DIR's train split; write test accuracies as JSON."""
     from rgd.experiment import embed_with, run_recorded
 
@@ -40,8 +75,10 @@ def evaluate_recorded(data_dir, embedder, label_noise, noise_kind, seed, cache_d
             noise_kind=noise_kind,
             seed=seed,
             embedder_name=embedder,
+            consensus_params={"n_voters": _voters(voters), "voter_scope": voter_scope, "seed": seed},
+            router_params={"cascal": {**_params(cascal_params), "seed": seed}},
         )
-    except RGDError as exc:
+    except (RGDError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=1))

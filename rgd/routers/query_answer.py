@@ -28,8 +28,12 @@ class KnnRouter(Router):
 
     def _fit(self, train: TrainingSet) -> None:
         self.train_x_ = normalize_rows(train.embeddings)
-        self.correct_ = train.table.correct().T.astype(np.float32)  # (Q, M)
+        self.correct_ = self._targets(train).T.astype(np.float32)  # (Q, M)
         self.prior_ = self.correct_.mean(axis=0)
+
+    def _targets(self, train: TrainingSet) -> np.ndarray:
+        """(M, Q) what the neighbours' values are: correctness by the answer keys."""
+        return train.table.correct()
 
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
         e = normalize_rows(embeddings)
@@ -48,6 +52,19 @@ class KnnRouter(Router):
         self.train_x_, self.correct_, self.prior_ = arrays["train_x"], arrays["correct"], arrays["prior"]
         if self.correct_.shape != (len(self.train_x_), len(self.models_)):
             raise ValueError("kNN labels do not match the training embeddings and the pool")
+
+
+class KnnConsensusRouter(KnnRouter):
+    """Query-only variant without labels: mean consensus score of each model over the k nearest questions."""
+
+    name = "knn_consensus"
+    uses_labels = False
+
+    def __init__(self, *, k: int = 200, batch_size: int = 2048) -> None:
+        super().__init__(k=k, batch_size=batch_size)
+
+    def _targets(self, train: TrainingSet) -> np.ndarray:
+        return train.consensus.scores
 
 
 class MlpRouter(Router):

@@ -76,3 +76,50 @@ def test_vectorised_on_a_large_pool():
     c = ConsensusScorer().fit_score(t)
     assert c.scores.shape == (12, 50_000)
     assert np.allclose(c.posterior.sum(axis=1), 1, atol=1e-5)
+
+
+def _crowd_with_shared_distractor(q: int = 600, seed: int = 0):
+    """8 options, key 0: 3 strong models (right 80%) and 6 weak ones (right 20%, the shared distractor 1 half
+    the time, else a scattered wrong option)."""
+    rng = np.random.default_rng(seed)
+    key = np.zeros(q, dtype=int)
+    strong = np.where(rng.random((3, q)) < 0.8, key, 2 + rng.integers(0, 6, (3, q)))
+    u = rng.random((6, q))
+    weak = np.where(u < 0.2, key, np.where(u < 0.7, 1, 2 + rng.integers(0, 6, (6, q))))
+    return np.vstack([strong, weak])
+
+
+def test_strongest_voters_outvote_a_shared_distractor():
+    choices = _crowd_with_shared_distractor()
+    t = table(choices, n_options=8)
+    everyone = ConsensusScorer().fit_score(t)
+    assert (everyone.majority == 0).mean() < 0.7  # the weak models' shared distractor often wins
+    scorer = ConsensusScorer(n_voters=3).fit(t)
+    assert scorer.voters_.tolist() == [True] * 3 + [False] * 6
+    strongest = scorer.score(t)
+    assert (strongest.majority == 0).mean() > 0.85
+    assert strongest.scores.shape == (9, 600) and (strongest.scores[3:] > 0).any()  # non-voters are still scored
+    assert ConsensusScorer(n_voters=1 / 3).fit(t).voters_.sum() == 3  # a share of the pool
+    assert (scorer.all_voters().score(t).majority == everyone.majority).all()
+
+
+def test_voters_per_subject_and_round_trip():
+    a, b = _crowd_with_shared_distractor(seed=1), _crowd_with_shared_distractor(seed=2)
+    b = b[[3, 4, 5, 0, 1, 2, 6, 7, 8]]  # in subject "b" the strong models are 3, 4, 5
+    choices = np.hstack([a, b])
+    t = table(choices, n_options=8)
+    t = ResponseTable(t.models, t.question_ids, np.array(["a"] * 600 + ["b"] * 600), t.n_options, t.choices,
+                      t.confidence, t.answers)
+    scorer = ConsensusScorer(n_voters=3, voter_scope="subject").fit(t)
+    assert np.flatnonzero(scorer.subject_voters_["a"]).tolist() == [0, 1, 2]
+    assert np.flatnonzero(scorer.subject_voters_["b"]).tolist() == [3, 4, 5]
+    assert (scorer.score(t).majority == 0).mean() > 0.85
+    again = ConsensusScorer.from_dict(scorer.to_dict())
+    assert np.array_equal(again.score(t).majority, scorer.score(t).majority)
+
+
+def test_bad_voter_settings():
+    with pytest.raises(ValueError, match="n_voters"):
+        ConsensusScorer(n_voters=0)
+    with pytest.raises(ValueError, match="voter_scope"):
+        ConsensusScorer(voter_scope="model")
