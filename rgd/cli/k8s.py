@@ -41,11 +41,13 @@ def check_cmd(paths: tuple[Path, ...]) -> None:
     objects, GPU steps without an nvidia.com/gpu limit (or GPUs on CPU steps), and secrets in plain text.
     """
     try:
+        import kubernetes_validate  # noqa: F401 - the strict Kubernetes schemas the checks validate against
+
         from deploy.checks import check_file
     except ImportError as exc:
         raise click.ClickException(
-            f"the Kubernetes checks need ZenML and the Kubernetes client ({exc}); "
-            "pip install 'rgd-router[pipeline]'"
+            f"the Kubernetes checks need ZenML, the Kubernetes client and kubernetes-validate ({exc}); "
+            "pip install 'rgd-router[pipeline,k8s-tools]'"
         ) from None
     # ZenML's own warnings about the same fields would only repeat the messages below
     logging.getLogger("zenml").setLevel(logging.ERROR)
