@@ -5,6 +5,7 @@ This is what ``rgd evaluate-recorded`` runs; it works on any directory in the re
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from rgd.evaluation import evaluate_routers
 from rgd.label_noise import corrupt_keys
 from rgd.recorded import RecordedDataset, load_recorded
 from rgd.routers.base import TrainingSet
-from rgd.routers.registry import make_router
+from rgd.routers.registry import ROUTERS, make_router
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,10 @@ def run_recorded(
     noisy = corrupt_keys(train_table, label_noise, noise_kind, seed) if label_noise > 0 else train_table
     fitted, t_train = {}, {}
     for name in routers:
-        router = make_router(name, **router_params.get(name, {}))
+        params = router_params.get(name, {})
+        if "seed" in inspect.signature(ROUTERS[name]).parameters:
+            params = {"seed": seed, **params}  # one seed drives every seeded router
+        router = make_router(name, **params)
         table = noisy if router.uses_labels else train_table.with_answers(np.full(train_table.n_questions, -1))
         t0 = time.perf_counter()
         router.fit(TrainingSet(table, train_x, consensus))

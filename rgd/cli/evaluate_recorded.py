@@ -76,7 +76,7 @@ def evaluate_recorded(
             seed=seed,
             embedder_name=embedder,
             consensus_params={"n_voters": _voters(voters), "voter_scope": voter_scope, "seed": seed},
-            router_params={"cascal": {**_params(cascal_params), "seed": seed}},
+            router_params={"cascal": _params(cascal_params)},
         )
     except (RGDError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
