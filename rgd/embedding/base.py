@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Self, Sequence
 import numpy as np
 
 from rgd.errors import ArtifactError
+from rgd.vectors import normalize_rows  # noqa: F401  (re-exported)
 
 EMBEDDER_FORMAT = "rgd.embedder"
 EMBEDDER_FORMAT_VERSION = 1
@@ -25,15 +26,6 @@ CONFIG_FILE = "embedder.json"
 
 class NotFittedError(RuntimeError):
     """An embedder that needs a fitted state was used before ``fit`` (or ``load``)."""
-
-
-def normalize_rows(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm, as float32 (all-zero rows stay zero)."""
-    x = np.asarray(x, dtype=np.float32)
-    if x.size == 0:
-        return x
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.maximum(norms, np.float32(1e-12))
 
 
 def check_texts(texts: Sequence[str], who: str) -> list[str]:

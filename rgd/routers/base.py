@@ -18,6 +18,7 @@ import numpy as np
 from rgd.consensus import ConsensusResult
 from rgd.errors import ArtifactError
 from rgd.response_table import ResponseTable
+from rgd.vectors import normalize_rows  # noqa: F401  (re-exported)
 
 ROUTER_FORMAT = "rgd.router"
 ROUTER_FORMAT_VERSION = 1
@@ -42,12 +43,6 @@ class TrainingSet:
                 f"embeddings of {bad.size} questions contain NaN or inf "
                 f"(first: {[self.table.question_ids[i] for i in bad[:5]]})"
             )
-
-
-def normalize_rows(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.maximum(norms, 1e-12)
 
 
 class Router(ABC):
