@@ -5,26 +5,11 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
 
 from rgd.cli import main
-
-
-def _expand(arguments: tuple[Path, ...]) -> list[Path]:
-    """Files as given; directories become their ``*.yaml`` / ``*.yml`` files, recursively, sorted."""
-    files: list[Path] = []
-    for path in arguments:
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml"))
-            if not found:
-                raise click.ClickException(f"{path}: no .yaml/.yml files in this directory")
-            files += found
-        else:
-            files.append(path)
-    return files
 
 
 @main.group("k8s")
@@ -43,22 +28,16 @@ def check_cmd(paths: tuple[Path, ...]) -> None:
     try:
         import kubernetes_validate  # noqa: F401 - the strict Kubernetes schemas the checks validate against
 
-        from deploy.checks import check_file
+        import deploy.checks  # noqa: F401 - imports ZenML and the Kubernetes client: fail here, clearly
+        from deploy.check import expand, run_checks
     except ImportError as exc:
         raise click.ClickException(
             f"the Kubernetes checks need ZenML, the Kubernetes client and kubernetes-validate ({exc}); "
             "pip install 'rgd-router[pipeline,k8s-tools]'"
         ) from None
-    # ZenML's own warnings about the same fields would only repeat the messages below
-    logging.getLogger("zenml").setLevel(logging.ERROR)
-    failed = 0
-    for path in _expand(paths):
-        problems = check_file(path)
-        if problems:
-            failed += 1
-            for problem in problems:
-                click.echo(f"ERROR {problem}")
-        else:
-            click.echo(f"OK    {path}")
-    if failed:
+    try:
+        files = expand(paths)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if run_checks(files, click.echo):
         raise click.exceptions.Exit(1)
