@@ -20,5 +20,12 @@ class DataError(RGDError, ValueError):
         super().__init__(where + message)
 
 
+def validation_message(exc: Exception) -> str:
+    """The first problem of a pydantic ValidationError as one line: ``invalid <field>: <message>``."""
+    first = exc.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "question"
+    return f"invalid {loc}: {first['msg']}"
+
+
 class ArtifactError(RGDError, ValueError):
     """A stored router or table that is corrupt or was written by an incompatible version."""

@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 from pydantic import ValidationError
 
-from rgd.errors import DataError
+from rgd.errors import DataError, validation_message
 from rgd.jsonl import read_jsonl
 from rgd.response_table import NO_ANSWER, ResponseTable
 from rgd.schema import Provenance, Question, letter_to_index
@@ -84,9 +84,7 @@ def load_questions(path: Path, benchmark: str) -> list[Question]:
         except KeyError as exc:
             raise DataError(f"missing field {exc.args[0]!r}", path=path, row=row) from None
         except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"]) or "question"
-            raise DataError(f"invalid {loc}: {first['msg']}", path=path, row=row) from None
+            raise DataError(validation_message(exc), path=path, row=row) from None
     if not questions:
         raise DataError("no questions", path=path)
     return questions

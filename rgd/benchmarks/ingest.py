@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 from rgd.benchmarks import bbeh, medmcqa, mmlu_pro, supergpqa
 from rgd.benchmarks.sources import read_hub_rows, read_local_rows
 from rgd.benchmarks.spec import BenchmarkSpec, RowContext, SkipRow
-from rgd.errors import DataError
+from rgd.errors import DataError, validation_message
 from rgd.schema import Question
 
 BENCHMARKS = ("mmlu_pro", "supergpqa", "medmcqa", "bbeh")
@@ -87,9 +87,7 @@ def load_benchmark(
         except KeyError as exc:
             raise DataError(f"missing field {exc.args[0]!r}", path=source, row=row) from None
         except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"]) or "question"
-            raise DataError(f"invalid {loc}: {first['msg']}", path=source, row=row) from None
+            raise DataError(validation_message(exc), path=source, row=row) from None
         except ValueError as exc:
             raise DataError(str(exc), path=source, row=row) from None
         if q.id in seen:
