@@ -170,7 +170,7 @@ class CascalRouter(Router):
             _, first, inverse = np.unique(top, axis=0, return_index=True, return_inverse=True)
             if len(first) == k:
                 return cents, means.T, sizes.astype(np.int32)
-            # fold every cluster into the largest cluster sharing its top set; centroid = mass-weighted mean
+            # clusters sharing a top set become one; its centroid is their size-weighted mean
             inverse = inverse.reshape(-1)
             groups = np.zeros((k, len(first)), dtype=np.float32)
             groups[np.arange(k), inverse] = sizes
