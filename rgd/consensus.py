@@ -46,7 +46,7 @@ class ConsensusScorer:
     #: when set, only the strongest models by mean consensus score on the training questions vote (chosen in
     #: ``fit``, without labels; every model is still scored): an int is a count, a float in (0, 1) a fraction
     #: of the pool (rounded, at least 3). Weak models share wrong answers, so their votes pull the majority
-    #: towards popular distractors; see benchmarks/README.md for the measurement behind the default.
+    #: towards popular distractors (measured on MMLU-Pro; on a specialist pool it hurts: benchmarks/README.md).
     n_voters: int | float | None = None
     #: ``"pool"``: one set of voters for every question; ``"subject"``: the strongest voters of each subject
     #: (questions of a subject not seen in ``fit`` use the pool's)
