@@ -17,6 +17,7 @@ from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.utils import io_utils
 
 from rgd.errors import ArtifactError
+from rgd.versioned_json import read_versioned_json
 
 VISUALIZATION_FILE = "visualization.html"
 DATA_DIR = "data"  # the artifact's own files; the visualization lives next to it
@@ -52,8 +53,9 @@ class DirectoryMaterializer(BaseMaterializer):
                 raise ArtifactError(f"{self.uri}: cannot read the stored {self.KIND} ({exc})") from None
             try:
                 return self.read(tmp, data_type)
-            except ArtifactError as exc:
-                raise ArtifactError(f"{self.KIND} artifact at {self.uri}: {exc}") from None
+            except ArtifactError as exc:  # name the stored files, not the temporary copy
+                where = str(exc).replace(tmp, os.path.join(self.uri, DATA_DIR))
+                raise ArtifactError(f"{self.KIND} artifact at {self.uri}: {where}") from None
             except Exception as exc:  # noqa: BLE001 - a corrupt artifact must never load half-way
                 raise ArtifactError(f"{self.KIND} artifact at {self.uri} is corrupt or incompatible "
                                     f"({type(exc).__name__}: {exc})") from None
@@ -87,21 +89,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], caption: str = 
 
 
 def read_json(directory: str, name: str, fmt: str, version: int) -> dict:
-    import json
-
-    path = os.path.join(directory, name)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except FileNotFoundError:
-        raise ArtifactError(f"missing {name}") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ArtifactError(f"unreadable {name} ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != fmt:
-        raise ArtifactError(f"{name} is not a {fmt} document")
-    if doc.get("version") != version:
-        raise ArtifactError(f"{name}: format version {doc.get('version')!r} is not supported (expected {version})")
-    return doc
+    return read_versioned_json(os.path.join(directory, name), fmt, version, what=f"{fmt} artifact")
 
 
 def write_json(directory: str, name: str, doc: dict) -> None:

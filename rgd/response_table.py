@@ -11,8 +11,10 @@ import numpy as np
 
 from rgd.errors import ArtifactError, DataError
 from rgd.schema import Question, Response, letter_to_index
+from rgd.versioned_json import read_versioned_json
 
 NO_ANSWER = -1
+TABLE_FORMAT = "rgd.response_table"
 FORMAT_VERSION = 1
 
 
@@ -170,7 +172,7 @@ class ResponseTable:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         meta = {
-            "format": "rgd.response_table",
+            "format": TABLE_FORMAT,
             "version": FORMAT_VERSION,
             "models": list(self.models),
             "question_ids": list(self.question_ids),
@@ -188,13 +190,8 @@ class ResponseTable:
     @classmethod
     def load(cls, directory: str | Path) -> "ResponseTable":
         directory = Path(directory)
+        meta = read_versioned_json(directory / "table.json", TABLE_FORMAT, FORMAT_VERSION, what="response table")
         try:
-            meta = json.loads((directory / "table.json").read_text())
-            if meta.get("format") != "rgd.response_table" or meta.get("version") != FORMAT_VERSION:
-                raise ArtifactError(
-                    f"{directory}: not a response table of format version {FORMAT_VERSION} "
-                    f"(found {meta.get('format')!r} version {meta.get('version')!r})"
-                )
             with np.load(directory / "arrays.npz", allow_pickle=False) as arrays:
                 return cls(
                     models=tuple(meta["models"]),
@@ -205,7 +202,5 @@ class ResponseTable:
                     confidence=arrays["confidence"].astype(np.float32),
                     answers=arrays["answers"].astype(np.int8),
                 )
-        except ArtifactError:
-            raise
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError, KeyError) as exc:
             raise ArtifactError(f"{directory}: corrupt response table ({exc})") from exc

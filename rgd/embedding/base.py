@@ -18,6 +18,7 @@ import numpy as np
 
 from rgd.errors import ArtifactError
 from rgd.vectors import normalize_rows  # noqa: F401  (re-exported)
+from rgd.versioned_json import read_versioned_json
 
 EMBEDDER_FORMAT = "rgd.embedder"
 EMBEDDER_FORMAT_VERSION = 1
@@ -126,18 +127,9 @@ class Embedder(ABC):
         """Rebuild an embedder from ``save``'s output; refuses foreign or mismatched artifacts."""
         directory = Path(directory)
         path = directory / CONFIG_FILE
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ArtifactError(f"{path}: no saved embedder here") from None
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ArtifactError(f"{path}: cannot read embedder config ({exc})") from None
-        if not isinstance(doc, dict) or doc.get("format") != EMBEDDER_FORMAT:
-            raise ArtifactError(f"{path}: not an rgd embedder (format={doc.get('format') if isinstance(doc, dict) else None!r})")
-        if doc.get("format_version") != EMBEDDER_FORMAT_VERSION:
-            raise ArtifactError(
-                f"{path}: embedder format version {doc.get('format_version')!r}, this library reads {EMBEDDER_FORMAT_VERSION}"
-            )
+        doc = read_versioned_json(
+            path, EMBEDDER_FORMAT, EMBEDDER_FORMAT_VERSION, what="embedder", version_key="format_version"
+        )
         kind = doc.get("kind")
         klass = Embedder._registry.get(kind)
         if klass is None:

@@ -19,6 +19,7 @@ from rgd.consensus import ConsensusResult
 from rgd.errors import ArtifactError
 from rgd.response_table import ResponseTable
 from rgd.vectors import normalize_rows  # noqa: F401  (re-exported)
+from rgd.versioned_json import read_versioned_json
 
 ROUTER_FORMAT = "rgd.router"
 ROUTER_FORMAT_VERSION = 1
@@ -119,17 +120,7 @@ class Router(ABC):
     def load(directory: str | Path) -> "Router":
         """Load any router written by :meth:`save`; refuses corrupt or incompatible artifacts."""
         directory = Path(directory)
-        try:
-            doc = json.loads((directory / "router.json").read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ArtifactError(f"{directory}: unreadable router.json ({exc})") from None
-        if not isinstance(doc, dict) or doc.get("format") != ROUTER_FORMAT:
-            raise ArtifactError(f"{directory}: not an rgd router artifact")
-        if doc.get("version") != ROUTER_FORMAT_VERSION:
-            raise ArtifactError(
-                f"{directory}: router format version {doc.get('version')!r} is not supported "
-                f"(this library reads version {ROUTER_FORMAT_VERSION})"
-            )
+        doc = read_versioned_json(directory / "router.json", ROUTER_FORMAT, ROUTER_FORMAT_VERSION, what="router")
         cls = Router._registry.get(doc.get("router"))
         if cls is None:
             raise ArtifactError(f"{directory}: unknown router type {doc.get('router')!r}")
