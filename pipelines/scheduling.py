@@ -20,9 +20,9 @@ def _check_cron(cron: str) -> None:
 
 def cron_line(cron: str, config_path: Path) -> str:
     """The crontab line that runs ``rgd run --config FILE`` with this RGD_HOME."""
-    import os
+    from rgd.home import rgd_home
 
-    home = os.environ.get("RGD_HOME", str(Path(".rgd").resolve()))
+    home = str(rgd_home())
     rgd = Path(sys.executable).with_name("rgd")
     cmd = f"cd {shlex.quote(str(Path.cwd()))} && RGD_HOME={shlex.quote(home)} {shlex.quote(str(rgd))} run " \
           f"--config {shlex.quote(str(Path(config_path).resolve()))}"

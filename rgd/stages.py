@@ -23,6 +23,7 @@ from rgd.consensus import ConsensusScorer
 from rgd.errors import DataError, RGDError
 from rgd.evaluation import evaluate_routers
 from rgd.filtering import FilterReport, filter_questions
+from rgd.home import embedding_cache_dir, rgd_home
 from rgd.response_table import ResponseTable
 from rgd.routers.base import TrainingSet
 from rgd.routers.registry import make_router
@@ -36,10 +37,6 @@ FAIL_MODEL_ENV = "RGD_FAIL_RESPOND_MODEL"
 
 class InjectedFailure(RGDError):
     """A failure injected on purpose (``RGD_FAIL_RESPOND_AFTER``) to test crash recovery."""
-
-
-def rgd_home() -> Path:
-    return Path(os.environ.get("RGD_HOME") or ".rgd")
 
 
 # ---------------------------------------------------------------------- simulated world
@@ -298,7 +295,7 @@ def embed_stage(config: RunConfig, train: QuestionSet, test: QuestionSet, cache_
     from rgd.embedding import CachedEmbedder, make_embedder
 
     embedder = make_embedder(config.embedder.kind, **config.embedder.params).fit(train.texts)
-    cache_dir = cache_dir or rgd_home() / "cache" / "embeddings"
+    cache_dir = cache_dir or embedding_cache_dir()
     cached = CachedEmbedder(embedder, cache_dir)
     identity = embedder.identity
     train_x = EmbeddingMatrix(tuple(train.ids), cached.embed(train.texts), identity, embedder.kind)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
 
 from rgd.cli import main
 from rgd.errors import RGDError
+from rgd.home import embedding_cache_dir
 from rgd.label_noise import NOISE_KINDS
 
 
@@ -39,10 +39,6 @@ def _params(pairs: tuple[str, ...]) -> dict:
     return out
 
 
-def rgd_home() -> Path:
-    return Path(os.environ.get("RGD_HOME", ".rgd"))
-
-
 @main.command("evaluate-recorded")
 @click.argument("data_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--embedder", type=click.Choice(["tfidf", "minilm"]), default="minilm", show_default=True)
@@ -66,7 +62,7 @@ def evaluate_recorded(
     """Train CASCAL and every baseline on DATA_DIR's train split; write test accuracies as JSON."""
     from rgd.experiment import embed_with, run_recorded
 
-    cache = cache_dir or rgd_home() / "cache" / "embeddings"
+    cache = cache_dir or embedding_cache_dir()
     try:
         report = run_recorded(
             data_dir,

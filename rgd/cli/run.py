@@ -18,13 +18,14 @@ import yaml
 
 from rgd.cli import main
 from rgd.errors import RGDError
+from rgd.home import rgd_home
 
 GENERATOR_CHOICES = ("strong", "medium", "weak", "very_weak")
 
 
 def prepare_environment(home: str | Path | None = None) -> Path:
     """Point ZenML and MLflow at ``$RGD_HOME`` (set before ZenML is imported); returns RGD_HOME."""
-    home = Path(home or os.environ.get("RGD_HOME") or ".rgd").expanduser().resolve()
+    home = rgd_home(home)
     home.mkdir(parents=True, exist_ok=True)
     os.environ["RGD_HOME"] = str(home)
     zdir = home / "zenml"

@@ -6,7 +6,6 @@ unit-norm float32 vectors, optionally through an on-disk content-hash cache.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -16,6 +15,7 @@ from rgd.embedding.base import Embedder, NotFittedError, normalize_rows
 from rgd.embedding.cache import CachedEmbedder
 from rgd.embedding.sentence import MINILM_NAME, SentenceTransformerEmbedder
 from rgd.embedding.tfidf import TfidfSvdEmbedder
+from rgd.home import embedding_cache_dir
 
 EMBEDDER_KINDS: dict[str, type[Embedder]] = {
     TfidfSvdEmbedder.kind: TfidfSvdEmbedder,
@@ -56,8 +56,7 @@ def load_embedder(directory: str | Path) -> Embedder:
 
 def default_cache_dir() -> Path:
     """``$RGD_HOME/cache/embeddings`` when RGD_HOME is set, else ``.rgd/cache/embeddings`` under the cwd."""
-    home = os.environ.get("RGD_HOME")
-    return (Path(home) if home else Path(".rgd")) / "cache" / "embeddings"
+    return embedding_cache_dir()
 
 
 def embed_questions(

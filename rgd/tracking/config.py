@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from rgd.home import rgd_home
 
 DEFAULT_EXPERIMENT = "rgd"
 DEFAULT_MODEL_NAME = "rgd-router"
@@ -16,13 +17,6 @@ DEFAULT_MODEL_NAME = "rgd-router"
 # mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI (for subprocesses); remember what we exported,
 # so that a value we set ourselves is not mistaken for the user's choice on the next configure_mlflow call
 _exported: str | None = None
-
-
-def rgd_home(home: str | Path | None = None) -> Path:
-    """The project directory holding all local state: ``home``, else ``$RGD_HOME``, else ``./.rgd``."""
-    if home is None:
-        home = os.environ.get("RGD_HOME") or ".rgd"
-    return Path(home).expanduser().resolve()
 
 
 def mlflow_dir(home: str | Path | None = None) -> Path:
