@@ -28,14 +28,11 @@ EmbedFn = Callable[[Sequence[str], Sequence[str]], tuple[np.ndarray, np.ndarray]
 
 def embed_with(kind: str, cache_dir: str | Path | None = None) -> EmbedFn:
     """An embedding function (train texts, test texts) -> (train, test) for the named embedder."""
-    from rgd.embedding import make_embedder
-    from rgd.embedding.cache import CachedEmbedder
+    from rgd.embedding import fit_and_embed
 
     def run(train_texts: Sequence[str], test_texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        embedder = make_embedder(kind).fit(list(train_texts))
-        if cache_dir is not None:
-            embedder = CachedEmbedder(embedder, cache_dir)
-        return embedder.embed(list(train_texts)), embedder.embed(list(test_texts))
+        _, train_x, test_x = fit_and_embed(kind, train_texts, test_texts, cache_dir)
+        return train_x, test_x
 
     return run
 

@@ -292,14 +292,12 @@ def consensus_stage(config: RunConfig, table: ResponseTable) -> ConsensusArtifac
 # ---------------------------------------------------------------------- embed
 def embed_stage(config: RunConfig, train: QuestionSet, test: QuestionSet, cache_dir: Path | None = None):
     """Fit the embedder on the training texts; embed both sets (through the on-disk cache)."""
-    from rgd.embedding import CachedEmbedder, make_embedder
+    from rgd.embedding import fit_and_embed
 
-    embedder = make_embedder(config.embedder.kind, **config.embedder.params).fit(train.texts)
-    cache_dir = cache_dir or embedding_cache_dir()
-    cached = CachedEmbedder(embedder, cache_dir)
-    identity = embedder.identity
-    train_x = EmbeddingMatrix(tuple(train.ids), cached.embed(train.texts), identity, embedder.kind)
-    test_x = EmbeddingMatrix(tuple(test.ids), cached.embed(test.texts), identity, embedder.kind)
+    embedder, train_v, test_v = fit_and_embed(config.embedder.kind, train.texts, test.texts,
+                                              cache_dir or embedding_cache_dir(), **config.embedder.params)
+    train_x = EmbeddingMatrix(tuple(train.ids), train_v, embedder.identity, embedder.kind)
+    test_x = EmbeddingMatrix(tuple(test.ids), test_v, embedder.identity, embedder.kind)
     return embedder, train_x, test_x
 
 

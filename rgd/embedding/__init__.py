@@ -32,6 +32,7 @@ __all__ = [
     "TfidfSvdEmbedder",
     "default_cache_dir",
     "embed_questions",
+    "fit_and_embed",
     "load_embedder",
     "make_embedder",
     "normalize_rows",
@@ -57,6 +58,22 @@ def load_embedder(directory: str | Path) -> Embedder:
 def default_cache_dir() -> Path:
     """``$RGD_HOME/cache/embeddings`` when RGD_HOME is set, else ``.rgd/cache/embeddings`` under the cwd."""
     return embedding_cache_dir()
+
+
+def fit_and_embed(
+    kind: str,
+    train_texts: Sequence[str],
+    test_texts: Sequence[str],
+    cache_dir: str | Path | None = None,
+    **params: Any,
+) -> tuple[Embedder, np.ndarray, np.ndarray]:
+    """Fit an embedder on the training texts, embed both sets (through the cache when ``cache_dir`` is set).
+
+    Returns the fitted embedder (without its cache, for saving) and the two matrices."""
+    embedder = make_embedder(kind, **params).fit(list(train_texts))
+    return embedder, embed_questions(embedder, list(train_texts), cache_dir), embed_questions(
+        embedder, list(test_texts), cache_dir
+    )
 
 
 def embed_questions(
