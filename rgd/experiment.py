@@ -18,7 +18,7 @@ from rgd.evaluation import evaluate_routers
 from rgd.label_noise import corrupt_keys
 from rgd.recorded import RecordedDataset, load_recorded
 from rgd.routers.base import TrainingSet
-from rgd.routers.registry import ROUTERS, make_router
+from rgd.routers.registry import ROUTERS, fit_router
 
 log = logging.getLogger(__name__)
 
@@ -70,17 +70,15 @@ def run_recorded(
     t_consensus = time.perf_counter() - t0
 
     noisy = corrupt_keys(train_table, label_noise, noise_kind, seed) if label_noise > 0 else train_table
+    train = TrainingSet(noisy, train_x, consensus)  # fit_router hides the keys from label-free routers
     fitted, t_train = {}, {}
     for name in routers:
         params = router_params.get(name, {})
         if "seed" in inspect.signature(ROUTERS[name]).parameters:
             params = {"seed": seed, **params}  # one seed drives every seeded router
-        router = make_router(name, **params)
-        table = noisy if router.uses_labels else train_table.with_answers(np.full(train_table.n_questions, -1))
         t0 = time.perf_counter()
-        router.fit(TrainingSet(table, train_x, consensus))
+        fitted[name] = fit_router(name, params, train)
         t_train[name] = time.perf_counter() - t0
-        fitted[name] = router
         log.info("trained %s in %.2fs", name, t_train[name])
 
     results = evaluate_routers(fitted, test_table, test_x, scorer)

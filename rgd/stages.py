@@ -26,7 +26,7 @@ from rgd.filtering import FilterReport, filter_questions
 from rgd.home import embedding_cache_dir, rgd_home
 from rgd.response_table import ResponseTable
 from rgd.routers.base import TrainingSet
-from rgd.routers.registry import make_router
+from rgd.routers.registry import fit_router
 from rgd.schema import Question
 
 log = logging.getLogger(__name__)
@@ -307,13 +307,12 @@ def train_stage(config: RunConfig, table: ResponseTable, embeddings: EmbeddingMa
     """Train the configured router and the baselines on the same generated data."""
     if embeddings.question_ids != table.question_ids or consensus.question_ids != table.question_ids:
         raise DataError("embeddings, consensus and responses are not aligned on the same training questions")
-    unlabelled = table.with_answers(np.full(table.n_questions, -1))
-    routers = {}
-    for name in dict.fromkeys([config.router.name, *config.router.baselines]):
-        router = make_router(name, **(config.router.params if name == config.router.name else {}))
-        # label-using baselines learn from the generator's keys (all a query-answer router has here)
-        router.fit(TrainingSet(table if router.uses_labels else unlabelled, embeddings.vectors, consensus.result))
-        routers[name] = router
+    train = TrainingSet(table, embeddings.vectors, consensus.result)
+    # label-using baselines learn from the generator's keys (all a query-answer router has here)
+    routers = {
+        name: fit_router(name, config.router.params if name == config.router.name else {}, train)
+        for name in dict.fromkeys([config.router.name, *config.router.baselines])
+    }
     return RouterSet(routers, config.router.name)
 
 
