@@ -9,7 +9,7 @@ from rgd.evaluation import evaluate_routers
 from rgd.recorded import load_recorded
 from rgd.routers.base import Router, TrainingSet
 from rgd.routers.cascal import CascalRouter
-from rgd.routers.registry import ROUTERS, make_router
+from rgd.routers.registry import ROUTERS, fit_router, make_router
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +29,7 @@ def pool(tmp_path_factory):
 
 
 def fitted(pool, name, **params):
-    ts, *_ = pool
-    table = ts.table if ROUTERS[name].uses_labels else ts.table.with_answers(np.full(ts.table.n_questions, -1))
-    return make_router(name, **params).fit(TrainingSet(table, ts.embeddings, ts.consensus))
+    return fit_router(name, params, pool[0])
 
 
 def test_cascal_finds_the_expert_of_each_topic_without_labels(pool):
