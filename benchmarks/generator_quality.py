@@ -10,7 +10,7 @@ trained twice: on the raw generated data and on what the filter keeps (``rgd.fil
 generator's three self-answers and the pool's answers). CASCAL learns from the pool's consensus only (no
 keys); kNN, MLP and best_single learn from the generator's keys. All are evaluated on the world's real test
 set with TRUE keys (same test set for every level of a seed), with the pool's majority vote and the oracle as
-reference points. The stages are those of the training pipeline (``rgd.stages``); only the pool's answers
+reference points. The stages are those of the training pipeline (``rgd.workflow.stages``); only the pool's answers
 take the simulated pool's vectorised fast path instead of the per-model checkpointed ``respond`` stage.
 
 With the filter, the training set shrinks (to roughly 35-65 %). To tell what the filter selects from what
@@ -39,11 +39,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from rgd import stages
-from rgd.artifacts import QuestionSet
-from rgd.config import RunConfig
+from rgd.workflow import stages
+from rgd.workflow.artifacts import QuestionSet
+from rgd.config.run_config import RunConfig
 from rgd.filtering import FilterConfig
-from rgd.response_table import ResponseTable
+from rgd.data.response_table import ResponseTable
 from rgd.simulated.pool import SimulatedPool
 from rgd.simulated.presets import GENERATOR_PRESETS, PRESET_ORDER
 

@@ -25,9 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rgd.consensus import ConsensusScorer  # noqa: E402
-from rgd.evaluation import evaluate_ranks  # noqa: E402
-from rgd.experiment import embed_with  # noqa: E402
-from rgd.recorded import load_recorded  # noqa: E402
+from rgd.evaluation.metrics import evaluate_ranks  # noqa: E402
+from rgd.workflow.recorded import embed_with  # noqa: E402
+from rgd.data.recorded import load_recorded  # noqa: E402
 from rgd.routers.base import TrainingSet  # noqa: E402
 from rgd.routers.cascal import CascalRouter  # noqa: E402
 

@@ -17,7 +17,7 @@ from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.utils import io_utils
 
 from rgd.errors import ArtifactError
-from rgd.versioned_json import read_versioned_json
+from rgd.data.versioned_json import read_versioned_json
 
 VISUALIZATION_FILE = "visualization.html"
 DATA_DIR = "data"  # the artifact's own files; the visualization lives next to it

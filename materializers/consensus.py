@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from materializers.base import DirectoryMaterializer, read_json, table, write_json
-from rgd.artifacts import ConsensusArtifact
+from rgd.workflow.artifacts import ConsensusArtifact
 
 FORMAT, VERSION = "rgd.consensus", 1
 

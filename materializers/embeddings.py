@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from materializers.base import DirectoryMaterializer, read_json, table, write_json
-from rgd.artifacts import EmbeddingMatrix
+from rgd.workflow.artifacts import EmbeddingMatrix
 from rgd.embedding.base import Embedder
 from rgd.errors import ArtifactError
 

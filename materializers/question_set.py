@@ -8,9 +8,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from materializers.base import DirectoryMaterializer, read_json, table, write_json
-from rgd.artifacts import QuestionSet
+from rgd.workflow.artifacts import QuestionSet
 from rgd.errors import ArtifactError
-from rgd.schema import Provenance, Question
+from rgd.data.schema import Provenance, Question
 
 FORMAT, VERSION = "rgd.question_set", 1
 PREVIEW_ROWS = 50

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from materializers.base import DirectoryMaterializer, table
-from rgd.response_table import ResponseTable
+from rgd.data.response_table import ResponseTable
 
 
 class ResponseTableMaterializer(DirectoryMaterializer):

@@ -1,7 +1,7 @@
 """Routers as JSON + NumPy (the library's own router format); corrupt or incompatible ones are refused.
 
 ``RouterSet``: one sub-directory per router (the registered router and its baselines). ``RouterBundle``
-(router + embedder + metadata, from :mod:`rgd.serving`) uses the bundle's own save / load.
+(router + embedder + metadata, from :mod:`rgd.routers.bundle`) uses the bundle's own save / load.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 from typing import Any, ClassVar
 
 from materializers.base import DirectoryMaterializer, read_json, table, write_json
-from rgd.artifacts import RouterSet
+from rgd.workflow.artifacts import RouterSet
 from rgd.routers.base import Router
 
 FORMAT, VERSION = "rgd.router_set", 1
@@ -53,8 +53,8 @@ class RouterSetMaterializer(DirectoryMaterializer):
 
 
 try:  # the serving bundle is written by the MLflow layer; register its materializer when it exists
-    from rgd.serving import RouterBundle
-except ImportError:  # pragma: no cover - only while rgd.serving is not there
+    from rgd.routers.bundle import RouterBundle
+except ImportError:  # pragma: no cover - only while rgd.routers.bundle is not there
     RouterBundle = None
 
 

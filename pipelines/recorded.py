@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from zenml import pipeline
 
-from rgd.config import RunConfig
+from rgd.config.run_config import RunConfig
 from steps import embed_questions, evaluate_router, load_recorded_data, register_router, score_consensus, train_router
 
 

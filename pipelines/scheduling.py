@@ -20,7 +20,7 @@ def _check_cron(cron: str) -> None:
 
 def cron_line(cron: str, config_path: Path) -> str:
     """The crontab line that runs ``rgd run --config FILE`` with this RGD_HOME."""
-    from rgd.home import rgd_home
+    from rgd.config.home import rgd_home
 
     home = str(rgd_home())
     rgd = Path(sys.executable).with_name("rgd")

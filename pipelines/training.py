@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from zenml import pipeline
 
-from rgd.config import RunConfig, model_slug
+from rgd.config.run_config import RunConfig, model_slug
 from steps import (
     embed_questions,
     evaluate_router,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rgd.response_table import ResponseTable
+from rgd.data.response_table import ResponseTable
 
 MAD_TO_SIGMA = 1.4826
 

@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rgd.consensus import ConsensusScorer
 from rgd.errors import DataError
-from rgd.response_table import ResponseTable
-from rgd.schema import Question, Response
+from rgd.data.response_table import ResponseTable
+from rgd.data.schema import Question, Response
 
 CHECKS = (
     "no_key",

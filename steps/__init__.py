@@ -1,6 +1,6 @@
-"""ZenML steps of the RGD pipelines: thin typed wrappers around :mod:`rgd.stages` and the MLflow layer.
+"""ZenML steps of the RGD pipelines: thin typed wrappers around :mod:`rgd.workflow.stages` and the MLflow layer.
 
-Step names match ``deploy.naming`` (the Kubernetes run configs): generate_questions, filter_questions,
+Step names match ``rgd_k8s.naming`` (the Kubernetes run configs): generate_questions, filter_questions,
 respond (one invocation ``respond_<model_slug>`` per pool model), score_consensus, embed_questions,
 train_router, evaluate_router, register_router; plus load_test_set, load_recorded_data, route_batch.
 """

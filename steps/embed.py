@@ -6,9 +6,9 @@ from typing import Annotated
 
 from zenml import step
 
-from rgd import stages
-from rgd.artifacts import EmbeddingMatrix, QuestionSet
-from rgd.config import RunConfig
+from rgd.workflow import stages
+from rgd.workflow.artifacts import EmbeddingMatrix, QuestionSet
+from rgd.config.run_config import RunConfig
 from rgd.embedding.base import Embedder
 
 

@@ -6,10 +6,10 @@ from typing import Annotated, Optional
 
 from zenml import log_metadata, step
 
-from rgd import stages
-from rgd.artifacts import QuestionSet
-from rgd.config import RunConfig
-from rgd.response_table import ResponseTable
+from rgd.workflow import stages
+from rgd.workflow.artifacts import QuestionSet
+from rgd.config.run_config import RunConfig
+from rgd.data.response_table import ResponseTable
 
 
 @step

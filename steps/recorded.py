@@ -6,9 +6,9 @@ from typing import Annotated
 
 from zenml import step
 
-from rgd.artifacts import QuestionSet
-from rgd.config import RunConfig
-from rgd.response_table import ResponseTable
+from rgd.workflow.artifacts import QuestionSet
+from rgd.config.run_config import RunConfig
+from rgd.data.response_table import ResponseTable
 
 
 @step
@@ -18,7 +18,7 @@ def load_recorded_data(config: RunConfig) -> tuple[
     Annotated[QuestionSet, "test_questions"],
     Annotated[ResponseTable, "test_responses"],
 ]:
-    from rgd.recorded import load_recorded
+    from rgd.data.recorded import load_recorded
 
     data = load_recorded(config.recorded.dir, config.recorded.models)
     train_q, train_table = data.part("train")

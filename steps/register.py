@@ -14,11 +14,11 @@ from typing import Annotated, Any, Optional
 
 from zenml import get_step_context, log_metadata, step
 
-from rgd import run_report
-from rgd.artifacts import EmbeddingMatrix, QuestionSet
-from rgd.config import RunConfig
-from rgd.serving import RouterBundle
-from rgd.stages import flat_metrics
+from rgd.evaluation import report as run_report
+from rgd.workflow.artifacts import EmbeddingMatrix, QuestionSet
+from rgd.config.run_config import RunConfig
+from rgd.routers.bundle import RouterBundle
+from rgd.workflow.stages import flat_metrics
 
 #: (step, output) of the data set a router was trained on, per pipeline
 DATA_OUTPUTS = (("generate_questions", "generated_questions"), ("load_recorded_data", "train_questions"))

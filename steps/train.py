@@ -6,12 +6,12 @@ from typing import Annotated
 
 from zenml import step
 
-from rgd import stages
-from rgd.artifacts import ConsensusArtifact, EmbeddingMatrix, RouterSet
-from rgd.config import RunConfig
+from rgd.workflow import stages
+from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, RouterSet
+from rgd.config.run_config import RunConfig
 from rgd.embedding.base import Embedder
-from rgd.response_table import ResponseTable
-from rgd.serving import RouterBundle
+from rgd.data.response_table import ResponseTable
+from rgd.routers.bundle import RouterBundle
 
 
 @step

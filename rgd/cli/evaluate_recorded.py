@@ -9,8 +9,8 @@ import click
 
 from rgd.cli import main
 from rgd.errors import RGDError
-from rgd.home import embedding_cache_dir
-from rgd.label_noise import NOISE_KINDS
+from rgd.config.home import embedding_cache_dir
+from rgd.evaluation.label_noise import NOISE_KINDS
 
 
 def _voters(text: str | None) -> int | float | None:
@@ -60,7 +60,7 @@ def evaluate_recorded(
     data_dir, embedder, label_noise, noise_kind, seed, cache_dir, voters, voter_scope, cascal_params, output
 ) -> None:
     """Train CASCAL and every baseline on DATA_DIR's train split; write test accuracies as JSON."""
-    from rgd.experiment import embed_with, run_recorded
+    from rgd.workflow.recorded import embed_with, run_recorded
 
     cache = cache_dir or embedding_cache_dir()
     try:

@@ -1,4 +1,4 @@
-"""``rgd k8s check FILE_OR_DIR...``: the offline checks of ZenML Kubernetes run configs (``deploy.checks``).
+"""``rgd k8s check FILE_OR_DIR...``: the offline checks of ZenML Kubernetes run configs (``rgd_k8s.checks``).
 
 ``deploy`` imports ZenML and the Kubernetes client, so it is imported inside the command only.
 """
@@ -28,8 +28,8 @@ def check_cmd(paths: tuple[Path, ...]) -> None:
     try:
         import kubernetes_validate  # noqa: F401 - the strict Kubernetes schemas the checks validate against
 
-        import deploy.checks  # noqa: F401 - imports ZenML and the Kubernetes client: fail here, clearly
-        from deploy.check import expand, run_checks
+        import rgd_k8s.checks  # noqa: F401 - imports ZenML and the Kubernetes client: fail here, clearly
+        from rgd_k8s.check import expand, run_checks
     except ImportError as exc:
         raise click.ClickException(
             f"the Kubernetes checks need ZenML, the Kubernetes client and kubernetes-validate ({exc}); "

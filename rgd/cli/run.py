@@ -18,7 +18,7 @@ import yaml
 
 from rgd.cli import main
 from rgd.errors import RGDError
-from rgd.home import rgd_home
+from rgd.config.home import rgd_home
 
 GENERATOR_CHOICES = ("strong", "medium", "weak", "very_weak")
 
@@ -39,7 +39,7 @@ def prepare_environment(home: str | Path | None = None) -> Path:
 
 
 def _load(config_path: Path | None, generator: str | None):
-    from rgd.config import embedded_default, load_run_config
+    from rgd.config.run_config import embedded_default, load_run_config
 
     if config_path is None:
         config, zenml_cfg = embedded_default(), {}
@@ -151,7 +151,7 @@ def run_cmd(config_path: Path | None, generator: str | None, no_cache: bool) -> 
 def lineage_cmd(version: str | None, generator: str | None, model_name: str, as_json: bool) -> None:
     """Which generator, data, filter, pool, embedder and ZenML run produced a router (from ZenML and MLflow)."""
     prepare_environment()
-    from rgd import lineage
+    from pipelines import lineage
 
     if (version is None) == (generator is None):
         raise click.UsageError("give exactly one of --version N or --generator NAME")

@@ -15,7 +15,7 @@ from rgd.embedding.base import Embedder, NotFittedError, normalize_rows
 from rgd.embedding.cache import CachedEmbedder
 from rgd.embedding.sentence import MINILM_NAME, SentenceTransformerEmbedder
 from rgd.embedding.tfidf import TfidfSvdEmbedder
-from rgd.home import embedding_cache_dir
+from rgd.config.home import embedding_cache_dir
 
 EMBEDDER_KINDS: dict[str, type[Embedder]] = {
     TfidfSvdEmbedder.kind: TfidfSvdEmbedder,

@@ -17,8 +17,8 @@ from typing import Any, ClassVar, Self, Sequence
 import numpy as np
 
 from rgd.errors import ArtifactError
-from rgd.vectors import normalize_rows  # noqa: F401  (re-exported)
-from rgd.versioned_json import read_versioned_json
+from rgd.embedding.vectors import normalize_rows  # noqa: F401  (re-exported)
+from rgd.data.versioned_json import read_versioned_json
 
 EMBEDDER_FORMAT = "rgd.embedder"
 EMBEDDER_FORMAT_VERSION = 1

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from rgd.schema import LETTERS, Provenance, Question
+from rgd.data.schema import LETTERS, Provenance, Question
 
 _BLOCK_OPEN = re.compile(r"<question>", re.IGNORECASE)
 _BLOCK_CLOSE = re.compile(r"</question>", re.IGNORECASE)

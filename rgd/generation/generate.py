@@ -16,12 +16,12 @@ from typing import Literal, Sequence
 from pydantic import BaseModel, Field
 from tqdm.auto import tqdm
 
-from rgd.backends.base import LLMBackend, SamplingConfig
+from rgd.llm.backends.base import LLMBackend, SamplingConfig
 from rgd.errors import RGDError
 from rgd.generation.format import parse_generation, text_hash
 from rgd.generation.prompt import PROMPT_VERSION, build_generation_prompt
 from rgd.generation.subjects import SubjectSet, SubjectSpec
-from rgd.schema import Provenance, Question
+from rgd.data.schema import Provenance, Question
 
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_BUDGET_FACTOR = 3  # max calls = this x the calls needed if every call yielded in full

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from rgd.generation.subjects import SubjectSpec
-from rgd.schema import LETTERS
+from rgd.data.schema import LETTERS
 
 PROMPT_VERSION = "rgd-gen-v1"
 

@@ -9,7 +9,7 @@ A subject set is a YAML file::
         description: ...         # a few sentences on what the subject's questions test
         n_options: 4             # optional, overrides the set's default
 
-Built-in sets live in ``rgd/data/subjects/<benchmark>.yaml``; ``load_subjects`` takes either such a
+Built-in sets live in ``rgd/generation/catalog/<benchmark>.yaml``; ``load_subjects`` takes either such a
 benchmark name or the path of any YAML file in this format, so users can edit or replace them.
 """
 
@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rgd.errors import DataError
-from rgd.schema import MAX_OPTIONS
+from rgd.data.schema import MAX_OPTIONS
 
 MIN_OPTIONS = 2
 
@@ -81,7 +81,7 @@ class SubjectSet(BaseModel):
 
 
 def _builtin_dir():
-    return resources.files("rgd") / "data" / "subjects"
+    return resources.files("rgd.generation") / "catalog"
 
 
 def builtin_subject_sets() -> list[str]:
@@ -120,4 +120,4 @@ def load_subjects(name_or_path: str | Path) -> SubjectSet:
         raise DataError(
             f"unknown subject set {name!r}: give a YAML file path or one of {builtin_subject_sets()}"
         )
-    return parse_subjects(resource.read_text(encoding="utf-8"), f"rgd/data/subjects/{name}.yaml")
+    return parse_subjects(resource.read_text(encoding="utf-8"), f"rgd/generation/catalog/{name}.yaml")

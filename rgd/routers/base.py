@@ -17,9 +17,9 @@ import numpy as np
 
 from rgd.consensus import ConsensusResult
 from rgd.errors import ArtifactError
-from rgd.response_table import ResponseTable
-from rgd.vectors import normalize_rows  # noqa: F401  (re-exported)
-from rgd.versioned_json import read_versioned_json
+from rgd.data.response_table import ResponseTable
+from rgd.embedding.vectors import normalize_rows  # noqa: F401  (re-exported)
+from rgd.data.versioned_json import read_versioned_json
 
 ROUTER_FORMAT = "rgd.router"
 ROUTER_FORMAT_VERSION = 1

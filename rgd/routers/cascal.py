@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from rgd.clustering import choose_clusters, merge_close
+from rgd.routers.clustering import choose_clusters, merge_close
 from rgd.routers.base import Router, TrainingSet, normalize_rows
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rgd.errors import DataError
-from rgd.schema import Question
+from rgd.data.schema import Question
 from rgd.simulated.registry import Latent
 from rgd.simulated.world import World
 

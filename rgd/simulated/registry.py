@@ -1,6 +1,6 @@
 """The latent side of simulated questions: niche, difficulty, true key, shared distractor, kind.
 
-None of this is in :class:`rgd.schema.Question`. The registry finds a question's latent row by id, or by
+None of this is in :class:`rgd.data.schema.Question`. The registry finds a question's latent row by id, or by
 its content (text and options, whitespace-normalised) when a parser re-created it under another id; the
 row's content hash keys every random draw about the question, so answers do not depend on ids or order.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rgd.errors import DataError
-from rgd.schema import Question
+from rgd.data.schema import Question
 from rgd.simulated.randomness import stable_hash
 
 #: question kinds: ordinary, too easy (every model right), too hard (nobody can solve: answers are guesses)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rgd.schema import Provenance, Question
+from rgd.data.schema import Provenance, Question
 from rgd.simulated.randomness import stable_hash
 from rgd.simulated.registry import NORMAL, Latent, LatentArrays, LatentRegistry
 from rgd.simulated.vocabulary import (

@@ -108,7 +108,7 @@ def log_router(
     from mlflow.models import infer_signature
     from mlflow.tracking import _tracking_service
 
-    from rgd.serving import RouterBundle
+    from rgd.routers.bundle import RouterBundle
     from rgd.tracking.pyfunc_model import DEFAULT_K, QUESTION_COLUMN, routes_to_frame
 
     bundle_dir = Path(bundle_dir)

@@ -1,6 +1,6 @@
 """The router as an MLflow pyfunc model: question text in, ranked pool models out.
 
-``load_context`` verifies and loads the :class:`~rgd.serving.RouterBundle` shipped as the model's
+``load_context`` verifies and loads the :class:`~rgd.routers.bundle.RouterBundle` shipped as the model's
 ``bundle`` artifact (a tampered bundle raises ArtifactError and the model does not load). ``predict`` takes
 a DataFrame with a ``question`` column (or a list of strings, or one string) and an optional ``k`` param,
 and returns a DataFrame with ``models`` (JSON list of the top-k names), ``scores`` (JSON list), ``top1``
@@ -78,7 +78,7 @@ class RouterPyfunc(mlflow.pyfunc.PythonModel):
         self.bundle = None
 
     def load_context(self, context) -> None:
-        from rgd.serving import RouterBundle
+        from rgd.routers.bundle import RouterBundle
 
         self.bundle = RouterBundle.load(context.artifacts[BUNDLE_ARTIFACT])
 

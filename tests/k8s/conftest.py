@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import REPO_ROOT
 K8S_CONFIGS = sorted((REPO_ROOT / "configs" / "k8s").glob("*.yaml"))
 MMLU_PRO_VLLM = REPO_ROOT / "configs" / "k8s" / "mmlu_pro_vllm.yaml"
 

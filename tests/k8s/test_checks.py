@@ -1,4 +1,4 @@
-"""deploy.check: good configs pass; each kind of misconfiguration fails with a clear message."""
+"""rgd_k8s.check: good configs pass; each kind of misconfiguration fails with a clear message."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from deploy.checks import check_file
+from rgd_k8s.checks import check_file
 
 from .conftest import K8S_CONFIGS, REPO_ROOT
 
@@ -30,11 +30,11 @@ def test_shipped_configs_pass(path):
 
 def test_cli_passes_good_configs_and_fails_a_bad_one(mutated_config):
     bad = mutated_config(lambda d: _k8s(d, BIG)["pod_settings"]["resources"]["limits"].pop("nvidia.com/gpu"))
-    good = subprocess.run([sys.executable, "-m", "deploy.check", "configs/k8s"], cwd=REPO_ROOT,
+    good = subprocess.run([sys.executable, "-m", "rgd_k8s.check", "configs/k8s"], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=300)
     assert good.returncode == 0, good.stdout + good.stderr
     assert "OK" in good.stdout
-    failed = subprocess.run([sys.executable, "-m", "deploy.check", str(bad)], cwd=REPO_ROOT,
+    failed = subprocess.run([sys.executable, "-m", "rgd_k8s.check", str(bad)], cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=300)
     assert failed.returncode == 1
     assert f"GPU step '{BIG}' has no 'nvidia.com/gpu' limit" in failed.stdout

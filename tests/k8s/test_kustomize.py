@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploy.kustomize import overlays, kustomize_command, render, validation_errors
+from rgd_k8s.kustomize import overlays, kustomize_command, render, validation_errors
 
 pytestmark = pytest.mark.skipif(
     kustomize_command() is None,

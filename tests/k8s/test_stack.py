@@ -8,8 +8,8 @@ import shlex
 
 import pytest
 
-from deploy.stack import ClusterStack, EnvRef, register_commands, resolve, to_shell
-from deploy.strict import unknown_fields
+from rgd_k8s.stack import ClusterStack, EnvRef, register_commands, resolve, to_shell
+from rgd_k8s.strict import unknown_fields
 
 STACK = ClusterStack(kubernetes_context="kind-rgd", registry_uri="registry.example.com/rgd",
                      s3_endpoint_url="http://minio.example.com:9000")

@@ -7,9 +7,9 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 
-from deploy import naming
-from deploy.manifests import schedule_cron_job_manifest, step_job_manifest
-from deploy.run_config import K8sRunConfig
+from rgd_k8s import naming
+from rgd_k8s.manifests import schedule_cron_job_manifest, step_job_manifest
+from rgd_k8s.run_config import K8sRunConfig
 
 from .conftest import K8S_CONFIGS, MMLU_PRO_VLLM
 

@@ -1,0 +1,195 @@
+"""Recorded responses: a pool's real outputs on a benchmark, replayed from a directory.
+
+Directory format (the one of ``../shared/data/mmlu_pro``; ``.jsonl`` or ``.jsonl.gz``)::
+
+    questions.jsonl[.gz]        {"question_id", "category", "question", "options": [...], "answer": "C" | null, "src"?}
+    responses/<model>.jsonl[.gz] {"question_id", "pred": "C" | null, "confidence"?: float, "generated_text"?: str}
+    split.json                  {"train": [ids...], "test": [ids...]}
+
+A model that has no row for a question, or whose ``pred`` is ``null``, did not answer it; a ``pred`` naming
+a letter beyond the question's options (real models do this) is a wrong answer that votes for nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from pydantic import ValidationError
+
+from rgd.errors import DataError, validation_message
+from rgd.data.jsonl import read_jsonl
+from rgd.data.response_table import NO_ANSWER, ResponseTable
+from rgd.data.schema import Provenance, Question, letter_to_index
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RecordedDataset:
+    """Questions, the pool's recorded answers to them, and the fixed train/test split."""
+
+    name: str
+    questions: tuple[Question, ...]
+    table: ResponseTable
+    train_ids: tuple[str, ...]
+    test_ids: tuple[str, ...]
+
+    def part(self, which: str) -> tuple[list[Question], ResponseTable]:
+        ids = {"train": self.train_ids, "test": self.test_ids}[which]
+        cols = self.table.positions(ids)
+        return [self.questions[i] for i in cols], self.table.take(cols)
+
+
+def _find(directory: Path, stem: str) -> Path:
+    for suffix in (".jsonl.gz", ".jsonl"):
+        if (directory / f"{stem}{suffix}").exists():
+            return directory / f"{stem}{suffix}"
+    raise DataError(f"missing {stem}.jsonl.gz (or {stem}.jsonl)", path=directory)
+
+
+def _model_name(path: Path) -> str:
+    name = path.name
+    for suffix in (".jsonl.gz", ".jsonl"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def load_questions(path: Path, benchmark: str) -> list[Question]:
+    questions: list[Question] = []
+    seen: set[str] = set()
+    for row, obj in read_jsonl(path):
+        if "question_id" not in obj:
+            raise DataError("missing field 'question_id'", path=path, row=row)
+        qid = str(obj["question_id"])
+        if qid in seen:
+            raise DataError(f"duplicate question_id {qid!r}", path=path, row=row)
+        seen.add(qid)
+        try:
+            questions.append(
+                Question(
+                    id=qid,
+                    subject=str(obj.get("category") or obj.get("subject") or "default"),
+                    text=obj["question"],
+                    options=obj["options"],
+                    answer=obj.get("answer"),
+                    provenance=Provenance(kind="benchmark", source=str(obj.get("src") or benchmark)),
+                )
+            )
+        except KeyError as exc:
+            raise DataError(f"missing field {exc.args[0]!r}", path=path, row=row) from None
+        except ValidationError as exc:
+            raise DataError(validation_message(exc), path=path, row=row) from None
+    if not questions:
+        raise DataError("no questions", path=path)
+    return questions
+
+
+def _load_responses(
+    path: Path, qindex: dict[str, int], n_options: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    choices = np.full(len(qindex), NO_ANSWER, dtype=np.int8)
+    confidence = np.full(len(qindex), np.nan, dtype=np.float32)
+    seen = np.zeros(len(qindex), dtype=bool)
+    rows = out_of_range = 0
+    for row, obj in read_jsonl(path):
+        rows += 1
+        if "question_id" not in obj:
+            raise DataError("missing field 'question_id'", path=path, row=row)
+        qid = str(obj["question_id"])
+        if qid not in qindex:
+            raise DataError(f"answer to unknown question_id {qid!r}", path=path, row=row)
+        qi = qindex[qid]
+        if seen[qi]:
+            raise DataError(f"second answer to question_id {qid!r}", path=path, row=row)
+        seen[qi] = True
+        pred = obj.get("pred", obj.get("choice"))
+        if pred is not None:
+            try:
+                idx = letter_to_index(pred)
+            except ValueError:
+                raise DataError(f"unknown option letter {pred!r}", path=path, row=row) from None
+            if idx < n_options[qi]:
+                choices[qi] = idx
+            else:  # a real model can name a letter the question does not have: a wrong answer, no vote
+                out_of_range += 1
+        conf = obj.get("confidence")
+        if conf is not None:
+            try:
+                confidence[qi] = float(conf)
+            except (TypeError, ValueError):
+                raise DataError(f"confidence {conf!r} is not a number", path=path, row=row) from None
+    if rows == 0:
+        raise DataError("responses file has no rows; remove it or record the model's answers", path=path)
+    if out_of_range:
+        log.info("%s: %d answers name an option the question does not have; counted as no answer", path, out_of_range)
+    return choices, confidence
+
+
+def _load_split(path: Path, known: dict[str, int]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    try:
+        split = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DataError(f"malformed JSON ({exc.msg} at line {exc.lineno})", path=path) from None
+    except OSError as exc:
+        raise DataError(f"cannot read split ({exc})", path=path) from None
+    parts = {}
+    for part in ("train", "test"):
+        ids = split.get(part) if isinstance(split, dict) else None
+        if not isinstance(ids, list) or not ids:
+            raise DataError(f"needs a non-empty list {part!r}", path=path)
+        ids = [str(i) for i in ids]
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise DataError(
+                f"{part!r} names {len(unknown)} question ids that are not in the questions file "
+                f"(first: {unknown[:5]})",
+                path=path,
+            )
+        parts[part] = tuple(ids)
+    overlap = set(parts["train"]) & set(parts["test"])
+    if overlap:
+        raise DataError(f"{len(overlap)} ids are in both train and test (first: {sorted(overlap)[:5]})", path=path)
+    return parts["train"], parts["test"]
+
+
+def load_recorded(directory: str | Path, models: Sequence[str] | None = None) -> RecordedDataset:
+    """Load a recorded-responses directory; ``models`` picks (and orders) a subset of the pool."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError("not a directory", path=directory)
+    questions = load_questions(_find(directory, "questions"), benchmark=directory.name)
+    qindex = {q.id: i for i, q in enumerate(questions)}
+    n_options = np.array([len(q.options) for q in questions], dtype=np.int16)
+
+    resp_dir = directory / "responses"
+    files = {_model_name(p): p for p in sorted(resp_dir.glob("*.jsonl*"))} if resp_dir.is_dir() else {}
+    if not files:
+        raise DataError("no responses/<model>.jsonl[.gz] files", path=resp_dir)
+    if models is None:
+        models = sorted(files)
+    missing = [m for m in models if m not in files]
+    if missing:
+        raise DataError(f"no responses file for models {missing}; available: {sorted(files)}", path=resp_dir)
+
+    choices = np.empty((len(models), len(questions)), dtype=np.int8)
+    confidence = np.empty((len(models), len(questions)), dtype=np.float32)
+    for i, model in enumerate(models):
+        choices[i], confidence[i] = _load_responses(files[model], qindex, n_options)
+
+    table = ResponseTable(
+        models=tuple(models),
+        question_ids=tuple(q.id for q in questions),
+        subjects=np.array([q.subject for q in questions], dtype=str),
+        n_options=n_options,
+        choices=choices,
+        confidence=confidence,
+        answers=np.array([-1 if q.answer is None else q.answer_index for q in questions], dtype=np.int8),
+    )
+    train_ids, test_ids = _load_split(directory / "split.json", qindex)
+    return RecordedDataset(directory.name, tuple(questions), table, train_ids, test_ids)

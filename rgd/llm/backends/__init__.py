@@ -1,0 +1,38 @@
+"""LLM backends behind one interface (see :mod:`rgd.llm.backends.base`).
+
+``make_backend(kind, **params)`` builds one from configuration; every backend module is imported only when
+its kind is asked for, so optional extras (vllm, google-genai) are needed only by those who use them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from rgd.llm.backends.base import Generation, LLMBackend, SamplingConfig
+from rgd.llm.backends.errors import BackendError
+
+# kind -> (module, class)
+BACKENDS: dict[str, tuple[str, str]] = {
+    "vllm": ("rgd.llm.backends.vllm_backend", "VLLMBackend"),
+    "openai": ("rgd.llm.backends.openai_compat", "OpenAICompatibleBackend"),
+    "gemini": ("rgd.llm.backends.gemini", "GeminiBackend"),
+    "recorded": ("rgd.llm.backends.recorded", "RecordedBackend"),
+    "simulated": ("rgd.simulated.pool", "SimulatedModel"),
+}
+
+
+def make_backend(kind: str, **params: Any) -> LLMBackend:
+    """A backend of the given kind (``vllm``, ``openai``, ``gemini``, ``recorded``, ``simulated``), built
+    with ``params`` as keyword arguments of its class."""
+    if kind not in BACKENDS:
+        raise ValueError(f"unknown backend kind {kind!r}; choose one of {sorted(BACKENDS)}")
+    module_name, class_name = BACKENDS[kind]
+    cls = getattr(importlib.import_module(module_name), class_name)
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise ValueError(f"bad parameters for backend {kind!r} ({class_name}): {exc}") from None
+
+
+__all__ = ["BACKENDS", "BackendError", "Generation", "LLMBackend", "SamplingConfig", "make_backend"]

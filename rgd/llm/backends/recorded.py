@@ -1,0 +1,66 @@
+"""A pool model that replays its recorded answers (see :mod:`rgd.data.recorded`) and answers nothing else."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from rgd.llm.backends.base import Generation, LLMBackend, SamplingConfig
+from rgd.llm.backends.errors import BackendError
+from rgd.data.recorded import RecordedDataset
+from rgd.data.response_table import NO_ANSWER, ResponseTable
+from rgd.data.schema import Question, Response, index_to_letter
+
+
+class UnrecordedQuestionError(BackendError, KeyError):
+    """A recorded backend was asked a question it has no recorded answer for."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class RecordedBackend(LLMBackend):
+    """Answers from one model's row of a :class:`ResponseTable` (or a :class:`RecordedDataset`'s table)."""
+
+    def __init__(self, model: str, table_or_dataset: ResponseTable | RecordedDataset) -> None:
+        table = table_or_dataset.table if isinstance(table_or_dataset, RecordedDataset) else table_or_dataset
+        if not isinstance(table, ResponseTable):
+            raise TypeError(f"expected a ResponseTable or RecordedDataset, got {type(table_or_dataset).__name__}")
+        if model not in table.models:
+            raise BackendError(f"no recorded answers for model {model!r}; recorded models: {list(table.models)}")
+        self.model = model
+        self._table = table
+        self._row = table.models.index(model)
+
+    def generate(self, prompts: Sequence[str], sampling: SamplingConfig | None = None) -> list[Generation]:
+        raise BackendError(f"{self.model}: a recorded backend only replays answers; it cannot generate text")
+
+    def answer(self, questions: Sequence[Question], sampling: SamplingConfig | None = None) -> list[Response]:
+        """The recorded response to each question (``choice=None`` where the model gave no answer);
+        :class:`UnrecordedQuestionError` naming the first question that was not recorded."""
+        known = self._table._index
+        missing = [q.id for q in questions if q.id not in known]
+        if missing:
+            raise UnrecordedQuestionError(
+                f"{self.model}: {len(missing)} of {len(questions)} questions were never recorded "
+                f"(first: {missing[:5]}); a recorded backend answers only the questions it recorded"
+            )
+        out = []
+        for q in questions:
+            col = known[q.id]
+            n_recorded = int(self._table.n_options[col])
+            if n_recorded != len(q.options):
+                raise BackendError(
+                    f"{self.model}: question {q.id!r} has {len(q.options)} options but was recorded with {n_recorded}"
+                )
+            choice = int(self._table.choices[self._row, col])
+            conf = float(self._table.confidence[self._row, col])
+            out.append(
+                Response(
+                    model=self.model,
+                    question_id=q.id,
+                    choice=None if choice == NO_ANSWER else index_to_letter(choice),
+                    confidence=conf if math.isfinite(conf) else None,
+                )
+            )
+        return out

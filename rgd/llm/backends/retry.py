@@ -1,0 +1,49 @@
+"""Retrying a call with exponential backoff and jitter."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Callable, TypeVar
+
+from rgd.llm.backends.errors import BackendError, TransientError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_WAIT_S = 60.0
+
+
+def backoff_delay(attempt: int, base_s: float, rng: random.Random, retry_after_s: float | None = None) -> float:
+    """Seconds to wait before retry number ``attempt`` (0-based): ``base * 2**attempt`` scaled by a random
+    factor in [0.5, 1.5) (jitter, so parallel clients do not retry in lock step), at least the server's
+    ``Retry-After``, at most a minute."""
+    delay = base_s * (2**attempt) * (0.5 + rng.random())
+    if retry_after_s is not None:
+        delay = max(delay, retry_after_s)
+    return min(delay, MAX_WAIT_S)
+
+
+def call_with_retries(
+    fn: Callable[[], T],
+    *,
+    what: str,
+    max_retries: int,
+    backoff_base_s: float,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: random.Random | None = None,
+) -> T:
+    """Call ``fn``; on :class:`TransientError` wait and retry, up to ``max_retries`` retries, then raise
+    :class:`BackendError` naming ``what``, the number of attempts and the last failure."""
+    rng = rng or random.Random()
+    for attempt in range(max_retries + 1):
+        try:
+            return fn()
+        except TransientError as exc:
+            if attempt == max_retries:
+                raise BackendError(f"{what}: still failing after {attempt + 1} attempts; last error: {exc}") from exc
+            delay = backoff_delay(attempt, backoff_base_s, rng, exc.retry_after_s)
+            log.warning("%s: %s; retry %d/%d in %.2fs", what, exc, attempt + 1, max_retries, delay)
+            sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover

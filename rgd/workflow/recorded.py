@@ -1,0 +1,113 @@
+"""Train every router on a recorded pool's train split and evaluate on its test split.
+
+This is what ``rgd evaluate-recorded`` runs; it works on any directory in the recorded-responses format.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from rgd.consensus import ConsensusScorer
+from rgd.evaluation.metrics import evaluate_routers
+from rgd.evaluation.label_noise import corrupt_keys
+from rgd.data.recorded import RecordedDataset, load_recorded
+from rgd.routers.base import TrainingSet
+from rgd.routers.registry import ROUTERS, fit_router
+
+log = logging.getLogger(__name__)
+
+ALL_ROUTERS = ("cascal", "cascal_gt", "knn", "mlp", "best_single", "random")
+EmbedFn = Callable[[Sequence[str], Sequence[str]], tuple[np.ndarray, np.ndarray]]
+
+
+def embed_with(kind: str, cache_dir: str | Path | None = None) -> EmbedFn:
+    """An embedding function (train texts, test texts) -> (train, test) for the named embedder."""
+    from rgd.embedding import fit_and_embed
+
+    def run(train_texts: Sequence[str], test_texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        _, train_x, test_x = fit_and_embed(kind, train_texts, test_texts, cache_dir)
+        return train_x, test_x
+
+    return run
+
+
+def run_recorded(
+    data: RecordedDataset | str | Path,
+    embed: EmbedFn,
+    *,
+    label_noise: float = 0.0,
+    noise_kind: str = "plausible",
+    seed: int = 0,
+    routers: Sequence[str] = ALL_ROUTERS,
+    router_params: dict[str, dict[str, Any]] | None = None,
+    consensus_params: dict[str, Any] | None = None,
+    embedder_name: str = "",
+) -> dict[str, Any]:
+    """Fit every router on the train split, evaluate on the test split; a JSON-able report.
+
+    ``consensus_params`` go to :class:`ConsensusScorer` (e.g. ``n_voters``), ``router_params[name]`` to the
+    router's constructor.
+    """
+    if not isinstance(data, RecordedDataset):
+        data = load_recorded(data)
+    router_params = router_params or {}
+    train_q, train_table = data.part("train")
+    test_q, test_table = data.part("test")
+
+    t0 = time.perf_counter()
+    train_x, test_x = embed([q.text for q in train_q], [q.text for q in test_q])
+    t_embed = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    scorer = ConsensusScorer(**(consensus_params or {})).fit(train_table)
+    consensus = scorer.score(train_table)
+    t_consensus = time.perf_counter() - t0
+
+    noisy = corrupt_keys(train_table, label_noise, noise_kind, seed) if label_noise > 0 else train_table
+    train = TrainingSet(noisy, train_x, consensus)  # fit_router hides the keys from label-free routers
+    fitted, t_train = {}, {}
+    for name in routers:
+        params = router_params.get(name, {})
+        if "seed" in inspect.signature(ROUTERS[name]).parameters:
+            params = {"seed": seed, **params}  # one seed drives every seeded router
+        t0 = time.perf_counter()
+        fitted[name] = fit_router(name, params, train)
+        t_train[name] = time.perf_counter() - t0
+        log.info("trained %s in %.2fs", name, t_train[name])
+
+    results = evaluate_routers(fitted, test_table, test_x, scorer)
+    report: dict[str, Any] = {
+        "data": data.name,
+        "models": list(data.table.models),
+        "n_train": train_table.n_questions,
+        "n_test": test_table.n_questions,
+        "embedder": embedder_name,
+        "label_noise": label_noise,
+        "noise_kind": noise_kind,
+        "seed": seed,
+        "consensus": {k: v for k, v in scorer.to_dict().items() if k in ("temperature", "n_voters", "voter_scope")},
+        "voters": [m for m, v in zip(scorer.models_, scorer.voters_) if v],
+        "router_params": {name: fitted[name].params() for name in fitted},
+        "consensus_majority_accuracy_train": float((consensus.majority == train_table.answers).mean()),
+        "routers": {name: r.to_dict() for name, r in results.items()},
+        "timings_s": {
+            "embed": t_embed,
+            "consensus": t_consensus,
+            "train": t_train,
+            "route": {name: results[name].route_seconds for name in fitted},
+        },
+    }
+    if "cascal" in fitted:
+        cascal = fitted["cascal"]
+        inferred = np.asarray(cascal.subjects_)[cascal.subject_of(test_x)]
+        report["cascal"] = {
+            "subject_routing_accuracy": float((inferred == test_table.subjects).mean()),
+            "n_clusters": int(len(cascal.centroids_)),
+        }
+    return report
