@@ -100,10 +100,10 @@ class GeminiBackend(LLMBackend):
             except self._errors.APIError as exc:
                 code = getattr(exc, "code", None) or 0
                 if code == 429 or code >= 500:
-                    raise TransientError(f"Gemini API error {code}: {exc.message or exc.status}")
+                    raise TransientError(f"Gemini API error {code}: {exc.message or exc.status}") from None
                 raise BackendError(f"{self.model}: Gemini API error {code}: {exc.message or exc.status}") from None
             except (TimeoutError, ConnectionError) as exc:
-                raise TransientError(f"{type(exc).__name__}: {exc}")
+                raise TransientError(f"{type(exc).__name__}: {exc}") from None
             return response_generation(response)
 
         return call_with_retries(

@@ -1,22 +1,50 @@
 """A model behind an OpenAI-compatible HTTP server (vLLM serve, llama.cpp server, Ollama, TGI, hosted APIs).
 
-Plain HTTP with the standard library: bounded concurrency (a thread pool), a timeout per request, retries
-with exponential backoff and jitter on 429 / 5xx / timeouts / dropped connections / malformed replies, and
-no retry on other 4xx. The API key is read from an environment variable at call time and never logged.
+The requests go through the official ``openai`` SDK (HTTP, JSON, timeouts, typed errors). Each prompt is retried
+by :func:`rgd.llm.backends.retry.call_with_retries` (the loop the Gemini backend shares), not by the SDK, whose
+own retries are off (``max_retries=0``): the SDK does not retry a 200 whose body is malformed, and one loop
+gives one attempt count and one backoff per prompt. Retried: 408, 429, 5xx, timeouts, dropped connections,
+malformed replies; not retried: any other 4xx. At most ``max_concurrency`` requests are in flight. The API key
+is read from an environment variable at call time, sent per request, and never logged.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
 from typing import Any, Sequence
 
+import openai
+from pydantic import BaseModel
+
 from rgd.llm.backends.base import Generation, LLMBackend, SamplingConfig
 from rgd.llm.backends.errors import BackendError, TransientError
-from rgd.llm.backends.http_json import post_json
 from rgd.llm.backends.parallel import map_in_order
-from rgd.llm.backends.retry import call_with_retries
+from rgd.llm.backends.retry import call_with_retries, retry_after_s
+
+_BODY_IN_ERRORS = 300  # characters of a server's reply quoted in an error message
+# The SDK insists on a key at construction; every request sets (or omits) Authorization itself.
+_PER_REQUEST_KEY = "set-per-request"
+
+
+def _snippet(text: Any) -> str:
+    text = str(text).strip().replace("\n", " ")
+    return text if len(text) <= _BODY_IN_ERRORS else text[:_BODY_IN_ERRORS] + "..."
+
+
+def _field(obj: Any, name: str) -> Any:
+    """``obj.name`` for an SDK model, ``obj[name]`` for a dict (the SDK builds replies without validating them,
+    so the parts of a server's reply that do not fit its types stay plain values), else ``None``."""
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None) if _is_object(obj) else None
+
+
+def _is_object(obj: Any) -> bool:
+    """A JSON object: a dict or one of the SDK's (pydantic) models."""
+    return isinstance(obj, (dict, BaseModel))
 
 
 def mean_logprob(values: Sequence[Any] | None) -> float | None:
@@ -27,32 +55,33 @@ def mean_logprob(values: Sequence[Any] | None) -> float | None:
     return sum(finite) / len(finite) if finite else None
 
 
-def _token_logprobs(choice: dict[str, Any]) -> list[Any] | None:
+def _token_logprobs(choice: Any) -> list[Any] | None:
     """Token log-probabilities from a choice, in either of the two shapes servers use."""
-    lp = choice.get("logprobs")
-    if not isinstance(lp, dict):
-        return None
-    if isinstance(lp.get("content"), list):  # chat completions: [{"token", "logprob", ...}]
-        return [t.get("logprob") for t in lp["content"] if isinstance(t, dict)]
-    if isinstance(lp.get("token_logprobs"), list):  # legacy completions
-        return lp["token_logprobs"]
+    lp = _field(choice, "logprobs")
+    content = _field(lp, "content")
+    if isinstance(content, list):  # chat completions: [{"token", "logprob", ...}]
+        return [_field(t, "logprob") for t in content]
+    token_logprobs = _field(lp, "token_logprobs")
+    if isinstance(token_logprobs, list):  # legacy completions
+        return token_logprobs
     return None
 
 
-def parse_reply(reply: dict[str, Any], chat: bool) -> Generation:
-    """The text and mean log-probability of the first choice; :class:`TransientError` when the reply does not
-    have the shape of a completion (a proxy's error page, a truncated body)."""
-    choices = reply.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise TransientError(f"reply has no choices: {str(reply)[:200]}")
+def parse_reply(reply: Any, chat: bool) -> Generation:
+    """The text and mean log-probability of the first choice of a ``ChatCompletion`` / ``Completion`` (or its
+    JSON as a dict); :class:`TransientError` when the reply does not have the shape of a completion (a proxy's
+    error page, a truncated body)."""
+    choices = _field(reply, "choices")
+    if not isinstance(choices, list) or not choices or not _is_object(choices[0]):
+        raise TransientError(f"reply has no choices: {_snippet(reply)[:200]}")
     choice = choices[0]
     if chat:
-        message = choice.get("message")
-        if not isinstance(message, dict):
-            raise TransientError(f"chat reply has no message: {str(choice)[:200]}")
-        text = message.get("content")
+        message = _field(choice, "message")
+        if not _is_object(message):
+            raise TransientError(f"chat reply has no message: {_snippet(choice)[:200]}")
+        text = _field(message, "content")
     else:
-        text = choice.get("text")
+        text = _field(choice, "text")
     if text is not None and not isinstance(text, str):
         raise TransientError(f"reply text is a {type(text).__name__}, not a string")
     return Generation(text=text or "", mean_logprob=mean_logprob(_token_logprobs(choice)))
@@ -62,6 +91,8 @@ class OpenAICompatibleBackend(LLMBackend):
     """One model served over the OpenAI protocol at ``base_url`` (e.g. ``http://127.0.0.1:8000/v1``).
 
     ``model`` is the name the server knows; ``name`` (default: ``model``) the name of this model in the pool.
+    ``api_key_env`` names the environment variable holding the key (``None``: never send one); without the
+    variable set, requests carry no ``Authorization`` header (local servers).
     """
 
     def __init__(
@@ -93,6 +124,7 @@ class OpenAICompatibleBackend(LLMBackend):
         self.backoff_base_s = backoff_base_s
         self.use_chat = use_chat
         self.logprobs = logprobs
+        self._client: openai.OpenAI | None = None  # made at the first call (thread-safe, pools connections)
         self._sleep = time.sleep  # tests replace it to run without waiting
 
     def __repr__(self) -> str:  # no key in here, ever
@@ -103,11 +135,20 @@ class OpenAICompatibleBackend(LLMBackend):
     def url(self) -> str:
         return f"{self.base_url}/chat/completions" if self.use_chat else f"{self.base_url}/completions"
 
-    def _headers(self) -> dict[str, str]:
+    def _get_client(self):
+        if self._client is None:
+            self._client = openai.OpenAI(
+                api_key=_PER_REQUEST_KEY, base_url=self.base_url, timeout=self.timeout_s, max_retries=0
+            )
+        return self._client
+
+    def _auth_headers(self) -> dict[str, Any]:
+        """``Authorization`` for one request: the key in ``api_key_env`` now, or no header at all."""
         key = os.environ.get(self.api_key_env) if self.api_key_env else None
-        return {"Authorization": f"Bearer {key}"} if key else {}
+        return {"Authorization": f"Bearer {key}" if key else openai.Omit()}
 
     def request_body(self, prompt: str, sampling: SamplingConfig) -> dict[str, Any]:
+        """The keyword arguments of ``chat.completions.create`` / ``completions.create`` for one prompt."""
         body: dict[str, Any] = {
             "model": self.served_model,
             "temperature": sampling.temperature,
@@ -126,14 +167,39 @@ class OpenAICompatibleBackend(LLMBackend):
                 body["logprobs"] = 1
         return body
 
-    def _generate_one(self, index: int, prompt: str, sampling: SamplingConfig) -> Generation:
+    def _request(self, client: Any, body: dict[str, Any]) -> Generation:
+        """One request, its failures sorted: :class:`TransientError` for what a retry may fix,
+        :class:`BackendError` for what it cannot. Header values (the key) never appear in a message."""
+        url = self.url
+        endpoint = client.chat.completions if self.use_chat else client.completions
+        try:
+            reply = endpoint.create(**body, extra_headers=self._auth_headers())
+        except openai.APITimeoutError:
+            raise TransientError(f"timed out after {self.timeout_s}s waiting for {url}") from None
+        except openai.APIConnectionError as exc:
+            cause = exc.__cause__ or exc
+            if "Connect" in type(cause).__name__:  # httpx's ConnectError: nothing listens there
+                raise TransientError(f"cannot connect to {url}: {cause}") from None
+            raise TransientError(f"connection to {url} failed mid-request: {type(cause).__name__}: {cause}") from None
+        except openai.APIStatusError as exc:
+            code, detail = exc.status_code, _snippet(exc.response.text)
+            if code in (408, 429) or code >= 500:
+                raise TransientError(f"HTTP {code} from {url}: {detail}", retry_after_s(exc.response.headers)) from None
+            hint = " (check the API key environment variable)" if code in (401, 403) else ""
+            raise BackendError(f"{self.model}: HTTP {code} from {url}{hint}: {detail}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raw = exc.doc if isinstance(exc, json.JSONDecodeError) else exc.object
+            raise TransientError(f"malformed JSON from {url} ({exc}): {_snippet(raw)}") from None
+        except openai.OpenAIError as exc:
+            raise BackendError(f"{self.model}: request to {url} failed: {type(exc).__name__}: {exc}") from None
+        if isinstance(reply, str):  # the SDK hands back the text of a reply that is not JSON
+            raise TransientError(f"malformed JSON from {url}: {_snippet(reply)}")
+        return parse_reply(reply, self.use_chat)
+
+    def _generate_one(self, client: Any, index: int, prompt: str, sampling: SamplingConfig) -> Generation:
         body = self.request_body(prompt, sampling)
-
-        def attempt() -> Generation:
-            return parse_reply(post_json(self.url, body, self._headers(), self.timeout_s), self.use_chat)
-
         return call_with_retries(
-            attempt,
+            lambda: self._request(client, body),
             what=f"{self.model}: prompt {index}",
             max_retries=self.max_retries,
             backoff_base_s=self.backoff_base_s,
@@ -145,8 +211,11 @@ class OpenAICompatibleBackend(LLMBackend):
         fails after its retries (the other requests in flight are abandoned: nothing partial is returned)."""
         sampling = sampling or SamplingConfig()
         prompts = list(prompts)
+        if not prompts:
+            return []
+        client = self._get_client()
         results = map_in_order(
-            lambda i, p: self._generate_one(i, p, sampling), prompts, self.max_concurrency, "openai-compat"
+            lambda i, p: self._generate_one(client, i, p, sampling), prompts, self.max_concurrency, "openai-compat"
         )
         if len(results) != len(prompts):  # pragma: no cover - guards the contract
             raise BackendError(f"{self.model}: {len(results)} results for {len(prompts)} prompts")

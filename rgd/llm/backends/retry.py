@@ -1,11 +1,13 @@
-"""Retrying a call with exponential backoff and jitter."""
+"""Retrying a call with exponential backoff and jitter: the one retry loop of the OpenAI-compatible and Gemini
+backends (their SDKs' own retries cannot retry a malformed reply, nor be paused by the tests)."""
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import random
 import time
-from typing import Callable, TypeVar
+from typing import Callable, Mapping, TypeVar
 
 from rgd.llm.backends.errors import BackendError, TransientError
 
@@ -13,6 +15,25 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_WAIT_S = 60.0
+
+
+def retry_after_s(headers: Mapping[str, str] | None) -> float | None:
+    """The wait a server asks for, in seconds: ``Retry-After-Ms``, else ``Retry-After`` as seconds or as an
+    HTTP date; ``None`` when there is neither (or it cannot be read)."""
+    if not headers:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is not None:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                pass
+    try:
+        when = email.utils.parsedate_to_datetime(headers.get("retry-after") or "")
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def backoff_delay(attempt: int, base_s: float, rng: random.Random, retry_after_s: float | None = None) -> float:
