@@ -10,7 +10,7 @@ trained twice: on the raw generated data and on what the filter keeps (``rgd.fil
 generator's three self-answers and the pool's answers). CASCAL learns from the pool's consensus only (no
 keys); kNN, MLP and best_single learn from the generator's keys. All are evaluated on the world's real test
 set with TRUE keys (same test set for every level of a seed), with the pool's majority vote and the oracle as
-reference points. The stages are those of the training pipeline (``rgd.workflow.stages``); only the pool's answers
+reference points. The stages are those of the training pipeline (``rgd.workflow``); only the pool's answers
 take the simulated pool's vectorised fast path instead of the per-model checkpointed ``respond`` stage.
 
 With the filter, the training set shrinks (to roughly 35-65 %). To tell what the filter selects from what
@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from rgd.workflow import stages
+from rgd import workflow as stages
 from rgd.workflow.artifacts import QuestionSet
 from rgd.config.run_config import RunConfig
 from rgd.filtering import FilterConfig
@@ -102,9 +102,9 @@ def run_level(preset: str, seed: int, n_per_subject: int, n_test: int, embedder:
     """One generator level and seed: the raw row, and the filtered row when ``with_filter``."""
     config = run_config(preset, seed, n_per_subject, n_test, embedder, filter_config)
     t0 = time.perf_counter()
-    generated, self_answers = stages.generate(config, progress=False)
+    generated, self_answers = stages.generate_stage(config, progress=False)
     test_set = test[0] if test else stages.load_test_set(config)
-    world = stages.simulated_world(config, generated, test_set)
+    world = stages.SimulatedSource(config).world(generated, test_set)
     pool = SimulatedPool(world, config.simulated.pool)
     table = pool.answer_table(list(generated.questions))
     test_table = test[1] if test else pool.answer_table(list(test_set.questions))
@@ -141,7 +141,7 @@ def test_set_of(seed: int, n_test: int, embedder: str) -> tuple[QuestionSet, Res
     """A seed's true-key test set and the pool's answers to it (the same for every generator level)."""
     config = run_config(PRESET_ORDER[0], seed, 1, n_test, embedder)
     test = stages.load_test_set(config)
-    world = stages.simulated_world(config, test)
+    world = stages.SimulatedSource(config).world(test)
     return test, SimulatedPool(world, config.simulated.pool).answer_table(list(test.questions))
 
 

@@ -60,7 +60,7 @@ def main() -> None:
             for seed in range(args.seeds):
                 r = run_recorded(
                     data, cached_embed, label_noise=noise, noise_kind="plausible", seed=seed,
-                    consensus_params={**consensus, "seed": seed}, router_params={"cascal": cascal},
+                    consensus_params=consensus, router_params={"cascal": cascal},
                     embedder_name="minilm",
                 )
                 per_seed.append({k: (v["top1"], v["top3_vote"]) for k, v in r["routers"].items()})

@@ -1,7 +1,3 @@
-"""The RGD ZenML pipelines: training on generated data, training from recorded responses, batch routing."""
-
-from pipelines.recorded import rgd_recorded
-from pipelines.routing import rgd_route_batch
-from pipelines.training import rgd_training
-
-__all__ = ["rgd_recorded", "rgd_route_batch", "rgd_training"]
+"""The RGD ZenML pipelines: training on generated data (``training``), training from recorded responses
+(``recorded``), batch routing (``routing``); ``launch`` builds them from a run-config file, ``scheduling``
+schedules them, ``lineage`` answers which generator produced which router from ZenML's and MLflow's records."""

@@ -11,8 +11,7 @@ import json
 from typing import Any
 
 from rgd.errors import RGDError
-
-DATA_STEPS = ("generate_questions", "load_recorded_data")
+from steps import names
 
 
 class LineageError(RGDError, LookupError):
@@ -70,9 +69,9 @@ def _zenml_run(run_id: str | None) -> dict[str, Any]:
                            "status": str(run.status), "steps": sorted(steps)}
     out["pool_steps"] = {name: {k: getattr(v, "value", v) for k, v in (s.run_metadata or {}).items()
                                 if k in ("model", "answered_now", "resumed_from_checkpoint", "answer_rate")}
-                         for name, s in steps.items() if name.startswith("respond_")}
-    if "filter_questions" in steps:
-        report = steps["filter_questions"].outputs.get("filter_report") or []
+                         for name, s in steps.items() if name.startswith(names.RESPOND_PREFIX)}
+    if names.FILTER_STEP in steps:
+        report = steps[names.FILTER_STEP].outputs.get("filter_report") or []
         if report:
             doc = report[0].load()
             out["filter_report"] = {k: doc[k] for k in ("n_input", "n_kept", "failures", "per_subject") if k in doc}

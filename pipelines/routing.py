@@ -6,7 +6,7 @@ from typing import Optional
 
 from zenml import pipeline
 
-from steps import route_batch
+from steps.route import route_batch
 
 
 @pipeline(name="rgd_route_batch", enable_cache=False)

@@ -20,7 +20,7 @@ def _check_cron(cron: str) -> None:
 
 def cron_line(cron: str, config_path: Path) -> str:
     """The crontab line that runs ``rgd run --config FILE`` with this RGD_HOME."""
-    from rgd.config.home import rgd_home
+    from rgd.home import rgd_home
 
     home = str(rgd_home())
     rgd = Path(sys.executable).with_name("rgd")
@@ -34,10 +34,10 @@ def create_schedule(cron: str, config_path: Path, name: str | None = None) -> st
     from zenml.client import Client
     from zenml.config.schedule import Schedule
 
-    from rgd.cli.run import _load, build_pipeline
+    from pipelines.launch import build_pipeline, load
 
     _check_cron(cron)
-    config, zenml_cfg = _load(config_path, None)
+    config, zenml_cfg = load(config_path)
     orchestrator = Client().active_stack.orchestrator
     if orchestrator.flavor not in SCHEDULING_FLAVORS:
         return (f"the active ZenML stack's orchestrator ({orchestrator.flavor}) does not run schedules; "

@@ -15,40 +15,39 @@ from __future__ import annotations
 
 from zenml import pipeline
 
-from rgd.config.run_config import RunConfig, model_slug
-from steps import (
-    embed_questions,
-    evaluate_router,
-    filter_questions,
-    generate_questions,
-    load_test_set,
-    register_router,
-    respond,
-    score_consensus,
-    train_router,
-)
+from rgd.config.run_config import RunConfig
+from rgd.workflow.sources import source_for
+from steps import names
+from steps.consensus import score_consensus
+from steps.embed import embed_questions
+from steps.evaluate import evaluate_router
+from steps.filter import filter_questions
+from steps.generate import generate_questions, load_test_set
+from steps.names import config_for, respond_step_name
+from steps.register import register_router
+from steps.respond import respond
+from steps.train import train_router
 
 
 @pipeline(name="rgd_training")
 def rgd_training(config: RunConfig) -> None:
-    generated, self_answers = generate_questions(config=config.for_step("generate_questions"))
-    test = load_test_set(config=config.for_step("load_test_set"))
-    respond_cfg = config.for_step("respond")
+    generated, self_answers = generate_questions(config=config_for(config, names.GENERATE_STEP))
+    test = load_test_set(config=config_for(config, names.TEST_SET_STEP))
+    respond_cfg = config_for(config, names.RESPOND_STEP)
     train_parts, test_parts = [], []
-    for model in config.pool_model_names():
-        slug = model_slug(model)
-        invocation = respond.with_options(substitutions={"model": slug})
-        train_r, test_r = invocation(config=respond_cfg, model=model, generated=generated, test=test,
-                                     id=f"respond_{slug}")
+    for model in source_for(config).pool_model_names():
+        step_id = respond_step_name(model)
+        invocation = respond.with_options(substitutions={"model": step_id.removeprefix(names.RESPOND_PREFIX)})
+        train_r, test_r = invocation(config=respond_cfg, model=model, generated=generated, test=test, id=step_id)
         train_parts.append(train_r)
         test_parts.append(test_r)
-    kept, pool_responses, report = filter_questions(config=config.for_step("filter_questions"), generated=generated,
+    kept, pool_responses, report = filter_questions(config=config_for(config, names.FILTER_STEP), generated=generated,
                                                     train_responses=train_parts, self_answers=self_answers)
-    consensus = score_consensus(config=config.for_step("score_consensus"), pool_responses=pool_responses)
-    embedder, train_x, test_x = embed_questions(config=config.for_step("embed_questions"), train=kept, test=test)
-    routers, bundle = train_router(config=config.for_step("train_router"), pool_responses=pool_responses,
+    consensus = score_consensus(config=config_for(config, names.CONSENSUS_STEP), pool_responses=pool_responses)
+    embedder, train_x, test_x = embed_questions(config=config_for(config, names.EMBED_STEP), train=kept, test=test)
+    routers, bundle = train_router(config=config_for(config, names.TRAIN_STEP), pool_responses=pool_responses,
                                    train_embeddings=train_x, consensus=consensus, embedder=embedder)
-    evaluation = evaluate_router(config=config.for_step("evaluate_router"), routers=routers,
+    evaluation = evaluate_router(config=config_for(config, names.EVALUATE_STEP), routers=routers,
                                  test_responses=test_parts, test_embeddings=test_x, consensus=consensus)
     register_router(config=config, router_bundle=bundle, evaluation=evaluation, train_questions=kept,
                     train_embeddings=train_x, filter_report=report)

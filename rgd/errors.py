@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Iterable
+
 
 class RGDError(Exception):
     """Base class for every error this library raises on purpose."""
@@ -27,5 +29,41 @@ def validation_message(exc: Exception) -> str:
     return f"invalid {loc}: {first['msg']}"
 
 
+class ParameterError(RGDError, ValueError):
+    """A parameter (of a router, embedder, consensus, backend, config or command) outside its allowed values."""
+
+
 class ArtifactError(RGDError, ValueError):
     """A stored router or table that is corrupt or was written by an incompatible version."""
+
+
+class NotFittedError(RGDError, RuntimeError):
+    """A router, embedder or consensus scorer used before ``fit`` (or ``load``).
+
+    A ``RuntimeError`` as well, which is what the library raised for this before it had one class for it.
+    """
+
+
+def fitted_attributes(obj: object) -> list[str]:
+    """The names of ``obj``'s fitted state: its instance attributes ending in ``_`` (scikit-learn's convention)."""
+    return [name for name in vars(obj) if name.endswith("_") and not name.startswith("__")]
+
+
+def check_is_fitted(
+    obj: object, what: str | None = None, *, attributes: Iterable[str] = (), hint: str = "call fit() first"
+) -> None:
+    """Raise :class:`NotFittedError` unless ``obj`` is fitted (the one way the library says "not fitted").
+
+    Fitted means: every name in ``attributes`` is set on the instance; without names, ``obj.is_fitted`` where
+    the object defines it (embedders: a pretrained one always is), else that some fitted attribute (a name
+    ending in ``_``, set by ``fit`` or ``load``) exists. The message reads ``<what> is not fitted: <hint>``;
+    ``what`` defaults to the class name.
+    """
+    names = list(attributes)
+    if names:
+        fitted = all(getattr(obj, name, None) is not None for name in names)
+    else:
+        flag = getattr(obj, "is_fitted", None)
+        fitted = flag if isinstance(flag, bool) else bool(fitted_attributes(obj))
+    if not fitted:
+        raise NotFittedError(f"{what or type(obj).__name__} is not fitted: {hint}")

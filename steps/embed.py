@@ -6,10 +6,11 @@ from typing import Annotated
 
 from zenml import step
 
-from rgd.workflow import stages
-from rgd.workflow.artifacts import EmbeddingMatrix, QuestionSet
+import materializers  # noqa: F401 - registers the RGD materializers with ZenML
 from rgd.config.run_config import RunConfig
 from rgd.embedding.base import Embedder
+from rgd.workflow.artifacts import EmbeddingMatrix, QuestionSet
+from rgd.workflow.train import embed_stage
 
 
 @step
@@ -18,5 +19,5 @@ def embed_questions(config: RunConfig, train: QuestionSet, test: QuestionSet) ->
     Annotated[EmbeddingMatrix, "train_embeddings"],
     Annotated[EmbeddingMatrix, "test_embeddings"],
 ]:
-    embedder, train_x, test_x = stages.embed_stage(config, train, test)
+    embedder, train_x, test_x = embed_stage(config, train, test)
     return embedder, train_x, test_x

@@ -6,17 +6,19 @@ from typing import Annotated, Any
 
 from zenml import log_metadata, step
 
-from rgd.workflow import stages
-from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, RouterSet
+import materializers  # noqa: F401 - registers the RGD materializers with ZenML
 from rgd.config.run_config import RunConfig
 from rgd.data.response_table import ResponseTable
+from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, RouterSet
+from rgd.workflow.evaluate import evaluate_stage
+from rgd.workflow.respond import merge_pool
 
 
 @step
 def evaluate_router(config: RunConfig, routers: RouterSet, test_responses: list[ResponseTable],
                     test_embeddings: EmbeddingMatrix, consensus: ConsensusArtifact
                     ) -> Annotated[dict[str, Any], "evaluation"]:
-    test_table = stages.merge_pool(test_responses, list(routers.main.models_))
-    evaluation = stages.evaluate_stage(routers, test_table, test_embeddings, consensus)
+    test_table = merge_pool(test_responses, list(routers.main.models_))
+    evaluation = evaluate_stage(routers, test_table, test_embeddings, consensus)
     log_metadata(metadata={name: r["top1"] for name, r in evaluation["routers"].items()})
     return evaluation

@@ -7,10 +7,13 @@ from typing import Annotated, Any, Optional
 
 from zenml import log_metadata, step
 
-from rgd.workflow import stages
-from rgd.workflow.artifacts import QuestionSet
+import materializers  # noqa: F401 - registers the RGD materializers with ZenML
 from rgd.config.run_config import RunConfig
 from rgd.data.response_table import ResponseTable
+from rgd.workflow.artifacts import QuestionSet
+from rgd.workflow.curate import filter_stage
+from rgd.workflow.respond import merge_pool
+from rgd.workflow.sources import source_for
 
 
 @step
@@ -24,8 +27,8 @@ def filter_questions(
     Annotated[ResponseTable, "pool_responses"],
     Annotated[dict[str, Any], "filter_report"],
 ]:
-    pool = stages.merge_pool(train_responses, config.pool_model_names())
-    kept, table, report = stages.filter_stage(config, generated, pool, self_answers)
+    pool = merge_pool(train_responses, source_for(config).pool_model_names())
+    kept, table, report = filter_stage(config, generated, pool, self_answers)
     doc = json.loads(report.model_dump_json())
     log_metadata(metadata={"n_input": report.n_input, "n_kept": report.n_kept, "failures": report.failures})
     return kept, table, doc

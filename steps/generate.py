@@ -6,10 +6,12 @@ from typing import Annotated, Optional
 
 from zenml import log_metadata, step
 
-from rgd.workflow import stages
-from rgd.workflow.artifacts import QuestionSet
+import materializers  # noqa: F401 - registers the RGD materializers with ZenML
 from rgd.config.run_config import RunConfig
 from rgd.data.response_table import ResponseTable
+from rgd.workflow.artifacts import QuestionSet
+from rgd.workflow.generate import generate_stage
+from rgd.workflow.generate import load_test_set as load_test_set_stage
 
 
 @step
@@ -18,7 +20,7 @@ def generate_questions(config: RunConfig) -> tuple[
     Annotated[Optional[ResponseTable], "generator_self_answers"],
 ]:
     """Questions from every configured generator, with their keys, provenance and (simulated) latent truth."""
-    questions, self_answers = stages.generate(config)
+    questions, self_answers = generate_stage(config)
     log_metadata(metadata={"n_generated": len(questions), "generators": ", ".join(questions.generators),
                            "content_hash": questions.content_hash})
     return questions, self_answers
@@ -27,4 +29,4 @@ def generate_questions(config: RunConfig) -> tuple[
 @step
 def load_test_set(config: RunConfig) -> Annotated[QuestionSet, "test_questions"]:
     """The labelled test set the router is evaluated on (never used for training)."""
-    return stages.load_test_set(config)
+    return load_test_set_stage(config)

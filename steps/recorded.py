@@ -6,9 +6,10 @@ from typing import Annotated
 
 from zenml import step
 
-from rgd.workflow.artifacts import QuestionSet
+import materializers  # noqa: F401 - registers the RGD materializers with ZenML
 from rgd.config.run_config import RunConfig
 from rgd.data.response_table import ResponseTable
+from rgd.workflow.artifacts import QuestionSet
 
 
 @step

@@ -14,14 +14,16 @@ from typing import Annotated, Any, Optional
 
 from zenml import get_step_context, log_metadata, step
 
-from rgd.evaluation import report as run_report
-from rgd.workflow.artifacts import EmbeddingMatrix, QuestionSet
+import materializers  # noqa: F401 - registers the RGD materializers with ZenML
 from rgd.config.run_config import RunConfig
+from rgd.evaluation import report as run_report
 from rgd.routers.bundle import RouterBundle
-from rgd.workflow.stages import flat_metrics
+from rgd.workflow.artifacts import EmbeddingMatrix, QuestionSet
+from rgd.workflow.evaluate import flat_metrics
+from steps import names
 
 #: (step, output) of the data set a router was trained on, per pipeline
-DATA_OUTPUTS = (("generate_questions", "generated_questions"), ("load_recorded_data", "train_questions"))
+DATA_OUTPUTS = ((names.GENERATE_STEP, "generated_questions"), (names.RECORDED_STEP, "train_questions"))
 
 
 def _zenml_lineage() -> dict[str, str]:
@@ -70,7 +72,7 @@ def register_router(
         if g.kind == "simulated":
             tags[f"generator_preset.{g.name}"] = g.preset
     metrics = flat_metrics(evaluation, filter_report)
-    params = {**config.lineage_params(), "test_set_id": evaluation["test_set_id"]}
+    params = {**config.lineage_params(list(router_bundle.models)), "test_set_id": evaluation["test_set_id"]}
     configure_mlflow(config.registry.tracking_uri, experiment=config.registry.experiment)
     with tempfile.TemporaryDirectory(prefix="rgd-register-") as tmp:
         tmp = Path(tmp)

@@ -6,10 +6,11 @@ from typing import Annotated
 
 from zenml import get_step_context, log_metadata, step
 
-from rgd.workflow import stages
-from rgd.workflow.artifacts import QuestionSet
+import materializers  # noqa: F401 - registers the RGD materializers with ZenML
 from rgd.config.run_config import RunConfig
 from rgd.data.response_table import ResponseTable
+from rgd.workflow.artifacts import QuestionSet
+from rgd.workflow.respond import respond_stage
 
 
 def _step_backend_params() -> dict:
@@ -30,7 +31,7 @@ def respond(config: RunConfig, model: str, generated: QuestionSet, test: Questio
     Annotated[ResponseTable, "test_responses_{model}"],
 ]:
     """Answers are checkpointed under $RGD_HOME/checkpoints: a crashed run resumes without losing any."""
-    train, test_table, info = stages.respond(config, model, generated, test,
+    train, test_table, info = respond_stage(config, model, generated, test,
                                              backend_params=_step_backend_params())
     log_metadata(metadata=info)
     return train, test_table

@@ -6,6 +6,8 @@ from typing import Annotated, Any, Optional
 
 from zenml import log_metadata, step
 
+import materializers  # noqa: F401 - registers the RGD materializers with ZenML
+
 
 @step(enable_cache=False)
 def route_batch(questions: list[str], model_name: str = "rgd-router", alias: str = "champion",

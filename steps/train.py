@@ -6,12 +6,13 @@ from typing import Annotated
 
 from zenml import step
 
-from rgd.workflow import stages
-from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, RouterSet
+import materializers  # noqa: F401 - registers the RGD materializers with ZenML
 from rgd.config.run_config import RunConfig
-from rgd.embedding.base import Embedder
 from rgd.data.response_table import ResponseTable
+from rgd.embedding.base import Embedder
 from rgd.routers.bundle import RouterBundle
+from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, RouterSet
+from rgd.workflow.train import train_stage
 
 
 @step
@@ -20,7 +21,7 @@ def train_router(config: RunConfig, pool_responses: ResponseTable, train_embeddi
     Annotated[RouterSet, "routers"],
     Annotated[RouterBundle, "router_bundle"],
 ]:
-    routers = stages.train_stage(config, pool_responses, train_embeddings, consensus)
+    routers = train_stage(config, pool_responses, train_embeddings, consensus)
     bundle = RouterBundle(routers.main, embedder, {"router": routers.primary, "config_name": config.name,
                                                    "n_train": pool_responses.n_questions})
     return routers, bundle

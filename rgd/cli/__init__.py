@@ -1,29 +1,9 @@
-"""The ``rgd`` command line. Each sub-command lives in its own module and registers itself on ``main``.
+"""The ``rgd`` command line: the group in :mod:`rgd.cli.main`, one module per family of commands.
 
-Commands that need ZenML, MLflow or Kubernetes import them inside the command, so the core stays light.
+The only part of ``rgd`` that may import the adapters (``pipelines``, ``steps``, ``rgd_k8s``), always lazily.
 """
 
-from __future__ import annotations
+from rgd.cli import evaluate_recorded, k8s, models, run  # noqa: F401 - each adds its commands to ``main``
+from rgd.cli.main import main
 
-import logging
-
-import click
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
-def main(verbose: int) -> None:
-    """Annotation-free LLM routing: train routers on generated data, version and serve them."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-
-
-def _register() -> None:
-    # one import per command module; each module adds its commands to ``main``
-    from rgd.cli import evaluate_recorded  # noqa: F401
-    from rgd.cli import k8s  # noqa: F401
-    from rgd.cli import models  # noqa: F401
-    from rgd.cli import run  # noqa: F401
-
-
-_register()
+__all__ = ["main"]

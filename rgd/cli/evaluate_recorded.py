@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from rgd.cli import main
+from rgd.cli.main import main
 from rgd.errors import RGDError
-from rgd.config.home import embedding_cache_dir
+from rgd.home import embedding_cache_dir
 from rgd.evaluation.label_noise import NOISE_KINDS
 
 
@@ -71,7 +71,7 @@ def evaluate_recorded(
             noise_kind=noise_kind,
             seed=seed,
             embedder_name=embedder,
-            consensus_params={"n_voters": _voters(voters), "voter_scope": voter_scope, "seed": seed},
+            consensus_params={"n_voters": _voters(voters), "voter_scope": voter_scope},
             router_params={"cascal": _params(cascal_params)},
         )
     except (RGDError, ValueError) as exc:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from rgd.cli import main
+from rgd.cli.main import main
 
 
 @main.group("k8s")

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import click
 
-from rgd.cli import main
+from rgd.cli.main import main
 
 DEFAULT_NAME = "rgd-router"
 _BATCH = 256

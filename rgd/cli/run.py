@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import click
-import yaml
 
-from rgd.cli import main
+from rgd.cli.main import main
 from rgd.errors import RGDError
-from rgd.config.home import rgd_home
+from rgd.home import rgd_home
 
 GENERATOR_CHOICES = ("strong", "medium", "weak", "very_weak")
 
@@ -38,55 +35,19 @@ def prepare_environment(home: str | Path | None = None) -> Path:
     return home
 
 
-def _load(config_path: Path | None, generator: str | None):
-    from rgd.config.run_config import embedded_default, load_run_config
-
-    if config_path is None:
-        config, zenml_cfg = embedded_default(), {}
-    else:
-        config, zenml_cfg = load_run_config(config_path)
-    if generator:
-        config = config.with_generator_preset(generator)
-        config = config.model_copy(update={"name": f"{config.name}-{generator}"})
-    return config, zenml_cfg
-
-
-def build_pipeline(config, zenml_cfg: dict[str, Any], config_file: Path | None, schedule=None):
-    """The pipeline for ``config`` with the ZenML run configuration applied."""
-    import pipelines
-
-    pipe = pipelines.rgd_recorded if config.pipeline == "recorded" else pipelines.rgd_training
-    options: dict[str, Any] = {}
-    if schedule is not None:
-        options["schedule"] = schedule
-    if zenml_cfg:
-        # the file as ZenML reads it (ZenML-shaped files as they are; plain files: their zenml: block)
-        data = dict(zenml_cfg)
-        if config_file is not None and "extra" not in data:
-            raw = yaml.safe_load(config_file.read_text(encoding="utf-8"))
-            if isinstance(raw, dict) and "rgd" in (raw.get("extra") or {}):
-                data = raw
-        if schedule is not None:
-            data.pop("schedule", None)
-        data = {k: v for k, v in data.items() if not str(k).startswith("x-")}  # YAML anchor holders
-        fd, tmp = tempfile.mkstemp(prefix="rgd-zenml-", suffix=".yaml")
-        with os.fdopen(fd, "w") as fh:
-            yaml.safe_dump(data, fh)
-        options["config_path"] = tmp
-    return pipe.with_options(**options) if options else pipe
-
-
 def _output(run, step: str, name: str):
     outs = run.steps[step].outputs.get(name) or []
     return outs[0].load() if outs else None
 
 
 def _report(run, home: Path, seconds: float) -> None:
-    evaluation = _output(run, "evaluate_router", "evaluation")
-    registration = _output(run, "register_router", "registration")
+    from steps import names
+
+    evaluation = _output(run, names.EVALUATE_STEP, "evaluation")
+    registration = _output(run, names.REGISTER_STEP, "registration")
     click.echo(f"\nZenML run {run.name} ({run.status}) in {seconds:.0f}s")
-    if "filter_questions" in run.steps:
-        report = _output(run, "filter_questions", "filter_report")
+    if names.FILTER_STEP in run.steps:
+        report = _output(run, names.FILTER_STEP, "filter_report")
         click.echo(f"generated {report['n_input']} questions, kept {report['n_kept']} after filtering "
                    f"(dropped: {report['failures']})")
     if evaluation:
@@ -118,8 +79,10 @@ def _report(run, home: Path, seconds: float) -> None:
 def run_cmd(config_path: Path | None, generator: str | None, no_cache: bool) -> None:
     """Run the RGD pipeline (train, evaluate, register, promote) and print a short report."""
     home = prepare_environment()
+    from pipelines.launch import build_pipeline, load
+
     try:
-        config, zenml_cfg = _load(config_path, generator)
+        config, zenml_cfg = load(config_path, generator)
     except (RGDError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if no_cache:

@@ -1,17 +1,14 @@
-"""The run configuration of an RGD pipeline, shared by the ``rgd`` command line and the pipeline steps.
+"""The run configuration of an RGD pipeline, shared by the ``rgd`` command line and the pipeline stages.
 
-A config file is YAML in one of two shapes:
-
-* a plain RGD config (``configs/default.yaml``): the fields of :class:`RunConfig` at the top level, plus an
-  optional ``zenml:`` mapping passed to ZenML as its run configuration (``enable_cache``, ``settings``,
-  ``steps``, ``run_name``, ...);
-* a ZenML run configuration (``configs/k8s/*.yaml``) that carries the RGD config under ``extra.rgd``; the
-  rest of the file is ZenML's.
+A config is the fields of :class:`RunConfig` (``configs/default.yaml``). How a file also carries an
+orchestrator's settings (a ``zenml:`` block, or a ZenML run configuration with this config under
+``extra.rgd``) is the launcher's business (``pipelines/launch.py``): this module knows nothing of ZenML, nor
+of step names.
 
 Every model here forbids unknown fields, so a typo fails with the field's path and the allowed names. Short
 forms are accepted where they read naturally: ``generator: Qwen/Qwen2.5-7B-Instruct`` (a vLLM generator),
 ``pool: [model ids]`` (a vLLM pool), ``embedder: sentence-transformers/all-MiniLM-L6-v2`` or ``tfidf``, and
-``benchmark: mmlu_pro``. This module never imports ZenML or MLflow.
+``benchmark: mmlu_pro``.
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rgd.errors import DataError
+from rgd.errors import DataError, ParameterError
 from rgd.filtering import FilterConfig
 from rgd.simulated.generator import GeneratorConfig
 from rgd.simulated.pool import PoolConfig
@@ -31,11 +28,6 @@ from rgd.simulated.world import WorldConfig
 
 LLM_KINDS = ("vllm", "openai", "gemini")
 GENERATOR_PRESETS = ("strong", "medium", "weak", "very_weak")
-#: ZenML run-configuration keys: a file with any of these at the top level is a ZenML run config
-ZENML_TOP_KEYS = frozenset({"settings", "steps", "run_name", "enable_cache", "schedule", "extra", "parameters",
-                            "enable_artifact_metadata", "enable_artifact_visualization", "enable_step_logs",
-                            "model", "retry", "build", "tags", "substitutions", "failure_hook_source",
-                            "success_hook_source", "environment", "secrets", "cache_policy"})
 MINILM_ALIASES = ("minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2")
 
 
@@ -44,11 +36,11 @@ class _Strict(BaseModel):
 
 
 def model_slug(model: str) -> str:
-    """Slug of a model id used in step names: ``meta-llama/Llama-3.3-70B-Instruct`` -> ``llama_3_3_70b_instruct``."""
+    """Slug of a model id (step names, file names, metric keys): ``meta-llama/Llama-3.3-70B-Instruct`` -> ``llama_3_3_70b_instruct``."""
     name = model.rstrip("/").rsplit("/", 1)[-1].lower()
     slug = re.sub(r"[^a-z0-9]+", "_", name).strip("_")
     if not slug:
-        raise ValueError(f"model id {model!r} has no letters or digits to build a step name from")
+        raise ParameterError(f"model id {model!r} has no letters or digits to build a step name from")
     return slug
 
 
@@ -74,11 +66,11 @@ class GeneratorSpec(_Strict):
     def _check(self) -> "GeneratorSpec":
         if self.kind == "simulated":
             if self.preset is None:
-                raise ValueError("a simulated generator needs a preset (strong, medium, weak, very_weak)")
+                raise ParameterError("a simulated generator needs a preset (strong, medium, weak, very_weak)")
             if self.preset not in GENERATOR_PRESETS:
-                raise ValueError(f"unknown generator preset {self.preset!r}; choose from {', '.join(GENERATOR_PRESETS)}")
+                raise ParameterError(f"unknown generator preset {self.preset!r}; choose from {', '.join(GENERATOR_PRESETS)}")
         elif not self.model:
-            raise ValueError(f"a {self.kind} generator needs 'model'")
+            raise ParameterError(f"a {self.kind} generator needs 'model'")
         return self
 
     @property
@@ -133,11 +125,11 @@ class PoolSpec(_Strict):
     @model_validator(mode="after")
     def _check(self) -> "PoolSpec":
         if self.kind != "simulated" and len(self.models) < 2:
-            raise ValueError(f"a {self.kind} pool needs at least two models")
+            raise ParameterError(f"a {self.kind} pool needs at least two models")
         slugs = [m.slug for m in self.models]
         dupes = sorted({s for s in slugs if slugs.count(s) > 1})
         if dupes:
-            raise ValueError(f"pool models must have distinct step slugs; repeated: {dupes}")
+            raise ParameterError(f"pool models must have distinct slugs (their names in steps and files); repeated: {dupes}")
         return self
 
 
@@ -166,7 +158,7 @@ class RouterSpec(_Strict):
 
         for name in [self.name, *self.baselines]:
             if name not in ROUTERS:
-                raise ValueError(f"unknown router {name!r}; choose from {sorted(ROUTERS)}")
+                raise ParameterError(f"unknown router {name!r}; choose from {sorted(ROUTERS)}")
         return self
 
 
@@ -201,22 +193,6 @@ class RegistrySpec(_Strict):
     tracking_uri: str | None = Field(None, description="default: MLFLOW_TRACKING_URI, else SQLite under RGD_HOME")
 
 
-#: sections every step may depend on (they decide what the data is)
-STRUCTURAL_SECTIONS = frozenset({"pipeline", "benchmark", "simulated", "generators", "pool", "test_set", "recorded"})
-#: sections each cached step reads besides the structural ones (register_router reads everything)
-STEP_SECTIONS: dict[str, frozenset[str]] = {
-    "generate_questions": frozenset({"generation"}),
-    "load_test_set": frozenset(),
-    "load_recorded_data": frozenset(),
-    "respond": frozenset({"respond"}),
-    "filter_questions": frozenset({"filter"}),
-    "score_consensus": frozenset({"filter", "consensus"}),
-    "embed_questions": frozenset({"embedder"}),
-    "train_router": frozenset({"router", "filter"}),
-    "evaluate_router": frozenset(),
-}
-
-
 class RunConfig(_Strict):
     """Everything one RGD pipeline run needs (see module docstring for the file shapes)."""
 
@@ -235,7 +211,7 @@ class RunConfig(_Strict):
     recorded: RecordedSpec | None = None
     respond: RespondSpec = RespondSpec()
     registry: RegistrySpec = RegistrySpec()
-    zenml: dict[str, Any] = Field(default_factory=dict, description="ZenML run configuration (passed through)")
+    seed: int = Field(0, description="seeds the consensus tie-breaks and every seeded router")
 
     @model_validator(mode="before")
     @classmethod
@@ -245,7 +221,7 @@ class RunConfig(_Strict):
         data = dict(data)
         if "generator" in data:
             if "generators" in data:
-                raise ValueError("give either 'generator' or 'generators', not both")
+                raise ParameterError("give either 'generator' or 'generators', not both")
             data["generators"] = [data.pop("generator")]
         if isinstance(data.get("generators"), list):
             data["generators"] = [
@@ -269,29 +245,29 @@ class RunConfig(_Strict):
     def _consistent(self) -> "RunConfig":
         if self.pipeline == "recorded":
             if self.recorded is None:
-                raise ValueError("pipeline 'recorded' needs a 'recorded: {dir: ...}' section")
+                raise ParameterError("pipeline 'recorded' needs a 'recorded: {dir: ...}' section")
             return self
         if not self.generators:
-            raise ValueError("the training pipeline needs at least one generator")
+            raise ParameterError("the training pipeline needs at least one generator")
         names = [g.name for g in self.generators]
         if len(set(names)) != len(names):
-            raise ValueError(f"generator names must be distinct, got {names}")
+            raise ParameterError(f"generator names must be distinct, got {names}")
         simulated_parts = [self.pool.kind == "simulated"] + [g.kind == "simulated" for g in self.generators]
         if any(simulated_parts):
             if not all(simulated_parts):
-                raise ValueError("a simulated world cannot be mixed with real models: make the pool and every "
+                raise ParameterError("a simulated world cannot be mixed with real models: make the pool and every "
                                  "generator simulated, or none")
             if self.simulated is None:
                 object.__setattr__(self, "simulated", SimulatedSpec())
         else:
             if self.test_set is None:
                 if self.benchmark is None:
-                    raise ValueError("a run with real models needs 'test_set: {dir: ...}' (a benchmark's test "
+                    raise ParameterError("a run with real models needs 'test_set: {dir: ...}' (a benchmark's test "
                                      "split in the recorded layout) to evaluate the router on")
                 # the conventional place of the benchmark's ingested split (rgd/benchmarks)
                 object.__setattr__(self, "test_set", TestSetSpec(dir=f"data/{self.benchmark}"))
             if self.benchmark is None and self.generation.subjects is None:
-                raise ValueError("a run with real models needs 'benchmark' (or generation.subjects) to know "
+                raise ParameterError("a run with real models needs 'benchmark' (or generation.subjects) to know "
                                  "which subjects to generate questions for")
         return self
 
@@ -300,46 +276,25 @@ class RunConfig(_Strict):
     def is_simulated(self) -> bool:
         return self.pipeline == "training" and self.pool.kind == "simulated"
 
-    def pool_model_names(self) -> list[str]:
-        """The pool's model names in table order (simulated: the world's pool, or the chosen subset)."""
-        if self.pool.kind == "simulated":
-            from rgd.simulated.pool import SimulatedPool
-            from rgd.simulated.world import World
-
-            names = SimulatedPool(World(self.simulated.world), self.simulated.pool).names
-            if self.pool.models:
-                chosen = [m.name for m in self.pool.models]
-                unknown = [n for n in chosen if n not in names]
-                if unknown:
-                    raise ValueError(f"pool.models: {unknown} are not in the simulated pool {names}")
-                return chosen
-            return names
-        return [m.name for m in self.pool.models]
-
-    def for_step(self, step: str) -> "RunConfig":
-        """This config with the sections ``step`` does not read reset to defaults, so that changing, say,
-        the router's parameters does not invalidate the cached answers of the respond steps."""
-        own = STEP_SECTIONS.get(step)
-        if own is None:
-            return self
-        keep = STRUCTURAL_SECTIONS | own
-        return RunConfig.model_validate(self.model_dump(include=keep, exclude_unset=False))
+    def restricted_to(self, sections: frozenset[str] | set[str]) -> "RunConfig":
+        """This config with every section not named reset to its default (for caching on what is read)."""
+        return RunConfig.model_validate(self.model_dump(include=set(sections), exclude_unset=False))
 
     def with_generator_preset(self, preset: str) -> "RunConfig":
         """The same run with every simulated generator replaced by ``preset`` (``rgd run --generator``)."""
         if not self.generators or any(g.kind != "simulated" for g in self.generators):
-            raise ValueError("--generator PRESET applies to simulated runs only")
+            raise ParameterError("--generator PRESET applies to simulated runs only")
         gens = [g.model_copy(update={"preset": preset}) for g in self.generators[:1]]
         return RunConfig.model_validate({**self.model_dump(exclude={"generators"}), "generators":
                                          [g.model_dump() for g in gens]})
 
-    def lineage_params(self) -> dict[str, Any]:
-        """Flat, string-valued summary (MLflow params / tags)."""
+    def lineage_params(self, pool: list[str] | None = None) -> dict[str, Any]:
+        """Flat, string-valued summary (MLflow params / tags); ``pool``: the pool's model names."""
         return {
             "config_name": self.name,
             "pipeline": self.pipeline,
             "generators": ",".join(g.name for g in self.generators),
-            "pool": ",".join(self.pool_model_names()) if self.pipeline == "training" else "",
+            "pool": ",".join(pool or []),
             "embedder": self.embedder.kind,
             "router": self.router.name,
             "n_per_subject": self.generation.n_per_subject,
@@ -358,43 +313,32 @@ def _format_errors(exc: ValidationError, prefix: str) -> str:
     return "\n".join(lines)
 
 
-def parse_run_config(data: Any, origin: str = "<config>") -> tuple[RunConfig, dict[str, Any]]:
-    """Validate a config mapping; returns the RGD config and the ZenML run configuration (a dict)."""
+def parse_run_config(data: Any, origin: str = "<config>", prefix: str = "") -> RunConfig:
+    """Validate a config mapping; errors name the field (``prefix`` + its path) and the file."""
     if not isinstance(data, dict):
         raise DataError("a run config must be a YAML mapping", path=origin)
-    zenml_shaped = bool(ZENML_TOP_KEYS & set(data)) and "rgd" in ((data.get("extra") or {}))
-    if zenml_shaped:
-        zenml_cfg = {k: v for k, v in data.items() if k != "extra"}
-        extra = dict(data.get("extra") or {})
-        rgd_data = extra.pop("rgd")
-        if extra:
-            zenml_cfg["extra"] = extra
-        prefix = "extra.rgd."
-    else:
-        rgd_data = dict(data)
-        zenml_cfg = dict(rgd_data.pop("zenml", None) or {})
-        prefix = ""
     try:
-        config = RunConfig.model_validate(rgd_data)
+        return RunConfig.model_validate(data)
     except ValidationError as exc:
         raise DataError(f"invalid run config:\n{_format_errors(exc, prefix)}", path=origin) from None
-    if zenml_shaped:
-        config = config.model_copy(update={"zenml": zenml_cfg})
-    return config, zenml_cfg
 
 
-def load_run_config(path: str | Path) -> tuple[RunConfig, dict[str, Any]]:
-    """Read and validate a YAML run config (either shape)."""
+def read_yaml(path: str | Path) -> Any:
+    """A YAML file's content; unreadable or invalid files are a :class:`DataError` naming the file."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DataError(f"cannot read the config ({exc.strerror})", path=path) from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise DataError(f"not valid YAML ({exc})", path=path) from None
-    return parse_run_config(data, str(path))
+
+
+def load_run_config(path: str | Path) -> RunConfig:
+    """Read and validate a plain YAML run config."""
+    return parse_run_config(read_yaml(path), str(path))
 
 
 def default_config_path() -> Path:
@@ -406,5 +350,8 @@ def embedded_default() -> RunConfig:
     """The embedded default: the default config file when present, else the same values built in."""
     path = default_config_path()
     if path.is_file():
-        return load_run_config(path)[0]
+        data = read_yaml(path)
+        if isinstance(data, dict):
+            data.pop("zenml", None)  # the orchestrator's block (pipelines/launch.py reads it)
+        return parse_run_config(data, str(path))
     return RunConfig(name="default", generators=[GeneratorSpec(kind="simulated", preset="strong")])

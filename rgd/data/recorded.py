@@ -16,7 +16,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 from pydantic import ValidationError
@@ -131,7 +131,19 @@ def _load_responses(
     return choices, confidence
 
 
-def _load_split(path: Path, known: dict[str, int]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def load_split_questions(directory: str | Path, part: str, benchmark: str | None = None) -> list[Question]:
+    """The questions of one part (``train`` / ``test``) of a recorded-layout directory's split, in split order."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError("not a directory", path=directory)
+    questions = load_questions(_find(directory, "questions"), benchmark or directory.name)
+    by_id = {q.id: q for q in questions}
+    train_ids, test_ids = _load_split(directory / "split.json", by_id)
+    return [by_id[i] for i in {"train": train_ids, "test": test_ids}[part]]
+
+
+def _load_split(path: Path, known: Mapping[str, object]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The one reader of ``split.json``: both parts non-empty, known ids only, no overlap."""
     try:
         split = json.loads(path.read_text())
     except json.JSONDecodeError as exc:

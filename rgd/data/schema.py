@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rgd.errors import ParameterError
+
 import string
 from typing import Literal
 
@@ -14,7 +16,7 @@ MAX_OPTIONS = 26
 def letter_to_index(letter: str) -> int:
     """'A' -> 0 ... 'Z' -> 25; raises ValueError for anything else."""
     if not isinstance(letter, str) or len(letter.strip()) != 1 or letter.strip().upper() not in LETTERS:
-        raise ValueError(f"not an option letter: {letter!r}")
+        raise ParameterError(f"not an option letter: {letter!r}")
     return LETTERS.index(letter.strip().upper())
 
 
@@ -56,7 +58,7 @@ class Question(BaseModel):
     @model_validator(mode="after")
     def _answer_within_options(self) -> "Question":
         if self.answer is not None and letter_to_index(self.answer) >= len(self.options):
-            raise ValueError(
+            raise ParameterError(
                 f"answer {self.answer!r} is outside the {len(self.options)} options of question {self.id!r}"
             )
         return self

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rgd.errors import ParameterError
+
 import numpy as np
 
 from rgd.data.response_table import ResponseTable
@@ -16,11 +18,11 @@ def corrupt_keys(table: ResponseTable, p: float, kind: str = "plausible", seed: 
     generator errs like weak models do), or a random other option when nobody chose a wrong one.
     """
     if not 0 <= p <= 1:
-        raise ValueError(f"label noise must lie in [0, 1], got {p}")
+        raise ParameterError(f"label noise must lie in [0, 1], got {p}")
     if kind not in NOISE_KINDS:
-        raise ValueError(f"noise kind must be one of {NOISE_KINDS}, got {kind!r}")
+        raise ParameterError(f"noise kind must be one of {NOISE_KINDS}, got {kind!r}")
     if not table.has_answers:
-        raise ValueError("label noise needs the answer key of every question")
+        raise ParameterError("label noise needs the answer key of every question")
     rng = np.random.default_rng(seed)
     q = table.n_questions
     keys = table.answers.astype(np.int64)

@@ -8,6 +8,8 @@ Reference points that are not routers: the majority vote of the whole pool and t
 
 from __future__ import annotations
 
+from rgd.errors import ParameterError
+
 import time
 from dataclasses import dataclass, field
 
@@ -81,12 +83,12 @@ def evaluate_routers(
 ) -> dict[str, RouterEvaluation]:
     """Evaluate fitted routers on a labelled test table; adds ``majority_all`` and ``oracle``."""
     if not table.has_answers:
-        raise ValueError("evaluation needs the true answer key of every test question")
+        raise ParameterError("evaluation needs the true answer key of every test question")
     z = scorer.zscores(table)
     out: dict[str, RouterEvaluation] = {}
     for name, router in routers.items():
         if tuple(router.models_) != tuple(table.models):
-            raise ValueError(f"router {name!r} was trained on pool {router.models_}, test pool is {table.models}")
+            raise ParameterError(f"router {name!r} was trained on pool {router.models_}, test pool is {table.models}")
         t0 = time.perf_counter()
         ranks = router.rank(embeddings)
         elapsed = time.perf_counter() - t0

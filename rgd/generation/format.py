@@ -25,6 +25,8 @@ model output.
 
 from __future__ import annotations
 
+from rgd.errors import ParameterError
+
 import hashlib
 import re
 from collections import Counter
@@ -72,10 +74,10 @@ def render_question_block(question: Question) -> str:
     """Write one question in the tagged-block format; ``parse_generation`` reads it back exactly."""
     for part in (question.text, *question.options):
         if re.search(r"</?(?:question|subject|text|options|answer)>", part, re.IGNORECASE):
-            raise ValueError(f"question {question.id!r} contains a format tag and cannot be rendered")
+            raise ParameterError(f"question {question.id!r} contains a format tag and cannot be rendered")
     for opt in question.options:
         if any(_OPTION_LINE.match(line) for line in opt.splitlines()[1:]):
-            raise ValueError(f"an option of question {question.id!r} has a line that looks like an option label")
+            raise ParameterError(f"an option of question {question.id!r} has a line that looks like an option label")
     options = "\n".join(f"{LETTERS[i]}) {opt}" for i, opt in enumerate(question.options))
     answer = f"<answer>{question.answer}</answer>\n" if question.answer is not None else ""
     return (

@@ -17,10 +17,10 @@ from pydantic import BaseModel, Field
 from tqdm.auto import tqdm
 
 from rgd.llm.backends.base import LLMBackend, SamplingConfig
-from rgd.errors import RGDError
+from rgd.errors import ParameterError, RGDError
 from rgd.generation.format import parse_generation, text_hash
 from rgd.generation.prompt import PROMPT_VERSION, build_generation_prompt
-from rgd.generation.subjects import SubjectSet, SubjectSpec
+from rgd.data.subjects import SubjectSet, SubjectSpec
 from rgd.data.schema import Provenance, Question
 
 DEFAULT_BATCH_SIZE = 64
@@ -52,13 +52,13 @@ class GenerationReport(BaseModel):
 def _subject_list(subjects: SubjectSet | Sequence[SubjectSpec]) -> list[SubjectSpec]:
     specs = list(subjects.subjects if isinstance(subjects, SubjectSet) else subjects)
     if not specs:
-        raise ValueError("no subjects to generate for")
+        raise ParameterError("no subjects to generate for")
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
-        raise ValueError(f"subject names must be unique, got {names}")
+        raise ParameterError(f"subject names must be unique, got {names}")
     for s in specs:
         if s.n_options is None:
-            raise ValueError(f"subject {s.name!r} has no n_options; load subjects through load_subjects()")
+            raise ParameterError(f"subject {s.name!r} has no n_options; load subjects through load_subjects()")
     return specs
 
 
@@ -95,12 +95,12 @@ def generate_questions(
 ) -> tuple[list[Question], GenerationReport]:
     """Generate ``n_per_subject`` questions for every subject with ``backend``; see the module docstring."""
     if n_per_subject < 1 or questions_per_call < 1 or batch_size < 1:
-        raise ValueError("n_per_subject, questions_per_call and batch_size must all be >= 1")
+        raise ParameterError("n_per_subject, questions_per_call and batch_size must all be >= 1")
     specs = _subject_list(subjects)
     if max_calls is None:
         max_calls = DEFAULT_BUDGET_FACTOR * len(specs) * math.ceil(n_per_subject / questions_per_call)
     if max_calls < 1:
-        raise ValueError(f"max_calls must be >= 1, got {max_calls}")
+        raise ParameterError(f"max_calls must be >= 1, got {max_calls}")
     if sampling is None:
         sampling = SamplingConfig(temperature=0.8, top_p=0.95, max_tokens=TOKENS_PER_QUESTION * questions_per_call)
 

@@ -8,10 +8,12 @@ recorded in every generated question's provenance.
 
 from __future__ import annotations
 
+from rgd.errors import ParameterError
+
 import re
 from dataclasses import dataclass
 
-from rgd.generation.subjects import SubjectSpec
+from rgd.data.subjects import SubjectSpec
 from rgd.data.schema import LETTERS
 
 PROMPT_VERSION = "rgd-gen-v1"
@@ -52,10 +54,10 @@ The full question text.
 def build_generation_prompt(subject: SubjectSpec, n_questions: int, variant: int = 0) -> str:
     """The prompt asking for ``n_questions`` questions on ``subject``; ``variant`` numbers the request."""
     if n_questions < 1:
-        raise ValueError(f"n_questions must be >= 1, got {n_questions}")
+        raise ParameterError(f"n_questions must be >= 1, got {n_questions}")
     k = subject.n_options
     if k is None:
-        raise ValueError(f"subject {subject.name!r} has no n_options; load it through a SubjectSet")
+        raise ParameterError(f"subject {subject.name!r} has no n_options; load it through a SubjectSet")
     return _TEMPLATE.format(
         subject=subject.name,
         n=n_questions,

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from tqdm.auto import tqdm
 
 from rgd.llm.backends.base import LLMBackend, SamplingConfig
-from rgd.errors import DataError
+from rgd.errors import DataError, ParameterError
 from rgd.data.schema import Question, Response
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def answer_all(
     """Answer every question with ``backend``, in batches of ``checkpoint_every``; returns the responses in
     the order of ``questions``. With ``checkpoint_path``, resumes from and appends to that checkpoint."""
     if checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+        raise ParameterError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
     questions = list(questions)
     ids = [q.id for q in questions]
     if len(set(ids)) != len(ids):

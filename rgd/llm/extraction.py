@@ -18,6 +18,8 @@ named an option that does not exist, it does not fall through to a weaker rule):
 
 from __future__ import annotations
 
+from rgd.errors import ParameterError
+
 import re
 
 from rgd.data.schema import LETTERS
@@ -49,7 +51,7 @@ def _checked(letter: str, n_options: int) -> str | None:
 def extract_choice(text: str | None, n_options: int) -> str | None:
     """The option letter chosen in ``text`` (``'A'``..), or ``None`` when none can be found or it is out of range."""
     if n_options < 1 or n_options > len(LETTERS):
-        raise ValueError(f"n_options must be between 1 and {len(LETTERS)}, got {n_options}")
+        raise ParameterError(f"n_options must be between 1 and {len(LETTERS)}, got {n_options}")
     if not text:
         return None
     m = _ANSWER_IS.search(text)

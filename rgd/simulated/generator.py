@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rgd.llm.backends.base import Generation, LLMBackend, SamplingConfig
-from rgd.errors import DataError
+from rgd.errors import DataError, ParameterError
 from rgd.data.response_table import ResponseTable
 from rgd.data.schema import LETTERS, Provenance, Question, Response
 from rgd.simulated.answering import pick_other_wrong
@@ -52,7 +52,7 @@ class GeneratorConfig(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> GeneratorConfig:
         if self.too_easy_rate + self.too_hard_rate > 1:
-            raise ValueError("too_easy_rate + too_hard_rate must not exceed 1")
+            raise ParameterError("too_easy_rate + too_hard_rate must not exceed 1")
         return self
 
 
@@ -144,7 +144,7 @@ class SimulatedGenerator(LLMBackend):
     def generate_questions(self, n_per_subject: int, seed: int = 0) -> list[Question]:
         """``n_per_subject`` questions for every subject (balanced over the covered niches), keys included."""
         if n_per_subject < 1:
-            raise ValueError(f"n_per_subject must be >= 1, got {n_per_subject}")
+            raise ParameterError(f"n_per_subject must be >= 1, got {n_per_subject}")
         out: list[Question] = []
         for si, subject in enumerate(self.world.subjects):
             rng = np.random.default_rng([self.world.config.seed, self._name_hash, self.config.seed, seed, si])
@@ -198,7 +198,7 @@ class SimulatedGenerator(LLMBackend):
     def self_answer_arrays(self, questions: Sequence[Question], n_samples: int = 3) -> tuple[np.ndarray, np.ndarray]:
         """(choices (n_samples, Q), confidence) of the generator answering its questions again."""
         if n_samples < 1:
-            raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+            raise ParameterError(f"n_samples must be >= 1, got {n_samples}")
         missing = [q.id for q in questions if q.answer is None]
         if missing:
             raise DataError(f"question {missing[0]!r} has no answer key to re-answer against")

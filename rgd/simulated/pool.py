@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tqdm.auto import tqdm
 
 from rgd.llm.backends.base import Generation, LLMBackend, SamplingConfig
-from rgd.errors import DataError
+from rgd.errors import DataError, ParameterError
 from rgd.data.response_table import ResponseTable
 from rgd.data.schema import LETTERS, Question, Response
 from rgd.simulated.answering import AnswerParams, p_correct, simulate_answers
@@ -51,9 +51,9 @@ class PoolConfig(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> PoolConfig:
         if self.n_specialists + self.n_generalists < 1:
-            raise ValueError("the pool needs at least one model")
+            raise ParameterError("the pool needs at least one model")
         if self.distractor_bias_min > self.distractor_bias_max or self.conf_scale_min > self.conf_scale_max:
-            raise ValueError("min must not exceed max (distractor bias, confidence scale)")
+            raise ParameterError("min must not exceed max (distractor bias, confidence scale)")
         return self
 
 
@@ -62,7 +62,7 @@ class SimulatedModel(LLMBackend):
 
     def __init__(self, world: World, name: str, params: AnswerParams, role: str) -> None:
         if params.keys.shape != (1,):
-            raise ValueError("SimulatedModel takes the parameters of exactly one model")
+            raise ParameterError("SimulatedModel takes the parameters of exactly one model")
         self.world, self.model, self.params, self.role = world, name, params, role
 
     @property

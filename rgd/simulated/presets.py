@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rgd.errors import ParameterError
+
 from rgd.simulated.generator import GeneratorConfig, SimulatedGenerator
 from rgd.simulated.pool import PoolConfig, SimulatedPool
 from rgd.simulated.world import World, WorldConfig
@@ -32,7 +34,7 @@ PRESET_ORDER: tuple[str, ...] = tuple(GENERATOR_PRESETS)
 def generator_preset(name: str, **overrides) -> GeneratorConfig:
     """A preset's config, optionally with some fields overridden (e.g. ``seed``)."""
     if name not in GENERATOR_PRESETS:
-        raise ValueError(f"unknown generator preset {name!r}; choose from {', '.join(PRESET_ORDER)}")
+        raise ParameterError(f"unknown generator preset {name!r}; choose from {', '.join(PRESET_ORDER)}")
     return GENERATOR_PRESETS[name].model_copy(update=overrides)
 
 

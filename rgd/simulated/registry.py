@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rgd.errors import DataError
+from rgd.errors import DataError, ParameterError
 from rgd.data.schema import Question
 from rgd.simulated.randomness import stable_hash
 
@@ -81,7 +81,7 @@ class LatentRegistry:
         """Add a question (idempotent for the same id and content); returns its row."""
         n_opt = len(options)
         if not 0 <= latent.key < n_opt or not 0 <= latent.distractor < n_opt or latent.key == latent.distractor:
-            raise ValueError(f"question {qid!r}: key {latent.key} / distractor {latent.distractor} invalid for "
+            raise ParameterError(f"question {qid!r}: key {latent.key} / distractor {latent.distractor} invalid for "
                              f"{n_opt} options")
         ckey = content_key(text, options)
         norm_text = " ".join(text.split())

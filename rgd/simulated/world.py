@@ -8,6 +8,8 @@ makes the "real" benchmark with true keys via :meth:`World.benchmark`.
 
 from __future__ import annotations
 
+from rgd.errors import ParameterError
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -54,12 +56,12 @@ class WorldConfig(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> WorldConfig:
         if self.min_options > self.max_options:
-            raise ValueError(f"min_options {self.min_options} > max_options {self.max_options}")
+            raise ParameterError(f"min_options {self.min_options} > max_options {self.max_options}")
         if self.subject_names is not None:
             if len(self.subject_names) != self.n_subjects:
-                raise ValueError(f"{len(self.subject_names)} subject names for n_subjects={self.n_subjects}")
+                raise ParameterError(f"{len(self.subject_names)} subject names for n_subjects={self.n_subjects}")
             if len(set(self.subject_names)) != len(self.subject_names):
-                raise ValueError("subject names must be distinct")
+                raise ParameterError("subject names must be distinct")
         return self
 
     def subjects(self) -> list[str]:
@@ -125,7 +127,7 @@ class World:
 
     def niches_of(self, subject: str) -> list[int]:
         if subject not in self.subjects:
-            raise ValueError(f"unknown subject {subject!r}; the world's subjects are {self.subjects}")
+            raise ParameterError(f"unknown subject {subject!r}; the world's subjects are {self.subjects}")
         return [n.id for n in self.niches if n.subject == subject]
 
     def niche_subject_index(self) -> np.ndarray:
@@ -141,11 +143,11 @@ class World:
         return out
 
     def subject_specs(self, n_options: int | None = None) -> list:
-        """The subjects as ``rgd.generation.subjects.SubjectSpec`` (for generation prompts).
+        """The subjects as ``rgd.data.subjects.SubjectSpec`` (for generation prompts).
 
         ``n_options`` defaults to the middle of the world's option range.
         """
-        from rgd.generation.subjects import SubjectSpec
+        from rgd.data.subjects import SubjectSpec
 
         k = n_options or (self.config.min_options + self.config.max_options) // 2
         return [SubjectSpec(name=s, description=d, n_options=k) for s, d in self.subject_descriptions().items()]
@@ -172,7 +174,7 @@ class World:
         else:
             raise RuntimeError(f"niche {niche}: could not compose a new question text; enlarge the vocabulary")
         if n_options is not None and not 2 <= n_options <= 26:
-            raise ValueError(f"n_options must lie in [2, 26], got {n_options}")
+            raise ParameterError(f"n_options must lie in [2, 26], got {n_options}")
         n_opt = n_options or int(rng.integers(self.config.min_options, self.config.max_options + 1))
         options: list[str] = []
         seen: set[str] = set()
@@ -195,7 +197,7 @@ class World:
         arguments always give the same questions.
         """
         if n_train < 0 or n_test < 0 or n_train + n_test == 0:
-            raise ValueError(f"need n_train, n_test >= 0 and some questions, got {n_train}, {n_test}")
+            raise ParameterError(f"need n_train, n_test >= 0 and some questions, got {n_train}, {n_test}")
         rng = np.random.default_rng([self.config.seed, 0xBE7C, seed])
         total = n_train + n_test
         # stratified: every niche contributes to both splits in proportion

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from rgd.config.home import rgd_home
+from rgd.home import rgd_home
 
 DEFAULT_EXPERIMENT = "rgd"
 DEFAULT_MODEL_NAME = "rgd-router"

@@ -10,6 +10,8 @@ champion it replaced (``promotion.previous_champion``), which is what :func:`rol
 
 from __future__ import annotations
 
+from rgd.errors import ParameterError
+
 import json
 import logging
 import math
@@ -58,7 +60,7 @@ def _version(client, name: str, version: str | int):
             client.get_registered_model(name)
         except MlflowException:
             raise NoRegisteredModelError(name) from None
-        raise ValueError(f"{name!r} has no version {version}") from None
+        raise ParameterError(f"{name!r} has no version {version}") from None
 
 
 def current_champion(name: str, alias: str = CHAMPION, client=None):
@@ -130,7 +132,7 @@ def promote(
     ``force`` compares against a champion measured on a different test set instead of refusing.
     """
     if not test_set_id:
-        raise ValueError("promote needs the test_set_id the metrics were measured on")
+        raise ParameterError("promote needs the test_set_id the metrics were measured on")
     client = _client()
     mv = _version(client, model_name, version)
     client.set_registered_model_alias(model_name, CHALLENGER, mv.version)
@@ -210,10 +212,10 @@ def rollback(model_name: str = DEFAULT_MODEL_NAME, *, reason: str = "rolled back
             client.get_registered_model(model_name)
         except Exception:  # noqa: BLE001
             raise NoRegisteredModelError(model_name) from None
-        raise ValueError(f"{model_name!r} has no champion to roll back")
+        raise ParameterError(f"{model_name!r} has no champion to roll back")
     previous = (champion.tags or {}).get(PREVIOUS_CHAMPION_TAG)
     if not previous:
-        raise ValueError(
+        raise ParameterError(
             f"champion v{champion.version} of {model_name!r} replaced no earlier champion: nothing to roll back to"
         )
     target = _version(client, model_name, previous)

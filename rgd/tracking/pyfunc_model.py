@@ -11,6 +11,8 @@ This module imports mlflow; it is loaded by MLflow (through ``pyfunc_entry.py``)
 
 from __future__ import annotations
 
+from rgd.errors import ParameterError
+
 import json
 from typing import Any
 
@@ -37,7 +39,7 @@ def questions_from(model_input: Any) -> list[str]:
         elif model_input.shape[1] == 1:
             col = model_input.iloc[:, 0]
         else:
-            raise ValueError(
+            raise ParameterError(
                 f"input needs a {QUESTION_COLUMN!r} column, got columns {list(model_input.columns)}"
             )
         return [str(x) for x in col.tolist()]
@@ -52,9 +54,9 @@ def questions_from(model_input: Any) -> list[str]:
             elif isinstance(item, str):
                 out.append(item)
             else:
-                raise ValueError(f"cannot read a question from {type(item).__name__} {item!r}")
+                raise ParameterError(f"cannot read a question from {type(item).__name__} {item!r}")
         return out
-    raise ValueError(f"unsupported input type {type(model_input).__name__}; send a {QUESTION_COLUMN!r} column")
+    raise ParameterError(f"unsupported input type {type(model_input).__name__}; send a {QUESTION_COLUMN!r} column")
 
 
 def routes_to_frame(routes: list[dict[str, Any]]):

@@ -5,7 +5,6 @@ This is what ``rgd evaluate-recorded`` runs; it works on any directory in the re
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from pathlib import Path
@@ -13,12 +12,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from rgd.consensus import ConsensusScorer
-from rgd.evaluation.metrics import evaluate_routers
-from rgd.evaluation.label_noise import corrupt_keys
 from rgd.data.recorded import RecordedDataset, load_recorded
+from rgd.evaluation.label_noise import corrupt_keys
+from rgd.evaluation.metrics import evaluate_routers
 from rgd.routers.base import TrainingSet
-from rgd.routers.registry import ROUTERS, fit_router
+from rgd.workflow.curate import build_consensus
+from rgd.workflow.train import fit_routers
 
 log = logging.getLogger(__name__)
 
@@ -65,21 +64,12 @@ def run_recorded(
     t_embed = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    scorer = ConsensusScorer(**(consensus_params or {})).fit(train_table)
-    consensus = scorer.score(train_table)
+    scorer, consensus = build_consensus(train_table, seed=seed, **(consensus_params or {}))
     t_consensus = time.perf_counter() - t0
 
     noisy = corrupt_keys(train_table, label_noise, noise_kind, seed) if label_noise > 0 else train_table
     train = TrainingSet(noisy, train_x, consensus)  # fit_router hides the keys from label-free routers
-    fitted, t_train = {}, {}
-    for name in routers:
-        params = router_params.get(name, {})
-        if "seed" in inspect.signature(ROUTERS[name]).parameters:
-            params = {"seed": seed, **params}  # one seed drives every seeded router
-        t0 = time.perf_counter()
-        fitted[name] = fit_router(name, params, train)
-        t_train[name] = time.perf_counter() - t0
-        log.info("trained %s in %.2fs", name, t_train[name])
+    fitted, t_train = fit_routers(routers, router_params, train, seed=seed)
 
     results = evaluate_routers(fitted, test_table, test_x, scorer)
     report: dict[str, Any] = {

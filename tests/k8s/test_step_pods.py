@@ -7,7 +7,7 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 
-from rgd_k8s import naming
+from steps import names as naming
 from rgd_k8s.manifests import schedule_cron_job_manifest, step_job_manifest
 from rgd_k8s.run_config import K8sRunConfig
 

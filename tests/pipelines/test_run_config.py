@@ -8,7 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rgd.config.run_config import RunConfig, load_run_config, model_slug, parse_run_config
+from pipelines.launch import load_run_file as load_run_config
+from pipelines.launch import parse_run_file as parse_run_config
+from rgd.config.run_config import RunConfig, model_slug
+from rgd.workflow.sources import source_for
+from steps.names import config_for
 from rgd.errors import DataError
 
 from tests.paths import REPO_ROOT as REPO
@@ -19,7 +23,7 @@ from tests.paths import REPO_ROOT as REPO
 def test_every_shipped_config_validates(path):
     config, _ = load_run_config(path)
     if config.pipeline == "training":
-        assert len(config.pool_model_names()) >= 2 and config.generators
+        assert len(source_for(config).pool_model_names()) >= 2 and config.generators
 
 
 def test_typo_is_refused_with_its_path():
@@ -35,25 +39,25 @@ def test_typo_is_refused_with_its_path():
 def test_k8s_config_respond_steps_match_the_pool():
     config, zenml_cfg = load_run_config(REPO / "configs" / "k8s" / "mmlu_pro_vllm.yaml")
     respond_steps = {s for s in zenml_cfg["steps"] if s.startswith("respond_")}
-    assert respond_steps == {f"respond_{model_slug(m)}" for m in config.pool_model_names()}
+    assert respond_steps == {f"respond_{model_slug(m)}" for m in source_for(config).pool_model_names()}
     assert config.embedder.kind == "minilm" and config.generators[0].kind == "vllm"
 
 
 def test_step_projection_keeps_caches_of_unrelated_steps():
     a = RunConfig(generators=["strong"])
     b = RunConfig(generators=["strong"], router={"name": "cascal", "params": {"k_max": 3}})
-    assert a.for_step("respond") == b.for_step("respond")
-    assert a.for_step("train_router") != b.for_step("train_router")
+    assert config_for(a, "respond") == config_for(b, "respond")
+    assert config_for(a, "train_router") != config_for(b, "train_router")
 
 
 def test_simulated_latents_survive_a_fresh_process_world(tmp_path, monkeypatch):
     monkeypatch.setenv("RGD_HOME", str(tmp_path))  # a fresh answers checkpoint
     from rgd.config.run_config import SimulatedSpec
-    from rgd.workflow import stages
+    from rgd import workflow as stages
 
     config = RunConfig(generators=["medium"], simulated=SimulatedSpec(n_test=30),
                        generation={"n_per_subject": 10, "self_answer_samples": 1})
-    generated, _ = stages.generate(config, progress=False)
+    generated, _ = stages.generate_stage(config, progress=False)
     test = stages.load_test_set(config)
     # in the generating process: the generator's own world
     from rgd.simulated.generator import SimulatedGenerator
@@ -65,7 +69,7 @@ def test_simulated_latents_survive_a_fresh_process_world(tmp_path, monkeypatch):
     SimulatedGenerator(world, config.generators[0].simulated_config()).generate_questions(10, seed=0)
     expected = SimulatedPool(world, config.simulated.pool).answer_arrays(list(generated.questions))[0]
     # in another process: a fresh world that only has the artifacts
-    model = config.pool_model_names()[0]
-    train, test_table, info = stages.respond(config, model, generated, test, progress=False)
+    model = source_for(config).pool_model_names()[0]
+    train, test_table, info = stages.respond_stage(config, model, generated, test, progress=False)
     assert np.array_equal(train.choices[0], expected[0])
     assert test_table.n_questions == 30 and info["answered_now"] == len(generated) + 30

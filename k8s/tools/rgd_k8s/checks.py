@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from rgd_k8s import naming
+from steps import names as naming
 from rgd_k8s.quantity import parse_quantity
 from rgd_k8s.run_config import GPU_RESOURCE, K8S_SETTINGS_KEYS, K8sRunConfig, RunConfigError
 from rgd_k8s.strict import suggestion, unknown_fields

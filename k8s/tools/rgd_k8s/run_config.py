@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from rgd_k8s import naming
+from steps import names as naming
 
 K8S_SETTINGS_KEYS = ("orchestrator.kubernetes", "orchestrator")
 GPU_RESOURCE = "nvidia.com/gpu"

@@ -2,7 +2,7 @@
 
 BBEH is free-form: a target is a string. The question schema is multiple-choice (at least one option),
 so only tasks with a closed answer set are ingested, which are the nine tasks of the built-in subject set
-``rgd/generation/catalog/bbeh.yaml``:
+``rgd/data/catalog/bbeh.yaml``:
 
 * tasks whose input lists lettered options ``(A) ...``, ``(B) ...`` and whose target names one (``(C)``):
   the options are cut out of the input and the target becomes the key;
@@ -82,7 +82,7 @@ def to_question(row, ctx: RowContext, tasks: frozenset[str]) -> Question:
 
 
 def default_tasks() -> frozenset[str]:
-    from rgd.generation.subjects import load_subjects
+    from rgd.data.subjects import load_subjects
 
     return frozenset(load_subjects("bbeh").names)
 

@@ -7,6 +7,8 @@ too. A missing key (``-1`` or null: the hub's test split) leaves the question wi
 
 from __future__ import annotations
 
+from rgd.errors import ParameterError
+
 from functools import partial
 
 from rgd.data.benchmarks.spec import BenchmarkSpec, RowContext
@@ -24,7 +26,7 @@ def _answer(cop, cop_base: int) -> str | None:
     if int(cop) < 0:
         return None
     if not 0 <= index < len(OPTION_FIELDS):
-        raise ValueError(
+        raise ParameterError(
             f"cop={cop} is outside the options for cop_base={cop_base} "
             f"(hub data counts 0..3, the original JSON release 1..4: pick cop_base accordingly)"
         )
@@ -44,7 +46,7 @@ def to_question(row, ctx: RowContext, cop_base: int = 0) -> Question:
 
 def make_spec(cop_base: int = 0) -> BenchmarkSpec:
     if cop_base not in (0, 1):
-        raise ValueError(f"cop_base must be 0 or 1, got {cop_base}")
+        raise ParameterError(f"cop_base must be 0 or 1, got {cop_base}")
     return BenchmarkSpec(
         name="medmcqa",
         hub_path="openlifescienceai/medmcqa",

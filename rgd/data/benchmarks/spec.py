@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rgd.errors import ParameterError
+
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -54,7 +56,7 @@ def as_list(value: Any) -> list:
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
-            raise ValueError(f"options must be a list, got the string {value[:60]!r}") from None
+            raise ParameterError(f"options must be a list, got the string {value[:60]!r}") from None
     if value is None:
-        raise ValueError("options are missing")
+        raise ParameterError("options are missing")
     return [str(v) for v in list(value)]

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from rgd.errors import ParameterError
+
 import json
 from pathlib import Path
 from typing import Sequence
@@ -24,10 +26,10 @@ def stratified_split(
     least one in each part. Output keeps the input's question order inside each part.
     """
     if not 0 < train_fraction < 1:
-        raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
+        raise ParameterError(f"train_fraction must be in (0, 1), got {train_fraction}")
     ids = [q.id for q in questions]
     if len(set(ids)) != len(ids):
-        raise ValueError("question ids must be unique")
+        raise ParameterError("question ids must be unique")
     subjects = np.array([q.subject for q in questions], dtype=object)
     rng = np.random.default_rng(seed)
     in_train = np.zeros(len(ids), dtype=bool)

@@ -1,7 +1,7 @@
 """The generation prompt."""
 
 from rgd.generation.prompt import PROMPT_VERSION, build_generation_prompt, read_generation_request
-from rgd.generation.subjects import load_subjects
+from rgd.data.subjects import load_subjects
 
 import pytest
 

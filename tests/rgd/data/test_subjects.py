@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rgd.errors import DataError
-from rgd.generation.subjects import SubjectSet, builtin_subject_sets, load_subjects
+from rgd.data.subjects import SubjectSet, builtin_subject_sets, load_subjects
 
 from tests.paths import SHARED_MMLU
 

@@ -9,7 +9,7 @@ A subject set is a YAML file::
         description: ...         # a few sentences on what the subject's questions test
         n_options: 4             # optional, overrides the set's default
 
-Built-in sets live in ``rgd/generation/catalog/<benchmark>.yaml``; ``load_subjects`` takes either such a
+Built-in sets live in ``rgd/data/catalog/<benchmark>.yaml``; ``load_subjects`` takes either such a
 benchmark name or the path of any YAML file in this format, so users can edit or replace them.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rgd.errors import DataError
+from rgd.errors import DataError, ParameterError
 from rgd.data.schema import MAX_OPTIONS
 
 MIN_OPTIONS = 2
@@ -41,7 +41,7 @@ class SubjectSpec(BaseModel):
     def _stripped(cls, v: str) -> str:
         v = " ".join(v.split())
         if not v:
-            raise ValueError("must not be blank")
+            raise ParameterError("must not be blank")
         return v
 
 
@@ -59,7 +59,7 @@ class SubjectSet(BaseModel):
         names = [s.name for s in self.subjects]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"subject names must be unique; repeated: {dupes}")
+            raise ParameterError(f"subject names must be unique; repeated: {dupes}")
         filled = tuple(s if s.n_options is not None else s.model_copy(update={"n_options": self.n_options})
                        for s in self.subjects)
         object.__setattr__(self, "subjects", filled)
@@ -81,7 +81,7 @@ class SubjectSet(BaseModel):
 
 
 def _builtin_dir():
-    return resources.files("rgd.generation") / "catalog"
+    return resources.files("rgd.data") / "catalog"
 
 
 def builtin_subject_sets() -> list[str]:
@@ -120,4 +120,4 @@ def load_subjects(name_or_path: str | Path) -> SubjectSet:
         raise DataError(
             f"unknown subject set {name!r}: give a YAML file path or one of {builtin_subject_sets()}"
         )
-    return parse_subjects(resource.read_text(encoding="utf-8"), f"rgd/generation/catalog/{name}.yaml")
+    return parse_subjects(resource.read_text(encoding="utf-8"), f"rgd/data/catalog/{name}.yaml")

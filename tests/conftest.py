@@ -1,4 +1,5 @@
-"""Shared simulated world for the tests (built once: benchmark generation is the slow part)."""
+"""Fixtures every test directory may use: the shared simulated world (built once per module: benchmark
+generation is the slow part)."""
 
 from __future__ import annotations
 

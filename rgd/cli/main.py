@@ -1,0 +1,32 @@
+"""The ``rgd`` command group; each sub-command lives in a module of its own and registers itself on ``main``.
+
+Commands that need ZenML, MLflow or Kubernetes import them inside the command, so the core stays light. The
+library's errors (:class:`rgd.errors.RGDError`: bad data, parameters, artifacts) are caught here, once, and
+printed as one line; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from rgd.errors import RGDError
+
+
+class _Main(click.Group):
+    """The command group: a library error in any command becomes a one-line ``Error: ...`` (exit 1)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except RGDError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+def main(verbose: int) -> None:
+    """Annotation-free LLM routing: train routers on generated data, version and serve them."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")

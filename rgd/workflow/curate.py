@@ -1,0 +1,38 @@
+"""Steps 3 and 4, filter and consensus: keep the questions worth learning from; score the pool without labels.
+
+:func:`build_consensus` is the one place a consensus is built, for the pipeline and ``evaluate-recorded``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rgd.config.run_config import RunConfig
+from rgd.consensus import ConsensusResult, ConsensusScorer
+from rgd.data.response_table import ResponseTable
+from rgd.errors import DataError
+from rgd.filtering import FilterReport, filter_questions
+from rgd.workflow.artifacts import ConsensusArtifact, QuestionSet
+
+
+def filter_stage(config: RunConfig, generated: QuestionSet, pool_table: ResponseTable,
+                 self_answers: ResponseTable | None) -> tuple[QuestionSet, ResponseTable, FilterReport]:
+    kept, kept_table, report = filter_questions(list(generated.questions), pool_table, self_answers, config.filter)
+    if not kept:
+        raise DataError(f"the filter dropped all {report.n_input} generated questions ({report.failures}); "
+                        "loosen the thresholds or use a better generator")
+    qset = generated.subset([q.id for q in kept], role="filtered")
+    return qset, kept_table, report
+
+
+def build_consensus(table: ResponseTable, *, seed: int = 0, temperature: float = 1.0,
+                    **params: Any) -> tuple[ConsensusScorer, ConsensusResult]:
+    """Fit the consensus scorer on a pool's training answers and score them (no labels involved)."""
+    scorer = ConsensusScorer(temperature=temperature, seed=seed, **params).fit(table)
+    return scorer, scorer.score(table)
+
+
+def consensus_stage(config: RunConfig, table: ResponseTable) -> ConsensusArtifact:
+    scorer, result = build_consensus(table, seed=config.seed, temperature=config.filter.consensus_temperature,
+                                     **config.consensus.model_dump())
+    return ConsensusArtifact(scorer, result, table.question_ids)

@@ -1,0 +1,213 @@
+"""Where a run's data comes from: the simulated world or real models. The ONE simulated-or-real switch.
+
+:func:`source_for` looks at the run config once and returns a :class:`SimulatedSource` or an
+:class:`LLMSource`; every stage asks the source (questions, test set, pool backends, pool names) and never
+checks the kind itself. A simulated world is rebuilt from its config and the questions' exported latent
+truth (:mod:`rgd.simulated.portable`), so nothing relies on state kept in memory between stages.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+
+from rgd.config.run_config import RunConfig
+from rgd.data.response_table import ResponseTable
+from rgd.data.schema import Question
+from rgd.errors import DataError
+from rgd.llm.backends.base import LLMBackend, SamplingConfig
+from rgd.workflow.artifacts import QuestionSet
+
+#: the generator's re-answers (filter check a) sample at this temperature, each with its own seed
+SELF_ANSWER_TEMPERATURE = 0.7
+
+
+class Source(Protocol):
+    """What the stages need from the world the data comes from."""
+
+    def generate(self, progress: bool = True) -> tuple[QuestionSet, ResponseTable | None]: ...
+
+    def test_set(self) -> QuestionSet: ...
+
+    def pool_model_names(self) -> list[str]: ...
+
+    def pool_backend(self, model: str, *question_sets: QuestionSet,
+                     extra_params: dict[str, Any] | None = None) -> LLMBackend: ...
+
+
+def source_for(config: RunConfig) -> Source:
+    """The source of a training run: simulated when its pool is simulated (the config forbids mixing)."""
+    return SimulatedSource(config) if config.is_simulated else LLMSource(config)
+
+
+def merge_self_answers(tables: list[ResponseTable], n_samples: int) -> ResponseTable | None:
+    """One table whose row i holds, for every question, its own generator's i-th re-answer."""
+    if not tables or n_samples == 0:
+        return None
+    return ResponseTable(
+        models=tuple(f"generator#sample{i}" for i in range(n_samples)),
+        question_ids=tuple(q for t in tables for q in t.question_ids),
+        subjects=np.concatenate([t.subjects for t in tables]),
+        n_options=np.concatenate([t.n_options for t in tables]),
+        choices=np.concatenate([t.choices for t in tables], axis=1),
+        confidence=np.concatenate([t.confidence for t in tables], axis=1),
+        answers=np.concatenate([t.answers for t in tables]),
+    )
+
+
+def stack_samples(rows: list[ResponseTable]) -> ResponseTable:
+    """Single-model tables of one generator's re-answers over the same questions as one table, a row each."""
+    first = rows[0]
+    return ResponseTable(
+        models=tuple(f"generator#sample{i}" for i in range(len(rows))),
+        question_ids=first.question_ids, subjects=first.subjects, n_options=first.n_options,
+        choices=np.concatenate([r.choices for r in rows]),
+        confidence=np.concatenate([r.confidence for r in rows]), answers=first.answers,
+    )
+
+
+def count_subjects(questions: Sequence[Question]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for q in questions:
+        out[q.subject] = out.get(q.subject, 0) + 1
+    return out
+
+
+class SimulatedSource:
+    """The offline world with known truth: simulated generators, pool and true-key test set."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+
+    def world(self, *question_sets: QuestionSet):
+        """A fresh world of the config with the given question sets' latent truth registered."""
+        from rgd.simulated.portable import import_latents
+        from rgd.simulated.world import World
+
+        world = World(self.config.simulated.world)
+        for qs in question_sets:
+            if qs.latents is None:
+                raise DataError(f"the {qs.role} question set carries no simulated latents")
+            import_latents(world, qs.questions, qs.latents)
+        return world
+
+    def generate(self, progress: bool = True) -> tuple[QuestionSet, ResponseTable | None]:
+        from rgd.simulated.generator import SimulatedGenerator
+        from rgd.simulated.portable import export_latents
+        from rgd.simulated.world import World
+
+        config, gen = self.config, self.config.generation
+        world = World(config.simulated.world)
+        # the test set is drawn first in every process that needs it, so generation never reuses its texts
+        world.benchmark(0, config.simulated.n_test, seed=config.simulated.test_seed)
+        questions: list[Question] = []
+        self_tables: list[ResponseTable] = []
+        reports: dict[str, Any] = {}
+        for spec in config.generators:
+            g = SimulatedGenerator(world, spec.simulated_config())
+            t0 = time.perf_counter()
+            qs = g.generate_questions(gen.n_per_subject, seed=gen.seed)
+            questions += qs
+            if gen.self_answer_samples:
+                self_tables.append(g.self_answer_table(qs, gen.self_answer_samples))
+            reports[spec.name] = {"kept": len(qs), "per_subject": count_subjects(qs),
+                                  "seconds": round(time.perf_counter() - t0, 3)}
+        qset = QuestionSet(tuple(questions), tuple(g.name for g in config.generators), "generated",
+                           export_latents(world, questions), {"generators": reports})
+        return qset, merge_self_answers(self_tables, gen.self_answer_samples)
+
+    def test_set(self) -> QuestionSet:
+        from rgd.simulated.portable import export_latents
+        from rgd.simulated.world import World
+
+        sim = self.config.simulated
+        world = World(sim.world)
+        _, test = world.benchmark(0, sim.n_test, seed=sim.test_seed)
+        return QuestionSet(tuple(test), (), "test", export_latents(world, test),
+                           {"source": f"simulated-world-{sim.world.seed}"})
+
+    def pool_model_names(self) -> list[str]:
+        """The world's pool in table order, or the subset ``pool.models`` names."""
+        from rgd.simulated.pool import SimulatedPool
+        from rgd.simulated.world import World
+
+        names = SimulatedPool(World(self.config.simulated.world), self.config.simulated.pool).names
+        chosen = [m.name for m in self.config.pool.models]
+        unknown = [n for n in chosen if n not in names]
+        if unknown:
+            raise DataError(f"pool.models: {unknown} are not in the simulated pool {names}")
+        return chosen or names
+
+    def pool_backend(self, model: str, *question_sets: QuestionSet,
+                     extra_params: dict[str, Any] | None = None) -> LLMBackend:
+        from rgd.simulated.pool import SimulatedPool
+
+        pool = SimulatedPool(self.world(*question_sets), self.config.simulated.pool)
+        for m in pool.models:
+            if m.model == model:
+                return m
+        raise DataError(f"{model!r} is not a model of the simulated pool {pool.names}")
+
+
+class LLMSource:
+    """Real models behind backends (vLLM, OpenAI-compatible servers, Gemini) and a benchmark's test split."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+
+    def generate(self, progress: bool = True) -> tuple[QuestionSet, ResponseTable | None]:
+        from rgd.generation import generate_questions, load_subjects
+        from rgd.llm.answering import answer_all
+        from rgd.llm.backends import make_backend
+
+        config, gen = self.config, self.config.generation
+        subjects = load_subjects(gen.subjects or config.benchmark)
+        questions: list[Question] = []
+        self_tables: list[ResponseTable] = []
+        reports: dict[str, Any] = {}
+        for spec in config.generators:
+            backend = make_backend(spec.kind, model=spec.model, **spec.params)
+            qs, report = generate_questions(backend, subjects, gen.n_per_subject, gen.questions_per_call,
+                                            seed=gen.seed + spec.seed, progress=progress, max_calls=gen.max_calls)
+            questions += qs
+            reports[spec.name] = json.loads(report.model_dump_json())
+            if gen.self_answer_samples:
+                rows = []
+                for i in range(gen.self_answer_samples):
+                    sampling = SamplingConfig(temperature=SELF_ANSWER_TEMPERATURE, seed=gen.seed * 1000 + i,
+                                              max_tokens=1024)
+                    responses = answer_all(backend, qs, progress=progress, sampling=sampling)
+                    rows.append(ResponseTable.from_records(qs, responses, [backend.model]))
+                self_tables.append(stack_samples(rows))
+        qset = QuestionSet(tuple(questions), tuple(g.name for g in config.generators), "generated", None,
+                           {"generators": reports})
+        return qset, merge_self_answers(self_tables, gen.self_answer_samples)
+
+    def test_set(self) -> QuestionSet:
+        from rgd.data.recorded import load_split_questions
+
+        spec = self.config.test_set
+        chosen = load_split_questions(spec.dir, spec.split, self.config.benchmark)
+        missing = [q.id for q in chosen if q.answer is None]
+        if missing:
+            raise DataError(f"test questions must carry their true key; {len(missing)} do not "
+                            f"(first: {missing[:5]})", path=spec.dir)
+        if spec.limit:
+            chosen = chosen[: spec.limit]
+        return QuestionSet(tuple(chosen), (), "test", None, {"source": str(spec.dir), "split": spec.split})
+
+    def pool_model_names(self) -> list[str]:
+        return [m.name for m in self.config.pool.models]
+
+    def pool_backend(self, model: str, *question_sets: QuestionSet,
+                     extra_params: dict[str, Any] | None = None) -> LLMBackend:
+        from rgd.llm.backends import make_backend
+
+        pool = self.config.pool
+        spec = next((m for m in pool.models if m.name == model), None)
+        if spec is None:
+            raise DataError(f"{model!r} is not in the configured pool {[m.name for m in pool.models]}")
+        return make_backend(pool.kind, model=model, **{**pool.params, **spec.params, **(extra_params or {})})

@@ -1,0 +1,66 @@
+"""Steps 5, embed and train: embed the questions; fit the product's router and its baselines on one data set.
+
+:func:`fit_routers` is the one place routers are fitted, for the pipeline and ``evaluate-recorded``: one seed
+drives every seeded router, and label-free routers never see the keys (:func:`rgd.routers.registry.fit_router`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from rgd.config.run_config import RunConfig
+from rgd.data.response_table import ResponseTable
+from rgd.errors import DataError
+from rgd.home import embedding_cache_dir
+from rgd.routers.base import Router, TrainingSet
+from rgd.routers.registry import ROUTERS, fit_router
+from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, QuestionSet, RouterSet
+
+log = logging.getLogger(__name__)
+
+
+def embed_stage(config: RunConfig, train: QuestionSet, test: QuestionSet, cache_dir: Path | None = None):
+    """Fit the embedder on the training texts; embed both sets (through the on-disk cache)."""
+    from rgd.embedding import fit_and_embed
+
+    embedder, train_v, test_v = fit_and_embed(config.embedder.kind, train.texts, test.texts,
+                                              cache_dir or embedding_cache_dir(), **config.embedder.params)
+    train_x = EmbeddingMatrix(tuple(train.ids), train_v, embedder.identity, embedder.kind)
+    test_x = EmbeddingMatrix(tuple(test.ids), test_v, embedder.identity, embedder.kind)
+    return embedder, train_x, test_x
+
+
+def seeded_params(name: str, params: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """The router's parameters with ``seed`` filled in where it takes one and none was given."""
+    if "seed" in inspect.signature(ROUTERS[name]).parameters:
+        return {"seed": seed, **params}
+    return dict(params)
+
+
+def fit_routers(names: Sequence[str], params: Mapping[str, Mapping[str, Any]], train: TrainingSet,
+                seed: int = 0) -> tuple[dict[str, Router], dict[str, float]]:
+    """Fit each named router (in order, once) on the same training set; returns them and their fit times."""
+    fitted: dict[str, Router] = {}
+    seconds: dict[str, float] = {}
+    for name in dict.fromkeys(names):
+        t0 = time.perf_counter()
+        fitted[name] = fit_router(name, seeded_params(name, params.get(name, {}), seed), train)
+        seconds[name] = time.perf_counter() - t0
+        log.info("trained %s in %.2fs", name, seconds[name])
+    return fitted, seconds
+
+
+def train_stage(config: RunConfig, table: ResponseTable, embeddings: EmbeddingMatrix,
+                consensus: ConsensusArtifact) -> RouterSet:
+    """Train the configured router and the baselines on the same generated data."""
+    if embeddings.question_ids != table.question_ids or consensus.question_ids != table.question_ids:
+        raise DataError("embeddings, consensus and responses are not aligned on the same training questions")
+    train = TrainingSet(table, embeddings.vectors, consensus.result)
+    # label-using baselines learn from the generator's keys (all a query-answer router has here)
+    routers, _ = fit_routers([config.router.name, *config.router.baselines], {config.router.name: config.router.params},
+                             train, seed=config.seed)
+    return RouterSet(routers, config.router.name)

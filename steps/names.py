@@ -1,0 +1,62 @@
+"""Every step id of the RGD pipelines, and which run-config sections each step reads.
+
+The one place step names are typed: the pipelines, the Kubernetes run-config checks (``rgd_k8s``) and the
+command line's report read them from here. Importing this module imports neither ZenML nor the steps.
+"""
+
+from __future__ import annotations
+
+from rgd.config.run_config import RunConfig, model_slug
+
+GENERATE_STEP = "generate_questions"
+TEST_SET_STEP = "load_test_set"
+RECORDED_STEP = "load_recorded_data"
+RESPOND_STEP = "respond"
+RESPOND_PREFIX = RESPOND_STEP + "_"
+FILTER_STEP = "filter_questions"
+CONSENSUS_STEP = "score_consensus"
+EMBED_STEP = "embed_questions"
+TRAIN_STEP = "train_router"
+EVALUATE_STEP = "evaluate_router"
+REGISTER_STEP = "register_router"
+ROUTE_STEP = "route_batch"
+
+#: the training pipeline's steps with one invocation per run (respond has one per pool model:
+#: ``respond_<model slug>``); a Kubernetes run config configures each of them
+FIXED_STEPS = (GENERATE_STEP, TEST_SET_STEP, FILTER_STEP, CONSENSUS_STEP, EMBED_STEP, TRAIN_STEP, EVALUATE_STEP,
+               REGISTER_STEP)
+#: the recorded pipeline's own step (the others are shared with the training pipeline)
+RECORDED_STEPS = (RECORDED_STEP,)
+#: steps whose output is the run's data (lineage starts there)
+DATA_STEPS = (GENERATE_STEP, RECORDED_STEP)
+
+#: sections every step may depend on (they decide what the data is)
+STRUCTURAL_SECTIONS = frozenset({"pipeline", "benchmark", "simulated", "generators", "pool", "test_set", "recorded"})
+#: sections each cached step reads besides the structural ones (register_router reads everything)
+STEP_SECTIONS: dict[str, frozenset[str]] = {
+    GENERATE_STEP: frozenset({"generation"}),
+    TEST_SET_STEP: frozenset(),
+    RECORDED_STEP: frozenset(),
+    RESPOND_STEP: frozenset({"respond"}),
+    FILTER_STEP: frozenset({"filter"}),
+    CONSENSUS_STEP: frozenset({"filter", "consensus", "seed"}),
+    EMBED_STEP: frozenset({"embedder"}),
+    TRAIN_STEP: frozenset({"router", "filter", "seed"}),
+    EVALUATE_STEP: frozenset(),
+}
+
+
+def respond_step_name(model: str) -> str:
+    """Invocation id of the respond step for one pool model."""
+    return RESPOND_PREFIX + model_slug(model)
+
+
+def is_known_step(name: str) -> bool:
+    return name in FIXED_STEPS or name in RECORDED_STEPS or (name.startswith(RESPOND_PREFIX) and len(name) > len(RESPOND_PREFIX))
+
+
+def config_for(config: RunConfig, step: str) -> RunConfig:
+    """The config with the sections ``step`` does not read reset to defaults, so that changing, say, the
+    router's parameters does not invalidate the cached answers of the respond steps (ZenML caches on inputs)."""
+    own = STEP_SECTIONS.get(step)
+    return config if own is None else config.restricted_to(STRUCTURAL_SECTIONS | own)
