@@ -76,7 +76,7 @@ def build_pipeline(config: RunConfig, zenml_cfg: dict[str, Any], config_file: Pa
         # the file as ZenML reads it (ZenML-shaped files as they are; plain files: their zenml: block)
         data = dict(zenml_cfg)
         if config_file is not None and "extra" not in data:
-            raw = yaml.safe_load(Path(config_file).read_text(encoding="utf-8"))
+            raw = read_yaml(config_file)
             if isinstance(raw, dict) and "rgd" in (raw.get("extra") or {}):
                 data = raw
         if schedule is not None:

@@ -278,7 +278,7 @@ class RunConfig(_Strict):
 
     def restricted_to(self, sections: frozenset[str] | set[str]) -> "RunConfig":
         """This config with every section not named reset to its default (for caching on what is read)."""
-        return RunConfig.model_validate(self.model_dump(include=set(sections), exclude_unset=False))
+        return RunConfig.model_validate(self.model_dump(include=set(sections), exclude_unset=False), strict=True)
 
     def with_generator_preset(self, preset: str) -> "RunConfig":
         """The same run with every simulated generator replaced by ``preset`` (``rgd run --generator``)."""
@@ -286,7 +286,7 @@ class RunConfig(_Strict):
             raise ParameterError("--generator PRESET applies to simulated runs only")
         gens = [g.model_copy(update={"preset": preset}) for g in self.generators[:1]]
         return RunConfig.model_validate({**self.model_dump(exclude={"generators"}), "generators":
-                                         [g.model_dump() for g in gens]})
+                                         [g.model_dump() for g in gens]}, strict=True)
 
     def lineage_params(self, pool: list[str] | None = None) -> dict[str, Any]:
         """Flat, string-valued summary (MLflow params / tags); ``pool``: the pool's model names."""
@@ -314,24 +314,56 @@ def _format_errors(exc: ValidationError, prefix: str) -> str:
 
 
 def parse_run_config(data: Any, origin: str = "<config>", prefix: str = "") -> RunConfig:
-    """Validate a config mapping; errors name the field (``prefix`` + its path) and the file."""
+    """Validate a config mapping; errors name the field (``prefix`` + its path) and the file.
+
+    Validation is strict in every section: ``true`` is not an integer and ``"12"`` is not a number (an integer
+    is accepted where a float is expected)."""
     if not isinstance(data, dict):
         raise DataError("a run config must be a YAML mapping", path=origin)
     try:
-        return RunConfig.model_validate(data)
+        return RunConfig.model_validate(data, strict=True)
     except ValidationError as exc:
         raise DataError(f"invalid run config:\n{_format_errors(exc, prefix)}", path=origin) from None
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses a mapping with the same key twice (YAML keeps the last one silently).
+    Merge keys (``<<: *anchor``) are not duplicates: the explicit keys override the merged ones."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    first = seen.setdefault(key, line)
+                except TypeError:  # an unhashable key: the constructor reports it
+                    continue
+                if first != line:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} at line {line} (first at line {first})",
+                        key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def safe_load_unique(text: str) -> Any:
+    """``yaml.safe_load`` that refuses duplicate mapping keys (:class:`UniqueKeyLoader`)."""
+    return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_yaml(path: str | Path) -> Any:
-    """A YAML file's content; unreadable or invalid files are a :class:`DataError` naming the file."""
+    """A YAML file's content; unreadable or invalid files (a duplicate key among them) are a
+    :class:`DataError` naming the file."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DataError(f"cannot read the config ({exc.strerror})", path=path) from None
     try:
-        return yaml.safe_load(text)
+        return safe_load_unique(text)
     except yaml.YAMLError as exc:
         raise DataError(f"not valid YAML ({exc})", path=path) from None
 
