@@ -79,6 +79,8 @@ def build_pipeline(config: RunConfig, zenml_cfg: dict[str, Any], config_file: Pa
             raw = read_yaml(config_file)
             if isinstance(raw, dict) and "rgd" in (raw.get("extra") or {}):
                 data = raw
+                if "enable_cache" in zenml_cfg:  # rgd run --no-cache overrides the file's setting
+                    data["enable_cache"] = zenml_cfg["enable_cache"]
         if schedule is not None:
             data.pop("schedule", None)
         data = {k: v for k, v in data.items() if not str(k).startswith("x-")}  # YAML anchor holders

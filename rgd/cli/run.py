@@ -75,7 +75,8 @@ def _report(run, home: Path, seconds: float) -> None:
               help="Run config YAML (default: the embedded default, a simulated world).")
 @click.option("--generator", type=click.Choice(GENERATOR_CHOICES), default=None,
               help="Replace the simulated generator by this preset (e.g. weak: a run that should stay challenger).")
-@click.option("--no-cache", is_flag=True, help="Run every step again even where inputs are unchanged.")
+@click.option("--no-cache", is_flag=True, help="Run every step again even where inputs are unchanged, and reuse "
+              "no saved answers or generated questions (checkpoints are rewritten).")
 def run_cmd(config_path: Path | None, generator: str | None, no_cache: bool) -> None:
     """Run the RGD pipeline (train, evaluate, register, promote) and print a short report."""
     home = prepare_environment()
@@ -87,6 +88,7 @@ def run_cmd(config_path: Path | None, generator: str | None, no_cache: bool) -> 
         raise click.ClickException(str(exc)) from None
     if no_cache:
         zenml_cfg = {**zenml_cfg, "enable_cache": False}
+        config = config.without_reuse()
     pipe = build_pipeline(config, zenml_cfg, config_path)
     click.echo(f"running {config.name!r} ({config.pipeline} pipeline); state under {home}")
     t0 = time.perf_counter()

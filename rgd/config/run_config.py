@@ -183,6 +183,8 @@ class RespondSpec(_Strict):
     checkpoint_every: int = Field(64, ge=1)
     temperature: float = Field(0.0, ge=0)
     max_tokens: int = Field(1024, gt=0)
+    resume: bool = Field(True, description="reuse the answers checkpointed for the same questions, pool and "
+                                           "sampling; false (rgd run --no-cache): answer everything again")
 
 
 class RegistrySpec(_Strict):
@@ -279,6 +281,11 @@ class RunConfig(_Strict):
     def restricted_to(self, sections: frozenset[str] | set[str]) -> "RunConfig":
         """This config with every section not named reset to its default (for caching on what is read)."""
         return RunConfig.model_validate(self.model_dump(include=set(sections), exclude_unset=False), strict=True)
+
+    def without_reuse(self) -> "RunConfig":
+        """The same run reusing no saved work (``rgd run --no-cache``): every answer checkpoint is ignored
+        and rewritten."""
+        return self.model_copy(update={"respond": self.respond.model_copy(update={"resume": False})})
 
     def with_generator_preset(self, preset: str) -> "RunConfig":
         """The same run with every simulated generator replaced by ``preset`` (``rgd run --generator``)."""

@@ -17,9 +17,9 @@ from typing import Sequence
 from pydantic import ValidationError
 from tqdm.auto import tqdm
 
-from rgd.llm.backends.base import LLMBackend, SamplingConfig
-from rgd.errors import DataError, ParameterError
 from rgd.data.schema import Question, Response
+from rgd.errors import DataError, ParameterError
+from rgd.llm.backends.base import LLMBackend, SamplingConfig
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +86,11 @@ def answer_all(
     checkpoint_every: int = 64,
     progress: bool = True,
     sampling: SamplingConfig | None = None,
+    resume: bool = True,
 ) -> list[Response]:
     """Answer every question with ``backend``, in batches of ``checkpoint_every``; returns the responses in
-    the order of ``questions``. With ``checkpoint_path``, resumes from and appends to that checkpoint."""
+    the order of ``questions``. With ``checkpoint_path``, resumes from and appends to that checkpoint
+    (``resume=False``: ignores what it holds and writes it anew)."""
     if checkpoint_every < 1:
         raise ParameterError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
     questions = list(questions)
@@ -104,7 +106,7 @@ def answer_all(
         path = Path(checkpoint_path)
         path.parent.mkdir(parents=True, exist_ok=True)
         intact_len = 0
-        if path.exists():
+        if path.exists() and resume:
             done, intact_len = read_checkpoint(path, model, set(ids))
         fh = open(path, "r+b" if path.exists() else "wb")
         fh.truncate(intact_len)

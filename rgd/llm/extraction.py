@@ -18,11 +18,10 @@ named an option that does not exist, it does not fall through to a weaker rule):
 
 from __future__ import annotations
 
-from rgd.errors import ParameterError
-
 import re
 
 from rgd.data.schema import LETTERS
+from rgd.errors import ParameterError
 
 _L = r"([A-Za-z])"
 

@@ -1,7 +1,8 @@
 """Step 2, respond: every pool model answers the generated and the test questions, resumably.
 
 Answers are checkpointed per model and question set (:func:`rgd.llm.answering.answer_all`), so a crashed
-run loses nothing. ``RGD_FAIL_RESPOND_AFTER`` (and optionally ``RGD_FAIL_RESPOND_MODEL``) inject a failure
+run loses nothing. A checkpoint is keyed on everything that decides the answers (:func:`answer_identity`);
+``respond.resume: false`` (``rgd run --no-cache``) answers everything again and rewrites it. ``RGD_FAIL_RESPOND_AFTER`` (and optionally ``RGD_FAIL_RESPOND_MODEL``) inject a failure
 after that many new answers, to test crash recovery.
 """
 
@@ -62,11 +63,31 @@ def _fail_after(model: str) -> int | None:
         raise DataError(f"{FAIL_AFTER_ENV} must be an integer, got {raw!r}") from None
 
 
-def checkpoint_path(model: str, questions: Sequence[Question]) -> Path:
-    """Where one model's answers to one question set are checkpointed (keyed by the set's content)."""
+#: bump when the answer prompt or the extraction of a choice from a reply changes what is recorded
+ANSWER_FORMAT_VERSION = 2
+
+
+def answer_identity(config: RunConfig, model: str, *question_sets: QuestionSet,
+                    backend_params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything besides the questions that decides ``model``'s answers: the source's identity of the model
+    (simulated world and pool, or backend kind, model and parameters) and the sampling."""
+    return {"source": source_for(config).answer_identity(model, *question_sets, extra_params=backend_params),
+            "temperature": config.respond.temperature, "max_tokens": config.respond.max_tokens,
+            "format": ANSWER_FORMAT_VERSION}
+
+
+def checkpoint_path(model: str, questions: Sequence[Question], identity: dict[str, Any] | None = None) -> Path:
+    """Where one model's answers to one question set are checkpointed: keyed by the set's content and by
+    ``identity`` (:func:`answer_identity`), so answers given under another pool, backend or sampling are
+    never reused."""
+    import hashlib
+    import json
+
     from rgd.workflow.artifacts import content_hash
 
-    return rgd_home() / "checkpoints" / "respond" / content_hash(questions)[:16] / f"{model_slug(model)}.jsonl"
+    key = hashlib.sha256(content_hash(questions).encode())
+    key.update(json.dumps(identity, sort_keys=True, default=str).encode())
+    return rgd_home() / "checkpoints" / "respond" / key.hexdigest()[:16] / f"{model_slug(model)}.jsonl"
 
 
 def respond_stage(config: RunConfig, model: str, generated: QuestionSet, test: QuestionSet,
@@ -81,11 +102,12 @@ def respond_stage(config: RunConfig, model: str, generated: QuestionSet, test: Q
         raise DataError("a generated question has the id of a test question; cannot answer both in one table")
     inner = source_for(config).pool_backend(model, generated, test, extra_params=backend_params)
     backend = _CountingBackend(inner, _fail_after(model))
-    path = checkpoint_path(model, questions)
+    path = checkpoint_path(model, questions,
+                           answer_identity(config, model, generated, test, backend_params=backend_params))
     sampling = SamplingConfig(temperature=config.respond.temperature, max_tokens=config.respond.max_tokens)
     t0 = time.perf_counter()
     responses = answer_all(backend, questions, checkpoint_path=path, checkpoint_every=config.respond.checkpoint_every,
-                           progress=progress, sampling=sampling)
+                           progress=progress, sampling=sampling, resume=config.respond.resume)
     table = ResponseTable.from_records(questions, responses, [model])
     n_gen = len(generated)
     info = {"model": model, "n_questions": len(questions), "answered_now": backend.asked,

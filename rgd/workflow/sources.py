@@ -37,6 +37,11 @@ class Source(Protocol):
     def pool_backend(self, model: str, *question_sets: QuestionSet,
                      extra_params: dict[str, Any] | None = None) -> LLMBackend: ...
 
+    def answer_identity(self, model: str, *question_sets: QuestionSet,
+                        extra_params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """JSON-able: everything besides the questions and the sampling that decides ``model``'s answers."""
+        ...
+
 
 def source_for(config: RunConfig) -> Source:
     """The source of a training run: simulated when its pool is simulated (the config forbids mixing)."""
@@ -151,6 +156,20 @@ class SimulatedSource:
                 return m
         raise DataError(f"{model!r} is not a model of the simulated pool {pool.names}")
 
+    def answer_identity(self, model: str, *question_sets: QuestionSet,
+                        extra_params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The world, the pool's config and the questions' latent truth: a simulated model's answers follow."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for qs in question_sets:
+            for key in sorted(qs.latents or {}):
+                value = np.asarray(qs.latents[key])
+                h.update(key.encode() + str(value.dtype).encode() + str(value.shape).encode() + value.tobytes())
+        sim = self.config.simulated
+        return {"kind": "simulated", "model": model, "world": sim.world.model_dump(mode="json"),
+                "pool": sim.pool.model_dump(mode="json"), "latents": h.hexdigest()}
+
 
 class LLMSource:
     """Real models behind backends (vLLM, OpenAI-compatible servers, Gemini) and a benchmark's test split."""
@@ -210,4 +229,20 @@ class LLMSource:
         spec = next((m for m in pool.models if m.name == model), None)
         if spec is None:
             raise DataError(f"{model!r} is not in the configured pool {[m.name for m in pool.models]}")
-        return make_backend(pool.kind, model=model, **{**pool.params, **spec.params, **(extra_params or {})})
+        return make_backend(pool.kind, model=model, **self._params(model, extra_params))
+
+    def _params(self, model: str, extra_params: dict[str, Any] | None) -> dict[str, Any]:
+        pool = self.config.pool
+        spec = next((m for m in pool.models if m.name == model), None)
+        if spec is None:
+            raise DataError(f"{model!r} is not in the configured pool {[m.name for m in pool.models]}")
+        return {**pool.params, **spec.params, **(extra_params or {})}
+
+    def answer_identity(self, model: str, *question_sets: QuestionSet,
+                        extra_params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The backend kind, the model and every backend parameter but the transport ones (base URL, served
+        model, chat or completions, ... count; timeouts and retries do not)."""
+        from rgd.llm.backends import TRANSPORT_PARAMS
+
+        params = {k: v for k, v in self._params(model, extra_params).items() if k not in TRANSPORT_PARAMS}
+        return {"kind": self.config.pool.kind, "model": model, "params": json.loads(json.dumps(params, default=str))}

@@ -21,6 +21,11 @@ BACKENDS: dict[str, tuple[str, str]] = {
     "simulated": ("rgd.simulated.pool", "SimulatedModel"),
 }
 
+#: backend parameters that change how a model is reached, never what it answers: they are left out of the
+#: identity that keys answer checkpoints (a longer timeout reuses the answers; another base_url does not)
+TRANSPORT_PARAMS = frozenset({"timeout_s", "max_retries", "backoff_base_s", "max_concurrency", "api_key_env",
+                              "download_dir", "gpu_memory_utilization", "client"})
+
 
 def make_backend(kind: str, **params: Any) -> LLMBackend:
     """A backend of the given kind (``vllm``, ``openai``, ``gemini``, ``recorded``, ``simulated``), built
@@ -35,4 +40,4 @@ def make_backend(kind: str, **params: Any) -> LLMBackend:
         raise ValueError(f"bad parameters for backend {kind!r} ({class_name}): {exc}") from None
 
 
-__all__ = ["BACKENDS", "BackendError", "Generation", "LLMBackend", "SamplingConfig", "make_backend"]
+__all__ = ["BACKENDS", "TRANSPORT_PARAMS", "BackendError", "Generation", "LLMBackend", "SamplingConfig", "make_backend"]
