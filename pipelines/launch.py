@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from rgd.config.run_config import RunConfig, embedded_default, parse_run_config, read_yaml
-from rgd.errors import DataError
+from rgd.errors import DataError, ParameterError, RGDError
 
 #: ZenML run-configuration keys: a file with any of these at the top level is a ZenML run config
 ZENML_TOP_KEYS = frozenset({"settings", "steps", "run_name", "enable_cache", "schedule", "extra", "parameters",
@@ -89,3 +89,100 @@ def build_pipeline(config: RunConfig, zenml_cfg: dict[str, Any], config_file: Pa
             yaml.safe_dump(data, fh)
         options["config_path"] = tmp
     return pipe.with_options(**options) if options else pipe
+
+
+# ---------------------------------------------------------------------------------------------- preflight
+def _backend_class(kind: str):
+    import importlib
+
+    from rgd.llm.backends import BACKENDS
+
+    module_name, class_name = BACKENDS[kind]
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def check_backend(kind: str, model: str, params: dict[str, Any], what: str) -> None:
+    """The parameters of a backend, checked without loading a model: they must fit its constructor, and a
+    backend that is cheap to construct (the OpenAI-compatible one: no connection is made) is constructed."""
+    import inspect
+
+    cls = _backend_class(kind)
+    try:
+        inspect.signature(cls).bind(model=model, **params)
+    except TypeError as exc:
+        allowed = [p for p in inspect.signature(cls).parameters if p not in ("self", "model")]
+        raise ParameterError(f"{what}: bad {kind} backend parameters ({exc}); allowed: {', '.join(allowed)}") from None
+    if kind == "openai":
+        try:
+            cls(model=model, **params)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(f"{what}: {exc}") from None
+
+
+def preflight(config: RunConfig) -> None:
+    """Check before any step runs what can be checked without the data being produced: the embedder, router
+    and backend parameters (each constructed, or matched against its constructor), the pool's model names,
+    the subjects, the test-set and recorded directories (read with the loaders the steps use). Raises the
+    library's :class:`ParameterError` / :class:`DataError` naming the field."""
+    from rgd.embedding import make_embedder
+    from rgd.routers.registry import make_router
+    from rgd.workflow.sources import source_for
+    from rgd.workflow.train import seeded_params
+
+    try:
+        make_embedder(config.embedder.kind, **config.embedder.params)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"embedder.params: {exc}") from None
+    for name in dict.fromkeys([config.router.name, *config.router.baselines]):
+        params = config.router.params if name == config.router.name else {}
+        try:
+            make_router(name, **seeded_params(name, params, config.seed))
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(f"router {name!r}: {exc}") from None
+    if config.pipeline == "recorded":
+        from rgd.data.recorded import load_recorded
+
+        load_recorded(config.recorded.dir, config.recorded.models)
+        return
+    names = source_for(config).pool_model_names()
+    if config.is_simulated:
+        return
+    from rgd.data.recorded import load_split_questions
+    from rgd.generation import load_subjects
+
+    for spec in config.generators:
+        check_backend(spec.kind, spec.model, dict(spec.params), f"generator {spec.name!r}")
+    for model in names:
+        spec = next(m for m in config.pool.models if m.name == model)
+        check_backend(config.pool.kind, model, {**config.pool.params, **spec.params}, f"pool model {model!r}")
+    load_subjects(config.generation.subjects or config.benchmark)
+    load_split_questions(config.test_set.dir, config.test_set.split, config.benchmark)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    from rgd.llm.backends.errors import TransientError
+    from rgd.workflow.respond import InjectedFailure
+
+    if isinstance(exc, (TransientError, InjectedFailure, ConnectionError, TimeoutError)):
+        return True
+    deterministic = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError, FileExistsError)
+    return isinstance(exc, OSError) and not isinstance(exc, deterministic)
+
+
+def failure_summary(exc: BaseException) -> tuple[str, bool]:
+    """The root cause of a failed run as one line (``Type: first line of its message``), and whether it is a
+    transient failure that a rerun may get past (a backend still failing after its retries, an injected
+    failure, an OS error other than a missing or forbidden file). The root cause is the innermost of the
+    library's errors in the chain of causes, else the innermost exception."""
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(current)
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    ours = [e for e in chain if isinstance(e, RGDError)]
+    root = ours[-1] if ours else chain[-1]
+    text = (str(root).strip().splitlines() or [""])[0]
+    line = f"{type(root).__name__}: {text}" if text else type(root).__name__
+    return line, any(_is_transient(e) for e in chain)

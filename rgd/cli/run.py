@@ -80,10 +80,11 @@ def _report(run, home: Path, seconds: float) -> None:
 def run_cmd(config_path: Path | None, generator: str | None, no_cache: bool) -> None:
     """Run the RGD pipeline (train, evaluate, register, promote) and print a short report."""
     home = prepare_environment()
-    from pipelines.launch import build_pipeline, load
+    from pipelines.launch import build_pipeline, failure_summary, load, preflight
 
     try:
         config, zenml_cfg = load(config_path, generator)
+        preflight(config)
     except (RGDError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if no_cache:
@@ -95,11 +96,11 @@ def run_cmd(config_path: Path | None, generator: str | None, no_cache: bool) -> 
     try:
         run = pipe(config=config)
     except Exception as exc:  # noqa: BLE001 - turn any step failure into one clear message
-        raise click.ClickException(
-            f"the pipeline failed: {type(exc).__name__}: {exc}\n"
-            "Rerun the same command to resume: unchanged steps are taken from the cache and the answers "
-            f"given so far are kept in {home / 'checkpoints'}."
-        ) from None
+        cause, transient = failure_summary(exc)
+        advice = ("This looks transient. Rerun the same command to resume: unchanged steps are taken from the "
+                  f"cache and the answers given so far are kept in {home / 'checkpoints'}." if transient else
+                  "Fix the cause and run again: rerunning unchanged would fail the same way.")
+        raise click.ClickException(f"the pipeline failed: {cause}\n{advice}") from None
     if run is None:  # a remote orchestrator that returned before running
         click.echo("submitted")
         return

@@ -1,0 +1,106 @@
+"""Everything that can be checked is checked before any step runs, and a failed run ends with its root cause
+in one line, with "rerun" advice only where a rerun can help (issue 13, class 11)."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from pipelines.launch import failure_summary, parse_run_file, preflight
+from rgd.errors import DataError, ParameterError
+from tests.rgd.conftest import synthetic_pool, write_recorded
+
+
+def _sim(**extra):
+    return parse_run_file({"generators": ["strong"], **extra})[0]
+
+
+def _llm(pool_params=None, gen_params=None, **extra):
+    data = {"generators": [{"kind": "openai", "model": "gen", "params": {"base_url": "http://127.0.0.1:9/v1",
+                                                                        **(gen_params or {})}}],
+            "pool": {"kind": "openai", "models": ["m-a", "m-b"],
+                     "params": {"base_url": "http://127.0.0.1:9/v1", **(pool_params or {})}},
+            "benchmark": "mmlu_pro", **extra}
+    return parse_run_file(data)[0]
+
+
+@pytest.fixture
+def test_dir(tmp_path):
+    rows, preds, _ = synthetic_pool(20)
+    return write_recorded(tmp_path / "p", rows, preds)
+
+
+def test_the_default_shapes_pass(test_dir):
+    preflight(_sim())
+    preflight(_llm(test_set={"dir": str(test_dir)}))
+
+
+@pytest.mark.parametrize("extra, match", [
+    ({"embedder": {"kind": "tfidf", "params": {"n_componnets": 8}}}, r"embedder\.params.*n_componnets"),
+    ({"router": {"name": "cascal", "params": {"k_maxx": 3}}}, r"router 'cascal'.*k_maxx"),
+    ({"pool": {"kind": "simulated", "models": ["no-such-model", "sim-generalist-large"]}}, r"no-such-model"),
+])
+def test_simulated_config_errors_before_any_step(extra, match):
+    with pytest.raises((ParameterError, DataError), match=match):
+        preflight(_sim(**extra))
+
+
+def test_backend_parameter_typos_before_any_step(test_dir):
+    with pytest.raises(ParameterError, match=r"pool.*'m-a'.*base_ulr"):
+        preflight(_llm(pool_params={"base_ulr": "x"}, test_set={"dir": str(test_dir)}))
+    with pytest.raises(ParameterError, match=r"generator 'gen'.*timeout"):
+        preflight(_llm(gen_params={"timeout": 5}, test_set={"dir": str(test_dir)}))
+    with pytest.raises(ParameterError, match=r"pool.*base_url must start with http"):
+        preflight(_llm(pool_params={"base_url": "127.0.0.1:9"}, test_set={"dir": str(test_dir)}))
+
+
+def test_data_directories_and_recorded_models_before_any_step(tmp_path, test_dir):
+    with pytest.raises(DataError, match=r"nope: not a directory"):
+        preflight(_llm(test_set={"dir": str(tmp_path / "nope")}))
+    recorded = {"pipeline": "recorded", "recorded": {"dir": str(test_dir)}}
+    preflight(parse_run_file(recorded)[0])
+    with pytest.raises(DataError, match=r"no responses file for models \['expert-nobody'\]"):
+        preflight(parse_run_file({**recorded, "recorded": {"dir": str(test_dir),
+                                                           "models": ["expert-music", "expert-nobody"]}})[0])
+    with pytest.raises(DataError, match="not a directory"):
+        preflight(parse_run_file({**recorded, "recorded": {"dir": str(tmp_path / "none")}})[0])
+
+
+def test_rgd_run_stops_before_the_pipeline_with_one_line(tmp_path, monkeypatch):
+    from rgd.cli.main import main
+
+    monkeypatch.setenv("RGD_HOME", str(tmp_path / "home"))
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("generators: [strong]\nembedder: {kind: tfidf, params: {n_componnets: 8}}\n")
+    result = CliRunner().invoke(main, ["run", "--config", str(cfg)])
+    assert result.exit_code != 0
+    assert "running" not in result.output and "n_componnets" in result.output
+    assert "Traceback" not in result.output and "Rerun" not in result.output
+
+
+def _chain(outer: BaseException, inner: BaseException) -> BaseException:
+    try:
+        try:
+            raise inner
+        except BaseException as exc:
+            raise outer from exc
+    except BaseException as exc:
+        return exc
+
+
+def test_failure_summary_names_the_root_cause_and_reruns_only_transient_failures():
+    from rgd.llm.backends.errors import BackendError, TransientError
+    from rgd.workflow.respond import InjectedFailure
+
+    line, transient = failure_summary(_chain(RuntimeError("Failed to run step filter_questions."),
+                                             DataError("no question passed the filter", path="x")))
+    assert line == "DataError: x: no question passed the filter" and not transient
+    line, transient = failure_summary(_chain(RuntimeError("step failed"),
+                                             _chain(BackendError("m: still failing after 6 attempts"),
+                                                    TransientError("timed out"))))
+    assert "still failing after 6 attempts" in line and transient
+    assert failure_summary(InjectedFailure("injected failure after 48"))[1]
+    assert failure_summary(_chain(RuntimeError("x"), ConnectionResetError("reset")))[1]
+    assert not failure_summary(_chain(RuntimeError("x"), FileNotFoundError(2, "No such file")))[1]
+    assert not failure_summary(ValueError("bad\nsecond line"))[1]
+    assert failure_summary(ValueError("bad\nsecond line"))[0] == "ValueError: bad"
