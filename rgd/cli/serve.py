@@ -1,0 +1,37 @@
+"""``rgd serve --config FILE``: the OpenAI-compatible routing gateway in front of the pool (extra ``serve``)."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from rgd.cli.main import main
+
+
+@main.command("serve")
+@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Gateway config (YAML; see configs/gateway.yaml).")
+@click.option("--host", default=None, help="Listen address (default: server.host of the config).")
+@click.option("--port", default=None, type=int, help="Listen port (default: server.port of the config).")
+def serve_cmd(config_path: str, host: str | None, port: int | None) -> None:
+    """Serve the registered router's alias as an OpenAI-compatible gateway: route, call the pool, fail over."""
+    try:
+        import uvicorn
+
+        from rgd.serving.app import create_app
+    except ImportError as exc:
+        raise click.ClickException(f"the gateway needs the 'serve' extra ({exc}): pip install 'rgd-router[serve]'") from None
+    try:
+        from rgd.tracking.serving_source import RegistrySource
+    except ImportError as exc:
+        raise click.ClickException(f"MLflow is not installed ({exc}); pip install 'rgd-router[pipeline]'") from None
+    from rgd.serving.config import load_gateway_config
+
+    config = load_gateway_config(config_path)
+    source = RegistrySource(config.registry.model_name, config.registry.alias, config.registry.tracking_uri)
+    app = create_app(config, source)
+    host = host or config.server.host
+    port = config.server.port if port is None else port
+    logging.getLogger("rgd.serving").info("gateway for %s@%s on %s:%d", source.name, source.alias, host, port)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -1,0 +1,13 @@
+"""The serving gateway: an OpenAI-compatible endpoint that routes each request with the served router.
+
+``rgd serve --config FILE`` runs it (extra ``serve``: FastAPI, uvicorn, httpx, prometheus-client). One concept
+per module: ``config`` (the YAML), ``app`` (endpoints, modes, failover), ``upstream`` (one pool model's
+client), ``breaker`` (circuit breaker), ``ratelimit`` (token buckets), ``auth`` (client keys), ``voting``
+(top-k consensus), ``batcher`` (micro-batched routing), ``reload`` (the served router and hot reload),
+``metrics`` (Prometheus), ``errors`` (OpenAI-style errors). It never imports MLflow: the registry source
+is handed in (``rgd.tracking.serving_source``).
+"""
+
+from rgd.serving.config import GatewayConfig, load_gateway_config, parse_gateway_config
+
+__all__ = ["GatewayConfig", "load_gateway_config", "parse_gateway_config"]

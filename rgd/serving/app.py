@@ -1,0 +1,416 @@
+"""The OpenAI-compatible routing gateway: the router ranks the pool, the gateway calls the models.
+
+Endpoints: ``POST /v1/chat/completions`` (non-streaming, and streaming SSE passed through), ``GET /v1/models``,
+``/healthz`` (the process is alive), ``/readyz`` (a router is loaded and at least one upstream answers) and
+``/metrics`` (Prometheus). The question routed is the last user message.
+
+Modes, per request: ``model: "rgd-router"`` (top-1: the first-ranked model answers) or
+``"rgd-router:top3"`` (consensus: the 3 first-ranked models answer concurrently, the majority's response is
+returned with the votes), or the same as an extra field ``"rgd_mode": "top3"``. Every response names the
+chosen model, the router version and the ranking, in ``X-RGD-*`` headers and in an ``rgd`` field (for a
+stream: a first chunk with no choices).
+
+Failover: a timeout, a 5xx or a dropped connection moves the request to the next-ranked model whose circuit
+is closed; a 4xx is passed through; when every model fails, 502. Requests need a client key
+(``Authorization: Bearer``; 401), stay within a per-key rate (429 + Retry-After) and a body size (413);
+malformed requests get OpenAI-style 400s. Question text is logged only when ``server.log_prompts`` is on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rgd.serving.auth import KeyChecker
+from rgd.serving.config import GatewayConfig
+from rgd.serving.errors import GatewayError, error_body
+from rgd.serving.metrics import GatewayMetrics
+from rgd.serving.ratelimit import RateLimiter
+from rgd.serving.reload import LoadedRouter, RouterHolder, RouterSource
+from rgd.serving.upstream import Upstream, UpstreamFailure, UpstreamReply
+from rgd.serving.voting import Vote, answer_of, decide
+
+log = logging.getLogger("rgd.serving")
+access_log = logging.getLogger("rgd.serving.access")
+
+_JSON = "application/json"
+
+
+class Gateway:
+    """Everything one gateway process holds: config, router, upstreams, limits, metrics."""
+
+    def __init__(self, config: GatewayConfig, source: RouterSource, keys: list[str] | None = None) -> None:
+        self.config = config
+        self.metrics = GatewayMetrics()
+        self.keys = KeyChecker(config.auth.load_keys() if keys is None else keys)
+        self.limiter = RateLimiter(config.rate_limit.requests_per_s, config.rate_limit.burst)
+        self.upstreams = {spec.name: Upstream(spec, config.breaker) for spec in config.pool}
+        r = config.routing
+        self.holder = RouterHolder(source, self.metrics, r.batch_window_ms / 1000.0, r.max_batch,
+                                   config.registry.poll_interval_s)
+        self._mode = re.compile(rf"^{re.escape(r.public_model)}(?::top(\d+))?$")
+        self._ready_cache: tuple[float, bool] = (0.0, False)
+        self._poller: asyncio.Task | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        await self.holder.check_once()
+        if self.holder.current is None:
+            log.error("no router loaded yet (%s); /readyz stays 503 until one loads", self.holder.last_error)
+        else:
+            missing = [m for m in self.holder.current.models if m not in self.upstreams]
+            if missing:
+                log.warning("the router ranks models the pool config does not name (skipped): %s", missing)
+
+        async def poll() -> None:
+            while True:
+                await asyncio.sleep(self.config.registry.poll_interval_s)
+                await self.holder.check_once()
+
+        self._poller = asyncio.get_running_loop().create_task(poll())
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+        for up in self.upstreams.values():
+            await up.aclose()
+
+    # ------------------------------------------------------------------ request checks
+    def client_of(self, request: Request) -> str:
+        """The client's key id (401 without a valid key when keys are configured)."""
+        if not self.keys.enabled:
+            return request.client.host if request.client else "anonymous"
+        key_id = self.keys.identify(request.headers.get("authorization"))
+        if key_id is None:
+            self.metrics.rejected.labels(reason="unauthorized").inc()
+            raise GatewayError(401, "missing or invalid API key: send 'Authorization: Bearer <key>'",
+                               code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
+        return key_id
+
+    def rate_limit(self, client: str) -> None:
+        retry = self.limiter.check(client)
+        if retry:
+            self.metrics.rate_limited.inc()
+            raise GatewayError(429, f"rate limit exceeded: {self.config.rate_limit.requests_per_s:g} requests/s "
+                               f"(burst {self.config.rate_limit.burst}) per key", type="rate_limit_error",
+                               code="rate_limit_exceeded", headers={"Retry-After": str(retry)})
+
+    async def read_json(self, request: Request) -> dict[str, Any]:
+        limit = self.config.server.max_body_bytes
+        too_big = GatewayError(413, f"request body larger than {limit} bytes", code="request_too_large")
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            self.metrics.rejected.labels(reason="too_large").inc()
+            raise too_big
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                self.metrics.rejected.labels(reason="too_large").inc()
+                raise too_big
+            chunks.append(chunk)
+        try:
+            payload = json.loads(b"".join(chunks))
+        except (ValueError, UnicodeDecodeError):
+            raise GatewayError(400, "the request body is not valid JSON", code="invalid_json") from None
+        if not isinstance(payload, dict):
+            raise GatewayError(400, "the request body must be a JSON object", code="invalid_json")
+        return payload
+
+    def mode_of(self, payload: dict[str, Any]) -> int:
+        """k: 1 for top-1, k for top-k consensus (400 for an unknown mode)."""
+        public = self.config.routing.public_model
+        mode = payload.pop("rgd_mode", None)
+        model = payload.get("model", public)
+        if mode is not None:
+            if not isinstance(mode, str):
+                raise GatewayError(400, "rgd_mode must be a string such as 'top1' or 'top3'", param="rgd_mode",
+                                   code="unknown_mode")
+            model = f"{public}:{mode}" if mode != "top1" else public
+        m = self._mode.match(model) if isinstance(model, str) else None
+        if m is None:
+            raise GatewayError(
+                400, f"unknown model or mode {model!r}: use {public!r} (top-1) or '{public}:topK' (consensus of K)",
+                param="model", code="unknown_mode")
+        k = int(m.group(1) or 1)
+        if not 1 <= k <= self.config.routing.max_k:
+            raise GatewayError(400, f"top-k needs 1 <= k <= {self.config.routing.max_k}, got {k}", param="model",
+                               code="unknown_mode")
+        return k
+
+    @staticmethod
+    def question_of(payload: dict[str, Any]) -> str:
+        messages = payload.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise GatewayError(400, "'messages' is required: a non-empty list of chat messages", param="messages",
+                               code="missing_messages")
+        for message in reversed(messages):
+            if isinstance(message, dict) and message.get("role") == "user":
+                content = message.get("content")
+                if isinstance(content, str):
+                    return content
+                if isinstance(content, list):
+                    parts = [p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"]
+                    if parts:
+                        return "\n".join(parts)
+                raise GatewayError(400, "the last user message has no text content", param="messages",
+                                   code="invalid_messages")
+        raise GatewayError(400, "no user message to route", param="messages", code="invalid_messages")
+
+    # ------------------------------------------------------------------ upstream calls
+    def _failed(self, up: Upstream, failure: UpstreamFailure) -> None:
+        self.metrics.upstream_errors.labels(model=up.name, kind=failure.kind).inc()
+        self.metrics.failovers.labels(model=up.name).inc()
+        if up.breaker.record_failure():
+            self.metrics.breaker_open.labels(model=up.name).set(1)
+            log.warning("circuit opened for %s for %gs after %s", up.name, up.breaker.open_s, failure)
+
+    def _succeeded(self, up: Upstream, reply_seconds: float | None = None) -> None:
+        if up.breaker.opened_at is not None or up.breaker.failures:
+            self.metrics.breaker_open.labels(model=up.name).set(0)
+        up.breaker.record_success()
+        if reply_seconds is not None:
+            self.metrics.upstream_latency.labels(model=up.name).observe(reply_seconds)
+
+    @staticmethod
+    def _all_failed(failures: list[str]) -> GatewayError:
+        detail = "; ".join(failures) if failures else "every pool model's circuit is open"
+        return GatewayError(502, f"every pool model failed: {detail}", type="upstream_error", code="all_upstreams_failed")
+
+    async def top1(self, ranking: list[str], payload: dict[str, Any]) -> tuple[str, UpstreamReply, list[str]]:
+        failures: list[str] = []
+        for model in ranking:
+            up = self.upstreams[model]
+            if not up.breaker.allow():
+                continue
+            try:
+                reply = await up.chat(payload)
+            except UpstreamFailure as f:
+                self._failed(up, f)
+                failures.append(str(f))
+                continue
+            self._succeeded(up, reply.seconds)
+            return model, reply, failures
+        raise self._all_failed(failures)
+
+    async def consensus(self, ranking: list[str], payload: dict[str, Any], k: int, question: str):
+        candidates = iter(enumerate(ranking))
+        running: dict[asyncio.Task, tuple[int, str]] = {}
+        failures: list[str] = []
+
+        def launch() -> None:
+            for rank, model in candidates:
+                if self.upstreams[model].breaker.allow():
+                    running[asyncio.ensure_future(self.upstreams[model].chat(payload))] = (rank, model)
+                    return
+
+        for _ in range(k):
+            launch()
+        answers: list[tuple[int, str, UpstreamReply]] = []
+        refused: list[tuple[int, str, UpstreamReply]] = []
+        while running:
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                rank, model = running.pop(task)
+                up = self.upstreams[model]
+                try:
+                    reply = task.result()
+                except UpstreamFailure as f:
+                    self._failed(up, f)
+                    failures.append(str(f))
+                    launch()  # the next-ranked model takes the failed one's place
+                    continue
+                self._succeeded(up, reply.seconds)
+                (answers if reply.status < 300 else refused).append((rank, model, reply))
+        if not answers:
+            if refused:
+                return min(refused, key=lambda t: t[0]), failures, None
+            raise self._all_failed(failures)
+        answers.sort(key=lambda t: t[0])
+        votes = [Vote(model, rank, answer_of(reply.json(), question)) for rank, model, reply in answers]
+        result = decide(votes)
+        return answers[result.winner], failures, result
+
+    # ------------------------------------------------------------------ the endpoint
+    def _headers(self, router: LoadedRouter, model: str, ranking: list[str], mode: str) -> dict[str, str]:
+        return {"X-RGD-Model": model, "X-RGD-Router-Version": router.version, "X-RGD-Ranking": ",".join(ranking),
+                "X-RGD-Mode": mode}
+
+    async def chat(self, request: Request) -> Response:
+        client = self.client_of(request)
+        self.rate_limit(client)
+        payload = await self.read_json(request)
+        k = self.mode_of(payload)
+        mode = f"top{k}"
+        question = self.question_of(payload)
+        stream = bool(payload.get("stream"))
+        if stream and k > 1:
+            raise GatewayError(400, "consensus modes (topK, K > 1) do not stream: send stream=false", param="stream",
+                               code="unsupported_mode")
+        router = self.holder.current  # taken once: a reload mid-request does not change it
+        if router is None:
+            raise GatewayError(503, "no router is loaded yet", type="service_unavailable", code="router_not_ready")
+        t = time.perf_counter()
+        ranking = [m for m in await router.rank(question) if m in self.upstreams]
+        self.metrics.routing.observe(time.perf_counter() - t)
+        if self.config.server.log_prompts:
+            access_log.info("route %s: %r -> %s", mode, question, ranking)
+        if stream:
+            return await self._stream(router, ranking, payload)
+        info: dict[str, Any] = {"router_version": router.version, "ranking": ranking, "mode": mode}
+        if k == 1:
+            model, reply, failures = await self.top1(ranking, payload)
+        else:
+            (_, model, reply), failures, result = await self.consensus(ranking, payload, k, question)
+            if result is not None:
+                info["consensus"] = result.to_dict()
+        info["model"] = model
+        if failures:
+            info["failovers"] = failures
+        headers = self._headers(router, model, ranking, mode)
+        if reply.status >= 300:  # a client error, passed through as it came
+            self.metrics.upstream_errors.labels(model=model, kind="4xx").inc()
+            return Response(reply.body, reply.status, headers=headers, media_type=reply.content_type)
+        body = reply.json()
+        body["rgd"] = info
+        self.metrics.chosen.labels(model=model, mode=mode).inc()
+        return Response(json.dumps(body).encode("utf-8"), 200, headers=headers, media_type=_JSON)
+
+    async def _stream(self, router: LoadedRouter, ranking: list[str], payload: dict[str, Any]) -> Response:
+        failures: list[str] = []
+        for model in ranking:
+            up = self.upstreams[model]
+            if not up.breaker.allow():
+                continue
+            try:
+                r = await up.open_stream(payload)
+            except UpstreamFailure as f:
+                self._failed(up, f)
+                failures.append(str(f))
+                continue
+            self._succeeded(up)
+            headers = self._headers(router, model, ranking, "top1")
+            if r.status_code >= 300:
+                body = await r.aread()
+                await r.aclose()
+                self.metrics.upstream_errors.labels(model=model, kind="4xx").inc()
+                return Response(body, r.status_code, headers=headers, media_type=r.headers.get("content-type", _JSON))
+            self.metrics.chosen.labels(model=model, mode="top1").inc()
+            info = {"model": model, "router_version": router.version, "ranking": ranking, "mode": "top1"}
+            if failures:
+                info["failovers"] = failures
+            first = {"object": "chat.completion.chunk", "choices": [], "model": model, "rgd": info}
+
+            async def relay(r: httpx.Response = r, up: Upstream = up, first: dict = first):
+                yield f"data: {json.dumps(first)}\n\n".encode("utf-8")
+                try:
+                    async for chunk in r.aiter_raw():
+                        yield chunk
+                except httpx.HTTPError as exc:  # mid-stream: too late to fail over; the stream ends
+                    self.metrics.upstream_errors.labels(model=up.name, kind="stream_broken").inc()
+                    log.warning("stream from %s broke: %s", up.name, type(exc).__name__)
+                finally:
+                    await r.aclose()
+
+            return StreamingResponse(relay(), 200, headers=headers,
+                                     media_type=r.headers.get("content-type", "text/event-stream"))
+        raise self._all_failed(failures)
+
+    async def ready(self) -> tuple[bool, str]:
+        if self.holder.current is None:
+            return False, f"no router loaded ({self.holder.last_error or 'loading'})"
+        now = time.monotonic()
+        if now - self._ready_cache[0] < 2.0:
+            ok = self._ready_cache[1]
+        else:
+            results = await asyncio.gather(*(u.reachable() for u in self.upstreams.values()))
+            ok = any(results)
+            self._ready_cache = (now, ok)
+        return ok, "ready" if ok else "no upstream reachable"
+
+    def models_list(self) -> dict[str, Any]:
+        public = self.config.routing.public_model
+        ids = [public] + [f"{public}:top{k}" for k in range(2, self.config.routing.max_k + 1)]
+        router = self.holder.current
+        return {
+            "object": "list",
+            "data": [{"id": i, "object": "model", "created": 0, "owned_by": "rgd"} for i in ids],
+            "rgd": {
+                "router": self.holder.source.name,
+                "router_version": router.version if router else None,
+                "pool": [{"name": u.name, "upstream_model": u.spec.upstream_model, "cost": u.spec.cost,
+                          "circuit": u.breaker.state} for u in self.upstreams.values()],
+            },
+        }
+
+
+def create_app(config: GatewayConfig, source: RouterSource, keys: list[str] | None = None) -> FastAPI:
+    """The FastAPI app of a gateway; ``keys`` overrides the configured client keys (tests)."""
+    gw = Gateway(config, source, keys)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await gw.start()
+        yield
+        await gw.stop()
+
+    app = FastAPI(title="rgd gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.gateway = gw
+
+    @app.exception_handler(GatewayError)
+    async def _gateway_error(request: Request, exc: GatewayError):
+        return Response(exc.body(), exc.status, headers=exc.headers, media_type=_JSON)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        return Response(error_body(str(exc.detail), "invalid_request_error", code=str(exc.status_code)),
+                        exc.status_code, media_type=_JSON)
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request):
+        start = time.perf_counter()
+        status, mode = 500, "unknown"
+        try:
+            response = await gw.chat(request)
+            status, mode = response.status_code, response.headers.get("x-rgd-mode", mode)
+            return response
+        except GatewayError as exc:
+            status = exc.status
+            raise
+        finally:
+            seconds = time.perf_counter() - start
+            gw.metrics.requests.labels(mode=mode, status=str(status)).inc()
+            gw.metrics.latency.labels(mode=mode).observe(seconds)
+            access_log.debug("chat %s %d %.1fms", mode, status, seconds * 1000)
+
+    @app.get("/v1/models")
+    async def models(request: Request):
+        gw.client_of(request)
+        return JSONResponse(gw.models_list())
+
+    @app.get("/healthz")
+    async def healthz():
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz():
+        ok, why = await gw.ready()
+        router = gw.holder.current
+        body = {"status": why, "router_version": router.version if router else None}
+        return JSONResponse(body, 200 if ok else 503)
+
+    @app.get("/metrics")
+    async def metrics():
+        return Response(gw.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return app

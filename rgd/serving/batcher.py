@@ -1,0 +1,77 @@
+"""Micro-batching: concurrent questions are ranked in one embedder call instead of one call each.
+
+One worker per batcher takes the first waiting question, waits up to ``window_s`` for more (or until
+``max_batch`` are waiting), and ranks them all in one call on a worker thread (the event loop keeps serving;
+torch releases the GIL while it embeds). Questions that arrive while a batch is being ranked form the next
+batch, so under load batches grow without any extra wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Generic, Sequence, TypeVar
+
+T = TypeVar("T")
+
+
+class MicroBatcher(Generic[T]):
+    def __init__(
+        self,
+        fn: Callable[[Sequence[str]], list[T]],
+        window_s: float = 0.002,
+        max_batch: int = 64,
+        on_batch: Callable[[int, float], None] | None = None,
+    ) -> None:
+        self.fn = fn
+        self.window_s = window_s
+        self.max_batch = max_batch
+        self.on_batch = on_batch
+        self._queue: asyncio.Queue | None = None
+        self._worker: asyncio.Task | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rgd-router")
+
+    async def submit(self, text: str) -> T:
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            self._worker = asyncio.get_running_loop().create_task(self._run())
+        future = asyncio.get_running_loop().create_future()
+        await self._queue.put((text, future))
+        return await future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        queue = self._queue
+        while True:
+            batch = [await queue.get()]
+            if self.window_s > 0:
+                deadline = loop.time() + self.window_s
+                while len(batch) < self.max_batch:
+                    timeout = deadline - loop.time()
+                    if timeout <= 0:
+                        break
+                    try:
+                        batch.append(await asyncio.wait_for(queue.get(), timeout))
+                    except asyncio.TimeoutError:
+                        break
+            while len(batch) < self.max_batch and not queue.empty():
+                batch.append(queue.get_nowait())
+            texts = [t for t, _ in batch]
+            start = loop.time()
+            try:
+                results = await loop.run_in_executor(self._executor, self.fn, texts)
+            except Exception as exc:  # noqa: BLE001 - handed to every waiting request
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            if self.on_batch is not None:
+                self.on_batch(len(batch), loop.time() - start)
+            for (_, fut), result in zip(batch, results):
+                if not fut.done():
+                    fut.set_result(result)
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+        self._executor.shutdown(wait=False, cancel_futures=True)

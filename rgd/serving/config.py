@@ -1,0 +1,162 @@
+"""The gateway's configuration (``rgd serve --config FILE``): which router to serve, the pool, the limits.
+
+A YAML file with these sections (``configs/gateway.yaml`` is a documented sample)::
+
+    registry:   model_name, alias (default champion), tracking_uri, poll_interval_s
+    pool:       - name (the pool model the router knows), base_url (OpenAI-compatible, ending in /v1),
+                  model (the upstream's model id; default: name), api_key_env (the environment variable
+                  holding its key; none for keyless servers), timeout_s, cost (reported, not used)
+    auth:       required, api_keys_env (comma-separated keys), api_keys_file (one key a line: a mounted Secret)
+    rate_limit: requests_per_s and burst per client key (a token bucket; 0 turns it off)
+    breaker:    failure_threshold consecutive failures open an upstream's circuit for open_s seconds
+    routing:    public_model (the model id clients send), max_k, batch_window_ms, max_batch
+    server:     host, port, max_body_bytes, log_prompts
+
+Every section forbids unknown fields, so a typo fails with the field's path. Secrets are never in the file:
+only the *names* of the environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from rgd.errors import DataError, ParameterError, validation_message
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _env_name(value: str | None) -> str | None:
+    if value is not None and not _ENV_NAME.match(value):
+        raise ValueError(f"{value!r} is not an environment variable name (the key itself never goes in the file)")
+    return value
+
+
+class RegistrySpec(_Strict):
+    model_name: str = Field("rgd-router", min_length=1, description="the registered router")
+    alias: str = Field("champion", min_length=1, description="the alias served; the gateway follows it")
+    tracking_uri: str | None = Field(None, description="MLflow tracking URI; default $MLFLOW_TRACKING_URI")
+    poll_interval_s: float = Field(30.0, gt=0, description="how often the alias is checked for a new version")
+
+
+class UpstreamSpec(_Strict):
+    name: str = Field(min_length=1, description="the pool model's name, as the router ranks it")
+    base_url: str = Field(description="OpenAI-compatible base URL, e.g. http://vllm-qwen:8000/v1")
+    model: str | None = Field(None, description="the model id the upstream expects; default: name")
+    api_key_env: str | None = Field(None, description="environment variable holding the upstream's API key")
+    timeout_s: float = Field(60.0, gt=0, description="per-request timeout; past it the request fails over")
+    cost: float = Field(0.0, ge=0, description="cost per 1M tokens (reported in /v1/models; not used to route)")
+
+    _check_env = field_validator("api_key_env")(classmethod(lambda cls, v: _env_name(v)))
+
+    @field_validator("base_url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v.rstrip("/")
+
+    @property
+    def upstream_model(self) -> str:
+        return self.model or self.name
+
+
+class AuthSpec(_Strict):
+    required: bool = Field(True, description="refuse requests without a valid client key (401)")
+    api_keys_env: str | None = Field("RGD_GATEWAY_API_KEYS", description="env var with comma-separated client keys")
+    api_keys_file: str | None = Field(None, description="file with one client key a line (a mounted Secret)")
+
+    _check_env = field_validator("api_keys_env")(classmethod(lambda cls, v: _env_name(v)))
+
+    def load_keys(self) -> list[str]:
+        """The client keys from the environment variable and the file (ParameterError when required and none)."""
+        keys: list[str] = []
+        if self.api_keys_env:
+            keys += [k.strip() for k in os.environ.get(self.api_keys_env, "").split(",") if k.strip()]
+        if self.api_keys_file:
+            try:
+                text = Path(self.api_keys_file).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ParameterError(f"auth.api_keys_file: cannot read {self.api_keys_file} ({exc.strerror})") from None
+            keys += [k.strip() for k in text.splitlines() if k.strip() and not k.startswith("#")]
+        if self.required and not keys:
+            raise ParameterError(
+                f"auth.required is true but no client API key was found (set ${self.api_keys_env} or "
+                "auth.api_keys_file, or auth.required: false for a gateway open to its network)"
+            )
+        return keys
+
+
+class RateLimitSpec(_Strict):
+    requests_per_s: float = Field(50.0, ge=0, description="sustained requests per second per client key; 0: off")
+    burst: int = Field(100, ge=1, description="requests a key may send at once before the rate applies")
+
+
+class BreakerSpec(_Strict):
+    failure_threshold: int = Field(3, ge=1, description="consecutive failures that open an upstream's circuit")
+    open_s: float = Field(10.0, gt=0, description="how long an open circuit sends nothing (then one trial request)")
+
+
+class RoutingSpec(_Strict):
+    public_model: str = Field("rgd-router", min_length=1, description="the model id clients send (':topK' for consensus)")
+    max_k: int = Field(5, ge=1, description="largest k a client may ask for in consensus mode")
+    batch_window_ms: float = Field(2.0, ge=0, description="how long the router waits to batch concurrent questions")
+    max_batch: int = Field(64, ge=1, description="most questions embedded in one call")
+
+
+class ServerSpec(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="larger request bodies get 413")
+    log_prompts: bool = Field(False, description="log the routed question text (off: never in logs)")
+
+
+class GatewayConfig(_Strict):
+    registry: RegistrySpec = RegistrySpec()
+    pool: list[UpstreamSpec] = Field(min_length=1)
+    auth: AuthSpec = AuthSpec()
+    rate_limit: RateLimitSpec = RateLimitSpec()
+    breaker: BreakerSpec = BreakerSpec()
+    routing: RoutingSpec = RoutingSpec()
+    server: ServerSpec = ServerSpec()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "GatewayConfig":
+        names = [u.name for u in self.pool]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"pool names must be unique, repeated: {dupes}")
+        return self
+
+    def upstream(self, name: str) -> UpstreamSpec | None:
+        return next((u for u in self.pool if u.name == name), None)
+
+
+def parse_gateway_config(data: object, source: str = "gateway config") -> GatewayConfig:
+    if not isinstance(data, dict):
+        raise DataError("a gateway config is a mapping (registry, pool, auth, ...)", path=source)
+    try:
+        return GatewayConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ParameterError(f"{source}: {validation_message(exc)}") from None
+
+
+def load_gateway_config(path: str | Path) -> GatewayConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"cannot read the gateway config ({exc.strerror})", path=path) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise DataError(f"not valid YAML ({exc})", path=path) from None
+    return parse_gateway_config(data, str(path))

@@ -1,0 +1,117 @@
+"""The router being served, and hot reload: follow the registry alias, swap atomically, refuse bad versions.
+
+A :class:`RouterSource` says which version the alias points at and loads a version as a verified
+:class:`~rgd.routers.bundle.RouterBundle` (the MLflow implementation is
+:class:`rgd.tracking.serving_source.RegistrySource`, wired in by ``rgd serve``; this package never imports
+MLflow). :class:`RouterHolder` keeps the current :class:`LoadedRouter`: a request takes it once and uses
+that object to the end, so swapping the reference is atomic and in-flight requests finish on the old one.
+A version that fails to load or verify is refused (logged, counted) and the old one keeps serving; it is not
+tried again until the alias moves to another version and back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence
+
+from rgd.serving.batcher import MicroBatcher
+from rgd.serving.metrics import GatewayMetrics
+
+log = logging.getLogger(__name__)
+
+
+class RouterSource(Protocol):
+    name: str
+
+    def current_version(self) -> str:
+        """The version the served alias points at now."""
+
+    def load(self, version: str) -> Any:
+        """That version's bundle, verified (raises on anything amiss)."""
+
+
+@dataclass
+class LoadedRouter:
+    version: str
+    bundle: Any  # RouterBundle
+    window_s: float = 0.002
+    max_batch: int = 64
+    metrics: GatewayMetrics | None = None
+    batcher: MicroBatcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        on_batch = None
+        if self.metrics is not None:
+            on_batch = lambda n, _s: self.metrics.batch_size.observe(n)  # noqa: E731
+        self.batcher = MicroBatcher(self._rank_batch, self.window_s, self.max_batch, on_batch)
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(self.bundle.models)
+
+    def _rank_batch(self, texts: Sequence[str]) -> list[list[str]]:
+        return [r["models"] for r in self.bundle.route(list(texts), k=len(self.bundle.models))]
+
+    async def rank(self, text: str) -> list[str]:
+        """Every pool model the router knows, best first, for this question."""
+        return await self.batcher.submit(text)
+
+
+class RouterHolder:
+    def __init__(self, source: RouterSource, metrics: GatewayMetrics, window_s: float, max_batch: int,
+                 poll_interval_s: float) -> None:
+        self.source = source
+        self.metrics = metrics
+        self.window_s = window_s
+        self.max_batch = max_batch
+        self.poll_interval_s = poll_interval_s
+        self.current: LoadedRouter | None = None
+        self.refused: set[str] = set()
+        self.last_error: str | None = None
+
+    def load_version(self, version: str) -> LoadedRouter | None:
+        """Load and verify ``version`` (blocking); None, logged and counted, when it is refused."""
+        try:
+            bundle = self.source.load(version)
+        except Exception as exc:  # noqa: BLE001 - any failure to load or verify refuses the version
+            self.refused.add(version)
+            self.last_error = f"version {version} refused: {exc}"
+            self.metrics.reloads.labels(result="refused").inc()
+            log.error("router %s version %s refused, keeping %s: %s", self.source.name, version,
+                      self.current.version if self.current else "nothing", exc)
+            return None
+        self.metrics.reloads.labels(result="loaded").inc()
+        return LoadedRouter(version, bundle, self.window_s, self.max_batch, self.metrics)
+
+    def swap(self, loaded: LoadedRouter) -> None:
+        old, self.current = self.current, loaded
+        self.metrics.set_version(self.source.name, loaded.version)
+        log.info("serving router %s version %s (was %s)", self.source.name, loaded.version, old.version if old else "none")
+        if old is not None:
+            # the old batcher stops once the requests that took it have had time to finish
+            asyncio.get_event_loop().call_later(120, old.batcher.close)
+
+    async def check_once(self) -> bool:
+        """Ask the registry; load and swap in a new version. True when a new version is now served."""
+        try:
+            version = await asyncio.to_thread(self.source.current_version)
+        except Exception as exc:  # noqa: BLE001 - registry unreachable: keep serving, try again later
+            self.last_error = f"registry: {exc}"
+            log.warning("cannot read %s from the registry: %s", self.source.name, exc)
+            return False
+        if (self.current is not None and version == self.current.version) or version in self.refused:
+            if self.current is not None and version == self.current.version:
+                self.refused.clear()  # the alias came back: a later move may be retried
+            return False
+        loaded = await asyncio.to_thread(self.load_version, version)
+        if loaded is None:
+            return False
+        self.swap(loaded)
+        return True
+
+    async def poll_forever(self) -> None:
+        while True:
+            await self.check_once()
+            await asyncio.sleep(self.poll_interval_s)

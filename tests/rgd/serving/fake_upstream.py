@@ -1,0 +1,177 @@
+"""A fast fake OpenAI-compatible upstream on loopback, in its own process, steered over HTTP.
+
+``python -m tests.rgd.serving.fake_upstream --name NAME [--latency-ms 50] [--answer B]`` prints
+``PORT <n>`` once it listens on 127.0.0.1. ``POST /control`` with ``{"mode": "ok" | "error500" | "error400",
+"latency_ms": .., "answer": ..}`` changes its behaviour; ``GET /stats`` returns ``{"requests": n}``.
+Chat replies say ``"<name> thinks. The answer is (<answer>)."`` (or ``"Hello from <name>."`` without an
+answer), as JSON or, with ``stream: true``, as SSE chunks ending in ``data: [DONE]``. Used by the gateway
+tests (``UpstreamProcess``) and by ``benchmarks/gateway_load.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+class FakeUpstream:
+    def __init__(self, name: str, latency_ms: float, answer: str | None) -> None:
+        self.name, self.latency_ms, self.answer = name, latency_ms, answer
+        self.mode = "ok"
+        self.requests = 0
+        self.last_body: dict | None = None
+        self.last_auth: str | None = None
+
+    def text(self) -> str:
+        return f"{self.name} thinks. The answer is ({self.answer})." if self.answer else f"Hello from {self.name}."
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                msg = await receive()
+                if msg["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif msg["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        body = b""
+        while True:
+            msg = await receive()
+            body += msg.get("body", b"")
+            if not msg.get("more_body"):
+                break
+        path = scope["path"]
+        if path == "/control":
+            doc = json.loads(body)
+            self.mode = doc.get("mode", self.mode)
+            self.latency_ms = float(doc.get("latency_ms", self.latency_ms))
+            self.answer = doc.get("answer", self.answer)
+            return await self._json(send, 200, {"ok": True})
+        if path == "/stats":
+            return await self._json(send, 200, {"requests": self.requests, "last_body": self.last_body,
+                                                "last_auth": self.last_auth})
+        if path == "/v1/models":
+            return await self._json(send, 200, {"object": "list", "data": [{"id": self.name, "object": "model"}]})
+        if path != "/v1/chat/completions":
+            return await self._json(send, 404, {"error": {"message": "not found"}})
+        self.requests += 1
+        request = json.loads(body)
+        self.last_body = request
+        self.last_auth = dict(scope["headers"]).get(b"authorization", b"").decode() or None
+        if self.latency_ms:
+            await asyncio.sleep(self.latency_ms / 1000.0)
+        if self.mode == "error500":
+            return await self._json(send, 500, {"error": {"message": "upstream broke", "type": "server_error"}})
+        if self.mode == "error400":
+            return await self._json(send, 400, {"error": {"message": f"{self.name} refuses", "type": "invalid_request_error"}})
+        text = self.text()
+        if request.get("stream"):
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"text/event-stream")]})
+            for i, word in enumerate(text.split(" ")):
+                chunk = {"id": "c1", "object": "chat.completion.chunk", "model": request.get("model"),
+                         "choices": [{"index": 0, "delta": {"content": (" " if i else "") + word}, "finish_reason": None}]}
+                await send({"type": "http.response.body", "body": f"data: {json.dumps(chunk)}\n\n".encode(), "more_body": True})
+            await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
+            return
+        reply = {
+            "id": "cmpl-1", "object": "chat.completion", "created": int(time.time()), "model": request.get("model"),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": len(text.split()), "total_tokens": 10 + len(text.split())},
+        }
+        await self._json(send, 200, reply)
+
+    @staticmethod
+    async def _json(send, status: int, doc: dict) -> None:
+        payload = json.dumps(doc).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})
+
+
+def main() -> None:
+    import uvicorn
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--latency-ms", type=float, default=0.0)
+    ap.add_argument("--answer", default=None)
+    args = ap.parse_args()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    print(f"PORT {sock.getsockname()[1]}", flush=True)
+    config = uvicorn.Config(FakeUpstream(args.name, args.latency_ms, args.answer), log_level="error",
+                            access_log=False, backlog=2048)
+    asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+
+
+class UpstreamProcess:
+    """Start a fake upstream as a subprocess; ``control``, ``stats``, ``kill``; a context manager."""
+
+    def __init__(self, name: str, latency_ms: float = 0.0, answer: str | None = None) -> None:
+        self.name = name
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.rgd.serving.fake_upstream", "--name", name, "--latency-ms", str(latency_ms)]
+            + (["--answer", answer] if answer else []),
+            cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True,
+        )
+        line = self.proc.stdout.readline()
+        if not line.startswith("PORT "):
+            self.kill()
+            raise RuntimeError(f"fake upstream {name} did not start: {line!r}")
+        self.port = int(line.split()[1])
+        self._wait_up()
+
+    def _wait_up(self) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                self.stats()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"fake upstream {self.name} did not answer")
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def _call(self, path: str, doc: dict | None = None) -> dict:
+        data = None if doc is None else json.dumps(doc).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return json.loads(resp.read())
+
+    def control(self, **doc) -> None:
+        self._call("/control", doc)
+
+    def stats(self) -> dict:
+        return self._call("/stats")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def __enter__(self) -> "UpstreamProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.kill()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Run ``rgd serve`` as a subprocess on a free loopback port, and register small routers for it to serve.
+
+Shared by the gateway tests and ``benchmarks/gateway_load.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+CLI = "import sys; from rgd.cli import main; sys.exit(main())"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(path: Path, *, model_name: str, tracking_uri: str, pool: list[dict], **sections) -> Path:
+    doc = {"registry": {"model_name": model_name, "tracking_uri": tracking_uri, "poll_interval_s": 0.5},
+           "pool": pool, **sections}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+class GatewayProcess:
+    def __init__(self, config: Path, env: dict[str, str], log_path: Path, timeout_s: float = 120,
+                 verbose: bool = True) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        self._log = open(log_path, "w")
+        args = [sys.executable, "-c", CLI] + (["-v"] if verbose else []) + ["serve", "--config", str(config),
+                                                                            "--port", str(self.port)]
+        self.proc = subprocess.Popen(args, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gateway exited ({self.proc.returncode}): {self.log()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"gateway not ready in {timeout_s} s: {self.log()[-3000:]}")
+            time.sleep(0.2)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text()
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"{self.url}/metrics", timeout=5) as resp:
+            return resp.read().decode()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._log.close()
+
+
+def register(bundle_dir: Path, model_name: str, tracking_uri: str) -> str:
+    """Log and register a saved bundle; returns its version (no alias set)."""
+    from rgd.tracking import log_router
+
+    rv = log_router(bundle_dir, model_name=model_name, metrics={"top1": 0.5}, tags={"test_set_id": "t"},
+                    tracking_uri=tracking_uri, input_examples=["which enzyme binds the cell membrane protein?"])
+    return rv.version
+
+
+def move_alias(model_name: str, version: str, alias: str = "champion") -> None:
+    from rgd.tracking import set_alias_manually
+
+    set_alias_manually(model_name, version, alias, reason="gateway test")
+
+
+def chat_body(question: str, model: str = "rgd-router", **extra) -> bytes:
+    return json.dumps({"model": model, "messages": [{"role": "user", "content": question}], **extra}).encode()

@@ -1,0 +1,130 @@
+"""The gateway's parts on their own: config, circuit breaker, token bucket, client keys, consensus, batching."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from rgd.errors import ParameterError
+from rgd.serving.auth import KeyChecker
+from rgd.serving.batcher import MicroBatcher
+from rgd.serving.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
+from rgd.serving.config import load_gateway_config, parse_gateway_config
+from rgd.serving.ratelimit import RateLimiter
+from rgd.serving.voting import Vote, decide, n_options
+from tests.paths import REPO_ROOT
+
+POOL = [{"name": "a", "base_url": "http://127.0.0.1:1/v1"}]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_the_sample_config_loads():
+    config = load_gateway_config(REPO_ROOT / "configs" / "gateway.yaml")
+    assert config.registry.alias == "champion" and len(config.pool) >= 2
+    assert all(u.api_key_env is None or u.api_key_env.isupper() for u in config.pool)
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"pool": []}, "pool"),
+        ({"pool": POOL * 2}, "unique"),
+        ({"pool": [{**POOL[0], "api_key_env": "sk-live-123"}]}, "api_key_env"),
+        ({"pool": [{**POOL[0], "base_url": "ftp://x"}]}, "base_url"),
+        ({"pool": POOL, "breaker": {"failure_threshold": 0}}, "breaker.failure_threshold"),
+        ({"pool": POOL, "server": {"max_body_byte": 10}}, "server.max_body_byte"),
+    ],
+)
+def test_bad_configs_name_the_field(change, field):
+    with pytest.raises(ParameterError, match=field):
+        parse_gateway_config(change)
+
+
+def test_required_auth_without_keys_refuses_to_start(monkeypatch, tmp_path):
+    config = parse_gateway_config({"pool": POOL, "auth": {"api_keys_env": "RGD_TEST_NO_KEYS"}})
+    monkeypatch.delenv("RGD_TEST_NO_KEYS", raising=False)
+    with pytest.raises(ParameterError, match="no client API key"):
+        config.auth.load_keys()
+    keys = tmp_path / "keys"
+    keys.write_text("# mounted Secret\nk1\n\nk2\n")
+    monkeypatch.setenv("RGD_TEST_NO_KEYS", "k3, k4")
+    with_file = parse_gateway_config({"pool": POOL, "auth": {"api_keys_env": "RGD_TEST_NO_KEYS",
+                                                              "api_keys_file": str(keys)}})
+    assert with_file.auth.load_keys() == ["k3", "k4", "k1", "k2"]
+    assert parse_gateway_config({"pool": POOL, "auth": {"required": False, "api_keys_env": None}}).auth.load_keys() == []
+
+
+def test_breaker_opens_after_consecutive_failures_and_half_opens_for_one_trial():
+    clock = Clock()
+    b = CircuitBreaker(failure_threshold=2, open_s=5, clock=clock)
+    assert b.allow() and not b.record_failure() and b.state == CLOSED
+    b.record_success()  # only consecutive failures count
+    assert not b.record_failure() and b.record_failure() and b.state == OPEN and not b.allow()
+    clock.t += 5
+    assert b.state == HALF_OPEN and b.allow() and not b.allow()  # one trial at a time
+    assert b.record_failure() and b.state == OPEN  # a failed trial opens it again, for open_s more
+    clock.t += 4.9
+    assert not b.allow()
+    clock.t += 0.2
+    assert b.allow()
+    b.record_success()
+    assert b.state == CLOSED and b.allow() and b.allow()
+
+
+def test_token_bucket_gives_a_burst_then_the_rate_with_retry_after():
+    clock = Clock()
+    limiter = RateLimiter(rate=2, burst=3, clock=clock)
+    assert [limiter.check("k") for _ in range(3)] == [0, 0, 0]
+    assert limiter.check("k") == 1  # 0.5 s until the next token: Retry-After rounds up to 1
+    assert limiter.check("other") == 0  # per key
+    clock.t += 0.5
+    assert limiter.check("k") == 0 and limiter.check("k") == 1
+    slow = RateLimiter(rate=0.1, burst=1, clock=clock)
+    assert slow.check("k") == 0 and slow.check("k") == 10
+    assert RateLimiter(0, 1).check("k") == 0  # off
+
+
+def test_client_keys_match_exactly_and_report_an_id_not_the_key():
+    keys = KeyChecker(["alpha-key", "beta-key"])
+    assert keys.identify("Bearer beta-key") == "key1" and keys.identify("Bearer alpha-key") == "key0"
+    for bad in (None, "", "alpha-key", "Bearer alpha-ke", "Bearer alpha-keyy", "Basic alpha-key"):
+        assert keys.identify(bad) is None
+    assert not KeyChecker([]).enabled
+
+
+def test_consensus_majority_ties_and_no_answer():
+    votes = [Vote("m0", 0, "A"), Vote("m1", 1, "B"), Vote("m2", 2, "B")]
+    r = decide(votes)
+    assert (r.answer, votes[r.winner].model, r.extracted) == ("B", "m1", True)
+    r = decide([Vote("m1", 1, "B"), Vote("m0", 0, "A")])  # tie: the higher-ranked model's answer
+    assert (r.answer, r.winner) == ("A", 1)
+    r = decide([Vote("m1", 1, None), Vote("m0", 0, None)])
+    assert r.answer is None and not r.extracted and r.winner == 1  # the first-ranked one's response
+    assert r.to_dict()["consensus"].startswith("no_answer_extracted")
+    assert n_options("Q?\nA. x\nB. y\nC. z") == 3 and n_options("(A) x\n(B) y") == 2 and n_options("free chat") == 26
+
+
+def test_micro_batcher_ranks_concurrent_questions_in_one_call():
+    calls: list[list[str]] = []
+
+    def rank(texts):
+        calls.append(list(texts))
+        return [t.upper() for t in texts]
+
+    async def main():
+        batcher = MicroBatcher(rank, window_s=0.02, max_batch=8)
+        out = await asyncio.gather(*(batcher.submit(f"q{i}") for i in range(20)))
+        batcher.close()
+        return out
+
+    out = asyncio.run(main())
+    assert out == [f"Q{i}" for i in range(20)]
+    assert [len(c) for c in calls] == [8, 8, 4]
