@@ -90,10 +90,12 @@ def register_router(
                              tags=tags, artifacts=artifacts, run_name=lineage["zenml_run_name"],
                              experiment=config.registry.experiment, tracking_uri=config.registry.tracking_uri)
     decision = promote(version.name, version.version, metric=config.registry.metric,
-                       margin=config.registry.margin, test_set_id=evaluation["test_set_id"])
+                       margin=config.registry.margin, test_set_id=evaluation["test_set_id"],
+                       must_beat=config.registry.must_beat)
     result = {"model_name": version.name, "version": str(version.version), "mlflow_run_id": version.run_id,
               "promoted": bool(decision.promoted), "reason": decision.reason,
               "champion_before": decision.champion_before, "metric": config.registry.metric,
+              "baselines": {k: v for k, v in decision.baselines.items() if v is not None},
               "challenger_metric": decision.challenger_metric, "champion_metric": decision.champion_metric}
     log_metadata(metadata={k: v for k, v in result.items() if v is not None})
     return result

@@ -123,24 +123,17 @@ def _read_questions(path: Path) -> list[str]:
 
 
 def _load_model(name: str, version: str | None, alias: str):
+    """The version's pyfunc model, loaded only after every file of it matched the registry's digest."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    client = mlflow.MlflowClient()
+    from rgd.tracking.model_files import load_verified
+
     try:
-        client.get_registered_model(name)
+        mlflow.MlflowClient().get_registered_model(name)
     except MlflowException:
         raise _fail_nothing_registered(name) from None
-    uri = f"models:/{name}/{version}" if version else f"models:/{name}@{alias}"
-    try:
-        if version:
-            client.get_model_version(name, version)
-        else:
-            client.get_model_version_by_alias(name, alias)
-    except MlflowException:
-        what = f"version {version}" if version else f"alias {alias!r}"
-        raise click.ClickException(f"{name!r} has no {what}; see `rgd models`") from None
-    return mlflow.pyfunc.load_model(uri)
+    return load_verified(name, version=version, alias=None if version else alias)
 
 
 def _route_rows(model, questions: list[str], k: int) -> Iterator[dict[str, Any]]:

@@ -28,6 +28,8 @@ from rgd.simulated.world import WorldConfig
 
 LLM_KINDS = ("vllm", "openai", "gemini")
 GENERATOR_PRESETS = ("strong", "medium", "weak", "very_weak")
+#: references every evaluation has besides the routers (rgd.evaluation.metrics), usable in registry.must_beat
+GATE_REFERENCES = ("majority_all",)
 MINILM_ALIASES = ("minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2")
 
 
@@ -191,7 +193,11 @@ class RegistrySpec(_Strict):
     model_name: str = "rgd-router"
     experiment: str = "rgd"
     metric: Literal["top1", "top3_vote"] = "top1"
-    margin: float = Field(0.0, ge=0, description="a challenger must beat the champion by more than this")
+    margin: float = Field(0.0, ge=0, description="a challenger must beat the champion (and must_beat) by more "
+                          "than this")
+    must_beat: list[str] = Field(default_factory=lambda: ["best_single"],
+                                 description="baselines of the same run (router.baselines, or majority_all) the "
+                                 "router must beat by more than the margin to be promoted; [] turns this off")
     tracking_uri: str | None = Field(None, description="default: MLFLOW_TRACKING_URI, else SQLite under RGD_HOME")
 
 
@@ -244,6 +250,16 @@ class RunConfig(_Strict):
         return data
 
     @model_validator(mode="after")
+    def _gate_baselines(self) -> "RunConfig":
+        evaluated = {*self.router.baselines, *GATE_REFERENCES}
+        missing = [b for b in self.registry.must_beat if b not in evaluated]
+        if missing:
+            raise ParameterError(
+                f"registry.must_beat names {missing}, which this run does not evaluate: add them to "
+                f"router.baselines (now {self.router.baselines}) or drop them from registry.must_beat")
+        return self
+
+    @model_validator(mode="after")
     def _consistent(self) -> "RunConfig":
         if self.pipeline == "recorded":
             if self.recorded is None:
@@ -279,8 +295,12 @@ class RunConfig(_Strict):
         return self.pipeline == "training" and self.pool.kind == "simulated"
 
     def restricted_to(self, sections: frozenset[str] | set[str]) -> "RunConfig":
-        """This config with every section not named reset to its default (for caching on what is read)."""
-        return RunConfig.model_validate(self.model_dump(include=set(sections), exclude_unset=False), strict=True)
+        """This config with every section not named reset to its default (for caching on what is read).
+        ``generation.subjects`` is kept: it decides, like ``benchmark``, which subjects the run is about."""
+        include: dict[str, Any] = {s: True for s in sections}
+        if "generation" not in include and self.generation.subjects is not None:
+            include["generation"] = {"subjects"}
+        return RunConfig.model_validate(self.model_dump(include=include, exclude_unset=False), strict=True)
 
     def without_reuse(self) -> "RunConfig":
         """The same run reusing no saved work (``rgd run --no-cache``): every answer checkpoint is ignored

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
 from rgd.home import rgd_home
 
 DEFAULT_EXPERIMENT = "rgd"
@@ -67,11 +68,15 @@ def configure_mlflow(
     mlflow.set_registry_uri(resolved)
     if not from_user_env:
         _exported = resolved  # we chose it (explicit or local default): not the user's env setting
-    client = mlflow.MlflowClient(tracking_uri=resolved, registry_uri=resolved)
-    if client.get_experiment_by_name(experiment) is None:
-        try:
-            client.create_experiment(experiment, artifact_location=artifact_location)
-        except Exception:  # noqa: BLE001 - created concurrently by another process: fine if it exists now
-            if client.get_experiment_by_name(experiment) is None:
-                raise
+    from rgd.tracking.locking import registry_lock
+
+    # the first use of a local store creates its schema: one process at a time (two `rgd run` in a fresh home)
+    with registry_lock(resolved):
+        client = mlflow.MlflowClient(tracking_uri=resolved, registry_uri=resolved)
+        if client.get_experiment_by_name(experiment) is None:
+            try:
+                client.create_experiment(experiment, artifact_location=artifact_location)
+            except Exception:  # noqa: BLE001 - created concurrently by another process: fine if it exists now
+                if client.get_experiment_by_name(experiment) is None:
+                    raise
     return resolved

@@ -1,8 +1,11 @@
 """Promotion through the MLflow Model Registry: challenger -> champion only when it is measurably better.
 
-Every version handed to :func:`promote` gets the alias ``challenger``. It becomes ``champion`` when there is
-no champion yet, or when its metric beats the champion's by more than ``margin`` on the same test set (the
-``test_set_id`` tags must match; a champion measured on another test set is not compared unless forced).
+Every complete version handed to :func:`promote` gets the alias ``challenger``. It becomes ``champion`` when
+its metric beats each baseline of its own run named in ``must_beat`` (default in the run config:
+``best_single``) by more than ``margin``, and there is no champion yet or it beats the champion's by more
+than ``margin`` on the same test set (the ``test_set_id`` tags must match; a champion measured on another
+test set is not compared unless forced). A version whose registration was interrupted (no
+``registration=complete`` tag) is never promoted, neither automatically nor by hand.
 Every decision -- promotion, refusal, hand promotion, rollback -- is recorded as ``promotion.*`` tags on the
 model version and as a JSON document under ``promotion/`` in the version's run. A champion remembers the
 champion it replaced (``promotion.previous_champion``), which is what :func:`rollback` goes back to.
@@ -10,17 +13,17 @@ champion it replaced (``promotion.previous_champion``), which is what :func:`rol
 
 from __future__ import annotations
 
-from rgd.errors import ParameterError
-
 import json
 import logging
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Sequence
 
+from rgd.errors import ParameterError
 from rgd.tracking.config import DEFAULT_MODEL_NAME
 from rgd.tracking.listing import NoRegisteredModelError
+from rgd.tracking.locking import registry_lock
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,11 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 TEST_SET_TAG = "test_set_id"
 PREVIOUS_CHAMPION_TAG = "promotion.previous_champion"
+REGISTRATION_TAG = "registration"
+REGISTRATION_COMPLETE = "complete"
+DECISION_MARK = "Promotion:"
+MAX_DESCRIPTION = 5000
+CAS_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,8 @@ class PromotionDecision:
     challenger_metric: float | None
     champion_metric: float | None
     version: str = ""
-    decision: str = ""  # promoted | refused | manual | rolled_back
+    decision: str = ""  # promoted | refused | manual | rolled_back | restored
+    baselines: dict[str, float | None] = field(default_factory=dict)  # the run's baselines the gate checked
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,8 +94,21 @@ def _fmt(x: float | None) -> str:
     return "none" if x is None else f"{x:.6g}"
 
 
+def description_with_decision(description: str | None, decision: PromotionDecision) -> str:
+    """The version's description with its promotion line replaced by this decision's."""
+    base = (description or "").split(DECISION_MARK, 1)[0].rstrip()
+    verdict = {
+        "promoted": "Promoted to champion",
+        "refused": "Not promoted (stays challenger)",
+        "manual": "Alias set by hand",
+        "rolled_back": "Rolled back (no longer champion)",
+        "restored": "Restored as champion",
+    }.get(decision.decision, decision.decision)
+    return f"{base}\n\n{DECISION_MARK} {verdict}: {decision.reason}".strip()[:MAX_DESCRIPTION]
+
+
 def _record(client, mv, decision: PromotionDecision, extra: dict[str, Any] | None = None) -> None:
-    """Tags on the version + a JSON document in its run: every decision stays readable later."""
+    """Tags on the version + a JSON document in its run + its description: every decision stays readable."""
     now = datetime.now(timezone.utc)
     doc = {"model": mv.name, "time": now.isoformat(), **decision.to_dict(), **(extra or {})}
     tags = {
@@ -97,15 +119,37 @@ def _record(client, mv, decision: PromotionDecision, extra: dict[str, Any] | Non
         "promotion.champion_metric": _fmt(decision.champion_metric),
         "promotion.time": doc["time"],
     }
+    if decision.baselines:
+        tags["promotion.baselines"] = json.dumps(decision.baselines, sort_keys=True)
     for key in ("metric", "margin", "test_set_id"):
         if extra and key in extra:
             tags[f"promotion.{key}"] = str(extra[key])
     for k, v in tags.items():
         client.set_model_version_tag(mv.name, mv.version, k, v)
+    current = client.get_model_version(mv.name, mv.version)
+    client.update_model_version(mv.name, mv.version, description=description_with_decision(current.description, decision))
     if mv.run_id:
         stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
         client.log_dict(mv.run_id, doc, f"promotion/{stamp}-v{mv.version}-{decision.decision}.json")
     log.info("%s v%s: %s (%s)", mv.name, mv.version, decision.decision, decision.reason)
+
+
+def is_complete(mv) -> bool:
+    """Whether the version's registration finished (lineage, test set and source run recorded with it).
+
+    Versions are registered with every tag in one call and ``registration=complete`` among them; a version
+    without it was left by an interrupted registration (or made outside rgd) and is never promoted.
+    Versions registered before that tag existed count as complete when they carry ``source_run_id``, the
+    tag the old registration wrote last.
+    """
+    tags = mv.tags or {}
+    return tags.get(REGISTRATION_TAG) == REGISTRATION_COMPLETE or "source_run_id" in tags
+
+
+def incomplete_reason(mv) -> str:
+    return (f"v{mv.version} of {mv.name!r} is incomplete: its registration was interrupted (no "
+            f"{REGISTRATION_TAG}={REGISTRATION_COMPLETE} tag, so no guaranteed lineage, test set or file digest); "
+            "it is never promoted. Run the pipeline again to register a complete version.")
 
 
 def _make_champion(client, mv, previous) -> None:
@@ -117,6 +161,28 @@ def _make_champion(client, mv, previous) -> None:
         client.delete_registered_model_alias(mv.name, CHALLENGER)
 
 
+def _gain(candidate: float, other: float, higher_is_better: bool) -> float:
+    return candidate - other if higher_is_better else other - candidate
+
+
+def baseline_gate(client, mv, metric: str, margin: float, must_beat: Sequence[str], higher_is_better: bool = True
+                  ) -> tuple[str | None, dict[str, float | None]]:
+    """The first baseline of this run the version does not beat by more than ``margin`` (with why), and
+    every named baseline's value. A baseline's value is the run's ``<baseline>.<metric>`` metric (the
+    evaluation's entry for that router and metric), whatever the metric is."""
+    candidate = _metric(client, mv, metric)
+    values = {b: _metric(client, mv, f"{b}.{metric}") for b in must_beat}
+    for b, value in values.items():
+        if value is None:
+            return (f"its run has no {b}.{metric} metric to check the baseline gate against (evaluate {b!r} "
+                    f"in the run, i.e. list it in router.baselines, or drop it from registry.must_beat)"), values
+        gain = _gain(candidate, value, higher_is_better)
+        if not gain > margin:
+            return (f"does not beat its own baseline {b} by more than the margin: {metric} {_fmt(candidate)} vs "
+                    f"{b} {_fmt(value)} in the same run (gain {gain:+.6g}, margin {margin:g})"), values
+    return None, values
+
+
 def promote(
     model_name: str,
     version: str | int,
@@ -126,85 +192,136 @@ def promote(
     test_set_id: str,
     force: bool = False,
     higher_is_better: bool = True,
+    must_beat: Sequence[str] = (),
 ) -> PromotionDecision:
-    """Make ``version`` the challenger, and the champion if it beats the champion; records the decision.
+    """Make ``version`` the challenger, and the champion if it passes the gate; records the decision.
 
-    ``force`` compares against a champion measured on a different test set instead of refusing.
+    The gate: the version must beat each baseline of its own run named in ``must_beat`` (e.g.
+    ``best_single``) and the current champion, each by more than ``margin`` on ``metric``, measured on the
+    same test set. ``force`` compares against a champion measured on a different test set instead of
+    refusing. Runs under the store's registry lock (local stores); the champion alias is re-read before and
+    after it is written, so concurrent promotions against a tracking server settle on the better version.
     """
     if not test_set_id:
         raise ParameterError("promote needs the test_set_id the metrics were measured on")
+    with registry_lock():
+        return _promote(model_name, version, metric=metric, margin=margin, test_set_id=test_set_id, force=force,
+                        higher_is_better=higher_is_better, must_beat=tuple(must_beat))
+
+
+def _promote(model_name, version, *, metric, margin, test_set_id, force, higher_is_better, must_beat):
     client = _client()
     mv = _version(client, model_name, version)
-    client.set_registered_model_alias(model_name, CHALLENGER, mv.version)
-    champion = current_champion(model_name, CHAMPION, client)
-    champion_before = None if champion is None else str(champion.version)
-    extra = {"metric": metric, "margin": margin, "test_set_id": test_set_id, "forced": force}
-    challenger_metric = _metric(client, mv, metric)
+    extra = {"metric": metric, "margin": margin, "test_set_id": test_set_id, "forced": force,
+             "must_beat": list(must_beat)}
+    challenger_metric = _metric(client, mv, metric) if is_complete(mv) else None
 
-    def decide(promoted: bool, reason: str, champion_metric: float | None = None) -> PromotionDecision:
-        d = PromotionDecision(
-            promoted, reason, champion_before, challenger_metric, champion_metric, str(mv.version),
-            "promoted" if promoted else "refused",
-        )
-        if promoted:
-            _make_champion(client, mv, champion)
+    def record(promoted: bool, reason: str, champion_before: str | None, champion_metric: float | None = None,
+               baselines: dict | None = None) -> PromotionDecision:
+        d = PromotionDecision(promoted, reason, champion_before, challenger_metric, champion_metric,
+                              str(mv.version), "promoted" if promoted else "refused", baselines or {})
         _record(client, mv, d, extra)
         return d
 
+    if not is_complete(mv):
+        return record(False, incomplete_reason(mv), None)
+    client.set_registered_model_alias(model_name, CHALLENGER, mv.version)
     own_set = (mv.tags or {}).get(TEST_SET_TAG)
     if own_set is None:
         client.set_model_version_tag(model_name, mv.version, TEST_SET_TAG, test_set_id)
     elif own_set != test_set_id:
-        return decide(False, f"v{mv.version} was evaluated on test set {own_set!r}, not {test_set_id!r}")
+        return record(False, f"v{mv.version} was evaluated on test set {own_set!r}, not {test_set_id!r}", None)
     if challenger_metric is None:
-        return decide(False, f"v{mv.version} has no finite {metric!r} metric in its run")
+        return record(False, f"v{mv.version} has no finite {metric!r} metric in its run", None)
+    failed, baselines = baseline_gate(client, mv, metric, margin, must_beat, higher_is_better)
+    if failed:
+        champion = current_champion(model_name, CHAMPION, client)
+        return record(False, failed, None if champion is None else str(champion.version), None, baselines)
+    passed = "; ".join(f"beats {b} ({_fmt(v)})" for b, v in baselines.items())
+    passed = f" ({passed})" if passed else ""
+
+    for _attempt in range(CAS_ATTEMPTS):
+        champion = current_champion(model_name, CHAMPION, client)
+        champion_before = None if champion is None else str(champion.version)
+        promoted, reason, champion_metric = _judge(client, mv, champion, metric, margin, test_set_id, force,
+                                                   higher_is_better)
+        if champion_before == str(mv.version):
+            d = PromotionDecision(False, reason, champion_before, challenger_metric, challenger_metric,
+                                  str(mv.version), "refused", baselines)
+            _record(client, mv, d, extra)
+            return d
+        if not promoted:
+            return record(False, reason, champion_before, champion_metric, baselines)
+        # compare-and-set: write only if the champion is still the one compared with, then check it stuck
+        again = current_champion(model_name, CHAMPION, client)
+        if (None if again is None else str(again.version)) != champion_before:
+            continue
+        _make_champion(client, mv, champion)
+        after = current_champion(model_name, CHAMPION, client)
+        if after is not None and str(after.version) == str(mv.version):
+            return record(True, reason + passed, champion_before, champion_metric, baselines)
+    return record(False, f"the champion kept changing under concurrent promotions ({CAS_ATTEMPTS} tries); "
+                  f"promote v{mv.version} again", None, None, baselines)
+
+
+def _judge(client, mv, champion, metric, margin, test_set_id, force, higher_is_better
+           ) -> tuple[bool, str, float | None]:
+    """(promote?, why, champion's metric) for ``mv`` against ``champion`` (None: no champion yet)."""
+    challenger_metric = _metric(client, mv, metric)
     if champion is None:
-        return decide(True, f"no champion yet; v{mv.version} ({metric}={_fmt(challenger_metric)}) becomes champion")
+        return True, f"no champion yet; v{mv.version} ({metric}={_fmt(challenger_metric)}) becomes champion", None
+    champion_before = str(champion.version)
     if champion_before == str(mv.version):
-        d = PromotionDecision(False, f"v{mv.version} is already the champion", champion_before,
-                              challenger_metric, challenger_metric, str(mv.version), "refused")
-        _record(client, mv, d, extra)
-        return d
+        return False, f"v{mv.version} is already the champion", challenger_metric
     champion_set = (champion.tags or {}).get(TEST_SET_TAG)
     if champion_set != test_set_id and not force:
-        return decide(
-            False,
+        return False, (
             f"champion v{champion_before} was evaluated on test set {champion_set!r}, this version on "
             f"{test_set_id!r}: the metrics are not comparable; re-evaluate both on one test set, or promote "
-            f"by hand (`rgd promote {mv.version}`)",
-        )
+            f"by hand (`rgd promote {mv.version}`)"), None
     champion_metric = _metric(client, champion, metric)
     if champion_metric is None:
-        return decide(False, f"champion v{champion_before} has no {metric!r} metric to compare with", None)
-    gain = challenger_metric - champion_metric if higher_is_better else champion_metric - challenger_metric
+        return False, f"champion v{champion_before} has no {metric!r} metric to compare with", None
+    gain = _gain(challenger_metric, champion_metric, higher_is_better)
     verdict = (
         f"{metric} {_fmt(challenger_metric)} vs champion v{champion_before} {_fmt(champion_metric)} "
         f"on {test_set_id!r} (gain {gain:+.6g}, margin {margin:g})"
     )
     if gain > margin:
-        return decide(True, f"beats the champion: {verdict}", champion_metric)
-    return decide(False, f"does not beat the champion by more than the margin: {verdict}", champion_metric)
+        return True, f"beats the champion: {verdict}", champion_metric
+    return False, f"does not beat the champion by more than the margin: {verdict}", champion_metric
 
 
 def set_alias_manually(
     model_name: str, version: str | int, alias: str = CHAMPION, *, reason: str = "set by hand"
 ) -> PromotionDecision:
-    """Point ``alias`` at ``version`` without any metric check; recorded like every other decision."""
-    client = _client()
-    mv = _version(client, model_name, version)
-    before = current_champion(model_name, alias, client)
-    before_v = None if before is None else str(before.version)
-    if alias == CHAMPION:
-        _make_champion(client, mv, before)
-    else:
-        client.set_registered_model_alias(model_name, alias, mv.version)
-    d = PromotionDecision(True, f"{alias} set by hand: {reason}", before_v, None, None, str(mv.version), "manual")
-    _record(client, mv, d, {"alias": alias})
-    return d
+    """Point ``alias`` at ``version`` without any metric check; recorded like every other decision.
+
+    An incomplete version (interrupted registration) is refused.
+    """
+    with registry_lock():
+        client = _client()
+        mv = _version(client, model_name, version)
+        if not is_complete(mv):
+            raise ParameterError(incomplete_reason(mv))
+        before = current_champion(model_name, alias, client)
+        before_v = None if before is None else str(before.version)
+        if alias == CHAMPION:
+            _make_champion(client, mv, before)
+        else:
+            client.set_registered_model_alias(model_name, alias, mv.version)
+        d = PromotionDecision(True, f"{alias} set by hand: {reason}", before_v, None, None, str(mv.version), "manual")
+        _record(client, mv, d, {"alias": alias})
+        return d
 
 
 def rollback(model_name: str = DEFAULT_MODEL_NAME, *, reason: str = "rolled back by hand") -> PromotionDecision:
     """Give ``champion`` back to the champion the current one replaced (``promotion.previous_champion``)."""
+    with registry_lock():
+        return _rollback(model_name, reason)
+
+
+def _rollback(model_name: str, reason: str) -> PromotionDecision:
     client = _client()
     champion = current_champion(model_name, CHAMPION, client)
     if champion is None:
@@ -219,6 +336,8 @@ def rollback(model_name: str = DEFAULT_MODEL_NAME, *, reason: str = "rolled back
             f"champion v{champion.version} of {model_name!r} replaced no earlier champion: nothing to roll back to"
         )
     target = _version(client, model_name, previous)
+    if not is_complete(target):
+        raise ParameterError(incomplete_reason(target))
     client.set_registered_model_alias(model_name, CHAMPION, target.version)
     out = PromotionDecision(
         True, f"champion v{champion.version} -> v{target.version}: {reason}", str(champion.version),

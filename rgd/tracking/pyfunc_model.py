@@ -1,23 +1,20 @@
 """The router as an MLflow pyfunc model: question text in, ranked pool models out.
 
-``load_context`` verifies and loads the :class:`~rgd.routers.bundle.RouterBundle` shipped as the model's
-``bundle`` artifact (a tampered bundle raises ArtifactError and the model does not load). ``predict`` takes
-a DataFrame with a ``question`` column (or a list of strings, or one string) and an optional ``k`` param,
-and returns a DataFrame with ``models`` (JSON list of the top-k names), ``scores`` (JSON list), ``top1``
-and ``subject`` (the router's inferred subject, "" when the router has none).
-
-This module imports mlflow; it is loaded by MLflow (through ``pyfunc_entry.py``), not by the core package.
+The logged model ships no code: its MLmodel names this installed module as the pyfunc ``loader_module``,
+and the model's only data is the :class:`~rgd.routers.bundle.RouterBundle` (JSON + NumPy, sha256 manifest).
+MLflow calls :func:`_load_pyfunc`, which verifies the bundle before loading it (a tampered bundle raises
+ArtifactError and the model does not load). ``predict`` takes a DataFrame with a ``question`` column (or a
+list of strings, or one string) and an optional ``k`` param, and returns a DataFrame with ``models`` (JSON
+list of the top-k names), ``scores`` (JSON list), ``top1`` and ``subject`` (the router's inferred subject,
+"" when the router has none).
 """
 
 from __future__ import annotations
 
-from rgd.errors import ParameterError
-
 import json
 from typing import Any
 
-import mlflow.pyfunc
-import pandas as pd
+from rgd.errors import ParameterError
 
 BUNDLE_ARTIFACT = "bundle"
 QUESTION_COLUMN = "question"
@@ -73,20 +70,21 @@ def routes_to_frame(routes: list[dict[str, Any]]):
     )
 
 
-class RouterPyfunc(mlflow.pyfunc.PythonModel):
-    """Serves a RouterBundle; holds nothing until ``load_context``."""
+class RouterModel:
+    """Serves a verified RouterBundle (what MLflow's pyfunc wrapper calls ``predict`` on)."""
 
-    def __init__(self) -> None:
-        self.bundle = None
+    def __init__(self, bundle) -> None:
+        self.bundle = bundle
 
-    def load_context(self, context) -> None:
-        from rgd.routers.bundle import RouterBundle
-
-        self.bundle = RouterBundle.load(context.artifacts[BUNDLE_ARTIFACT])
-
-    def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        # a DataFrame hint: MLflow validates against the logged signature, not against type hints
-        if self.bundle is None:
-            raise RuntimeError("router model used before load_context")
+    def predict(self, model_input: Any, params: dict[str, Any] | None = None):
         k = int((params or {}).get("k", DEFAULT_K))
+        if k < 1:
+            raise ParameterError(f"k must be at least 1, got {k}")
         return routes_to_frame(self.bundle.route(questions_from(model_input), k=k))
+
+
+def _load_pyfunc(data_path: str) -> RouterModel:
+    """MLflow's entry point (``loader_module``): the bundle at ``data_path``, verified, as a served model."""
+    from rgd.routers.bundle import RouterBundle
+
+    return RouterModel(RouterBundle.load(data_path))

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from rgd.consensus import ConsensusScorer
-from rgd.embedding import make_embedder
 from rgd.data.response_table import ResponseTable
+from rgd.embedding import make_embedder
 from rgd.routers.base import TrainingSet
-from rgd.routers.registry import make_router
 from rgd.routers.bundle import RouterBundle
+from rgd.routers.registry import make_router
 
 SUBJECT_WORDS = {
     "algebra": "equation polynomial root variable quadratic factor integer matrix",

@@ -42,11 +42,17 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
-def test_logged_model_is_code_plus_data_with_signature_and_requirements(champion, tmp_path):
+def test_logged_model_is_data_only_with_signature_and_requirements(champion, tmp_path):
+    import yaml
+
     local = Path(mlflow.artifacts.download_artifacts(f"models:/{NAME}/{champion.version}", dst_path=str(tmp_path)))
     files = {p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file()}
-    assert "artifacts/cascal/manifest.json" in files and "input_example.json" in files  # the bundle dir's name
+    assert "data/cascal/manifest.json" in files and "input_example.json" in files  # the bundle dir's name
     assert not [f for f in files if f.endswith((".pkl", ".pickle", ".cloudpickle"))], files
+    # no executable code ships with a version: MLflow imports rgd's installed loader module
+    assert not [f for f in files if f.endswith((".py", ".pyc", ".so"))], files
+    flavor = yaml.safe_load((local / "MLmodel").read_text())["flavors"]["python_function"]
+    assert flavor["loader_module"] == "rgd.tracking.pyfunc_model" and not flavor.get("code")
     reqs = (local / "requirements.txt").read_text().splitlines()
     for pkg in ("rgd-router==", "numpy==", "scikit-learn==", "pydantic==", "mlflow"):
         assert any(r.startswith(pkg) for r in reqs), (pkg, reqs)
@@ -82,7 +88,7 @@ def test_tampered_bundle_in_the_artifact_store_is_refused(mlflow_home, bundle_di
     source = mlflow.MlflowClient().get_model_version_download_uri("tamper-me", rv.version)
     store_dir = Path(source.removeprefix("file://"))
     assert store_dir.is_dir() and Path(local).is_dir()
-    (arrays,) = store_dir.glob("artifacts/*/router/arrays.npz")
+    (arrays,) = store_dir.glob("data/*/router/arrays.npz")
     data = bytearray(arrays.read_bytes())
     data[100] ^= 0xFF
     arrays.write_bytes(bytes(data))
@@ -145,3 +151,70 @@ def test_mlflow_models_serve_routes_with_the_champion(champion, mlflow_home, tmp
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+EVIL = "import pathlib; pathlib.Path({marker!r}).write_text('executed')\n"
+
+
+def _store_dir(name: str, version: str) -> Path:
+    source = mlflow.MlflowClient().get_model_version_download_uri(name, version)
+    store_dir = Path(source.removeprefix("file://"))
+    assert store_dir.is_dir() and (store_dir / "MLmodel").is_file()
+    return store_dir
+
+
+def _plant_code(store_dir: Path, marker: Path) -> None:
+    """What an attacker with write access to the artifact store does: append code to every code file of the
+    logged model, and (as this version ships none) add a module and point MLmodel's loader at it."""
+    import yaml
+
+    for py in store_dir.rglob("*.py"):
+        py.write_text(py.read_text() + "\n" + EVIL.format(marker=str(marker)))
+    (store_dir / "code").mkdir(exist_ok=True)
+    (store_dir / "code" / "rgd_evil_loader.py").write_text(
+        EVIL.format(marker=str(marker)) + "def _load_pyfunc(path):\n    raise SystemExit('evil')\n")
+    meta = yaml.safe_load((store_dir / "MLmodel").read_text())
+    meta["flavors"]["python_function"].update(loader_module="rgd_evil_loader", code="code")
+    (store_dir / "MLmodel").write_text(yaml.safe_dump(meta))
+
+
+def test_tampered_model_code_in_the_artifact_store_is_refused_never_executed(mlflow_home, bundle_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from rgd.cli import main
+
+    name = "tamper-code"
+    rv = log_router(bundle_dir, model_name=name, metrics={"top1": 0.5}, tags={"test_set_id": "t"})
+    assert promote(name, rv.version, test_set_id="t").promoted
+    runner = CliRunner()
+    ok = runner.invoke(main, ["route", "which enzyme binds the cell membrane protein?", "--name", name, "--json"])
+    assert ok.exit_code == 0, ok.output
+    marker = tmp_path / "executed.txt"
+    _plant_code(_store_dir(name, rv.version), marker)
+    for args in (["--version", rv.version], ["--alias", "champion"]):
+        res = runner.invoke(main, ["route", "which enzyme binds the cell protein?", "--name", name, *args])
+        assert res.exit_code != 0
+        assert "do not match the sha256 recorded in the registry" in res.output, res.output
+        assert "Traceback" not in res.output
+        assert not marker.exists(), "tampered model code was executed"
+
+
+def test_any_changed_file_of_the_logged_model_is_refused(mlflow_home, bundle_dir):
+    from rgd.errors import ArtifactError
+    from rgd.tracking.model_files import load_verified
+
+    name = "tamper-files"
+    rv = log_router(bundle_dir, model_name=name, metrics={"top1": 0.5}, tags={"test_set_id": "t"})
+    store = _store_dir(name, rv.version)
+    assert load_verified(name, version=rv.version) is not None
+    requirements = store / "requirements.txt"
+    original = requirements.read_text()
+    requirements.write_text(original + "evil-package==6.6.6\n")  # an env manager would install it
+    with pytest.raises(ArtifactError, match="do not match"):
+        load_verified(name, version=rv.version)
+    requirements.write_text(original)
+    (store / "extra.txt").write_text("added")
+    with pytest.raises(ArtifactError, match="do not match"):
+        load_verified(name, version=rv.version)
+    (store / "extra.txt").unlink()
+    assert load_verified(name, version=rv.version) is not None
