@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from rgd.cli.main import main
+from rgd.cli.main import check_writable, main
 from rgd.errors import RGDError
 from rgd.home import embedding_cache_dir
 from rgd.evaluation.label_noise import NOISE_KINDS
@@ -55,13 +55,19 @@ def _params(pairs: tuple[str, ...]) -> dict:
               help="Choose the voters once for the pool, or per subject.")
 @click.option("--cascal", "cascal_params", multiple=True, metavar="NAME=VALUE",
               help="A CASCAL parameter, e.g. --cascal n_nearest=1 (repeatable).")
+@click.option("--keys-from", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Training keys from a responses-format file (a generator's answers; null: no key). The "
+                   "label-using baselines learn from them; default: the train split's true keys, as a reference.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def evaluate_recorded(
-    data_dir, embedder, label_noise, noise_kind, seed, cache_dir, voters, voter_scope, cascal_params, output
+    data_dir, embedder, label_noise, noise_kind, seed, cache_dir, voters, voter_scope, cascal_params, keys_from,
+    output
 ) -> None:
-    """Train CASCAL and every baseline on DATA_DIR's train split; write test accuracies as JSON."""
+    """Train the product's router, CASCAL and every baseline on DATA_DIR's train split; write test accuracies
+    as JSON."""
     from rgd.workflow.recorded import embed_with, run_recorded
 
+    check_writable(output, "--output")
     cache = cache_dir or embedding_cache_dir()
     try:
         report = run_recorded(
@@ -73,6 +79,7 @@ def evaluate_recorded(
             embedder_name=embedder,
             consensus_params={"n_voters": _voters(voters), "voter_scope": voter_scope},
             router_params={"cascal": _params(cascal_params)},
+            keys_from=keys_from,
         )
     except (RGDError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None

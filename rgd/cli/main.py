@@ -8,6 +8,8 @@ printed as one line; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
 import click
 
@@ -30,3 +32,17 @@ def main(verbose: int) -> None:
     """Annotation-free LLM routing: train routers on generated data, version and serve them."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def check_writable(path: Path, option: str) -> None:
+    """Fail before any work when ``path`` cannot be written (a directory, or a folder that cannot be made)."""
+    path = Path(path)
+    if path.is_dir():
+        raise click.BadParameter(f"{path} is a directory; give a file name", param_hint=option)
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.BadParameter(f"cannot create {parent} ({exc.strerror})", param_hint=option) from None
+    if not os.access(parent, os.W_OK):
+        raise click.BadParameter(f"{parent} is not writable", param_hint=option)

@@ -21,13 +21,14 @@ def corrupt_keys(table: ResponseTable, p: float, kind: str = "plausible", seed: 
         raise ParameterError(f"label noise must lie in [0, 1], got {p}")
     if kind not in NOISE_KINDS:
         raise ParameterError(f"noise kind must be one of {NOISE_KINDS}, got {kind!r}")
-    if not table.has_answers:
-        raise ParameterError("label noise needs the answer key of every question")
+    keyed = table.answers >= 0
+    if not keyed.any():
+        raise ParameterError("label noise needs answer keys; no question has one")
     rng = np.random.default_rng(seed)
     q = table.n_questions
     keys = table.answers.astype(np.int64)
     n_opt = table.n_options.astype(np.int64)
-    flip = (rng.random(q) < p) & (n_opt > 1)
+    flip = (rng.random(q) < p) & (n_opt > 1) & keyed  # a question without a key stays without one
 
     # a uniformly random other option: shift the key by 1..n-1 places
     shift = 1 + (rng.random(q) * np.maximum(n_opt - 1, 1)).astype(np.int64)
@@ -37,7 +38,7 @@ def corrupt_keys(table: ResponseTable, p: float, kind: str = "plausible", seed: 
         answered = table.choices >= 0
         cols = np.broadcast_to(np.arange(q), table.choices.shape)
         np.add.at(counts, (cols[answered], table.choices[answered].astype(np.int64)), 1)
-        counts[np.arange(q), keys] = -1  # the key is not a wrong option
+        counts[np.arange(q)[keyed], keys[keyed]] = -1  # the key is not a wrong option
         counts = counts + rng.random(counts.shape) * 0.5  # break ties at random
         best = counts.argmax(axis=1)
         someone = counts[np.arange(q), best] >= 1

@@ -12,7 +12,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from rgd.data.keys import load_generator_keys
 from rgd.data.recorded import RecordedDataset, load_recorded
+from rgd.errors import DataError
 from rgd.evaluation.label_noise import corrupt_keys
 from rgd.evaluation.metrics import evaluate_routers
 from rgd.routers.base import TrainingSet
@@ -47,17 +49,29 @@ def run_recorded(
     router_params: dict[str, dict[str, Any]] | None = None,
     consensus_params: dict[str, Any] | None = None,
     embedder_name: str = "",
+    keys_from: str | Path | None = None,
 ) -> dict[str, Any]:
     """Fit every router on the train split, evaluate on the test split; a JSON-able report.
 
     ``consensus_params`` go to :class:`ConsensusScorer` (e.g. ``n_voters``), ``router_params[name]`` to the
-    router's constructor.
+    router's constructor. ``keys_from``: a responses-format file whose answers are the training keys (a
+    generator's, as in RGD); without it the label-using baselines learn from the split's true keys, as a
+    reference. Label-free routers never see the true keys; they see the generator's keys as data.
     """
     if not isinstance(data, RecordedDataset):
         data = load_recorded(data)
     router_params = router_params or {}
     train_q, train_table = data.part("train")
     test_q, test_table = data.part("test")
+    unkeyed = [q for q, a in zip(test_table.question_ids, test_table.answers.tolist()) if a < 0]
+    if unkeyed:
+        raise DataError(f"{len(unkeyed)} test questions have no answer key, so they cannot be scored "
+                        f"(first: {unkeyed[:5]}); give them keys or move them to the train split")
+    generator_keys = None
+    if keys_from is not None:
+        generator_keys = load_generator_keys(keys_from, train_table.question_ids, train_table.n_options,
+                                             known_ids=data.table.question_ids)
+        train_table = train_table.with_answers(generator_keys)
 
     t0 = time.perf_counter()
     train_x, test_x = embed([q.text for q in train_q], [q.text for q in test_q])
@@ -68,7 +82,8 @@ def run_recorded(
     t_consensus = time.perf_counter() - t0
 
     noisy = corrupt_keys(train_table, label_noise, noise_kind, seed) if label_noise > 0 else train_table
-    train = TrainingSet(noisy, train_x, consensus)  # fit_router hides the keys from label-free routers
+    # fit_router hides the answers from label-free routers; the generator's keys stay visible as data
+    train = TrainingSet(noisy, train_x, consensus, generator_keys=generator_keys)
     fitted, t_train = fit_routers(routers, router_params, train, seed=seed)
 
     results = evaluate_routers(fitted, test_table, test_x, scorer)
@@ -81,10 +96,11 @@ def run_recorded(
         "label_noise": label_noise,
         "noise_kind": noise_kind,
         "seed": seed,
+        "keys_from": None if keys_from is None else str(keys_from),
         "consensus": {k: v for k, v in scorer.to_dict().items() if k in ("temperature", "n_voters", "voter_scope")},
         "voters": [m for m, v in zip(scorer.models_, scorer.voters_) if v],
         "router_params": {name: fitted[name].params() for name in fitted},
-        "consensus_majority_accuracy_train": float((consensus.majority == train_table.answers).mean()),
+        "consensus_majority_accuracy_train": float((consensus.majority == data.part("train")[1].answers).mean()),
         "routers": {name: r.to_dict() for name, r in results.items()},
         "timings_s": {
             "embed": t_embed,

@@ -59,8 +59,9 @@ def train_stage(config: RunConfig, table: ResponseTable, embeddings: EmbeddingMa
     """Train the configured router and the baselines on the same generated data."""
     if embeddings.question_ids != table.question_ids or consensus.question_ids != table.question_ids:
         raise DataError("embeddings, consensus and responses are not aligned on the same training questions")
-    train = TrainingSet(table, embeddings.vectors, consensus.result)
-    # label-using baselines learn from the generator's keys (all a query-answer router has here)
+    # generated questions carry their generator's key: label-using baselines learn from it (all a query-answer
+    # router has here), and the label-free router may weigh the generator as one more voter
+    train = TrainingSet(table, embeddings.vectors, consensus.result, generator_keys=table.answers)
     routers, _ = fit_routers([config.router.name, *config.router.baselines], {config.router.name: config.router.params},
                              train, seed=config.seed)
     return RouterSet(routers, config.router.name)

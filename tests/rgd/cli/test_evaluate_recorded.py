@@ -5,6 +5,7 @@ from click.testing import CliRunner
 
 from rgd.cli import main
 
+from rgd.data.schema import LETTERS
 from tests.rgd.conftest import SHARED_MMLU, needs_mmlu, synthetic_pool, write_recorded
 
 REQUIRED = {"cascal", "cascal_gt", "knn", "mlp", "best_single", "random", "majority_all", "oracle"}
@@ -65,3 +66,71 @@ def test_real_mmlu_pro_with_tfidf(tmp_path):
     assert abs(r["majority_all"]["top1"] - 0.564) < 0.006  # ties broken at random
     assert r["cascal"]["top1"] > 0.49 and r["random"]["top1"] < 0.45
     assert report["timings_s"]["train"]["cascal"] < 30
+
+
+def _generator_file(path, rows, preds_of):
+    with open(path, "w") as fh:
+        for r, p in zip(rows, preds_of):
+            fh.write(json.dumps({"question_id": r["question_id"], "pred": p}) + "\n")
+    return path
+
+
+def _run(args):
+    return CliRunner().invoke(main, ["evaluate-recorded", *args])
+
+
+def test_keys_from_a_generator_file_train_the_label_using_baselines_only(tmp_path):
+    rows, preds, _ = synthetic_pool(400, seed=5)
+    data = write_recorded(tmp_path / "pool", rows, preds)
+    # a very weak generator: a wrong key on every question, no key on a few
+    wrong = [LETTERS[(LETTERS.index(r["answer"]) + 1) % 4] for r in rows]
+    keys = _generator_file(tmp_path / "gen.jsonl", rows, [None if i % 10 == 0 else w for i, w in enumerate(wrong)])
+    common = ["--embedder", "tfidf", "--cache-dir", str(tmp_path / "cache")]
+    assert _run([str(data), *common, "--output", str(tmp_path / "true.json")]).exit_code == 0
+    res = _run([str(data), *common, "--keys-from", str(keys), "--output", str(tmp_path / "gen.json")])
+    assert res.exit_code == 0, res.output
+    true_keys = json.loads((tmp_path / "true.json").read_text())
+    gen = json.loads((tmp_path / "gen.json").read_text())
+    assert gen["keys_from"] == str(keys)
+    # learning from always-wrong keys ruins kNN; the label-free CASCAL is unchanged
+    assert gen["routers"]["knn"]["top1"] < true_keys["routers"]["knn"]["top1"] - 0.2
+    assert gen["routers"]["cascal"] == true_keys["routers"]["cascal"]
+
+
+def test_label_free_routers_never_read_the_true_training_keys(tmp_path):
+    rows, preds, _ = synthetic_pool(400, seed=6)
+    clean = write_recorded(tmp_path / "clean", rows, preds)
+    n_train = int(len(rows) * 0.7)
+    poisoned_rows = [dict(r, answer=LETTERS[(LETTERS.index(r["answer"]) + 2) % 4]) if i < n_train else r
+                     for i, r in enumerate(rows)]
+    poisoned = write_recorded(tmp_path / "poisoned", poisoned_rows, preds)
+    keys = _generator_file(tmp_path / "gen.jsonl", rows, [r["answer"] for r in rows])
+    outs = []
+    for d in (clean, poisoned):
+        out = tmp_path / f"{d.name}.json"
+        res = _run([str(d), "--embedder", "tfidf", "--cache-dir", str(tmp_path / "cache"), "--keys-from", str(keys),
+                    "--output", str(out)])
+        assert res.exit_code == 0, res.output
+        outs.append(json.loads(out.read_text()))
+    for name, r in outs[0]["routers"].items():
+        if name != "oracle":  # every router, label-free or trained on the generator's keys, is unchanged
+            assert outs[1]["routers"][name] == r, name
+
+
+def test_a_bad_output_path_fails_before_any_work(tmp_path):
+    rows, preds, _ = synthetic_pool(60)
+    data = write_recorded(tmp_path / "p", rows, preds)
+    (tmp_path / "file").write_text("x")
+    res = _run([str(data), "--embedder", "tfidf", "--output", str(tmp_path / "file" / "sub" / "out.json")])
+    assert res.exit_code == 2 and "--output" in res.output and "Traceback" not in res.output
+    res = _run([str(data), "--embedder", "tfidf", "--output", str(tmp_path)])
+    assert res.exit_code == 2 and "is a directory" in res.output
+
+
+def test_a_test_question_without_a_key_is_named(tmp_path):
+    rows, preds, _ = synthetic_pool(60)
+    rows[-1] = {k: v for k, v in rows[-1].items() if k != "answer"}
+    data = write_recorded(tmp_path / "p", rows, preds)
+    res = _run([str(data), "--embedder", "tfidf", "--cache-dir", str(tmp_path / "c"),
+                "--output", str(tmp_path / "o.json")])
+    assert res.exit_code == 1 and "no answer key" in res.output and repr(str(rows[-1]["question_id"])) in res.output
