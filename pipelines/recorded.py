@@ -13,14 +13,16 @@ from steps.consensus import score_consensus
 from steps.embed import embed_questions
 from steps.evaluate import evaluate_router
 from steps.names import config_for
-from steps.recorded import load_recorded_data
+from steps.recorded import data_input, load_recorded_data
 from steps.register import register_router
 from steps.train import train_router
 
 
 @pipeline(name="rgd_recorded")
 def rgd_recorded(config: RunConfig) -> None:
-    train_q, train_table, test_q, test_table = load_recorded_data(config=config_for(config, names.RECORDED_STEP))
+    loader, data_sha256 = data_input(load_recorded_data, config.recorded.dir)
+    train_q, train_table, test_q, test_table = loader(config=config_for(config, names.RECORDED_STEP),
+                                                      data_sha256=data_sha256)
     consensus = score_consensus(config=config_for(config, names.CONSENSUS_STEP), pool_responses=train_table)
     embedder, train_x, test_x = embed_questions(config=config_for(config, names.EMBED_STEP), train=train_q, test=test_q)
     routers, bundle = train_router(config=config_for(config, names.TRAIN_STEP), pool_responses=train_table,

@@ -24,6 +24,7 @@ from steps.evaluate import evaluate_router
 from steps.filter import filter_questions
 from steps.generate import generate_questions, load_test_set
 from steps.names import config_for, respond_step_name
+from steps.recorded import data_input
 from steps.register import register_router
 from steps.respond import respond
 from steps.train import train_router
@@ -32,7 +33,8 @@ from steps.train import train_router
 @pipeline(name="rgd_training")
 def rgd_training(config: RunConfig) -> None:
     generated, self_answers = generate_questions(config=config_for(config, names.GENERATE_STEP))
-    test = load_test_set(config=config_for(config, names.TEST_SET_STEP))
+    test_loader, test_sha256 = data_input(load_test_set, None if config.is_simulated else config.test_set.dir)
+    test = test_loader(config=config_for(config, names.TEST_SET_STEP), data_sha256=test_sha256)
     respond_cfg = config_for(config, names.RESPOND_STEP)
     train_parts, test_parts = [], []
     for model in source_for(config).pool_model_names():

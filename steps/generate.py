@@ -27,6 +27,7 @@ def generate_questions(config: RunConfig) -> tuple[
 
 
 @step
-def load_test_set(config: RunConfig) -> Annotated[QuestionSet, "test_questions"]:
-    """The labelled test set the router is evaluated on (never used for training)."""
+def load_test_set(config: RunConfig, data_sha256: Optional[str] = None) -> Annotated[QuestionSet, "test_questions"]:
+    """The labelled test set the router is evaluated on (never used for training). ``data_sha256``: the
+    content hash of ``test_set.dir``, so that the cache sees edits to its files (steps.recorded.data_input)."""
     return load_test_set_stage(config)

@@ -1,8 +1,14 @@
-"""load_recorded_data: a recorded pool's answers (no generation) split into train and test."""
+"""load_recorded_data: a recorded pool's answers (no generation) split into train and test.
+
+ZenML caches a step on its inputs, and the directory's name does not change when its files do: the pipeline
+passes the directory's content hash (:func:`data_input`) as an input, so editing or deleting a file loads the
+data again; where the files cannot be hashed before the run (a directory only the step's pod sees), the
+loader is not cached at all.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Optional
 
 from zenml import step
 
@@ -12,17 +18,33 @@ from rgd.data.response_table import ResponseTable
 from rgd.workflow.artifacts import QuestionSet
 
 
+def data_input(loader: Any, directory: str | None) -> tuple[Any, Optional[str]]:
+    """The loader step to invoke and its ``data_sha256`` input: the content hash of ``directory`` where it
+    can be read here, else ``None`` and the loader with caching off."""
+    from rgd.data.recorded import directory_fingerprint
+    from rgd.errors import DataError
+
+    if directory is None:
+        return loader, None
+    try:
+        return loader, directory_fingerprint(directory)
+    except (DataError, OSError):
+        return loader.with_options(enable_cache=False), None
+
+
 @step
-def load_recorded_data(config: RunConfig) -> tuple[
+def load_recorded_data(config: RunConfig, data_sha256: Optional[str] = None) -> tuple[
     Annotated[QuestionSet, "train_questions"],
     Annotated[ResponseTable, "pool_responses"],
     Annotated[QuestionSet, "test_questions"],
     Annotated[ResponseTable, "test_responses"],
 ]:
+    """``data_sha256``: the content hash of ``recorded.dir`` (a cache key; see the module docstring)."""
     from rgd.data.recorded import load_recorded
 
     data = load_recorded(config.recorded.dir, config.recorded.models)
     train_q, train_table = data.part("train")
     test_q, test_table = data.part("test")
-    return (QuestionSet(tuple(train_q), (), "train", None, {"source": data.name}), train_table,
-            QuestionSet(tuple(test_q), (), "test", None, {"source": data.name}), test_table)
+    report = {"source": data.name, "data_sha256": data_sha256}
+    return (QuestionSet(tuple(train_q), (), "train", None, report), train_table,
+            QuestionSet(tuple(test_q), (), "test", None, report), test_table)

@@ -21,10 +21,10 @@ from typing import Mapping, Sequence
 import numpy as np
 from pydantic import ValidationError
 
-from rgd.errors import DataError, validation_message
 from rgd.data.jsonl import read_jsonl
 from rgd.data.response_table import NO_ANSWER, ResponseTable
 from rgd.data.schema import Provenance, Question, letter_to_index
+from rgd.errors import DataError, validation_message
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +52,59 @@ def _find(directory: Path, stem: str) -> Path:
     raise DataError(f"missing {stem}.jsonl.gz (or {stem}.jsonl)", path=directory)
 
 
-def _model_name(path: Path) -> str:
+def _model_name(path: Path) -> str | None:
+    """The model a responses file is for, ``None`` for a file that is not ``<model>.jsonl[.gz]``."""
     name = path.name
     for suffix in (".jsonl.gz", ".jsonl"):
-        if name.endswith(suffix):
+        if name.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
-    return name
+    return None
+
+
+def _response_files(resp_dir: Path) -> dict[str, Path]:
+    """``responses/<model>.jsonl[.gz]`` by model; other files (an editor's ``X.jsonl.gz~``) are ignored with a
+    warning, and two files for one model are an error."""
+    files: dict[str, Path] = {}
+    if not resp_dir.is_dir():
+        return files
+    for path in sorted(resp_dir.iterdir()):
+        model = _model_name(path) if path.is_file() else None
+        if model is None:
+            log.warning("%s: ignored (not a responses file <model>.jsonl or <model>.jsonl.gz)", path)
+            continue
+        if model in files:
+            first, second = sorted([files[model].name, path.name])
+            raise DataError(f"two responses files for model {model!r}: {first} and {second}; keep one", path=resp_dir)
+        files[model] = path
+    return files
+
+
+def _question_id(obj: dict, path: Path, row: int) -> str:
+    """A row's ``question_id`` as a string: a non-empty string or an integer (never null, a bool or a float)."""
+    if "question_id" not in obj:
+        raise DataError("missing field 'question_id'", path=path, row=row)
+    qid = obj["question_id"]
+    if isinstance(qid, bool) or not isinstance(qid, (str, int)) or qid == "":
+        raise DataError(f"question_id must be a non-empty string or an integer, got {json.dumps(qid)}",
+                        path=path, row=row)
+    return str(qid)
+
+
+def _subject(obj: dict, path: Path, row: int) -> str:
+    """``category`` (or ``subject``): required, since without it every subject would collapse into one."""
+    value = obj.get("category", obj.get("subject"))
+    if value is None:
+        raise DataError("missing field 'category' (the question's subject)", path=path, row=row)
+    if not isinstance(value, str) or not value.strip():
+        raise DataError(f"category must be a non-empty string, got {json.dumps(value)}", path=path, row=row)
+    return value
 
 
 def load_questions(path: Path, benchmark: str) -> list[Question]:
     questions: list[Question] = []
     seen: set[str] = set()
     for row, obj in read_jsonl(path):
-        if "question_id" not in obj:
-            raise DataError("missing field 'question_id'", path=path, row=row)
-        qid = str(obj["question_id"])
+        qid = _question_id(obj, path, row)
         if qid in seen:
             raise DataError(f"duplicate question_id {qid!r}", path=path, row=row)
         seen.add(qid)
@@ -74,7 +112,7 @@ def load_questions(path: Path, benchmark: str) -> list[Question]:
             questions.append(
                 Question(
                     id=qid,
-                    subject=str(obj.get("category") or obj.get("subject") or "default"),
+                    subject=_subject(obj, path, row),
                     text=obj["question"],
                     options=obj["options"],
                     answer=obj.get("answer"),
@@ -99,9 +137,7 @@ def _load_responses(
     rows = out_of_range = 0
     for row, obj in read_jsonl(path):
         rows += 1
-        if "question_id" not in obj:
-            raise DataError("missing field 'question_id'", path=path, row=row)
-        qid = str(obj["question_id"])
+        qid = _question_id(obj, path, row)
         if qid not in qindex:
             raise DataError(f"answer to unknown question_id {qid!r}", path=path, row=row)
         qi = qindex[qid]
@@ -129,6 +165,24 @@ def _load_responses(
     if out_of_range:
         log.info("%s: %d answers name an option the question does not have; counted as no answer", path, out_of_range)
     return choices, confidence
+
+
+def directory_fingerprint(directory: str | Path) -> str:
+    """sha256 over the relative path and the bytes of every file under ``directory`` (sorted): the content a
+    cache of what was loaded from it must be keyed on. A missing directory is a :class:`DataError`."""
+    import hashlib
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError("not a directory", path=directory)
+    h = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        h.update(f"{path.relative_to(directory).as_posix()}\0{path.stat().st_size}\0".encode("utf-8"))
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        h.update(b"\0")
+    return h.hexdigest()
 
 
 def load_split_questions(directory: str | Path, part: str, benchmark: str | None = None) -> list[Question]:
@@ -180,7 +234,7 @@ def load_recorded(directory: str | Path, models: Sequence[str] | None = None) ->
     n_options = np.array([len(q.options) for q in questions], dtype=np.int16)
 
     resp_dir = directory / "responses"
-    files = {_model_name(p): p for p in sorted(resp_dir.glob("*.jsonl*"))} if resp_dir.is_dir() else {}
+    files = _response_files(resp_dir)
     if not files:
         raise DataError("no responses/<model>.jsonl[.gz] files", path=resp_dir)
     if models is None:
@@ -188,6 +242,9 @@ def load_recorded(directory: str | Path, models: Sequence[str] | None = None) ->
     missing = [m for m in models if m not in files]
     if missing:
         raise DataError(f"no responses file for models {missing}; available: {sorted(files)}", path=resp_dir)
+    if len(models) < 2:
+        raise DataError(f"a pool needs at least two models to route between; found {len(models)} "
+                        f"({', '.join(models)})", path=resp_dir)
 
     choices = np.empty((len(models), len(questions)), dtype=np.int8)
     confidence = np.empty((len(models), len(questions)), dtype=np.float32)

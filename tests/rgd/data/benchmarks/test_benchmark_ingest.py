@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -12,11 +11,10 @@ import pytest
 
 from rgd.data.benchmarks import load_benchmark, stratified_split, write_questions, write_split
 from rgd.data.benchmarks.bbeh import split_lettered_options
-from rgd.errors import DataError
-from rgd.generation import load_subjects
 from rgd.data.jsonl import write_jsonl
 from rgd.data.recorded import load_recorded
-
+from rgd.errors import DataError
+from rgd.generation import load_subjects
 from tests.paths import SHARED_MMLU as MMLU_PRO
 
 MMLU_ROWS = [
@@ -189,7 +187,8 @@ def test_ingested_questions_and_split_load_as_a_recorded_dataset(tmp_path):
     write_questions(out / "questions.jsonl.gz", questions)
     record = write_split(out / "split.json", questions, train_fraction=0.6, seed=3)
     write_jsonl(out / "responses" / "some-model.jsonl", [{"question_id": q.id, "pred": "A"} for q in questions])
-    data = load_recorded(out)
+    write_jsonl(out / "responses" / "other-model.jsonl", [{"question_id": q.id, "pred": "B"} for q in questions])
+    data = load_recorded(out, models=["some-model", "other-model"])
     assert list(data.train_ids) == record["train"] and list(data.test_ids) == record["test"]
     assert [q.id for q in data.questions] == [q.id for q in questions]
     assert [q.options for q in data.questions] == [q.options for q in questions]
