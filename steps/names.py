@@ -59,4 +59,23 @@ def config_for(config: RunConfig, step: str) -> RunConfig:
     """The config with the sections ``step`` does not read reset to defaults, so that changing, say, the
     router's parameters does not invalidate the cached answers of the respond steps (ZenML caches on inputs)."""
     own = STEP_SECTIONS.get(step)
-    return config if own is None else config.restricted_to(STRUCTURAL_SECTIONS | own)
+    if own is None:
+        return config
+    projected = config.restricted_to(STRUCTURAL_SECTIONS | own)
+    if step == GENERATE_STEP:
+        projected = _without_pool_settings(projected)
+    return projected
+
+
+def _without_pool_settings(config: RunConfig) -> RunConfig:
+    """Generation never asks the pool: its view keeps the pool's kind and model names (the run's shape) but
+    not the pool's parameters (a timeout, a URL) nor the simulated pool's config, so changing them keeps the
+    cached generation."""
+    from rgd.config.run_config import PoolSpec
+    from rgd.simulated.pool import PoolConfig
+
+    pool = PoolSpec(kind=config.pool.kind, models=[{"name": m.name} for m in config.pool.models])
+    update: dict = {"pool": pool}
+    if config.simulated is not None:
+        update["simulated"] = config.simulated.model_copy(update={"pool": PoolConfig()})
+    return config.model_copy(update=update)

@@ -98,6 +98,15 @@ class GenerationSpec(_Strict):
     subjects: str | None = Field(None, description="LLM generators: subject set name or YAML path "
                                                    "(default: the benchmark's)")
     max_calls: int | None = Field(None, ge=1)
+    max_tokens: int | None = Field(None, gt=0, description="LLM generators: tokens per generation call "
+                                   "(default: 600 per question asked for)")
+    self_answer_max_tokens: int = Field(1024, gt=0, description="LLM generators: tokens per re-answer")
+    min_kept_fraction: float = Field(0.25, ge=0, le=1, description="LLM generators: stop the run in "
+                                     "generation when fewer of the questions asked for are usable")
+    abort_after_empty_calls: int | None = Field(16, ge=1, description="LLM generators: stop as soon as this "
+                                                "many calls have yielded no usable question at all")
+    resume: bool = Field(True, description="replay the generation checkpointed for the same generator and "
+                                           "settings; false (rgd run --no-cache): generate anew")
 
 
 class PoolModelSpec(_Strict):
@@ -303,9 +312,10 @@ class RunConfig(_Strict):
         return RunConfig.model_validate(self.model_dump(include=include, exclude_unset=False), strict=True)
 
     def without_reuse(self) -> "RunConfig":
-        """The same run reusing no saved work (``rgd run --no-cache``): every answer checkpoint is ignored
-        and rewritten."""
-        return self.model_copy(update={"respond": self.respond.model_copy(update={"resume": False})})
+        """The same run reusing no saved work (``rgd run --no-cache``): every answer and generation
+        checkpoint is ignored and rewritten."""
+        return self.model_copy(update={"respond": self.respond.model_copy(update={"resume": False}),
+                                       "generation": self.generation.model_copy(update={"resume": False})})
 
     def with_generator_preset(self, preset: str) -> "RunConfig":
         """The same run with every simulated generator replaced by ``preset`` (``rgd run --generator``)."""

@@ -19,7 +19,7 @@ from rgd.data.response_table import ResponseTable
 from rgd.data.schema import Question
 from rgd.errors import DataError
 from rgd.llm.backends.base import LLMBackend, SamplingConfig
-from rgd.workflow.artifacts import QuestionSet
+from rgd.workflow.artifacts import QuestionSet, content_hash
 
 #: the generator's re-answers (filter check a) sample at this temperature, each with its own seed
 SELF_ANSWER_TEMPERATURE = 0.7
@@ -72,6 +72,18 @@ def stack_samples(rows: list[ResponseTable]) -> ResponseTable:
         choices=np.concatenate([r.choices for r in rows]),
         confidence=np.concatenate([r.confidence for r in rows]), answers=first.answers,
     )
+
+
+def generation_checkpoint(model: str, identity: dict[str, Any]):
+    """Where one generator's raw generations (or its re-answers) are checkpointed: keyed on everything that
+    decides them."""
+    import hashlib
+
+    from rgd.config.run_config import model_slug
+    from rgd.home import rgd_home
+
+    key = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
+    return rgd_home() / "checkpoints" / "generate" / key / f"{model_slug(model)}.jsonl"
 
 
 def count_subjects(questions: Sequence[Question]) -> dict[str, int]:
@@ -179,8 +191,10 @@ class LLMSource:
 
     def generate(self, progress: bool = True) -> tuple[QuestionSet, ResponseTable | None]:
         from rgd.generation import generate_questions, load_subjects
+        from rgd.generation.generate import TOKENS_PER_QUESTION
+        from rgd.generation.prompt import PROMPT_VERSION
         from rgd.llm.answering import answer_all
-        from rgd.llm.backends import make_backend
+        from rgd.llm.backends import TRANSPORT_PARAMS, make_backend
 
         config, gen = self.config, self.config.generation
         subjects = load_subjects(gen.subjects or config.benchmark)
@@ -189,16 +203,31 @@ class LLMSource:
         reports: dict[str, Any] = {}
         for spec in config.generators:
             backend = make_backend(spec.kind, model=spec.model, **spec.params)
+            seed = gen.seed + spec.seed
+            sampling = SamplingConfig(temperature=0.8, top_p=0.95,
+                                      max_tokens=gen.max_tokens or TOKENS_PER_QUESTION * gen.questions_per_call)
+            identity = {"kind": spec.kind, "model": spec.model, "prompt": PROMPT_VERSION,
+                        "params": {k: v for k, v in spec.params.items() if k not in TRANSPORT_PARAMS},
+                        "subjects": [s.model_dump(mode="json") for s in subjects.subjects],
+                        "n_per_subject": gen.n_per_subject, "questions_per_call": gen.questions_per_call,
+                        "seed": seed, "max_calls": gen.max_calls, "sampling": sampling.model_dump()}
             qs, report = generate_questions(backend, subjects, gen.n_per_subject, gen.questions_per_call,
-                                            seed=gen.seed + spec.seed, progress=progress, max_calls=gen.max_calls)
+                                            seed=seed, sampling=sampling, progress=progress, max_calls=gen.max_calls,
+                                            min_kept_fraction=gen.min_kept_fraction,
+                                            abort_after_empty_calls=gen.abort_after_empty_calls,
+                                            checkpoint_path=generation_checkpoint(spec.model, identity),
+                                            resume=gen.resume)
             questions += qs
             reports[spec.name] = json.loads(report.model_dump_json())
             if gen.self_answer_samples:
                 rows = []
                 for i in range(gen.self_answer_samples):
                     sampling = SamplingConfig(temperature=SELF_ANSWER_TEMPERATURE, seed=gen.seed * 1000 + i,
-                                              max_tokens=1024)
-                    responses = answer_all(backend, qs, progress=progress, sampling=sampling)
+                                              max_tokens=gen.self_answer_max_tokens)
+                    path = generation_checkpoint(f"{spec.model}-self-answer-{i}", {
+                        "generator": identity, "sampling": sampling.model_dump(), "questions": content_hash(qs)})
+                    responses = answer_all(backend, qs, checkpoint_path=path, progress=progress, sampling=sampling,
+                                           resume=gen.resume)
                     rows.append(ResponseTable.from_records(qs, responses, [backend.model]))
                 self_tables.append(stack_samples(rows))
         qset = QuestionSet(tuple(questions), tuple(g.name for g in config.generators), "generated", None,

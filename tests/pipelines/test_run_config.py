@@ -3,18 +3,15 @@ respond steps match the pool; simulated latent truth survives a trip through the
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from pipelines.launch import load_run_file as load_run_config
 from pipelines.launch import parse_run_file as parse_run_config
 from rgd.config.run_config import RunConfig, model_slug
+from rgd.errors import DataError
 from rgd.workflow.sources import source_for
 from steps.names import config_for
-from rgd.errors import DataError
-
 from tests.paths import REPO_ROOT as REPO
 
 
@@ -52,8 +49,8 @@ def test_step_projection_keeps_caches_of_unrelated_steps():
 
 def test_simulated_latents_survive_a_fresh_process_world(tmp_path, monkeypatch):
     monkeypatch.setenv("RGD_HOME", str(tmp_path))  # a fresh answers checkpoint
-    from rgd.config.run_config import SimulatedSpec
     from rgd import workflow as stages
+    from rgd.config.run_config import SimulatedSpec
 
     config = RunConfig(generators=["medium"], simulated=SimulatedSpec(n_test=30),
                        generation={"n_per_subject": 10, "self_answer_samples": 1})
@@ -73,3 +70,31 @@ def test_simulated_latents_survive_a_fresh_process_world(tmp_path, monkeypatch):
     train, test_table, info = stages.respond_stage(config, model, generated, test, progress=False)
     assert np.array_equal(train.choices[0], expected[0])
     assert test_table.n_questions == 30 and info["answered_now"] == len(generated) + 30
+
+
+def test_subjects_without_benchmark_survive_every_step_projection(tmp_path):
+    """generation.subjects without benchmark (issue 13, class 12): every step's view of the config validates."""
+    from steps import names
+
+    config, _ = parse_run_config({"generators": [{"kind": "openai", "model": "g", "params": {"base_url": "http://h/v1"}}],
+                                  "pool": {"kind": "openai", "models": ["a", "b"], "params": {"base_url": "http://h/v1"}},
+                                  "generation": {"subjects": "mmlu_pro"}, "test_set": {"dir": str(tmp_path)}})
+    for step in [*names.FIXED_STEPS, names.RESPOND_STEP]:
+        assert config_for(config, step).generation.subjects == "mmlu_pro"
+
+
+def test_pool_settings_do_not_invalidate_the_cached_generation():
+    """Changing a pool timeout or the simulated pool's seed keeps generate_questions' cache (class 12)."""
+    llm = {"generators": [{"kind": "openai", "model": "g", "params": {"base_url": "http://h/v1"}}],
+           "pool": {"kind": "openai", "models": ["a", "b"], "params": {"base_url": "http://h/v1"}},
+           "benchmark": "mmlu_pro", "test_set": {"dir": "x"}}
+    a = parse_run_config(llm)[0]
+    b = parse_run_config({**llm, "pool": {**llm["pool"], "params": {"base_url": "http://h/v1", "timeout_s": 600}}})[0]
+    assert config_for(a, "generate_questions") == config_for(b, "generate_questions")
+    assert config_for(a, "respond") != config_for(b, "respond")
+    s1 = parse_run_config({"generators": ["strong"]})[0]
+    s2 = parse_run_config({"generators": ["strong"], "simulated": {"pool": {"seed": 3}}})[0]
+    assert config_for(s1, "generate_questions") == config_for(s2, "generate_questions")
+    assert config_for(s1, "respond") != config_for(s2, "respond")
+    s3 = parse_run_config({"generators": ["strong"], "generation": {"n_per_subject": 7}})[0]
+    assert config_for(s1, "generate_questions") != config_for(s3, "generate_questions")
