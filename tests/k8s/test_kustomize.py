@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rgd_k8s.kustomize import overlays, kustomize_command, render, validation_errors
+from rgd_k8s.kustomize import kustomize_command, overlays, render, validation_errors
 
 pytestmark = pytest.mark.skipif(
     kustomize_command() is None,
@@ -86,19 +86,6 @@ def test_base_objects_and_least_privilege_rbac():
     binding = kinds["RoleBinding"]["rgd-orchestrator"]
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "rgd-orchestrator", "namespace": "rgd"}]
     assert kinds["PersistentVolumeClaim"]["rgd-model-cache"]["spec"]["accessModes"] == ["ReadWriteMany"]
-
-
-def test_router_serves_the_champion_with_probes():
-    kinds = _by_kind(render(OVERLAYS["prod"]))
-    container = kinds["Deployment"]["rgd-router-serving"]["spec"]["template"]["spec"]["containers"][0]
-    command = container["command"] + container["args"]
-    assert command[:3] == ["mlflow", "models", "serve"]
-    assert command[command.index("-m") + 1] == "models:/$(RGD_REGISTERED_MODEL)@champion"
-    assert command[command.index("--port") + 1] == "8080"
-    assert container["readinessProbe"]["httpGet"]["path"] in ("/ping", "/health")
-    config = next(iter(kinds["ConfigMap"].values()))
-    assert config["data"]["RGD_REGISTERED_MODEL"] == "rgd-router"
-    assert kinds["Deployment"]["rgd-router-serving"]["spec"]["replicas"] == 2
 
 
 def test_mlflow_uses_postgres_and_s3_from_secrets():
