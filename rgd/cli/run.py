@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from rgd.errors import RGDError
 from rgd.home import rgd_home
 
 GENERATOR_CHOICES = ("strong", "medium", "weak", "very_weak")
+DEFAULT_MODEL_NAME = "rgd-router"
 
 
 def prepare_environment(home: str | Path | None = None) -> Path:
@@ -63,11 +65,17 @@ def _report(run, home: Path, seconds: float) -> None:
     from rgd.tracking import tracking_uri
 
     click.echo("\nwhere to look:")
-    name_opt = "" if not registration or registration["model_name"] == "rgd-router" else \
-        f" --model-name {registration['model_name']}"
-    click.echo(f"  rgd models; rgd lineage --version {registration['version'] if registration else 'N'}{name_opt}")
+    click.echo(f"  {where_to_look(registration)}")
     click.echo(f"  ZenML dashboard:  ZENML_CONFIG_PATH={os.environ['ZENML_CONFIG_PATH']} zenml login --local")
     click.echo(f"  MLflow UI:        mlflow ui --backend-store-uri {tracking_uri(home)}")
+
+
+def where_to_look(registration: dict | None) -> str:
+    """The commands that show the registered router (``--name`` where its model name is not the default)."""
+    name_opt = "" if not registration or registration["model_name"] == DEFAULT_MODEL_NAME else \
+        f" --name {shlex.quote(registration['model_name'])}"
+    version = registration["version"] if registration else "N"
+    return f"rgd models{name_opt}; rgd lineage --version {version}{name_opt}"
 
 
 @main.command("run")
@@ -112,15 +120,25 @@ def run_cmd(config_path: Path | None, generator: str | None, no_cache: bool) -> 
 @main.command("lineage")
 @click.option("--version", "version", default=None, help="A registered router version.")
 @click.option("--generator", default=None, help="A generator name: list every router trained on its data.")
-@click.option("--model-name", default="rgd-router", show_default=True)
+@click.option("--name", "model_name", default=None, help=f"Registered model name (default: {DEFAULT_MODEL_NAME}), "
+              "as in rgd models / promote / route.")
+@click.option("--model-name", "old_model_name", default=None, hidden=True,
+              help="Deprecated spelling of --name.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def lineage_cmd(version: str | None, generator: str | None, model_name: str, as_json: bool) -> None:
+def lineage_cmd(version: str | None, generator: str | None, model_name: str | None, old_model_name: str | None,
+                as_json: bool) -> None:
     """Which generator, data, filter, pool, embedder and ZenML run produced a router (from ZenML and MLflow)."""
+    if old_model_name is not None:
+        if model_name is not None and model_name != old_model_name:
+            raise click.UsageError("give the model name once: --name (--model-name is its deprecated spelling)")
+        click.echo("warning: --model-name is deprecated; use --name", err=True)
+        model_name = old_model_name
+    model_name = model_name or DEFAULT_MODEL_NAME
+    if (version is None) == (generator is None):
+        raise click.UsageError("give exactly one of --version N or --generator NAME")
     prepare_environment()
     from pipelines import lineage
 
-    if (version is None) == (generator is None):
-        raise click.UsageError("give exactly one of --version N or --generator NAME")
     try:
         result = (lineage.router_lineage(model_name, version) if version is not None
                   else lineage.generator_lineage(model_name, generator))

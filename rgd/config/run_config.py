@@ -321,7 +321,11 @@ class RunConfig(_Strict):
         """The same run with every simulated generator replaced by ``preset`` (``rgd run --generator``)."""
         if not self.generators or any(g.kind != "simulated" for g in self.generators):
             raise ParameterError("--generator PRESET applies to simulated runs only")
-        gens = [g.model_copy(update={"preset": preset}) for g in self.generators[:1]]
+        if len(self.generators) > 1:
+            raise ParameterError(f"--generator PRESET replaces the run's one generator, but this config has "
+                                 f"{len(self.generators)} ({', '.join(g.name for g in self.generators)}); "
+                                 "edit the config's generators instead")
+        gens = [g.model_copy(update={"preset": preset}) for g in self.generators]
         return RunConfig.model_validate({**self.model_dump(exclude={"generators"}), "generators":
                                          [g.model_dump() for g in gens]}, strict=True)
 
