@@ -33,6 +33,6 @@ def test_lineage_model_name_is_a_deprecated_alias_of_name():
 def test_generator_preset_with_several_generators_is_an_error():
     config = RunConfig(generators=[{"kind": "simulated", "preset": "strong"},
                                    {"kind": "simulated", "preset": "medium"}])
-    with pytest.raises(ParameterError, match=r"has 2 \(sim-strong, sim-medium\)"):
+    with pytest.raises(ParameterError, match=r"has 2 \(sim-gen-strong, sim-gen-medium\)"):
         config.with_generator_preset("weak")
     assert RunConfig(generators=["strong"]).with_generator_preset("weak").generators[0].preset == "weak"
