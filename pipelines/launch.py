@@ -169,11 +169,15 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and not isinstance(exc, deterministic)
 
 
-def failure_summary(exc: BaseException) -> tuple[str, bool]:
-    """The root cause of a failed run as one line (``Type: first line of its message``), and whether it is a
-    transient failure that a rerun may get past (a backend still failing after its retries, an injected
-    failure, an OS error other than a missing or forbidden file). The root cause is the innermost of the
-    library's errors in the chain of causes, else the innermost exception."""
+def failure_details(exc: BaseException, max_lines: int = 20) -> str:
+    """The root cause's message after its first line (a generator's output sample, say), at most
+    ``max_lines`` lines; empty for a one-line message."""
+    root = _root_cause(exc)[0]
+    rest = str(root).strip().splitlines()[1:]
+    return "\n".join(rest[:max_lines] + (["..."] if len(rest) > max_lines else []))
+
+
+def _root_cause(exc: BaseException) -> tuple[BaseException, list[BaseException]]:
     chain: list[BaseException] = []
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -182,7 +186,15 @@ def failure_summary(exc: BaseException) -> tuple[str, bool]:
         chain.append(current)
         current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
     ours = [e for e in chain if isinstance(e, RGDError)]
-    root = ours[-1] if ours else chain[-1]
+    return (ours[-1] if ours else chain[-1]), chain
+
+
+def failure_summary(exc: BaseException) -> tuple[str, bool]:
+    """The root cause of a failed run as one line (``Type: first line of its message``), and whether it is a
+    transient failure that a rerun may get past (a backend still failing after its retries, an injected
+    failure, an OS error other than a missing or forbidden file). The root cause is the innermost of the
+    library's errors in the chain of causes, else the innermost exception."""
+    root, chain = _root_cause(exc)
     text = (str(root).strip().splitlines() or [""])[0]
     line = f"{type(root).__name__}: {text}" if text else type(root).__name__
     return line, any(_is_transient(e) for e in chain)

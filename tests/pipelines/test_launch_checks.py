@@ -104,3 +104,12 @@ def test_failure_summary_names_the_root_cause_and_reruns_only_transient_failures
     assert not failure_summary(_chain(RuntimeError("x"), FileNotFoundError(2, "No such file")))[1]
     assert not failure_summary(ValueError("bad\nsecond line"))[1]
     assert failure_summary(ValueError("bad\nsecond line"))[0] == "ValueError: bad"
+
+
+def test_failure_details_keep_the_rest_of_the_root_message():
+    from pipelines.launch import failure_details
+
+    exc = _chain(RuntimeError("step failed"), DataError("no usable question; a sample of its output:\nblah\nblub"))
+    assert failure_summary(exc)[0] == "DataError: no usable question; a sample of its output:"
+    assert failure_details(exc) == "blah\nblub"
+    assert failure_details(ValueError("one line")) == ""
