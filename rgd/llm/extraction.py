@@ -10,7 +10,8 @@ named an option that does not exist, it does not fall through to a weaker rule):
 3. "Answer: X"; the last one wins.
 4. The last standalone option letter, written as an option: "(X)", "X)" or "option X". A bare capital
    letter is not enough: measured on MMLU-Pro outputs it is mostly a unit (J, C, K), a variable or the
-   article "A", and it lowered agreement with the recorded answers by 2 to 4 points.
+   article "A", and it lowered agreement with the recorded answers by 2 to 4 points. Letters of an option
+   list (a run reading A, B, C, ... in order: a model re-printing the options) are not choices.
 
 ``extract_value`` and ``answers_match`` handle free-form answers (numbers, expressions, words; BBEH) with the
 ``math-verify`` package (optional extra ``math``).
@@ -62,10 +63,29 @@ def extract_choice(text: str | None, n_options: int) -> str | None:
     found = list(_ANSWER_COLON.finditer(text))
     if found:
         return _checked(_letter(found[-1]), n_options)
-    found = list(_BRACKETED.finditer(text))
+    found = _without_option_lists(list(_BRACKETED.finditer(text)))
     if found:
         return _checked(_letter(found[-1]), n_options)
     return None
+
+
+def _without_option_lists(found: list[re.Match[str]]) -> list[re.Match[str]]:
+    """The option letters of rule 4 minus those of an option list: a run of two or more that reads A, B, C, ...
+    in order is the model re-printing the options (base models do this), not a choice."""
+    letters = [_letter(m) for m in found]
+    echo = [False] * len(found)
+    i = 0
+    while i < len(found):
+        if letters[i] == "A":
+            j = i + 1
+            while j < len(found) and ord(letters[j]) == ord(letters[j - 1]) + 1:
+                j += 1
+            if j - i >= 2:
+                echo[i:j] = [True] * (j - i)
+            i = j
+        else:
+            i += 1
+    return [m for m, e in zip(found, echo) if not e]
 
 
 # ---------------------------------------------------------------------------------- free-form answers
