@@ -85,7 +85,10 @@ def evaluate_recorded(
         raise click.ClickException(str(exc)) from None
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=1))
-    click.echo(f"{'router':<14}{'top-1':>8}{'top-3 vote':>12}")
+    click.echo(f"{'router':<14}{'top-1':>8}{'top-3 vote':>12}{'est. top-1':>12}{'est. top-3':>12}")
+    estimates = report.get("label_free_estimate", {})
     for name, r in report["routers"].items():
-        click.echo(f"{name:<14}{r['top1']:>8.4f}{r['top3_vote']:>12.4f}")
+        est = estimates.get(name)
+        est_cols = f"{est['top1']:>12.4f}{est['top3_vote']:>12.4f}" if est else f"{'-':>12}{'-':>12}"
+        click.echo(f"{name:<14}{r['top1']:>8.4f}{r['top3_vote']:>12.4f}{est_cols}")
     click.echo(f"wrote {output}")

@@ -19,6 +19,7 @@ from rgd.evaluation.label_noise import corrupt_keys
 from rgd.evaluation.metrics import evaluate_routers
 from rgd.routers.base import TrainingSet
 from rgd.workflow.curate import build_consensus
+from rgd.workflow.estimate import label_free_estimate
 from rgd.workflow.train import fit_routers
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,9 @@ def run_recorded(
     fitted, t_train = fit_routers(routers, router_params, train, seed=seed)
 
     results = evaluate_routers(fitted, test_table, test_x, scorer)
+    # the label-free estimate of the same test accuracies, from the pool's answers alone (keys hidden)
+    estimates = label_free_estimate(fitted, train_table, test_table, test_x, z=scorer.zscores(test_table), seed=seed,
+                                    estimator_params=consensus_params)
     report: dict[str, Any] = {
         "data": data.name,
         "models": list(data.table.models),
@@ -102,6 +106,7 @@ def run_recorded(
         "router_params": {name: fitted[name].params() for name in fitted},
         "consensus_majority_accuracy_train": float((consensus.majority == data.part("train")[1].answers).mean()),
         "routers": {name: r.to_dict() for name, r in results.items()},
+        "label_free_estimate": {name: e.to_dict() for name, e in estimates.items()},
         "timings_s": {
             "embed": t_embed,
             "consensus": t_consensus,

@@ -1,0 +1,76 @@
+"""The label-free accuracy estimate as a stage: held-out questions, the truth estimator, the estimate itself.
+
+:func:`truth_posterior` is the ONE place the estimate's truth estimator is called (today the consensus of
+:func:`rgd.workflow.curate.build_consensus`, fitted on the training answers; swap it here and every estimate
+follows). :func:`holdout_split` keeps a seeded share of the filtered generated questions out of training;
+:func:`estimate_set_id` names the questions and pool an estimate was made on, so that the promotion gate
+compares two estimates only when they were made on the same held-out questions answered by the same pool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from rgd.data.response_table import ResponseTable
+from rgd.errors import ParameterError
+from rgd.evaluation.estimate import AccuracyEstimate, check_pool, estimate_routers, hide_keys
+from rgd.routers.base import Router
+from rgd.workflow.curate import build_consensus
+
+
+def truth_posterior(train_table: ResponseTable, table: ResponseTable, *, seed: int = 0,
+                    **params: Any) -> np.ndarray:
+    """(Q, O) posterior over the options of each of ``table``'s questions, from the pool's answers alone.
+
+    The estimator is fitted on the training answers and applied to ``table``; neither table's keys are
+    handed to it. ``params`` go to the estimator (the consensus' ``n_voters``, ``voter_scope``, ...)."""
+    check_pool(table)
+    if tuple(train_table.models) != tuple(table.models):
+        raise ParameterError(f"the estimator is fitted on pool {list(train_table.models)}, the estimate's pool is "
+                             f"{list(table.models)}")
+    scorer, _ = build_consensus(hide_keys(train_table), seed=seed, **params)
+    return scorer.score(hide_keys(table)).posterior
+
+
+def label_free_estimate(routers: Mapping[str, Router], train_table: ResponseTable, table: ResponseTable,
+                        embeddings: np.ndarray, *, z: np.ndarray | None = None, seed: int = 0,
+                        estimator_params: Mapping[str, Any] | None = None) -> dict[str, AccuracyEstimate]:
+    """Estimated top-1 / top-3 vote of every router on ``table``'s questions (no keys read).
+
+    ``z``: the z-scored confidences the top-3 vote breaks ties with (the evaluation's, so the estimate
+    scores the same vote the labelled evaluation does)."""
+    posterior = truth_posterior(train_table, table, seed=seed, **dict(estimator_params or {}))
+    return estimate_routers(routers, table, embeddings, posterior, z)
+
+
+def estimate_set_id(questions_key: str, models: Sequence[str]) -> str:
+    """A short id of the questions an estimate was made on (``questions_key``: their content hash, or their
+    ids joined) and of the pool that answered them."""
+    h = hashlib.sha256(questions_key.encode("utf-8"))
+    h.update(b"\n--pool--\n" + "\n".join(models).encode("utf-8"))
+    return f"sha256:{h.hexdigest()[:16]}"
+
+
+def holdout_split(ids: Sequence[str], subjects: Sequence[str], fraction: float, seed: int
+                  ) -> tuple[list[int], list[int]]:
+    """(train positions, held-out positions): a seeded ``fraction`` of each subject's questions is held out
+    (rounded; at least one of a subject with two or more questions when ``fraction`` > 0; never all of one)."""
+    if not 0 <= fraction < 1:
+        raise ParameterError(f"the held-out fraction must be in [0, 1), got {fraction}")
+    held: list[int] = []
+    subjects = np.asarray(subjects)
+    for s in sorted(set(subjects.tolist())):
+        pos = np.flatnonzero(subjects == s)
+        if fraction == 0 or len(pos) < 2:
+            continue
+        # the order of a subject's questions is drawn from the seed and their ids, not from the input order
+        digest = hashlib.sha256(f"{seed}|{s}".encode()).digest()
+        rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+        order = pos[np.argsort([ids[i] for i in pos], kind="stable")]
+        n = min(len(pos) - 1, max(1, int(round(fraction * len(pos)))))
+        held += rng.permutation(order)[:n].tolist()
+    held_set = set(held)
+    return [i for i in range(len(ids)) if i not in held_set], sorted(held)

@@ -1,0 +1,30 @@
+"""``rgd evaluate-recorded`` reports the label-free estimate beside the true accuracy of every ranking router."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from rgd.cli import main
+from tests.rgd.conftest import synthetic_pool, write_recorded
+
+RANKING = {"cascal", "cascal_gt", "knn", "mlp", "best_single", "random"}
+
+
+def test_label_free_estimate_for_every_router_that_ranks(tmp_path):
+    rows, preds, _ = synthetic_pool(400, seed=5)
+    data = write_recorded(tmp_path / "pool", rows, preds)
+    out = tmp_path / "report.json"
+    res = CliRunner().invoke(main, ["evaluate-recorded", str(data), "--embedder", "tfidf", "--cache-dir",
+                                    str(tmp_path / "cache"), "--output", str(out)])
+    assert res.exit_code == 0, res.output
+    report = json.loads(out.read_text())
+    est = report["label_free_estimate"]
+    assert set(est) == RANKING  # not oracle, not majority_all: they rank no models
+    for e in est.values():
+        assert set(e) == {"top1", "top3_vote"} and 0 <= e["top1"] <= 1 and 0 <= e["top3_vote"] <= 1
+    # on this pool the estimate orders the routers as the truth does: experts' routers far above random
+    assert est["cascal"]["top1"] > est["random"]["top1"] + 0.1
+    assert report["routers"]["cascal"]["top1"] > report["routers"]["random"]["top1"] + 0.1
+    assert "est. top-1" in res.output
