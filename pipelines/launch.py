@@ -30,11 +30,15 @@ ZENML_TOP_KEYS = frozenset({"settings", "steps", "run_name", "enable_cache", "sc
                             "success_hook_source", "environment", "secrets", "cache_policy"})
 
 
+def _zenml_shaped(data: Any) -> bool:
+    return isinstance(data, dict) and bool(ZENML_TOP_KEYS & set(data)) and "rgd" in (data.get("extra") or {})
+
+
 def parse_run_file(data: Any, origin: str = "<config>") -> tuple[RunConfig, dict[str, Any]]:
     """Split a config mapping (either shape) into the validated RGD config and ZenML's run configuration."""
     if not isinstance(data, dict):
         raise DataError("a run config must be a YAML mapping", path=origin)
-    if ZENML_TOP_KEYS & set(data) and "rgd" in (data.get("extra") or {}):
+    if _zenml_shaped(data):
         zenml_cfg = {k: v for k, v in data.items() if k != "extra"}
         extra = dict(data.get("extra") or {})
         rgd_data = extra.pop("rgd")
@@ -56,11 +60,36 @@ def load(config_path: Path | None, generator: str | None = None) -> tuple[RunCon
     if config_path is None:
         config, zenml_cfg = embedded_default(), {}
     else:
-        config, zenml_cfg = load_run_file(config_path)
+        data = read_yaml(config_path)
+        config, zenml_cfg = parse_run_file(data, str(config_path))
+        if not _zenml_shaped(data):
+            config = resolve_data_dirs(config, repository_root(Path(config_path)))
     if generator:
         config = config.with_generator_preset(generator)
         config = config.model_copy(update={"name": f"{config.name}-{generator}"})
     return config, zenml_cfg
+
+
+def repository_root(config_file: Path) -> Path:
+    """The repository a config file belongs to: the nearest directory above it holding ``.git`` or
+    ``pyproject.toml``; the file's own directory when there is none."""
+    start = config_file.resolve().parent
+    for d in (start, *start.parents):
+        if (d / ".git").exists() or (d / "pyproject.toml").is_file():
+            return d
+    return start
+
+
+def resolve_data_dirs(config: RunConfig, root: Path) -> RunConfig:
+    """``recorded.dir`` and ``test_set.dir`` made absolute against ``root`` where relative (README: paths in a
+    run config are relative to the repository root, wherever ``rgd`` runs). Plain configs only: the paths of a
+    ZenML-shaped (Kubernetes) config are the pods' and stay as they are."""
+    update: dict[str, Any] = {}
+    for section in ("recorded", "test_set"):
+        spec = getattr(config, section)
+        if spec is not None and not Path(spec.dir).is_absolute():
+            update[section] = spec.model_copy(update={"dir": str(root / spec.dir)})
+    return config.model_copy(update=update) if update else config
 
 
 def build_pipeline(config: RunConfig, zenml_cfg: dict[str, Any], config_file: Path | None, schedule=None):

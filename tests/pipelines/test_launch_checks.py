@@ -113,3 +113,23 @@ def test_failure_details_keep_the_rest_of_the_root_message():
     assert failure_summary(exc)[0] == "DataError: no usable question; a sample of its output:"
     assert failure_details(exc) == "blah\nblub"
     assert failure_details(ValueError("one line")) == ""
+
+
+def test_relative_data_dirs_resolve_against_the_config_files_repository(tmp_path, monkeypatch):
+    """As the README says (class 14): `recorded.dir` is relative to the repository root, not to the cwd."""
+    from pipelines.launch import load
+
+    repo = tmp_path / "repo"
+    (repo / "configs").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    cfg = repo / "configs" / "rec.yaml"
+    cfg.write_text("pipeline: recorded\nrecorded: {dir: data/pool}\n")
+    monkeypatch.chdir(tmp_path)
+    config, _ = load(cfg)
+    assert config.recorded.dir == str(repo / "data" / "pool")
+    cfg.write_text("pipeline: recorded\nrecorded: {dir: /abs/pool}\n")
+    assert load(cfg)[0].recorded.dir == "/abs/pool"
+    llm = repo / "configs" / "llm.yaml"
+    llm.write_text("generators: [{kind: openai, model: g, params: {base_url: 'http://h/v1'}}]\n"
+                   "pool: {kind: openai, models: [a, b], params: {base_url: 'http://h/v1'}}\nbenchmark: mmlu_pro\n")
+    assert load(llm)[0].test_set.dir == str(repo / "data" / "mmlu_pro")
