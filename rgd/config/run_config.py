@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rgd.errors import DataError, ParameterError
 from rgd.filtering import FilterConfig
+from rgd.secrets import find_plaintext_secrets
 from rgd.simulated.generator import GeneratorConfig
 from rgd.simulated.pool import PoolConfig
 from rgd.simulated.world import WorldConfig
@@ -198,10 +199,26 @@ class RespondSpec(_Strict):
                                            "sampling; false (rgd run --no-cache): answer everything again")
 
 
+#: the promotion metrics: accuracies on the labelled test set, and their label-free estimates on the held-out
+#: generated questions (rgd.evaluation.estimate)
+LABELLED_METRICS = ("top1", "top3_vote")
+ESTIMATED_METRICS = ("estimated_top1", "estimated_top3_vote")
+
+
+class EvaluationSpec(_Strict):
+    """What a training run is evaluated on besides the labelled test set (if any)."""
+
+    holdout_fraction: float = Field(0.15, ge=0, lt=1, description="seeded share of the filtered generated "
+                                    "questions kept out of training; every router's accuracy is estimated on them "
+                                    "without labels (0: none; a run without test_set needs some)")
+
+
 class RegistrySpec(_Strict):
     model_name: str = "rgd-router"
     experiment: str = "rgd"
-    metric: Literal["top1", "top3_vote"] = "top1"
+    metric: Literal["top1", "top3_vote", "estimated_top1", "estimated_top3_vote"] | None = Field(
+        None, description="the promotion gate's metric; default: top1 with a labelled test set, else "
+        "estimated_top1 (the label-free estimate on the held-out generated questions)")
     margin: float = Field(0.0, ge=0, description="a challenger must beat the champion (and must_beat) by more "
                           "than this")
     must_beat: list[str] = Field(default_factory=lambda: ["best_single"],
@@ -227,6 +244,7 @@ class RunConfig(_Strict):
     test_set: TestSetSpec | None = None
     recorded: RecordedSpec | None = None
     respond: RespondSpec = RespondSpec()
+    evaluation: EvaluationSpec = EvaluationSpec()
     registry: RegistrySpec = RegistrySpec()
     seed: int = Field(0, description="seeds the consensus tie-breaks and every seeded router")
 
@@ -235,6 +253,7 @@ class RunConfig(_Strict):
     def _short_forms(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
+        refuse_plaintext_secrets(data)
         data = dict(data)
         if "generator" in data:
             if "generators" in data:
@@ -287,18 +306,44 @@ class RunConfig(_Strict):
             if self.simulated is None:
                 object.__setattr__(self, "simulated", SimulatedSpec())
         else:
-            if self.test_set is None:
-                if self.benchmark is None:
-                    raise ParameterError("a run with real models needs 'test_set: {dir: ...}' (a benchmark's test "
-                                     "split in the recorded layout) to evaluate the router on")
-                # the conventional place of the benchmark's ingested split (rgd/benchmarks)
+            if self.test_set is None and self.benchmark is not None and "test_set" not in self.model_fields_set:
+                # the conventional place of the benchmark's ingested split (rgd/benchmarks); `test_set: null`
+                # says there is none: the run is label-free end to end
                 object.__setattr__(self, "test_set", TestSetSpec(dir=f"data/{self.benchmark}"))
             if self.benchmark is None and self.generation.subjects is None:
                 raise ParameterError("a run with real models needs 'benchmark' (or generation.subjects) to know "
                                  "which subjects to generate questions for")
         return self
 
+    @model_validator(mode="after")
+    def _label_free(self) -> "RunConfig":
+        if self.pipeline != "training" or self.is_simulated or self.test_set is not None:
+            if (self.pipeline == "training" and self.registry.metric in ESTIMATED_METRICS
+                    and self.evaluation.holdout_fraction == 0):
+                raise ParameterError(f"registry.metric {self.registry.metric!r} is estimated on held-out generated "
+                                     "questions: set evaluation.holdout_fraction > 0")
+            return self
+        if self.evaluation.holdout_fraction == 0:
+            raise ParameterError("a run without test_set is evaluated on held-out generated questions only: set "
+                                 "evaluation.holdout_fraction > 0 (e.g. 0.15), or give a labelled test_set")
+        if self.registry.metric in LABELLED_METRICS:
+            raise ParameterError(f"registry.metric {self.registry.metric!r} needs a labelled test set and this run "
+                                 "has none (no test_set): use estimated_top1 or estimated_top3_vote")
+        return self
+
     # ------------------------------------------------------------------ derived views
+    @property
+    def is_label_free(self) -> bool:
+        """A training run with real models and no labelled test set: evaluated and promoted on estimates."""
+        return self.pipeline == "training" and not self.is_simulated and self.test_set is None
+
+    @property
+    def promotion_metric(self) -> str:
+        """``registry.metric``, or its default: top1 with a labelled test set, else estimated_top1."""
+        if self.registry.metric is not None:
+            return self.registry.metric
+        return "estimated_top1" if self.is_label_free else "top1"
+
     @property
     def is_simulated(self) -> bool:
         return self.pipeline == "training" and self.pool.kind == "simulated"
@@ -341,6 +386,15 @@ class RunConfig(_Strict):
             "n_per_subject": self.generation.n_per_subject,
             **{f"filter.{k}": v for k, v in self.filter.model_dump().items()},
         }
+
+
+def refuse_plaintext_secrets(data: Any, prefix: str = "") -> None:
+    """ParameterError naming every field that holds a secret in plain text, and the environment variable to
+    use instead (a run config is stored by the orchestrator in every step's configuration)."""
+    findings = find_plaintext_secrets(data)
+    if findings:
+        lines = "; ".join(f"{prefix}{f.field}: {f.reason} (not shown); {f.instead}" for f in findings)
+        raise ParameterError(f"plain-text secret in the run config, refused: {lines}")
 
 
 def _format_errors(exc: ValidationError, prefix: str) -> str:

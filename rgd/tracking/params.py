@@ -1,9 +1,9 @@
 """Turning configs into MLflow params and tags: flattened, sanitised, truncated, secrets dropped.
 
-A key looks secret when any part of its dotted path contains ``key``, ``token``, ``secret``, ``password``,
-``passwd``, ``credential`` or ``auth``; counts such as ``max_tokens`` and the word ``tokenizer`` are not
-secrets. Values that look like credentials (``sk-...``, ``hf_...``, bearer headers, private keys) are dropped
-too, whatever their key. Dropped entries are reported by name only, never by value.
+Secret-looking keys and values are dropped, as :mod:`rgd.secrets` (the one secret detector) decides: keys
+naming a credential (``api_key``, ``hf_token``; not ``max_tokens``), values that look like one (``sk-...``,
+``hf_...``, bearer headers, private keys, URLs with credentials). Dropped entries are reported by name only,
+never by value.
 """
 
 from __future__ import annotations
@@ -14,32 +14,13 @@ import math
 import re
 from typing import Any, Mapping
 
+from rgd.secrets import is_secret_key, looks_like_secret_value
+
 log = logging.getLogger(__name__)
 
 MAX_PARAM_LENGTH = 500  # well under MLflow's limit, so params stay readable in the UI
 MAX_TAG_LENGTH = 5000  # MLflow's limit for model version tags
-_SECRET_WORDS = re.compile(r"key|token|secret|passw(or)?d|credential|auth", re.IGNORECASE)
-_NOT_SECRET = re.compile(
-    r"((max|min|num|n|total|new|prompt|completion|output|input|answer)_)*tokens|tokeni[sz]ers?|keywords?",
-    re.IGNORECASE,
-)
-_SECRET_VALUE = re.compile(
-    r"^(sk-[A-Za-z0-9_-]{8,}|hf_[A-Za-z0-9]{8,}|gh[pousr]_[A-Za-z0-9]{8,}|AIza[0-9A-Za-z_-]{20,}|"
-    r"xox[abpr]-[A-Za-z0-9-]{8,}|Bearer\s+\S+)|-----BEGIN [A-Z ]*PRIVATE KEY-----",
-)
 _BAD_NAME_CHARS = re.compile(r"[^A-Za-z0-9_\-. /]")
-
-
-def is_secret_key(key: str) -> bool:
-    """True when any dotted part of ``key`` names a credential."""
-    for part in re.split(r"[./]", key):
-        if _SECRET_WORDS.search(part) and not _NOT_SECRET.fullmatch(part):
-            return True
-    return False
-
-
-def looks_like_secret_value(value: Any) -> bool:
-    return isinstance(value, str) and bool(_SECRET_VALUE.search(value.strip()))
 
 
 def safe_name(key: str) -> str:

@@ -185,3 +185,26 @@ def test_bad_cron_and_bad_yaml(tmp_path, mutated_config):
     broken.write_text("steps: [unclosed\n")
     (message,) = _messages(broken)
     assert "broken.yaml" in message and "not valid YAML" in message
+
+
+def test_credentials_inside_urls_fail_in_settings_and_in_the_rgd_config(mutated_config):
+    def leak(data):
+        env = _k8s(data, BIG)["pod_settings"].setdefault("env", [])
+        env.append({"name": "MLFLOW_TRACKING_URI", "value": "https://bob:s3cr3tpass@mlflow.example:5000"})
+        data["extra"]["rgd"].setdefault("registry", {})["tracking_uri"] = "https://mlflow.example/?token=abcdef123456"
+
+    messages = _messages(mutated_config(leak))
+    assert any("pod_settings.env" in m and "credentials inside a URL" in m for m in messages), messages
+    assert any("extra.rgd.registry.tracking_uri" in m and "secret in a URL's query" in m for m in messages), messages
+    assert not any("s3cr3tpass" in m or "abcdef123456" in m for m in messages), "the secret itself is never echoed"
+
+
+def test_one_secret_detector_for_the_run_config_and_the_k8s_checks():
+    import rgd.config.run_config as run_config
+    import rgd.tracking.params as params
+    import rgd_k8s.checks as checks
+    from rgd import secrets
+
+    assert checks.is_secret_key is secrets.is_secret_key and checks.secret_value_kind is secrets.secret_value_kind
+    assert params.is_secret_key is secrets.is_secret_key
+    assert run_config.find_plaintext_secrets is secrets.find_plaintext_secrets

@@ -8,7 +8,8 @@ A file fails with a clear message when it has:
   /dev/shm, retries), a GPU on a CPU step, tensor parallelism that does not match the GPU count,
   requests above limits, a pool model without its own respond step;
 - a secret in plain text: a secret-looking env var with a literal ``value`` instead of
-  ``valueFrom.secretKeyRef``, or a string that looks like a token or key.
+  ``valueFrom.secretKeyRef``, a string that looks like a token or key, or a URL with credentials in it
+  (detected by :mod:`rgd.secrets`, the same detector the run config uses).
 """
 
 from __future__ import annotations
@@ -18,23 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from steps import names as naming
+from rgd.secrets import is_reference, is_secret_key, secret_value_kind
 from rgd_k8s.quantity import parse_quantity
 from rgd_k8s.run_config import GPU_RESOURCE, K8S_SETTINGS_KEYS, K8sRunConfig, RunConfigError
 from rgd_k8s.strict import suggestion, unknown_fields
+from steps import names as naming
 
 KUBERNETES_VERSION = "1.32"
-SECRET_NAME = re.compile(r"(^|_)(TOKEN|KEY|PASSWORD|PASSWD|SECRET|CREDENTIALS?|APIKEY)(_|$)", re.IGNORECASE)
-SECRET_VALUE_PATTERNS = {
-    "a Hugging Face token": re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),
-    "an OpenAI-style API key": re.compile(r"\bsk-[A-Za-z0-9_-]{20,}\b"),
-    "an AWS access key id": re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
-    "a GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),
-    "a Google API key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
-    "a private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
-}
-# ZenML resolves "{{ secret_name.key }}" from its own secret store at run time: not a plain-text value
-ZENML_SECRET_REFERENCE = re.compile(r"^\{\{\s*[\w.-]+\s*\}\}$")
 STACK_COMPONENT_TYPES = (
     "orchestrator", "artifact_store", "container_registry", "step_operator", "experiment_tracker",
     "model_deployer", "image_builder", "alerter", "annotator", "data_validator", "feature_store",
@@ -193,6 +184,7 @@ class _Checker:
     # ---- rendered manifests -----------------------------------------------------------------------
     def check_rendered(self) -> None:
         import kubernetes_validate
+
         from rgd_k8s.manifests import schedule_cron_job_manifest, step_job_manifest
 
         rendered = [(("steps", step), lambda s=step: step_job_manifest(self.config, s)) for step in self.config.step_names()]
@@ -298,12 +290,12 @@ class _Checker:
         if isinstance(value, dict):
             if where and where[-1] == "environment":
                 for name, literal in value.items():
-                    if SECRET_NAME.search(str(name)) and not ZENML_SECRET_REFERENCE.match(str(literal)):
+                    if is_secret_key(str(name)) and not is_reference(str(literal)):
                         self.add(where + (name,),
                                  f"{name!r} looks like a secret but is given in plain text; reference a Kubernetes "
                                  "Secret (pod_settings.env with valueFrom.secretKeyRef) or a ZenML secret instead")
             if "name" in value and "value" in value and len(where) >= 2 and where[-2] == "env":
-                if SECRET_NAME.search(str(value["name"])):
+                if is_secret_key(str(value["name"])) and not is_reference(str(value["value"])):
                     self.add(where + ("value",),
                              f"env var {value['name']!r} looks like a secret but has a literal value; use "
                              "valueFrom.secretKeyRef with the name of a Kubernetes Secret")
@@ -313,10 +305,10 @@ class _Checker:
             for index, item in enumerate(value):
                 self._walk_secrets(item, where + (index,))
         elif isinstance(value, str):
-            for what, pattern in SECRET_VALUE_PATTERNS.items():
-                if pattern.search(value):
-                    self.add(where, f"this value looks like {what}; never put secrets in a config file, "
-                             "reference a Kubernetes Secret by name")
+            what = secret_value_kind(value)  # the library's one detector (also used by the run config)
+            if what:
+                self.add(where, f"this value looks like {what}; never put secrets in a config file: reference a "
+                         "Kubernetes Secret by name (valueFrom.secretKeyRef), and keep credentials out of URLs")
 
 
 def check_config(config: K8sRunConfig) -> list[Problem]:
