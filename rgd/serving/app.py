@@ -26,7 +26,7 @@ import time
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
+import aiohttp
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -37,7 +37,7 @@ from rgd.serving.errors import GatewayError, error_body
 from rgd.serving.metrics import GatewayMetrics
 from rgd.serving.ratelimit import RateLimiter
 from rgd.serving.reload import LoadedRouter, RouterHolder, RouterSource
-from rgd.serving.upstream import Upstream, UpstreamFailure, UpstreamReply
+from rgd.serving.upstream import Upstream, UpstreamFailure, UpstreamReply, UpstreamStream
 from rgd.serving.voting import Vote, answer_of, decide
 
 log = logging.getLogger("rgd.serving")
@@ -300,30 +300,26 @@ class Gateway:
                 continue
             self._succeeded(up)
             headers = self._headers(router, model, ranking, "top1")
-            if r.status_code >= 300:
-                body = await r.aread()
-                await r.aclose()
+            if r.status >= 300:
+                body = await r.read()
                 self.metrics.upstream_errors.labels(model=model, kind="4xx").inc()
-                return Response(body, r.status_code, headers=headers, media_type=r.headers.get("content-type", _JSON))
+                return Response(body, r.status, headers=headers, media_type=r.content_type)
             self.metrics.chosen.labels(model=model, mode="top1").inc()
             info = {"model": model, "router_version": router.version, "ranking": ranking, "mode": "top1"}
             if failures:
                 info["failovers"] = failures
             first = {"object": "chat.completion.chunk", "choices": [], "model": model, "rgd": info}
 
-            async def relay(r: httpx.Response = r, up: Upstream = up, first: dict = first):
+            async def relay(r: UpstreamStream = r, up: Upstream = up, first: dict = first):
                 yield f"data: {json.dumps(first)}\n\n".encode("utf-8")
                 try:
-                    async for chunk in r.aiter_raw():
+                    async for chunk in r.chunks():
                         yield chunk
-                except httpx.HTTPError as exc:  # mid-stream: too late to fail over; the stream ends
+                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # mid-stream: too late to fail over
                     self.metrics.upstream_errors.labels(model=up.name, kind="stream_broken").inc()
                     log.warning("stream from %s broke: %s", up.name, type(exc).__name__)
-                finally:
-                    await r.aclose()
 
-            return StreamingResponse(relay(), 200, headers=headers,
-                                     media_type=r.headers.get("content-type", "text/event-stream"))
+            return StreamingResponse(relay(), 200, headers=headers, media_type=r.content_type)
         raise self._all_failed(failures)
 
     async def ready(self) -> tuple[bool, str]:

@@ -44,16 +44,8 @@ class MicroBatcher(Generic[T]):
         queue = self._queue
         while True:
             batch = [await queue.get()]
-            if self.window_s > 0:
-                deadline = loop.time() + self.window_s
-                while len(batch) < self.max_batch:
-                    timeout = deadline - loop.time()
-                    if timeout <= 0:
-                        break
-                    try:
-                        batch.append(await asyncio.wait_for(queue.get(), timeout))
-                    except asyncio.TimeoutError:
-                        break
+            if self.window_s > 0 and queue.qsize() < self.max_batch - 1:
+                await asyncio.sleep(self.window_s)  # let concurrent questions join this batch
             while len(batch) < self.max_batch and not queue.empty():
                 batch.append(queue.get_nowait())
             texts = [t for t, _ in batch]

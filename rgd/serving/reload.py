@@ -42,6 +42,9 @@ class LoadedRouter:
     batcher: MicroBatcher = field(init=False)
 
     def __post_init__(self) -> None:
+        inner = getattr(self.bundle.embedder, "inner", None) or self.bundle.embedder
+        if getattr(inner, "show_progress", False):
+            inner.show_progress = False  # no progress bar per request batch
         on_batch = None
         if self.metrics is not None:
             on_batch = lambda n, _s: self.metrics.batch_size.observe(n)  # noqa: E731

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 pytest.importorskip("fastapi", reason="the gateway needs the 'serve' extra")
-pytest.importorskip("httpx", reason="the gateway needs the 'serve' extra")
+pytest.importorskip("aiohttp", reason="the gateway needs the 'serve' extra")
 pytest.importorskip("prometheus_client", reason="the gateway needs the 'serve' extra")
 
 from tests.rgd.llm.backends.conftest import llamacpp_base_url  # noqa: E402,F401 - the real llama.cpp server
