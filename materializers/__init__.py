@@ -1,5 +1,6 @@
-"""ZenML materializers for RGD artifacts: JSON, NumPy and Parquet on disk (never pickle), each with metadata
-and an HTML visualization for the dashboard. Importing this package registers them with ZenML."""
+"""ZenML materializers for RGD artifacts: each delegates to its type's own ``save`` / ``load`` (JSON + NumPy on
+disk, never pickle) and adds metadata and an HTML visualization for the dashboard. Importing this package
+registers them with ZenML."""
 
 from materializers.consensus import ConsensusMaterializer
 from materializers.embeddings import EmbeddingMatrixMaterializer, EmbedderMaterializer

@@ -1,8 +1,9 @@
-"""A materializer base that writes an artifact as a directory of plain files (JSON / NumPy / Parquet).
+"""A materializer base that stores an artifact as the directory its own type writes (JSON + NumPy).
 
-Subclasses implement ``write(data, directory)`` and ``read(directory)`` on a local directory; this base
-moves the files to and from the artifact store (local or remote) and writes an HTML visualization.
-Anything unreadable is refused with :class:`rgd.errors.ArtifactError` naming the artifact URI.
+Every stored type persists itself (``obj.save(directory)`` / ``Type.load(directory)``, never pickle); this
+base only delegates to them on a local directory, moves the files to and from the artifact store (local or
+remote) and writes an HTML visualization. Subclasses name the type and add metadata and the page.
+Anything unreadable is refused with :class:`rgd.errors.ArtifactError` naming the stored files.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.utils import io_utils
 
 from rgd.errors import ArtifactError
-from rgd.data.versioned_json import read_versioned_json
 
 VISUALIZATION_FILE = "visualization.html"
 DATA_DIR = "data"  # the artifact's own files; the visualization lives next to it
@@ -29,12 +29,12 @@ class DirectoryMaterializer(BaseMaterializer):
     #: what the artifact is, for error messages
     KIND: ClassVar[str] = "artifact"
 
-    # ---- hooks
+    # ---- hooks: the type's own persistence
     def write(self, data: Any, directory: str) -> None:
-        raise NotImplementedError
+        data.save(directory)
 
     def read(self, directory: str, data_type: type) -> Any:
-        raise NotImplementedError
+        return data_type.load(directory)
 
     def html(self, data: Any) -> str | None:
         return None
@@ -86,14 +86,3 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], caption: str = 
     body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>" for r in rows)
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     return f"<table>{cap}<tr>{head}</tr>{body}</table>"
-
-
-def read_json(directory: str, name: str, fmt: str, version: int) -> dict:
-    return read_versioned_json(os.path.join(directory, name), fmt, version, what=f"{fmt} artifact")
-
-
-def write_json(directory: str, name: str, doc: dict) -> None:
-    import json
-
-    with open(os.path.join(directory, name), "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=1)

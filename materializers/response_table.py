@@ -1,4 +1,4 @@
-"""Response tables (models x questions) as JSON + NumPy, via ResponseTable.save / load."""
+"""Response tables (models x questions): ``ResponseTable.save`` / ``load`` (JSON + NumPy)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,6 @@ from rgd.data.response_table import ResponseTable
 class ResponseTableMaterializer(DirectoryMaterializer):
     ASSOCIATED_TYPES: ClassVar[tuple[type, ...]] = (ResponseTable,)
     KIND = "response table"
-
-    def write(self, data: ResponseTable, directory: str) -> None:
-        data.save(directory)
-
-    def read(self, directory: str, data_type: type) -> ResponseTable:
-        return ResponseTable.load(directory)
 
     def extract_metadata(self, data: ResponseTable) -> dict[str, Any]:
         subjects, counts = np.unique(data.subjects, return_counts=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rgd.data.response_table import ResponseTable
+from rgd.errors import check_is_fitted
 
 MAD_TO_SIGMA = 1.4826
 
@@ -63,11 +64,9 @@ class ConsensusScorer:
             raise ValueError(f"n_voters must be an int >= 1, a fraction in (0, 1) or None, got {self.n_voters!r}")
         if self.voter_scope not in ("pool", "subject"):
             raise ValueError(f"voter_scope must be 'pool' or 'subject', got {self.voter_scope!r}")
-        self.models_: tuple[str, ...] | None = None
-        self.center_: np.ndarray | None = None
-        self.scale_: np.ndarray | None = None
-        self.voters_: np.ndarray | None = None
-        self.subject_voters_: dict[str, np.ndarray] = {}
+        # fitted state, set by fit / from_dict (scikit-learn's convention: names ending in _, absent before):
+        # models_ (M names), center_ / scale_ (M,) confidence statistics, voters_ (M,) bool,
+        # subject_voters_ {subject: (M,) bool}
 
     # ------------------------------------------------------------------ statistics
     def fit(self, table: ResponseTable) -> "ConsensusScorer":
@@ -112,6 +111,7 @@ class ConsensusScorer:
 
     def voter_mask(self, table: ResponseTable) -> np.ndarray:
         """(M, Q) bool: which models vote on each question."""
+        self._check_fitted()
         mask = np.repeat(self.voters_[:, None], table.n_questions, axis=1)
         for subject, voters in self.subject_voters_.items():
             cols = table.subjects == subject
@@ -161,8 +161,7 @@ class ConsensusScorer:
         return self.fit(table).score(table)
 
     def _check(self, table: ResponseTable) -> None:
-        if self.models_ is None:
-            raise RuntimeError("ConsensusScorer is not fitted; call fit() on training answers first")
+        self._check_fitted()
         if tuple(table.models) != tuple(self.models_):
             raise ValueError(f"table pool {list(table.models)} differs from the fitted pool {list(self.models_)}")
 
@@ -198,8 +197,7 @@ class ConsensusScorer:
         return obj
 
     def _check_fitted(self) -> None:
-        if self.models_ is None:
-            raise RuntimeError("ConsensusScorer is not fitted")
+        check_is_fitted(self, "ConsensusScorer", attributes=("models_",), hint="call fit() on training answers first")
 
 
 def _top_mask(values: np.ndarray, n: int) -> np.ndarray:

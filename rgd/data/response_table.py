@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -11,11 +10,13 @@ import numpy as np
 
 from rgd.errors import ArtifactError, DataError
 from rgd.data.schema import Question, Response, letter_to_index
-from rgd.data.versioned_json import read_versioned_json
+from rgd.data.versioned_json import read_npz, read_versioned_json, write_versioned_json
 
 NO_ANSWER = -1
 TABLE_FORMAT = "rgd.data.response_table"
 FORMAT_VERSION = 1
+TABLE_FILE = "table.json"
+ARRAYS_FILE = "arrays.npz"
 
 
 @dataclass(frozen=True)
@@ -168,39 +169,40 @@ class ResponseTable:
         return self.correct().mean(axis=1)
 
     # ------------------------------------------------------------------ storage (no pickle)
-    def save(self, directory: str | Path) -> None:
+    def save(self, directory: str | Path) -> Path:
+        """Write ``table.json`` (names, ids, subjects) and ``arrays.npz`` (the numbers) into ``directory``."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        meta = {
-            "format": TABLE_FORMAT,
-            "version": FORMAT_VERSION,
-            "models": list(self.models),
-            "question_ids": list(self.question_ids),
-            "subjects": self.subjects.tolist(),
-        }
-        (directory / "table.json").write_text(json.dumps(meta))
+        doc = {"models": list(self.models), "question_ids": list(self.question_ids), "subjects": self.subjects.tolist()}
+        write_versioned_json(directory / TABLE_FILE, TABLE_FORMAT, FORMAT_VERSION, doc, indent=None)
         np.savez(
-            directory / "arrays.npz",
+            directory / ARRAYS_FILE,
             n_options=self.n_options,
             choices=self.choices,
             confidence=self.confidence,
             answers=self.answers,
         )
+        return directory
 
     @classmethod
     def load(cls, directory: str | Path) -> "ResponseTable":
+        """A table written by :meth:`save`; ArtifactError naming the file when anything is amiss."""
         directory = Path(directory)
-        meta = read_versioned_json(directory / "table.json", TABLE_FORMAT, FORMAT_VERSION, what="response table")
+        path = directory / TABLE_FILE
+        meta = read_versioned_json(path, TABLE_FORMAT, FORMAT_VERSION, what="response table")
+        arrays = read_npz(directory / ARRAYS_FILE, what="response table", required=_TABLE_ARRAYS)
         try:
-            with np.load(directory / "arrays.npz", allow_pickle=False) as arrays:
-                return cls(
-                    models=tuple(meta["models"]),
-                    question_ids=tuple(meta["question_ids"]),
-                    subjects=np.array(meta["subjects"], dtype=str),
-                    n_options=arrays["n_options"].astype(np.int16),
-                    choices=arrays["choices"].astype(np.int8),
-                    confidence=arrays["confidence"].astype(np.float32),
-                    answers=arrays["answers"].astype(np.int8),
-                )
-        except (OSError, ValueError, KeyError) as exc:
-            raise ArtifactError(f"{directory}: corrupt response table ({exc})") from exc
+            return cls(
+                models=tuple(meta["models"]),
+                question_ids=tuple(meta["question_ids"]),
+                subjects=np.array(meta["subjects"], dtype=str),
+                n_options=arrays["n_options"].astype(np.int16),
+                choices=arrays["choices"].astype(np.int8),
+                confidence=arrays["confidence"].astype(np.float32),
+                answers=arrays["answers"].astype(np.int8),
+            )
+        except (KeyError, TypeError, ValueError) as exc:  # DataError is a ValueError
+            raise ArtifactError(f"{path}: corrupt response table ({type(exc).__name__}: {exc})") from None
+
+
+_TABLE_ARRAYS = ("n_options", "choices", "confidence", "answers")

@@ -11,16 +11,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from rgd.embedding.base import Embedder, NotFittedError, normalize_rows
+from rgd.embedding.base import Embedder, normalize_rows
 from rgd.embedding.cache import CachedEmbedder
+from rgd.embedding.registry import EMBEDDER_KINDS, load_embedder, make_embedder
 from rgd.embedding.sentence import MINILM_NAME, SentenceTransformerEmbedder
 from rgd.embedding.tfidf import TfidfSvdEmbedder
-from rgd.config.home import embedding_cache_dir
-
-EMBEDDER_KINDS: dict[str, type[Embedder]] = {
-    TfidfSvdEmbedder.kind: TfidfSvdEmbedder,
-    SentenceTransformerEmbedder.kind: SentenceTransformerEmbedder,
-}
+from rgd.errors import NotFittedError
+from rgd.home import embedding_cache_dir
 
 __all__ = [
     "EMBEDDER_KINDS",
@@ -37,22 +34,6 @@ __all__ = [
     "make_embedder",
     "normalize_rows",
 ]
-
-
-def make_embedder(kind: str, **params: Any) -> Embedder:
-    """Build an embedder by kind ("tfidf" or "minilm") with its constructor parameters."""
-    klass = EMBEDDER_KINDS.get(kind)
-    if klass is None:
-        raise ValueError(f"unknown embedder kind {kind!r}; valid kinds: {', '.join(sorted(EMBEDDER_KINDS))}")
-    try:
-        return klass(**params)
-    except TypeError as exc:
-        raise ValueError(f"bad parameters for the {kind!r} embedder: {exc}") from None
-
-
-def load_embedder(directory: str | Path) -> Embedder:
-    """Rebuild an embedder written by ``Embedder.save``."""
-    return Embedder.load(directory)
 
 
 def default_cache_dir() -> Path:

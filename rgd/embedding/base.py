@@ -5,28 +5,33 @@ An embedder turns texts into float32 row vectors of unit L2 norm. Embedders that
 the parameters and, for fitted embedders, a hash of the fitted state: two embedders with the same identity
 give the same vectors, so it keys the embedding cache and records lineage. ``save``/``load`` persist an
 embedder as JSON plus NumPy arrays (never pickle), so a router trained with it can embed new queries later.
+Fitted state lives in attributes ending in ``_`` (as in scikit-learn); using an unfitted embedder raises
+:class:`rgd.errors.NotFittedError`. Which embedders exist is said once, in :mod:`rgd.embedding.registry`,
+which fills :data:`EMBEDDER_KINDS` (importing :mod:`rgd.embedding` imports it, so ``Embedder.load`` knows every kind).
 """
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Self, Sequence
 
 import numpy as np
 
-from rgd.errors import ArtifactError
+from rgd.errors import ArtifactError, NotFittedError, check_is_fitted, fitted_attributes
 from rgd.embedding.vectors import normalize_rows  # noqa: F401  (re-exported)
-from rgd.data.versioned_json import read_versioned_json
+from rgd.data.versioned_json import read_versioned_json, write_versioned_json
+
+__all__ = ["CONFIG_FILE", "EMBEDDER_KINDS", "Embedder", "NotFittedError", "check_texts", "normalize_rows",
+           "register_embedders"]
 
 EMBEDDER_FORMAT = "rgd.embedder"
 EMBEDDER_FORMAT_VERSION = 1
 CONFIG_FILE = "embedder.json"
 
-
-class NotFittedError(RuntimeError):
-    """An embedder that needs a fitted state was used before ``fit`` (or ``load``)."""
+#: every embedder type by ``kind``: the one registry, filled by :mod:`rgd.embedding.registry` (through
+#: :func:`register_embedders`), read by :func:`rgd.embedding.registry.make_embedder` and :meth:`Embedder.load`
+EMBEDDER_KINDS: dict[str, type["Embedder"]] = {}
 
 
 def check_texts(texts: Sequence[str], who: str) -> list[str]:
@@ -46,12 +51,6 @@ class Embedder(ABC):
     kind: ClassVar[str]
     #: True when ``embed`` needs a state learned by ``fit``
     requires_fit: ClassVar[bool] = False
-    _registry: ClassVar[dict[str, type["Embedder"]]] = {}
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "kind" in cls.__dict__ and not cls.__dict__.get("_unregistered", False):
-            Embedder._registry[cls.kind] = cls
 
     # ------------------------------------------------------------------ learning and embedding
     def fit(self, texts: Sequence[str]) -> Self:
@@ -60,7 +59,8 @@ class Embedder(ABC):
 
     @property
     def is_fitted(self) -> bool:
-        return True
+        """Pretrained embedders always are; the others once ``fit`` or ``load`` has set their ``*_`` state."""
+        return not self.requires_fit or bool(fitted_attributes(self))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """(n, d) float32 with unit-norm rows; (0, d) for empty input."""
@@ -83,10 +83,9 @@ class Embedder(ABC):
         """The embedding dimension."""
 
     def _require_fitted(self) -> None:
-        if not self.is_fitted:
-            raise NotFittedError(
-                f"{self.kind} embedder is not fitted: call fit(texts) on a training corpus or load a saved one"
-            )
+        check_is_fitted(
+            self, f"{self.kind} embedder", hint="call fit(texts) on a training corpus or load a saved one"
+        )
 
     # ------------------------------------------------------------------ naming
     @abstractmethod
@@ -112,8 +111,10 @@ class Embedder(ABC):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self._save_state(directory)
-        doc = {"format": EMBEDDER_FORMAT, "format_version": EMBEDDER_FORMAT_VERSION, **self.to_config()}
-        (directory / CONFIG_FILE).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        write_versioned_json(
+            directory / CONFIG_FILE, EMBEDDER_FORMAT, EMBEDDER_FORMAT_VERSION, self.to_config(),
+            version_key="format_version", indent=2, sort_keys=True,
+        )
         return directory
 
     def _save_state(self, directory: Path) -> None:
@@ -131,9 +132,9 @@ class Embedder(ABC):
             path, EMBEDDER_FORMAT, EMBEDDER_FORMAT_VERSION, what="embedder", version_key="format_version"
         )
         kind = doc.get("kind")
-        klass = Embedder._registry.get(kind)
+        klass = EMBEDDER_KINDS.get(kind)
         if klass is None:
-            raise ArtifactError(f"{path}: unknown embedder kind {kind!r}; known: {sorted(Embedder._registry)}")
+            raise ArtifactError(f"{path}: unknown embedder kind {kind!r}; known: {sorted(EMBEDDER_KINDS)}")
         if cls is not Embedder and not issubclass(klass, cls):
             raise ArtifactError(f"{path}: holds a {kind!r} embedder, not a {cls.__name__}")
         try:
@@ -147,3 +148,11 @@ class Embedder(ABC):
                 f"{path}: loaded state has identity {emb.identity!r} but the artifact records {saved_identity!r}"
             )
         return emb
+
+
+def register_embedders(*classes: type[Embedder]) -> None:
+    """Add embedder types to :data:`EMBEDDER_KINDS` under their ``kind`` (a kind is registered once)."""
+    for cls in classes:
+        if cls.kind in EMBEDDER_KINDS and EMBEDDER_KINDS[cls.kind] is not cls:
+            raise ValueError(f"embedder kind {cls.kind!r} is taken by {EMBEDDER_KINDS[cls.kind].__name__}")
+        EMBEDDER_KINDS[cls.kind] = cls

@@ -164,8 +164,7 @@ class _Store:
 class CachedEmbedder(Embedder):
     """Wraps an embedder; texts seen before (under the same identity) are read from disk, not recomputed."""
 
-    kind: ClassVar[str] = "cached"
-    _unregistered: ClassVar[bool] = True
+    kind: ClassVar[str] = "cached"  # not in the registry: it saves as the embedder it wraps
 
     def __init__(self, inner: Embedder, cache_dir: str | Path, chunk_size: int = 4096) -> None:
         if not isinstance(inner, Embedder):
@@ -196,6 +195,9 @@ class CachedEmbedder(Embedder):
     @property
     def is_fitted(self) -> bool:
         return self.inner.is_fitted
+
+    def _require_fitted(self) -> None:
+        self.inner._require_fitted()  # the message names the wrapped embedder
 
     @property
     def dim(self) -> int:

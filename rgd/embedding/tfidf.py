@@ -53,11 +53,8 @@ class TfidfSvdEmbedder(Embedder):
         self.ngram_range: tuple[int, int] = (ngram[0], ngram[1])
         self.sublinear_tf = bool(sublinear_tf)
         self.seed = int(seed)
-        # fitted state
-        self.vocabulary_: list[str] | None = None
-        self.idf_: np.ndarray | None = None  # (V,) float32
-        self.components_: np.ndarray | None = None  # (k, V) float32
-        self._counter: CountVectorizer | None = None
+        # fitted state, set by fit / load: vocabulary_ (V terms), idf_ (V,) float32, components_ (k, V) float32
+        self._counter: CountVectorizer | None = None  # built from vocabulary_
         self._state_hash: str | None = None
 
     # ------------------------------------------------------------------ learning
@@ -99,7 +96,7 @@ class TfidfSvdEmbedder(Embedder):
 
     @property
     def is_fitted(self) -> bool:
-        return self.components_ is not None
+        return getattr(self, "components_", None) is not None  # set last, so a failed fit is not a fitted one
 
     # ------------------------------------------------------------------ embedding
     def _tfidf(self, texts: list[str]):

@@ -155,7 +155,6 @@ class RouterBundle:
         verify_files(directory, manifest)
         # only now, with every byte verified, are the files parsed (JSON / npz without pickle)
         from rgd.embedding.base import Embedder
-        from rgd.routers import registry  # noqa: F401 - registers every router type
         from rgd.routers.base import Router
 
         router = Router.load(directory / ROUTER_DIR)

@@ -49,8 +49,6 @@ class CascalRouter(Router):
         fallback_weight: float = 0.5,
         seed: int = 0,
     ) -> None:
-        # first statement: the constructor arguments are the only local names yet
-        self._params = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         if clustering not in ("kmeans", "agglomerative"):
             raise ValueError(f"clustering must be 'kmeans' or 'agglomerative', got {clustering!r}")
         if subject_routing not in ("centroid", "knn"):
@@ -64,10 +62,25 @@ class CascalRouter(Router):
         for label, v in (("distance_temperature", distance_temperature), ("score_temperature", score_temperature)):
             if v <= 0:
                 raise ValueError(f"{label} must be > 0, got {v}")
-        self.__dict__.update(self._params)
-
-    def params(self) -> dict[str, Any]:
-        return dict(self._params)
+        self.min_agreement = min_agreement
+        self.clustering = clustering
+        self.k_min = k_min
+        self.k_max = k_max
+        self.silhouette_floor = silhouette_floor
+        self.max_silhouette_points = max_silhouette_points
+        self.min_points = min_points
+        self.merge_distance = merge_distance
+        self.prune_top = prune_top
+        self.rank_min_agreement = rank_min_agreement
+        self.subject_routing = subject_routing
+        self.subject_neighbors = subject_neighbors
+        self.n_nearest = n_nearest
+        self.distance_temperature = distance_temperature
+        self.score_temperature = score_temperature
+        self.distance_threshold = distance_threshold
+        self.fallback = fallback
+        self.fallback_weight = fallback_weight
+        self.seed = seed
 
     # ------------------------------------------------------------------ what the router is scored on
     def _model_scores(self, train: TrainingSet) -> np.ndarray:
@@ -180,7 +193,8 @@ class CascalRouter(Router):
     # ------------------------------------------------------------------ routing
     def subject_of(self, embeddings: np.ndarray) -> np.ndarray:
         """(n,) index into ``subjects_`` of each query's inferred subject."""
-        e = normalize_rows(embeddings)
+        self.check_is_fitted()
+        e = normalize_rows(np.atleast_2d(np.asarray(embeddings, dtype=np.float32)))
         if self.subject_routing == "knn" and len(self.train_x_):
             sim = e @ self.train_x_.T
             k = min(self.subject_neighbors, sim.shape[1])
@@ -191,7 +205,7 @@ class CascalRouter(Router):
             return votes.argmax(axis=1)
         return (e @ self.subject_reps_.T).argmax(axis=1)
 
-    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+    def _scores(self, embeddings: np.ndarray) -> np.ndarray:
         e = normalize_rows(embeddings)
         subject = self.subject_of(e)
         dist = 1.0 - e @ self.centroids_.T  # (n, K)

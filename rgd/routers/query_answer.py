@@ -5,8 +5,6 @@ They learn from the answer keys, so a generator's wrong keys become their wrong 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from rgd.routers.base import Router, TrainingSet, normalize_rows
@@ -21,10 +19,8 @@ class KnnRouter(Router):
     def __init__(self, *, k: int = 40, batch_size: int = 2048) -> None:
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
-        self.k, self.batch_size = k, batch_size
-
-    def params(self) -> dict[str, Any]:
-        return {"k": self.k, "batch_size": self.batch_size}
+        self.k = k
+        self.batch_size = batch_size
 
     def _fit(self, train: TrainingSet) -> None:
         self.train_x_ = normalize_rows(train.embeddings)
@@ -35,7 +31,7 @@ class KnnRouter(Router):
         """(M, Q) what the neighbours' values are: correctness by the answer keys."""
         return train.table.correct()
 
-    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+    def _scores(self, embeddings: np.ndarray) -> np.ndarray:
         e = normalize_rows(embeddings)
         k = min(self.k, len(self.train_x_))
         out = np.empty((len(e), self.correct_.shape[1]), dtype=np.float32)
@@ -76,10 +72,10 @@ class MlpRouter(Router):
     def __init__(
         self, *, hidden: int = 128, alpha: float = 1e-3, max_iter: int = 60, seed: int = 0
     ) -> None:
-        self.hidden, self.alpha, self.max_iter, self.seed = hidden, alpha, max_iter, seed
-
-    def params(self) -> dict[str, Any]:
-        return {"hidden": self.hidden, "alpha": self.alpha, "max_iter": self.max_iter, "seed": self.seed}
+        self.hidden = hidden
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.seed = seed
 
     def _fit(self, train: TrainingSet) -> None:
         import warnings
@@ -105,7 +101,7 @@ class MlpRouter(Router):
         self.weights_ = [w.astype(np.float32) for w in clf.coefs_]
         self.biases_ = [b.astype(np.float32) for b in clf.intercepts_]
 
-    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+    def _scores(self, embeddings: np.ndarray) -> np.ndarray:
         h = normalize_rows(embeddings)
         for i, (w, b) in enumerate(zip(self.weights_, self.biases_)):
             h = h @ w + b

@@ -1,4 +1,9 @@
-"""Every router by name, so evaluation, MLflow logging and serving can treat them alike."""
+"""Every router by name, so evaluation, MLflow logging and serving can treat them alike.
+
+The list below is the one list of router types; it fills ``ROUTERS`` (the dict lives in
+:mod:`rgd.routers.base`, so ``Router.load`` reads saved routers through it without importing this module
+back). :func:`make_router` builds from it. A new router is added here.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +11,33 @@ from typing import Any
 
 import numpy as np
 
-from rgd.routers.base import Router, TrainingSet
+from rgd.errors import DataError
+from rgd.routers.base import ROUTERS, Router, TrainingSet, register_routers
 from rgd.routers.cascal import CascalGTRouter, CascalRouter
 from rgd.routers.query_answer import KnnConsensusRouter, KnnRouter, MlpRouter
 from rgd.routers.simple import BestSingleRouter, RandomRouter
+from rgd.routers.truth_cluster import TruthClusterRouter
 
-ROUTERS: dict[str, type[Router]] = {
-    cls.name: cls for cls in (
-        CascalRouter, CascalGTRouter, KnnConsensusRouter, KnnRouter, MlpRouter, BestSingleRouter, RandomRouter
-    )
-}
+register_routers(
+    TruthClusterRouter, CascalRouter, CascalGTRouter, KnnConsensusRouter, KnnRouter, MlpRouter, BestSingleRouter,
+    RandomRouter,
+)
+
+__all__ = ["ROUTERS", "fit_router", "make_router"]
 
 
 def fit_router(name: str, params: dict[str, Any], train: TrainingSet) -> Router:
     """Build and fit a router; routers that learn without labels never see the answer keys."""
     router = make_router(name, **params)
-    if not router.uses_labels:
+    if router.uses_labels:
+        keyed = np.flatnonzero(train.table.answers >= 0)
+        if keyed.size == 0:
+            raise DataError(f"the {name!r} router learns from answer keys, and no training question has one")
+        if keyed.size < train.table.n_questions:  # questions the generator left without a key
+            train = train.take(keyed)
+    else:
         blind = train.table.with_answers(np.full(train.table.n_questions, -1))
-        train = TrainingSet(blind, train.embeddings, train.consensus)
+        train = TrainingSet(blind, train.embeddings, train.consensus, train.generator_keys)
     return router.fit(train)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from rgd.routers.base import Router, TrainingSet
@@ -18,7 +16,7 @@ class BestSingleRouter(Router):
     def _fit(self, train: TrainingSet) -> None:
         self.accuracy_ = train.table.accuracy().astype(np.float32)
 
-    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+    def _scores(self, embeddings: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self.accuracy_, (len(embeddings), len(self.accuracy_))).copy()
 
     def _state(self):
@@ -36,13 +34,10 @@ class RandomRouter(Router):
     def __init__(self, *, seed: int = 0) -> None:
         self.seed = seed
 
-    def params(self) -> dict[str, Any]:
-        return {"seed": self.seed}
-
     def _fit(self, train: TrainingSet) -> None:
         pass
 
-    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+    def _scores(self, embeddings: np.ndarray) -> np.ndarray:
         rng = np.random.default_rng(self.seed)
         return rng.random((len(embeddings), len(self.models_)))
 

@@ -123,3 +123,16 @@ def test_bad_voter_settings():
         ConsensusScorer(n_voters=0)
     with pytest.raises(ValueError, match="voter_scope"):
         ConsensusScorer(voter_scope="model")
+
+
+def test_not_fitted_is_the_one_library_error():
+    from rgd.errors import NotFittedError, fitted_attributes
+
+    scorer = ConsensusScorer()
+    assert fitted_attributes(scorer) == []
+    t = table([[0, 1], [0, 2]])
+    for call in (lambda: scorer.score(t), lambda: scorer.zscores(t), lambda: scorer.voter_mask(t),
+                 scorer.to_dict, scorer.all_voters):
+        with pytest.raises(NotFittedError, match="ConsensusScorer is not fitted: call fit"):
+            call()
+    assert sorted(fitted_attributes(scorer.fit(t))) == ["center_", "models_", "scale_", "subject_voters_", "voters_"]

@@ -45,7 +45,6 @@ class CountingEmbedder(Embedder):
     """A real embedder wrapped to count how many texts reach it."""
 
     kind = "counting-test"
-    _unregistered = True
 
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
@@ -178,6 +177,45 @@ def test_tfidf_load_rejects_tampered_or_foreign(tfidf, tmp_path):
 def test_unfitted_cannot_be_saved(tmp_path):
     with pytest.raises(NotFittedError):
         TfidfSvdEmbedder().save(tmp_path)
+
+
+def test_not_fitted_is_the_one_library_error(tmp_path):
+    import rgd.errors
+
+    assert NotFittedError is rgd.errors.NotFittedError and issubclass(NotFittedError, rgd.errors.RGDError)
+    for emb in (TfidfSvdEmbedder(n_components=4), CachedEmbedder(TfidfSvdEmbedder(n_components=4), tmp_path)):
+        assert not emb.is_fitted
+        for call in (lambda: emb.embed(["x"]), lambda: emb.dim, lambda: emb.identity,
+                     lambda: emb.save(tmp_path / "e")):
+            with pytest.raises(NotFittedError, match="tfidf embedder is not fitted: call fit"):
+                call()
+        assert emb.to_config()["identity"] is None
+    assert SentenceTransformerEmbedder(show_progress=False).is_fitted  # pretrained: nothing to fit
+
+
+def test_fitted_state_only_in_trailing_underscore_attributes():
+    from rgd.errors import fitted_attributes
+
+    emb = TfidfSvdEmbedder(n_components=4)
+    assert fitted_attributes(emb) == []
+    emb.fit(CORPUS)
+    assert sorted(fitted_attributes(emb)) == ["components_", "idf_", "vocabulary_"]
+
+
+def test_one_registry_of_embedder_kinds(tfidf, tmp_path):
+    import rgd.embedding.base as base
+    from rgd.embedding import EMBEDDER_KINDS
+    from rgd.embedding.registry import EMBEDDER_KINDS as REGISTRY
+
+    assert EMBEDDER_KINDS is REGISTRY is base.EMBEDDER_KINDS and set(REGISTRY) == {"tfidf", "minilm"}
+    with pytest.raises(ValueError, match="embedder kind 'tfidf' is taken by TfidfSvdEmbedder"):
+        base.register_embedders(type("Other", (TfidfSvdEmbedder,), {"kind": "tfidf"}))
+    assert not hasattr(Embedder, "_registry")
+    tfidf.save(tmp_path / "emb")
+    doc = json.loads((tmp_path / "emb" / "embedder.json").read_text())
+    (tmp_path / "emb" / "embedder.json").write_text(json.dumps({**doc, "kind": "counting-test"}))
+    with pytest.raises(ArtifactError, match=r"unknown embedder kind 'counting-test'; known: \['minilm', 'tfidf'\]"):
+        load_embedder(tmp_path / "emb")
 
 
 # ---------------------------------------------------------------------------------------------- factory
