@@ -14,6 +14,7 @@ The RGD config never sees the ZenML part.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -204,6 +205,41 @@ def failure_details(exc: BaseException, max_lines: int = 20) -> str:
     root = _root_cause(exc)[0]
     rest = str(root).strip().splitlines()[1:]
     return "\n".join(rest[:max_lines] + (["..."] if len(rest) > max_lines else []))
+
+
+_TRANSIENT_NAMES = frozenset({"TransientError", "InjectedFailure", "ConnectionError", "ConnectionResetError",
+                              "ConnectionRefusedError", "ConnectionAbortedError", "BrokenPipeError", "TimeoutError",
+                              "OSError"})
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Failure))(?::|$)")
+
+
+def step_failure_summary(step: str, exception_info: Any) -> tuple[str, bool, str]:
+    """One failed step's cause from what the orchestrator recorded (its ``exception_info``: the exception's
+    class path, message and traceback text): the one-line cause, whether it is transient (a class of the
+    chain in the traceback is one a rerun may get past) and the rest of the message."""
+    tb = getattr(exception_info, "traceback", None) or ""
+    names = [m.group(1).rsplit(".", 1)[-1] for line in tb.splitlines() if (m := _EXCEPTION_LINE.match(line.strip()))]
+    source = (getattr(exception_info, "source", None) or "").rsplit(".", 1)[-1] or (names[-1] if names else "Error")
+    lines = (getattr(exception_info, "message", None) or "").strip().splitlines() or [""]
+    transient = any(n in _TRANSIENT_NAMES for n in [*names, source])
+    return f"step {step}: {source}: {lines[0]}".rstrip(": "), transient, "\n".join(lines[1:21])
+
+
+def failed_steps(pipeline_name: str) -> list[tuple[str, bool, str]]:
+    """:func:`step_failure_summary` of every failed step of the pipeline's last run (the local orchestrator
+    raises only "failure in step(s): X"; the cause is in the run's records)."""
+    from zenml.client import Client
+
+    try:
+        run = Client().get_pipeline(pipeline_name).last_run
+    except Exception:  # noqa: BLE001 - no run recorded: nothing to add to the exception itself
+        return []
+    out = []
+    for name, s in run.steps.items():
+        info = getattr(s, "exception_info", None)
+        if "failed" in str(s.status).lower() and info is not None:
+            out.append(step_failure_summary(name, info))
+    return out
 
 
 def _root_cause(exc: BaseException) -> tuple[BaseException, list[BaseException]]:

@@ -88,7 +88,7 @@ def where_to_look(registration: dict | None) -> str:
 def run_cmd(config_path: Path | None, generator: str | None, no_cache: bool) -> None:
     """Run the RGD pipeline (train, evaluate, register, promote) and print a short report."""
     home = prepare_environment()
-    from pipelines.launch import build_pipeline, failure_details, failure_summary, load, preflight
+    from pipelines.launch import build_pipeline, failed_steps, failure_details, failure_summary, load, preflight
 
     try:
         config, zenml_cfg = load(config_path, generator)
@@ -106,6 +106,11 @@ def run_cmd(config_path: Path | None, generator: str | None, no_cache: bool) -> 
     except Exception as exc:  # noqa: BLE001 - turn any step failure into one clear message
         cause, transient = failure_summary(exc)
         details = failure_details(exc)
+        steps = failed_steps(pipe.name)
+        if steps:  # the orchestrator's "failure in step(s)" hides the cause: take it from the run's records
+            cause = "; ".join(line for line, _, _ in steps)
+            transient = any(t for _, t, _ in steps)
+            details = next((d for _, _, d in steps if d), "")
         cause = f"{cause}\n{details}" if details else cause
         advice = ("This looks transient. Rerun the same command to resume: unchanged steps are taken from the "
                   f"cache and the answers given so far are kept in {home / 'checkpoints'}." if transient else

@@ -133,3 +133,25 @@ def test_relative_data_dirs_resolve_against_the_config_files_repository(tmp_path
     llm.write_text("generators: [{kind: openai, model: g, params: {base_url: 'http://h/v1'}}]\n"
                    "pool: {kind: openai, models: [a, b], params: {base_url: 'http://h/v1'}}\nbenchmark: mmlu_pro\n")
     assert load(llm)[0].test_set.dir == str(repo / "data" / "mmlu_pro")
+
+
+def test_a_failed_steps_record_gives_its_cause_and_whether_to_rerun():
+    """The local orchestrator raises only "failure in step(s): X"; the cause comes from the step's record."""
+    from types import SimpleNamespace
+
+    from pipelines.launch import step_failure_summary
+
+    backend = SimpleNamespace(
+        source="rgd.llm.backends.errors.BackendError", message="m: prompt 0: still failing after 2 attempts",
+        traceback="Traceback (most recent call last):\n  ...\nrgd.llm.backends.errors.TransientError: timed out\n\n"
+                  "The above exception was the direct cause of the following exception:\n\n"
+                  "rgd.llm.backends.errors.BackendError: m: prompt 0: still failing after 2 attempts\n")
+    line, transient, _ = step_failure_summary("respond_m", backend)
+    assert line == "step respond_m: BackendError: m: prompt 0: still failing after 2 attempts" and transient
+    data = SimpleNamespace(source="rgd.errors.DataError", message="the filter dropped all 8\nmore",
+                           traceback="Traceback...\nrgd.errors.DataError: the filter dropped all 8\nmore\n")
+    line, transient, details = step_failure_summary("filter_questions", data)
+    assert line == "step filter_questions: DataError: the filter dropped all 8" and not transient
+    assert details == "more"
+    injected = SimpleNamespace(source="rgd.workflow.respond.InjectedFailure", message="injected failure", traceback="")
+    assert step_failure_summary("respond_x", injected)[1]
