@@ -68,7 +68,9 @@ def test_no_secret_values_in_rendered_objects(name):
         for container in spec["containers"]:
             for env in container.get("env", []):
                 if any(w in env["name"] for w in ("PASSWORD", "SECRET", "TOKEN", "ACCESS_KEY")):
-                    assert "secretKeyRef" in env.get("valueFrom", {}), f"{what}: {env['name']}"
+                    # a Secret reference, or the path of a mounted Secret file (*_FILE, HF_TOKEN_PATH)
+                    assert ("secretKeyRef" in env.get("valueFrom", {})
+                            or str(env.get("value", "")).startswith("/run/secrets/")), f"{what}: {env['name']}"
 
 
 def test_base_objects_and_least_privilege_rbac():
@@ -92,10 +94,14 @@ def test_mlflow_uses_postgres_and_s3_from_secrets():
     for name in ("dev", "prod"):
         kinds = _by_kind(render(OVERLAYS[name]))
         container = kinds["Deployment"]["rgd-mlflow"]["spec"]["template"]["spec"]["containers"][0]
-        env = {e["name"]: e for e in container["env"]}
-        assert env["MLFLOW_BACKEND_STORE_URI"]["value"].startswith("postgresql://$(POSTGRES_USER):$(POSTGRES_PASSWORD)@")
-        assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "rgd-postgres"
-        assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "rgd-s3-credentials"
+        # the credentials are Secret files read by the container's shell, never env values in the pod spec
+        assert not [e for e in container.get("env", []) if "valueFrom" in e and "secretKeyRef" in e["valueFrom"]]
+        volumes = {v["name"]: v for v in kinds["Deployment"]["rgd-mlflow"]["spec"]["template"]["spec"]["volumes"]}
+        assert volumes["postgres-credentials"]["secret"]["secretName"] == "rgd-postgres"
+        assert volumes["s3-credentials"]["secret"]["secretName"] == "rgd-s3-credentials"
+        script = container["command"][2]
+        assert 'MLFLOW_BACKEND_STORE_URI="postgresql://$$(cat /run/secrets/rgd-postgres/username):' in script
+        assert 'exec mlflow server "$$@"' in script and container["image"] == "rgd/step:0.1.0"
         assert "--artifacts-destination=$(MLFLOW_ARTIFACTS_DESTINATION)" in container["args"]
         config = next(iter(kinds["ConfigMap"].values()))
         assert config["data"]["MLFLOW_ARTIFACTS_DESTINATION"].startswith("s3://")
@@ -128,7 +134,8 @@ def test_vllm_generators_get_gpus_on_gpu_nodes():
         assert volumes["dshm"]["emptyDir"]["medium"] == "Memory"
         assert volumes["model-cache"]["persistentVolumeClaim"]["claimName"] == "rgd-model-cache"
         env = {e["name"]: e for e in container["env"]}
-        assert env["HF_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "rgd-hf-token"
+        assert env["HF_TOKEN_PATH"]["value"] == "/run/secrets/rgd-hf-token/token"
+        assert volumes["hf-token"]["secret"] == {"secretName": "rgd-hf-token", "optional": True, "defaultMode": 0o440}
     assert vllm["rgd-vllm-generator-large"]["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"][
         "nvidia.com/gpu"] == "4"
     # the GPU component is optional: plain prod has no GPU pods
