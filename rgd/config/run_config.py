@@ -159,9 +159,9 @@ class ConsensusSpec(_Strict):
 
 
 class RouterSpec(_Strict):
-    name: str = Field("cascal", description="the router that is registered")
+    name: str = Field("truth_cluster", description="the router that is registered (the product's; cascal: the paper's)")
     params: dict[str, Any] = Field(default_factory=dict)
-    baselines: list[str] = Field(default_factory=lambda: ["best_single", "knn", "random"],
+    baselines: list[str] = Field(default_factory=lambda: ["cascal", "best_single", "knn", "random"],
                                  description="routers trained on the same data for comparison")
 
     @model_validator(mode="after")

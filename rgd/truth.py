@@ -1,0 +1,311 @@
+"""Who is right, estimated from every label-free signal: the pool's votes, the generator's key, confidences.
+
+Given the answers of ``M`` voters to ``Q`` multiple-choice questions (``-1`` = no answer), and optionally the
+generator's key (one more voter) and confidences (mean token log-probabilities), :func:`estimate_truth`
+returns, without reading any answer key, a posterior over each question's options, every voter's estimated
+accuracy, and every voter's per-question probability of being right (what the product's router learns from).
+
+The model (an item-response Dawid-Skene model with a popular distractor, fitted by EM):
+
+* voter ``v`` answers question ``q`` (subject ``s``) correctly with probability
+  ``sigmoid(theta_v + delta_vs + beta_v * z_vq - b_q)``: ability, a per-subject offset (shrunk to 0 by a
+  Gaussian prior), an estimated slope on the z-scored confidence, and the question's difficulty;
+* a wrong voter picks the question's latent *popular distractor* with probability ``rho_vs`` and any other
+  wrong option uniformly. This is the correlated-error part: models that share training data fall for the
+  same distractor, so their agreement is weak evidence (likelihood ratio ``p / ((1 - p) rho)`` instead of
+  the one-coin ``p (K - 1) / (1 - p)``), while a voter that errs idiosyncratically keeps a large weight. That
+  lets one dominant model out-vote a crowd of weaker models that share errors, without naming families;
+* the generator's key is one more voter whose ability and distractor rate are estimated like everyone's: a
+  strong generator gets a large weight, a weak one a small one (and :func:`key_is_anchor` says whether it is
+  trusted above the whole pool).
+
+EM starts from the plain majority and runs a fixed number of iterations (it converges in ~15 on MMLU-Pro);
+priors keep every parameter finite. Everything is vectorised over voters, questions and options; the joint
+over (truth, distractor) pairs is a (Q, K, K) array per iteration.
+
+Why it should hold on other pools: no constant is fitted to one pool. Abilities, difficulties, per-subject
+offsets and distractor rates are estimated per data set from the answers alone; the constants are prior
+scales and an iteration count (fixed defaults), and :func:`heldout_loglik` scores the model's variants by
+the likelihood of held-out questions, a label-free criterion (it ranked the variants in the order of their
+true accuracy on every setting measured: benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rgd.errors import DataError, ParameterError
+
+MAD_TO_SIGMA = 1.4826
+
+
+@dataclass
+class TruthEstimate:
+    """What :func:`estimate_truth` estimates (all label-free). With a key, voter ``M`` (the last) is the key."""
+
+    posterior: np.ndarray  # (Q, O) posterior over each question's options (0 beyond its options)
+    accuracy: np.ndarray  # (V,) estimated P(right) per voter (a non-answer counts as wrong)
+    scores: np.ndarray  # (V, Q) posterior of the option the voter chose (0 where it did not answer)
+    ability: np.ndarray  # (V,) theta
+    difficulty: np.ndarray  # (Q,) b
+    rho: np.ndarray | None  # (V, S) P(popular distractor | wrong); None for uniform errors
+    log_likelihood: float  # marginal log-likelihood of the answers under the fitted model
+    n_pool: int  # voters that are pool models (the key, when given, comes after them)
+    params: dict = field(default_factory=dict)
+
+    @property
+    def truth(self) -> np.ndarray:
+        """(Q,) the most probable option per question."""
+        return self.posterior.argmax(axis=1)
+
+    @property
+    def pool_scores(self) -> np.ndarray:
+        """(M, Q) the pool models' per-question probabilities of being right (the key's row dropped)."""
+        return self.scores[: self.n_pool]
+
+    @property
+    def key_accuracy(self) -> float | None:
+        """The generator key's estimated accuracy, or None when no key was given."""
+        return float(self.accuracy[-1]) if self.scores.shape[0] > self.n_pool else None
+
+
+def key_is_anchor(estimate: TruthEstimate) -> bool:
+    """Whether the generator's key is estimated more reliable than every pool model.
+
+    Only then can it anchor local (per-subject) estimates: a key weaker than the pool's best model cannot
+    tell the crowd's shared errors from the truth any better than the pool itself.
+    """
+    key = estimate.key_accuracy
+    return key is not None and key > float(estimate.accuracy[: estimate.n_pool].max())
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+class _Votes:
+    """Validated, vectorisation-ready view of the answers (the key appended as the last voter)."""
+
+    def __init__(self, choices, n_options, confidence, key, subjects):
+        choices = np.asarray(choices)
+        if choices.ndim != 2:
+            raise ParameterError(f"choices must be (voters, questions), got shape {choices.shape}")
+        self.n_pool = choices.shape[0]
+        choices = choices.astype(np.int64)
+        if key is not None:
+            key = np.asarray(key).astype(np.int64)
+            if key.shape != (choices.shape[1],):
+                raise ParameterError(f"key must be ({choices.shape[1]},), got {key.shape}")
+            choices = np.vstack([choices, key[None, :]])
+            if confidence is not None:
+                confidence = np.vstack([confidence, np.full((1, choices.shape[1]), np.nan)])
+        self.n_v, self.n_q = choices.shape
+        if self.n_pool < 2:
+            raise DataError(f"estimating who is right needs a pool of at least two models, got {self.n_pool}")
+        if self.n_q == 0:
+            raise DataError("estimating who is right needs at least one answered question")
+        self.n_options = np.asarray(n_options).astype(np.int64)
+        self.n_o = max(int(self.n_options.max()), 2)
+        self.valid = np.arange(self.n_o)[None, :] < self.n_options[:, None]
+        self.answered = (choices >= 0) & (choices < self.n_options[None, :])
+        self.choices = np.where(self.answered, choices, 0)
+        self.flat = (np.arange(self.n_q)[None, :] * self.n_o + self.choices)[self.answered]  # (n_votes,)
+        self.z, self.has_conf = _zscore(confidence, self.answered)
+        if subjects is None:
+            self.subj, self.n_s = np.zeros(self.n_q, dtype=np.int64), 1
+        else:
+            _, self.subj = np.unique(np.asarray(subjects), return_inverse=True)
+            self.n_s = int(self.subj.max()) + 1
+        self.subj_onehot = np.zeros((self.n_q, self.n_s))
+        self.subj_onehot[np.arange(self.n_q), self.subj] = 1.0
+
+    def votes(self, w: np.ndarray) -> np.ndarray:
+        """(Q, O): per option, the sum of ``w`` over the voters that chose it (np.bincount, not np.add.at)."""
+        out = np.bincount(self.flat, weights=w[self.answered], minlength=self.n_q * self.n_o)
+        return out.reshape(self.n_q, self.n_o)
+
+    def chosen(self, table_qo: np.ndarray) -> np.ndarray:
+        """(V, Q): the entry of a (Q, O) table at the option each voter chose (0 where it did not answer)."""
+        return np.where(self.answered, np.take_along_axis(table_qo.T, self.choices, axis=0), 0.0)
+
+
+def _zscore(confidence, answered):
+    z = np.zeros(answered.shape)
+    if confidence is None:
+        return z, False
+    conf = np.where(answered, confidence, np.nan).astype(np.float64)
+    ok = np.isfinite(conf).any(axis=1)
+    if not ok.any():
+        return z, False
+    with np.errstate(all="ignore"):
+        med = np.nanmedian(conf[ok], axis=1, keepdims=True)
+        mad = MAD_TO_SIGMA * np.nanmedian(np.abs(conf[ok] - med), axis=1, keepdims=True)
+    zz = (conf[ok] - med) / np.where(mad > 1e-12, mad, 1.0)
+    z[ok] = np.where(np.isfinite(zz), np.clip(zz, -4, 4), 0.0)
+    return z, True
+
+
+def _softmax_valid(logits, valid):
+    logits = np.where(valid, logits, -np.inf)
+    logits = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def _eta(d: _Votes, theta, delta, beta, b):
+    return theta[:, None] + delta[:, d.subj] + beta[:, None] * d.z - b[None, :]
+
+
+def _e_step(d: _Votes, p, rho):
+    """Posterior over the truth (Q, O), over the distractor (Q, O) or None, and the log-likelihood."""
+    ans = d.answered
+    if rho is None:  # one-coin errors: uniform over the K - 1 wrong options
+        km1 = np.maximum(d.n_options - 1, 1).astype(np.float64)[None, :]
+        w = np.where(ans, np.log(p / (1 - p)) + np.log(km1), 0.0)
+        logits = np.where(d.valid, d.votes(w), -np.inf)
+        base = np.where(ans, np.log(1 - p) - np.log(km1), 0.0).sum(axis=0) - np.log(d.n_options)
+        mx = logits.max(axis=1, keepdims=True)
+        ll = float((base + mx[:, 0] + np.log(np.exp(logits - mx).sum(axis=1))).sum())
+        return _softmax_valid(logits, d.valid), None, ll
+    km2 = np.maximum(d.n_options - 2, 1).astype(np.float64)[None, :]
+    rho_q = rho[:, d.subj]
+    l_other = np.log(1 - p) + np.log(1 - rho_q) - np.log(km2)
+    a = d.votes(np.where(ans, np.log(p) - l_other, 0.0))  # the vote names the truth
+    bb = d.votes(np.where(ans, np.log(1 - p) + np.log(rho_q) - l_other, 0.0))  # ... the distractor
+    joint = a[:, :, None] + bb[:, None, :]
+    ok = d.valid[:, :, None] & d.valid[:, None, :] & ~np.eye(d.n_o, dtype=bool)[None]
+    joint = np.where(ok, joint, -np.inf)
+    mx = joint.max(axis=(1, 2), keepdims=True)
+    pj = np.exp(joint - mx)
+    tot = pj.sum(axis=(1, 2))
+    pairs = np.maximum(d.n_options * (d.n_options - 1), 1)
+    base = np.where(ans, l_other, 0.0).sum(axis=0) - np.log(pairs)
+    ll = float((base + mx[:, 0, 0] + np.log(tot)).sum())
+    pj /= tot[:, None, None]
+    return pj.sum(axis=2), pj.sum(axis=1), ll
+
+
+def estimate_truth(
+    choices: np.ndarray,
+    n_options: np.ndarray,
+    confidence: np.ndarray | None = None,
+    key: np.ndarray | None = None,
+    subjects: np.ndarray | None = None,
+    *,
+    model: str = "irt",
+    distractor: bool = True,
+    subject_prior: float | None = 0.5,
+    subject_rho: float | None = 50.0,
+    n_iter: int = 30,
+    difficulty_prior: float = 1.0,
+    ability_prior: float = 3.0,
+    fixed: dict | None = None,
+) -> TruthEstimate:
+    """Estimate the truth from the votes alone.
+
+    Args:
+        choices: (M, Q) int, option index per pool model and question, -1 = no answer (an index beyond the
+            question's options also counts as no answer).
+        n_options: (Q,) int, number of options of each question.
+        confidence: optional (M, Q) float, NaN where unknown (z-scored per voter here).
+        key: optional (Q,) int, the generator's key (-1 = none); it becomes voter ``M``.
+        subjects: optional (Q,) labels; with ``subject_prior`` each voter gets per-subject offsets.
+        model: ``"irt"`` (ability - difficulty), ``"onecoin"`` (ability only) or ``"majority"`` (no EM).
+        distractor: the popular-distractor error model (else uniform errors over the K - 1 wrong options).
+        subject_prior: prior s.d. of per-subject ability offsets (None: none).
+        subject_rho: prior pseudo-count of per-subject distractor rates (None: one rate per voter).
+        n_iter: EM iterations.
+        difficulty_prior / ability_prior: prior s.d. of difficulties / abilities.
+        fixed: voter parameters to keep (``theta``, ``delta``, ``beta``, ``rho`` from a previous fit's
+            ``params``): only the questions' difficulties are estimated (used by :func:`heldout_loglik`).
+    """
+    if model not in ("irt", "onecoin", "majority"):
+        raise ParameterError(f"model must be 'irt', 'onecoin' or 'majority', got {model!r}")
+    if n_iter < 0:
+        raise ParameterError(f"n_iter must be >= 0, got {n_iter}")
+    for label, v in (("subject_prior", subject_prior), ("subject_rho", subject_rho),
+                     ("difficulty_prior", difficulty_prior), ("ability_prior", ability_prior)):
+        if v is not None and not v > 0:
+            raise ParameterError(f"{label} must be > 0 (or None where allowed), got {v}")
+    d = _Votes(choices, n_options, confidence, key, subjects)
+    ans = d.answered
+    post = _softmax_valid(d.votes(ans.astype(np.float64)) * 2.0, d.valid)  # start: a sharpened majority
+    theta, beta, b = np.zeros(d.n_v), np.zeros(d.n_v), np.zeros(d.n_q)
+    delta = np.zeros((d.n_v, d.n_s))
+    rho = np.full((d.n_v, d.n_s), 0.3) if distractor else None
+    if fixed:
+        theta, delta, beta = fixed["theta"].copy(), fixed["delta"].copy(), fixed["beta"].copy()
+        rho = None if fixed.get("rho") is None else fixed["rho"].copy()
+    use_delta = subject_prior is not None and subjects is not None and not fixed
+    irt = model == "irt"
+    if model == "majority":
+        n_iter = 0
+    post_d, ll = None, float("nan")
+    for _ in range(n_iter):
+        # M-step: a few Newton steps of the logistic regression of each vote's expected correctness
+        y = d.chosen(post)
+        for _ in range(3):
+            if not fixed:
+                p = _sigmoid(_eta(d, theta, delta, beta, b if irt else 0 * b))
+                r, h = np.where(ans, y - p, 0.0), np.where(ans, p * (1 - p), 0.0)
+                theta = theta + (r.sum(axis=1) - theta / ability_prior**2) / (h.sum(axis=1) + 1 / ability_prior**2)
+                if use_delta:  # after theta's step (a joint step on both overshoots)
+                    p = _sigmoid(_eta(d, theta, delta, beta, b if irt else 0 * b))
+                    r, h = np.where(ans, y - p, 0.0), np.where(ans, p * (1 - p), 0.0)
+                    g = r @ d.subj_onehot - delta / subject_prior**2
+                    delta = delta + g / (h @ d.subj_onehot + 1 / subject_prior**2)
+                if d.has_conf:
+                    beta = beta + ((r * d.z).sum(axis=1) - beta) / ((h * d.z * d.z).sum(axis=1) + 1.0)
+            if irt:
+                p = _sigmoid(_eta(d, theta, delta, beta, b))
+                r, h = np.where(ans, y - p, 0.0), np.where(ans, p * (1 - p), 0.0)
+                b = b + (-r.sum(axis=0) - b / difficulty_prior**2) / (h.sum(axis=0) + 1 / difficulty_prior**2)
+        p = np.clip(_sigmoid(_eta(d, theta, delta, beta, b if irt else 0 * b)), 1e-4, 1 - 1e-4)
+        if rho is not None and post_d is not None and not fixed:
+            zd = d.chosen(post_d)
+            wrong = np.where(ans, 1.0 - y, 0.0)
+            rho_v = (zd.sum(axis=1) + 1.0) / (wrong.sum(axis=1) + 2.0)  # Beta(1, 1) prior
+            if subject_rho is not None and subjects is not None:  # per subject, shrunk to the voter's rate
+                rho = (zd @ d.subj_onehot + subject_rho * rho_v[:, None]) / (wrong @ d.subj_onehot + subject_rho)
+            else:
+                rho = np.repeat(rho_v[:, None], d.n_s, axis=1)
+            rho = np.clip(rho, 0.02, 0.98)
+        post, post_d, ll = _e_step(d, p, rho)
+    scores = d.chosen(post)
+    params = {"theta": theta, "delta": delta, "beta": beta, "rho": rho, "model": model}
+    return TruthEstimate(post, scores.sum(axis=1) / d.n_q, scores, theta, b, rho, ll, d.n_pool, params)
+
+
+def heldout_loglik(choices, n_options, key=None, subjects=None, *, n_folds: int = 2, seed: int = 0, **kw) -> float:
+    """Label-free model selection: mean per-question log-likelihood of held-out questions (higher is better).
+
+    Voter parameters are fitted on the other folds; on the held-out fold only the questions' own
+    difficulties are fitted (a nuisance parameter every variant has).
+    """
+    choices = np.asarray(choices)
+    n_q = choices.shape[1]
+    fold = np.random.default_rng(seed).integers(n_folds, size=n_q)
+    total = 0.0
+    for f in range(n_folds):
+        tr, te = fold != f, fold == f
+
+        def part(a, m):
+            return None if a is None else np.asarray(a)[..., m]
+
+        fit = estimate_truth(choices[:, tr], np.asarray(n_options)[tr], key=part(key, tr), subjects=part(subjects, tr),
+                             **kw)
+        params = dict(fit.params)
+        if subjects is not None:  # the subject parameters of the held-out fold's subjects
+            names = np.unique(np.asarray(subjects)[tr])
+            pos = np.searchsorted(names, np.unique(np.asarray(subjects)[te]))
+            pos = np.clip(pos, 0, len(names) - 1)
+            params["delta"] = params["delta"][:, pos] if params["delta"].shape[1] > 1 else params["delta"][:, [0] * len(pos)]
+            if params["rho"] is not None:
+                params["rho"] = params["rho"][:, pos] if params["rho"].shape[1] > 1 else params["rho"][:, [0] * len(pos)]
+        rest = {k: v for k, v in kw.items() if k not in ("subject_prior", "subject_rho", "n_iter")}
+        ev = estimate_truth(choices[:, te], np.asarray(n_options)[te], key=part(key, te), subjects=part(subjects, te),
+                            fixed=params, subject_prior=None, n_iter=15, **rest)
+        total += ev.log_likelihood
+    return total / n_q

@@ -1,0 +1,101 @@
+"""The product's router: label-free choices (key use, how local to route), probabilities, persistence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rgd.consensus import ConsensusScorer
+from rgd.data.response_table import ResponseTable
+from rgd.errors import NotFittedError, ParameterError
+from rgd.routers.base import Router, TrainingSet
+from rgd.routers.registry import fit_router
+from rgd.routers.truth_cluster import TruthClusterRouter
+
+K = 4
+
+
+def _training_set(kind: str, n=1200, seed=0, key_accuracy=None):
+    """Two subjects with two topics each (separable embeddings). ``specialists``: model i is right 90% on
+    topic i, 40% elsewhere; ``dominant``: model 0 is right 75% everywhere, the others 50% and share errors."""
+    rng = np.random.default_rng(seed)
+    topic = np.arange(n) % 4
+    x = rng.normal(0, 0.3, (n, 8)).astype(np.float32)
+    x[np.arange(n), topic] += 3.0
+    truth = rng.integers(K, size=n)
+    distractor = (truth + rng.integers(1, K, size=n)) % K
+    m = 4
+    choices = np.empty((m, n), dtype=np.int8)
+    for i in range(m):
+        if kind == "specialists":
+            p = np.where(topic == i, 0.9, 0.4)
+        else:
+            p = np.full(n, 0.75 if i == 0 else 0.5)
+        wrong = np.where((kind == "dominant") & (i > 0) & (rng.random(n) < 0.5), distractor,
+                         (truth + rng.integers(1, K, size=n)) % K)
+        choices[i] = np.where(rng.random(n) < p, truth, wrong)
+    table = ResponseTable(models=tuple(f"m{i}" for i in range(m)), question_ids=tuple(map(str, range(n))),
+                          subjects=np.where(topic < 2, "science", "arts"), n_options=np.full(n, K, np.int16),
+                          choices=choices, confidence=np.full(choices.shape, np.nan, np.float32),
+                          answers=truth.astype(np.int8))
+    keys = None
+    if key_accuracy is not None:
+        keys = np.where(rng.random(n) < key_accuracy, truth, (truth + 1) % K).astype(np.int8)
+    consensus = ConsensusScorer().fit_score(table)
+    return TrainingSet(table, x, consensus, generator_keys=keys), x, topic, truth
+
+
+def test_specialists_get_local_routing_and_a_dominant_model_the_whole_pool():
+    train, x, topic, _ = _training_set("specialists")
+    router = fit_router("truth_cluster", {}, train)
+    assert router.level_ != "global"
+    assert (router.rank(x)[:, 0] == topic).mean() > 0.9  # each topic goes to its specialist
+    train, x, _, _ = _training_set("dominant", seed=1)
+    router = fit_router("truth_cluster", {}, train)
+    assert router.level_ == "global" and (router.rank(x)[:, 0] == 0).all()
+
+
+def test_scores_are_shrunk_probabilities_of_being_right():
+    train, x, topic, _ = _training_set("specialists", seed=2)
+    scores = fit_router("truth_cluster", {"levels": "clusters", "cluster_size": 150}, train).scores(x)
+    assert scores.shape == (len(x), 4) and 0 <= scores.min() and scores.max() <= 1
+    own = scores[np.arange(len(x)), topic]
+    others = (scores.sum(axis=1) - own) / 3
+    # the specialist's true accuracy on its topic is 0.9, the others' 0.4: the estimated posterior is soft with
+    # 4 voters, so the scores are under-confident (calibration maps them to probabilities: rgd/routers/policy)
+    assert own.mean() > others.mean() + 0.05 and own.mean() < 0.95 and others.mean() > 0.3
+
+
+def test_a_key_is_used_only_when_it_anchors():
+    strong, _, _, _ = _training_set("dominant", seed=3, key_accuracy=0.95)
+    router = fit_router("truth_cluster", {}, strong)
+    assert router.key_anchor_ and router.key_accuracy_ > 0.85
+    weak, _, _, _ = _training_set("dominant", seed=3, key_accuracy=0.2)
+    with_weak = fit_router("truth_cluster", {}, weak)
+    without = fit_router("truth_cluster", {"use_key": False}, weak)
+    assert not with_weak.key_anchor_ and with_weak.key_accuracy_ < 0.4
+    np.testing.assert_array_equal(with_weak.cluster_scores_, without.cluster_scores_)  # a weak key is dropped
+
+
+def test_the_true_keys_are_never_read():
+    train, x, _, truth = _training_set("specialists", seed=4, key_accuracy=0.9)
+    poisoned = TrainingSet(train.table.with_answers((truth + 1) % K), train.embeddings, train.consensus,
+                           train.generator_keys)
+    a = TruthClusterRouter().fit(train)
+    b = TruthClusterRouter().fit(poisoned)  # even fitted directly (fit_router would hide them anyway)
+    np.testing.assert_array_equal(a.scores(x), b.scores(x))
+    assert a.level_ == b.level_ and np.array_equal(a.criterion_, b.criterion_)
+
+
+def test_save_load_round_trip_and_clear_errors(tmp_path):
+    train, x, _, _ = _training_set("specialists", seed=5)
+    router = fit_router("truth_cluster", {"levels": "clusters", "cluster_size": 100}, train)
+    loaded = Router.load(router.save(tmp_path / "r"))
+    np.testing.assert_array_equal(loaded.scores(x), router.scores(x))
+    assert loaded.summary()["level"] == "clusters" and loaded.get_params() == router.get_params()
+    with pytest.raises(NotFittedError):
+        TruthClusterRouter().scores(x)
+    with pytest.raises(ParameterError, match="levels"):
+        TruthClusterRouter(levels="everywhere")
+    with pytest.raises(ParameterError, match="local_margin"):
+        TruthClusterRouter(local_margin=1.5)

@@ -1,0 +1,87 @@
+"""The label-free truth estimator: it finds a dominant model among voters that share errors, weighs the
+generator's key by its estimated reliability, and refuses what it cannot estimate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rgd.errors import DataError, ParameterError
+from rgd.truth import estimate_truth, heldout_loglik, key_is_anchor
+
+K = 5
+
+
+def _world(n=2000, seed=0, strong=0.78, weak=0.45, n_weak=6, shared=0.6):
+    """One strong voter with idiosyncratic errors and a family of weak voters that share a distractor.
+
+    (At shared=0.7 the family puts as many votes on its distractor as on the truth and EM can settle on
+    another fixed point: a known limit, benchmarks/README.md.)
+    """
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(K, size=n)
+    distractor = (truth + rng.integers(1, K, size=n)) % K
+    choices = np.empty((1 + n_weak, n), dtype=np.int64)
+
+    def wrong(size):
+        return (truth + rng.integers(1, K, size=size)) % K
+
+    choices[0] = np.where(rng.random(n) < strong, truth, wrong(n))
+    for v in range(1, 1 + n_weak):
+        err = np.where(rng.random(n) < shared, distractor, wrong(n))
+        choices[v] = np.where(rng.random(n) < weak, truth, err)
+    return choices, np.full(n, K), truth, rng
+
+
+def test_a_dominant_model_outvotes_a_family_that_shares_errors():
+    choices, n_opt, truth, _ = _world()
+    est = estimate_truth(choices, n_opt)
+    majority = estimate_truth(choices, n_opt, model="majority")
+    assert int(np.argmax(est.accuracy)) == 0  # the strong voter is ranked first
+    assert (est.truth == truth).mean() > (majority.truth == truth).mean() + 0.05
+    assert est.posterior.shape == (len(truth), K) and np.allclose(est.posterior.sum(axis=1), 1)
+    assert est.scores.shape == choices.shape and 0 <= est.scores.min() and est.scores.max() <= 1
+    # without the distractor model (one-coin errors) the family's agreement counts as strong evidence
+    onecoin = estimate_truth(choices, n_opt, model="onecoin", distractor=False)
+    assert (est.truth == truth).mean() > (onecoin.truth == truth).mean()
+
+
+def test_the_key_is_a_voter_whose_reliability_is_estimated():
+    choices, n_opt, truth, rng = _world(strong=0.6, seed=1)
+    alone = (estimate_truth(choices, n_opt).truth == truth).mean()
+    strong_key = np.where(rng.random(len(truth)) < 0.9, truth, (truth + 1) % K)
+    with_strong = estimate_truth(choices, n_opt, key=strong_key)
+    assert (with_strong.truth == truth).mean() > alone + 0.05
+    assert key_is_anchor(with_strong) and with_strong.key_accuracy > 0.8
+    weak_key = np.where(rng.random(len(truth)) < 0.2, truth, (truth + rng.integers(1, K, len(truth))) % K)
+    weak_key[::7] = -1  # a generator that gave no key
+    with_weak = estimate_truth(choices, n_opt, key=weak_key)
+    assert not key_is_anchor(with_weak) and with_weak.key_accuracy < 0.35
+    # a weak key barely moves the truth (and the router drops a key that does not anchor: test_truth_cluster)
+    assert (with_weak.truth == truth).mean() > alone - 0.02
+    assert with_weak.pool_scores.shape == choices.shape
+
+
+def test_confidences_help_when_they_carry_information():
+    choices, n_opt, truth, rng = _world(strong=0.6, seed=2)
+    right = choices == truth[None, :]
+    confidence = np.where(right, rng.normal(-0.2, 0.3, choices.shape), rng.normal(-1.2, 0.3, choices.shape))
+    base = (estimate_truth(choices, n_opt).truth == truth).mean()
+    assert (estimate_truth(choices, n_opt, confidence=confidence).truth == truth).mean() > base + 0.03
+
+
+def test_heldout_likelihood_prefers_the_model_that_fits():
+    choices, n_opt, _, _ = _world(n=1200, seed=3)
+    assert heldout_loglik(choices, n_opt) > heldout_loglik(choices, n_opt, distractor=False)
+
+
+def test_what_cannot_be_estimated_is_a_clear_error():
+    choices, n_opt, _, _ = _world(n=50)
+    with pytest.raises(DataError, match="at least two models"):
+        estimate_truth(choices[:1], n_opt)
+    with pytest.raises(DataError, match="at least one"):
+        estimate_truth(choices[:, :0], n_opt[:0])
+    with pytest.raises(ParameterError, match="model"):
+        estimate_truth(choices, n_opt, model="magic")
+    with pytest.raises(ParameterError, match="key"):
+        estimate_truth(choices, n_opt, key=np.zeros(3, dtype=int))
