@@ -58,10 +58,13 @@ def _params(pairs: tuple[str, ...]) -> dict:
 @click.option("--keys-from", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Training keys from a responses-format file (a generator's answers; null: no key). The "
                    "label-using baselines learn from them; default: the train split's true keys, as a reference.")
+@click.option("--costs", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Per-model costs (JSON): {model: cost} or the models.json shape (active_params_b). Adds the "
+                   "cost-accuracy curve over the cost weight, AIQ and the routers' calibration to the output.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def evaluate_recorded(
     data_dir, embedder, label_noise, noise_kind, seed, cache_dir, voters, voter_scope, cascal_params, keys_from,
-    output
+    costs, output
 ) -> None:
     """Train the product's router, CASCAL and every baseline on DATA_DIR's train split; write test accuracies
     as JSON."""
@@ -80,6 +83,7 @@ def evaluate_recorded(
             consensus_params={"n_voters": _voters(voters), "voter_scope": voter_scope},
             router_params={"cascal": _params(cascal_params)},
             keys_from=keys_from,
+            costs=costs,
         )
     except (RGDError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -91,4 +95,11 @@ def evaluate_recorded(
         est = estimates.get(name)
         est_cols = f"{est['top1']:>12.4f}{est['top3_vote']:>12.4f}" if est else f"{'-':>12}{'-':>12}"
         click.echo(f"{name:<14}{r['top1']:>8.4f}{r['top3_vote']:>12.4f}{est_cols}")
+    curve = report.get("cost_curve")
+    if curve:
+        best, half = curve["best_single"], curve["at_half_cost_top1"]
+        click.echo(f"cost curve of {curve['router']}: AIQ {curve['aiq']:.4f}; best single {best['model']} "
+                   f"{best['top1']:.4f} at cost {best['mean_cost']:g}; best top-1 at <= half that cost "
+                   f"{'-' if half is None else f'{half:.4f}'}; dominates every single model: "
+                   f"{curve['dominates_every_single']}")
     click.echo(f"wrote {output}")

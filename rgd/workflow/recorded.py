@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -18,6 +18,8 @@ from rgd.errors import DataError
 from rgd.evaluation.label_noise import corrupt_keys
 from rgd.evaluation.metrics import evaluate_routers
 from rgd.routers.base import TrainingSet
+from rgd.routers.cost import load_costs
+from rgd.workflow.costs import cost_evaluation
 from rgd.workflow.curate import build_consensus
 from rgd.workflow.estimate import label_free_estimate
 from rgd.workflow.train import fit_routers
@@ -51,6 +53,7 @@ def run_recorded(
     consensus_params: dict[str, Any] | None = None,
     embedder_name: str = "",
     keys_from: str | Path | None = None,
+    costs: str | Path | Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Fit every router on the train split, evaluate on the test split; a JSON-able report.
 
@@ -58,12 +61,15 @@ def run_recorded(
     router's constructor. ``keys_from``: a responses-format file whose answers are the training keys (a
     generator's, as in RGD); without it the label-using baselines learn from the split's true keys, as a
     reference. Label-free routers never see the true keys; they see the generator's keys as data.
+    ``costs``: a costs file or ``{model: cost}`` map (:func:`rgd.routers.cost.load_costs`); with it the report
+    adds the cost-accuracy curves and calibration of :func:`rgd.workflow.costs.cost_evaluation`.
     """
     if not isinstance(data, RecordedDataset):
         data = load_recorded(data)
     router_params = router_params or {}
     train_q, train_table = data.part("train")
     test_q, test_table = data.part("test")
+    pool_costs = None if costs is None else load_costs(costs, data.table.models)  # refused before any work
     unkeyed = [q for q, a in zip(test_table.question_ids, test_table.answers.tolist()) if a < 0]
     if unkeyed:
         raise DataError(f"{len(unkeyed)} test questions have no answer key, so they cannot be scored "
@@ -114,6 +120,11 @@ def run_recorded(
             "route": {name: results[name].route_seconds for name in fitted},
         },
     }
+    if pool_costs is not None:
+        curve_router = next((n for n in (report.get("default_router"), "cascal") if n in fitted), next(iter(fitted)))
+        cost_block, _ = cost_evaluation(fitted, curve_router, train, test_table, test_x, pool_costs,
+                                        router_params=router_params, seed=seed)
+        report.update(cost_block)
     if "cascal" in fitted:
         cascal = fitted["cascal"]
         inferred = np.asarray(cascal.subjects_)[cascal.subject_of(test_x)]

@@ -1,0 +1,228 @@
+"""The cost-aware routing policy: calibrated probabilities of being right, traded against cost by one knob.
+
+A router's ``scores(embeddings)`` rank the pool but mean nothing on their own. :class:`Calibrator` maps each
+model's score to an estimated probability that the model is right on the query, fitted without labels: a
+per-model isotonic regression of *held-out* scores (the router refitted on the other folds of the training
+questions, :func:`fit_calibrator`) on a label-free estimate of who is right (the caller passes it; the
+workflow takes it from :func:`rgd.workflow.costs.estimated_correctness`).
+
+:class:`CostPolicy` turns scores + costs + the knob into a ranking. The knob is ``cost_weight`` ``w`` in
+``[0, 1]`` (:data:`COST_WEIGHT_RANGE`); each model's utility on a query is::
+
+    u = (1 - w) * P(right) - w * cost / max cost
+
+the same ranking as maximising ``P(right) - lambda * cost / max cost`` with ``lambda = w / (1 - w)`` (the
+probability of being right one would give up to avoid the dearest model's cost). ``w = 0`` is quality
+only and returns exactly the router's own ranking (``Router.rank``: raw scores, ties by pool order);
+``w = 1`` sends each query to the cheapest model (ties by probability). Ties in ``u`` go to the higher
+probability, then the higher raw score, then pool order. A knob outside ``[0, 1]``, NaN or not a number is
+a :class:`~rgd.errors.ParameterError`.
+
+The policy is JSON (``to_dict`` / ``from_dict``), stored in a router bundle's metadata under
+:data:`POLICY_METADATA_KEY`, so the pyfunc model, ``rgd route`` and the serving gateway rank alike;
+:meth:`CostPolicy.with_costs` swaps in another pool config's costs (e.g. the gateway's per-model cost).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from rgd.errors import ArtifactError, ParameterError
+from rgd.routers.cost import check_costs, normalised
+
+COST_WEIGHT_RANGE = (0.0, 1.0)
+POLICY_METADATA_KEY = "cost_policy"
+POLICY_FORMAT = "rgd.cost_policy"
+POLICY_VERSION = 1
+
+
+def check_cost_weight(value: Any) -> float:
+    """The knob as a float in ``[0, 1]``; anything else is a ParameterError saying the range."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"cost_weight must be a number in [0, 1], got {value!r}")
+    value = float(value)
+    lo, hi = COST_WEIGHT_RANGE
+    if not math.isfinite(value) or not lo <= value <= hi:
+        raise ParameterError(f"cost_weight must be in [{lo:g}, {hi:g}] (0: quality only, 1: cheapest model), "
+                             f"got {value!r}")
+    return value
+
+
+def knob_grid(n: int = 160) -> np.ndarray:
+    """Knob values for a cost-accuracy curve: 0, ``lambda / (1 + lambda)`` for ``n`` lambdas spaced
+    geometrically in [1e-4, 1e4], and 1 (sorted, distinct)."""
+    lam = np.geomspace(1e-4, 1e4, n)
+    return np.unique(np.concatenate([[0.0], lam / (1 + lam), [1.0]]))
+
+
+# ---------------------------------------------------------------------------------------------- calibration
+@dataclass(frozen=True)
+class Calibrator:
+    """Per-model monotone map from a router's score to an estimated probability of being right."""
+
+    models: tuple[str, ...]
+    #: per model, the increasing score knots and the probability at each (linear in between, flat outside)
+    knots_x: tuple[np.ndarray, ...]
+    knots_y: tuple[np.ndarray, ...]
+
+    @classmethod
+    def fit(cls, scores: np.ndarray, target: np.ndarray, models: Sequence[str]) -> "Calibrator":
+        """Isotonic regression per model of ``target`` (Q, M) in [0, 1] on ``scores`` (Q, M)."""
+        from sklearn.isotonic import IsotonicRegression
+
+        scores = np.asarray(scores, dtype=np.float64)
+        target = np.asarray(target, dtype=np.float64)
+        if scores.shape != target.shape or scores.ndim != 2 or scores.shape[1] != len(models):
+            raise ParameterError(f"calibration needs scores and targets of shape (Q, {len(models)}), got "
+                                 f"{scores.shape} and {target.shape}")
+        if scores.shape[0] == 0:
+            raise ParameterError("calibration needs at least one question")
+        if not (np.isfinite(scores).all() and np.isfinite(target).all()):
+            raise ParameterError("calibration scores and targets must be finite")
+        xs, ys = [], []
+        for j in range(len(models)):
+            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(scores[:, j], target[:, j])
+            xs.append(np.asarray(iso.X_thresholds_, dtype=np.float64))
+            ys.append(np.clip(np.asarray(iso.y_thresholds_, dtype=np.float64), 0.0, 1.0))
+        return cls(tuple(models), tuple(xs), tuple(ys))
+
+    def predict(self, scores: np.ndarray) -> np.ndarray:
+        """(n, M) estimated probabilities of being right for (n, M) router scores."""
+        scores = np.atleast_2d(np.asarray(scores, dtype=np.float64))
+        if scores.shape[1] != len(self.models):
+            raise ParameterError(f"scores have {scores.shape[1]} columns, the calibrator {len(self.models)} models")
+        return np.column_stack([np.interp(scores[:, j], x, y) for j, (x, y) in
+                                enumerate(zip(self.knots_x, self.knots_y))])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "isotonic", "models": list(self.models),
+                "knots": {m: {"x": x.tolist(), "y": y.tolist()} for m, x, y in
+                          zip(self.models, self.knots_x, self.knots_y)}}
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> "Calibrator":
+        try:
+            models = tuple(doc["models"])
+            xs = tuple(np.asarray(doc["knots"][m]["x"], dtype=np.float64) for m in models)
+            ys = tuple(np.asarray(doc["knots"][m]["y"], dtype=np.float64) for m in models)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ArtifactError(f"malformed calibrator ({type(exc).__name__}: {exc})") from None
+        for m, x, y in zip(models, xs, ys):
+            if x.ndim != 1 or x.shape != y.shape or x.size == 0 or np.any(np.diff(x) < 0):
+                raise ArtifactError(f"malformed calibrator knots for {m!r}")
+        return cls(models, xs, ys)
+
+
+def fit_calibrator(name: str, params: Mapping[str, Any], train, target: np.ndarray, *, folds: int = 3,
+                   seed: int = 0, fitted=None) -> Calibrator:
+    """Calibrate router ``name`` on held-out training questions: refit it on ``folds - 1`` folds, score the
+    last, for each fold; fit :class:`Calibrator` of those out-of-fold scores on ``target`` (Q, M).
+
+    ``train`` is a :class:`~rgd.routers.base.TrainingSet`; the routers are fitted through
+    :func:`rgd.routers.registry.fit_router`, so a label-free router never sees the keys. With fewer than
+    ``2 * folds`` training questions, the in-sample scores of ``fitted`` (the router fitted on all of them)
+    are used instead."""
+    from rgd.routers.registry import fit_router
+
+    n = train.table.n_questions
+    models = tuple(train.table.models)
+    target = np.asarray(target, dtype=np.float64)
+    if target.shape != (n, len(models)):
+        raise ParameterError(f"the calibration target must be (n_questions={n}, M={len(models)}), "
+                             f"got {target.shape}")
+    if folds < 2 or n < 2 * folds:
+        router = fitted if fitted is not None else fit_router(name, dict(params), train)
+        return Calibrator.fit(router.scores(train.embeddings), target, models)
+    rng = np.random.default_rng([seed, 0xCA1])
+    fold = rng.permutation(np.arange(n) % folds)
+    scores = np.empty((n, len(models)), dtype=np.float64)
+    for k in range(folds):
+        held = np.flatnonzero(fold == k)
+        router = fit_router(name, dict(params), train.take(np.flatnonzero(fold != k)))
+        scores[held] = router.scores(train.embeddings[held])
+    return Calibrator.fit(scores, target, models)
+
+
+# ---------------------------------------------------------------------------------------------- the policy
+@dataclass(frozen=True)
+class CostPolicy:
+    """Scores + costs + the knob -> a ranking (see module doc)."""
+
+    models: tuple[str, ...]
+    costs: np.ndarray  # (M,) float64, in the user's unit
+    calibrator: Calibrator
+
+    def __post_init__(self) -> None:
+        costs = np.asarray(self.costs, dtype=np.float64)
+        check_costs(dict(zip(self.models, costs.tolist())), self.models)
+        if costs.shape != (len(self.models),):
+            raise ParameterError(f"costs must be ({len(self.models)},), got {costs.shape}")
+        if tuple(self.calibrator.models) != tuple(self.models):
+            raise ParameterError(f"the calibrator is for pool {list(self.calibrator.models)}, the policy's pool "
+                                 f"is {list(self.models)}")
+        object.__setattr__(self, "costs", costs)
+
+    @classmethod
+    def build(cls, models: Sequence[str], costs: Mapping[str, Any], calibrator: Calibrator) -> "CostPolicy":
+        checked = check_costs(costs, models)
+        return cls(tuple(models), np.array([checked[m] for m in models]), calibrator)
+
+    @property
+    def relative_costs(self) -> np.ndarray:
+        """(M,) costs divided by the dearest model's."""
+        return normalised(self.costs)
+
+    def with_costs(self, costs: Mapping[str, Any]) -> "CostPolicy":
+        """The same calibrated policy with other costs (every pool model needs one)."""
+        return CostPolicy.build(self.models, costs, self.calibrator)
+
+    def probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """(n, M) estimated probability that each model is right on each query."""
+        return self.calibrator.predict(scores)
+
+    def utility(self, scores: np.ndarray, cost_weight: float) -> np.ndarray:
+        """(n, M) ``(1 - w) * P(right) - w * relative cost``."""
+        w = check_cost_weight(cost_weight)
+        return (1.0 - w) * self.probabilities(scores) - w * self.relative_costs[None, :]
+
+    def rank(self, scores: np.ndarray, cost_weight: float) -> np.ndarray:
+        """(n, M) model indices per query, best first, for router scores (n, M) and the knob."""
+        w = check_cost_weight(cost_weight)
+        scores = np.atleast_2d(np.asarray(scores, dtype=np.float64))
+        if scores.shape[1] != len(self.models):
+            raise ParameterError(f"scores have {scores.shape[1]} columns, the policy's pool {len(self.models)}")
+        if w == 0.0:  # quality only: the router's own ranking, exactly
+            return np.argsort(-scores, axis=1, kind="stable")
+        p = self.probabilities(scores)
+        u = (1.0 - w) * p - w * self.relative_costs[None, :]
+        # lexsort: last key first; stable, so the remaining ties keep pool order
+        return np.lexsort((-scores, -p, -u), axis=1)
+
+    def choose(self, scores: np.ndarray, cost_weight: float) -> np.ndarray:
+        """(n,) the first-ranked model per query."""
+        return self.rank(scores, cost_weight)[:, 0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": POLICY_FORMAT, "version": POLICY_VERSION, "models": list(self.models),
+                "costs": {m: float(c) for m, c in zip(self.models, self.costs)},
+                "cost_weight_range": list(COST_WEIGHT_RANGE), "calibrator": self.calibrator.to_dict()}
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> "CostPolicy":
+        if not isinstance(doc, Mapping) or doc.get("format") != POLICY_FORMAT:
+            raise ArtifactError("not an rgd cost policy")
+        if doc.get("version") != POLICY_VERSION:
+            raise ArtifactError(f"cost policy version {doc.get('version')!r} is not supported "
+                                f"(this library reads version {POLICY_VERSION})")
+        try:
+            models = list(doc["models"])
+            return cls.build(models, doc["costs"], Calibrator.from_dict(doc["calibrator"]))
+        except (KeyError, TypeError) as exc:
+            raise ArtifactError(f"malformed cost policy ({type(exc).__name__}: {exc})") from None
+        except ParameterError as exc:
+            raise ArtifactError(f"malformed cost policy: {exc}") from None
+

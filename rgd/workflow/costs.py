@@ -1,0 +1,103 @@
+"""Cost-aware routing as a stage: calibrate the routers without labels, sweep the knob, report the curve.
+
+:func:`estimated_correctness` is the ONE place the calibration's probability target is taken from: today
+the consensus posterior of the option each model chose (``ConsensusResult.scores``, built by
+:func:`rgd.workflow.curate.build_consensus` from the pool's answers alone); swap the estimator here and
+every policy follows. :func:`fit_policy` builds a router's :class:`~rgd.routers.policy.CostPolicy`;
+:func:`cost_evaluation` is what ``evaluate-recorded --costs`` and the pipeline's evaluation report: the
+default router's cost-accuracy curve beside every single model and the other routers' curves under the
+same policy, and each router's calibration against the TRUE correctness of the test questions.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from rgd.config.run_config import model_slug
+from rgd.data.response_table import ResponseTable
+from rgd.errors import ParameterError
+from rgd.evaluation.cost_curve import cost_curve_summary, policy_curve, reliability, single_points
+from rgd.routers.base import Router, TrainingSet
+from rgd.routers.policy import COST_WEIGHT_RANGE, CostPolicy, fit_calibrator, knob_grid
+from rgd.workflow.train import seeded_params
+
+log = logging.getLogger(__name__)
+
+#: routers whose curves are reported beside the default one when they were trained
+COMPARED_ROUTERS = ("knn",)
+
+
+def estimated_correctness(train: TrainingSet) -> np.ndarray:
+    """(Q, M) label-free estimate of the probability that each pool model is right on each training
+    question: the target the routers' scores are calibrated on (see module doc). Reads no keys."""
+    return np.asarray(train.consensus.scores, dtype=np.float64).T
+
+
+def fit_policy(name: str, router: Router, params: Mapping[str, Any], train: TrainingSet,
+               costs: Mapping[str, float], *, seed: int = 0, folds: int = 3) -> CostPolicy:
+    """The cost policy of router ``name`` (fitted as ``router``): calibrated on held-out training questions."""
+    calibrator = fit_calibrator(name, seeded_params(name, params, seed), train, estimated_correctness(train),
+                                folds=folds, seed=seed, fitted=router)
+    return CostPolicy.build(router.models_, costs, calibrator)
+
+
+def cost_evaluation(fitted: Mapping[str, Router], default: str, train: TrainingSet, test_table: ResponseTable,
+                    test_x: np.ndarray, costs: Mapping[str, float], *,
+                    router_params: Mapping[str, Mapping[str, Any]] | None = None, seed: int = 0,
+                    compared: Sequence[str] = COMPARED_ROUTERS, knobs: Sequence[float] | None = None,
+                    ) -> tuple[dict[str, Any], dict[str, CostPolicy]]:
+    """(JSON-able report, policies by router): the default router's curve (``cost_curve``), the compared
+    routers' (``cost_curves``, the default's included) and every policy's calibration on the test set."""
+    if default not in fitted:
+        raise ParameterError(f"the default router {default!r} was not trained (trained: {sorted(fitted)})")
+    if not test_table.has_answers:
+        raise ParameterError("the cost curve needs the true answer key of every test question")
+    models = tuple(test_table.models)
+    router_params = router_params or {}
+    knobs = knob_grid() if knobs is None else np.asarray(knobs, dtype=np.float64)
+    correct = test_table.correct()
+    policies: dict[str, CostPolicy] = {}
+    curves: dict[str, Any] = {}
+    calibration: dict[str, Any] = {}
+    for name in dict.fromkeys([default, *[c for c in compared if c in fitted]]):
+        router = fitted[name]
+        policy = fit_policy(name, router, router_params.get(name, {}), train, costs, seed=seed)
+        policies[name] = policy
+        scores = router.scores(test_x)
+        singles = single_points(correct, policy.costs, models)
+        curves[name] = cost_curve_summary(policy_curve(policy, scores, correct, knobs), singles)
+        calibration[name] = reliability(policy.probabilities(scores), correct.T)
+        log.info("%s: AIQ %.4f, ECE %.4f", name, curves[name]["aiq"], calibration[name]["ece"])
+    report = {
+        "costs": {m: float(c) for m, c in zip(models, policies[default].costs)},
+        "cost_weight_range": list(COST_WEIGHT_RANGE),
+        "cost_curve": {"router": default, **curves[default]},
+        "cost_curves": curves,
+        "calibration": calibration,
+    }
+    return report, policies
+
+
+def cost_metrics(report: Mapping[str, Any]) -> dict[str, float]:
+    """MLflow-style metrics of a :func:`cost_evaluation` report (empty without one)."""
+    out: dict[str, float] = {}
+    if not report or "cost_curve" not in report:
+        return out
+    main = report["cost_curve"]
+    out["cost.aiq"] = main["aiq"]
+    if main.get("at_half_cost_top1") is not None:
+        out["cost.at_half_cost_top1"] = main["at_half_cost_top1"]
+    out["cost.dominates_every_single"] = float(main["dominates_every_single"])
+    out["calibration.ece"] = report["calibration"][main["router"]]["ece"]
+    for name, curve in report.get("cost_curves", {}).items():
+        out[f"{name}.cost.aiq"] = curve["aiq"]
+        if curve.get("at_half_cost_top1") is not None:
+            out[f"{name}.cost.at_half_cost_top1"] = curve["at_half_cost_top1"]
+    for name, cal in report.get("calibration", {}).items():
+        out[f"{name}.calibration.ece"] = cal["ece"]
+    for s in main["singles"]:
+        out[f"pool.{model_slug(s['model'])}.cost"] = s["mean_cost"]
+    return out
