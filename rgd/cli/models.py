@@ -136,14 +136,14 @@ def _load_model(name: str, version: str | None, alias: str):
     return load_verified(name, version=version, alias=None if version else alias)
 
 
-def _route_rows(model, questions: list[str], k: int) -> Iterator[dict[str, Any]]:
+def _route_rows(model, questions: list[str], k: int, cost_weight: float = 0.0) -> Iterator[dict[str, Any]]:
     import pandas as pd
     from tqdm import tqdm
 
     with tqdm(total=len(questions), desc="routing", unit="q", disable=len(questions) <= _BATCH, file=sys.stderr) as bar:
         for start in range(0, len(questions), _BATCH):
             chunk = questions[start : start + _BATCH]
-            frame = model.predict(pd.DataFrame({"question": chunk}), params={"k": k})
+            frame = model.predict(pd.DataFrame({"question": chunk}), params={"k": k, "cost_weight": cost_weight})
             for q, rec in zip(chunk, frame.to_dict(orient="records")):
                 yield {
                     "question": q,
@@ -160,6 +160,10 @@ def _route_rows(model, questions: list[str], k: int) -> Iterator[dict[str, Any]]
 @click.option("--version", default=None, help="Route with this registered version.")
 @click.option("--alias", default="champion", show_default=True, help="Route with the version holding this alias.")
 @click.option("--k", default=3, show_default=True, type=click.IntRange(min=1), help="How many models per question.")
+@click.option("--cost-weight", type=float, default=0.0, show_default=True,
+              help="Trade accuracy for cost, in [0, 1]: 0 ranks by quality alone (the router's ranking), 1 sends "
+                   "every question to the cheapest model; in between, (1-w) x P(right) - w x cost / max cost. "
+                   "Needs a router registered with per-model costs when above 0.")
 @click.option("--file", "file_", type=click.Path(path_type=Path), help="Batch: questions.txt (one a line) or .jsonl.")
 @click.option("--output", type=click.Path(path_type=Path), help="Batch: write JSONL here (default: stdout).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for a single question.")
@@ -170,6 +174,7 @@ def route_cmd(
     version: str | None,
     alias: str,
     k: int,
+    cost_weight: float,
     file_: Path | None,
     output: Path | None,
     as_json: bool,
@@ -179,12 +184,15 @@ def route_cmd(
     """Send QUESTION (or every question of --file) to the best models of the pool."""
     if (question is None) == (file_ is None):
         raise click.UsageError("give either a QUESTION or --file")
+    from rgd.routers.policy import check_cost_weight
+
+    cost_weight = check_cost_weight(cost_weight)  # a bad knob fails before the registry is read
     _configure(tracking_uri)
     questions = [question] if question is not None else _read_questions(file_)
     if not questions:
         raise click.ClickException(f"{file_}: no questions in it")
     model = _load_model(name, version, alias)
-    rows = _route_rows(model, questions, k)
+    rows = _route_rows(model, questions, k, cost_weight)
     if question is not None and not as_json and output is None:
         r = next(rows)
         click.echo(f"subject: {r['subject'] or '-'}")

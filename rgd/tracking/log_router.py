@@ -161,7 +161,7 @@ def log_router(
     from mlflow.tracking import _tracking_service
 
     from rgd.routers.bundle import RouterBundle
-    from rgd.tracking.pyfunc_model import DEFAULT_K, QUESTION_COLUMN, routes_to_frame
+    from rgd.tracking.pyfunc_model import DEFAULT_COST_WEIGHT, DEFAULT_K, QUESTION_COLUMN, routes_to_frame
 
     bundle_dir = Path(bundle_dir)
     bundle = RouterBundle.load(bundle_dir)
@@ -182,7 +182,7 @@ def log_router(
     examples = list(input_examples or DEFAULT_EXAMPLES)
     example_df = pd.DataFrame({QUESTION_COLUMN: examples})
     output_df = routes_to_frame(bundle.route(examples, k=DEFAULT_K))
-    signature = infer_signature(example_df, output_df, params={"k": DEFAULT_K})
+    signature = infer_signature(example_df, output_df, params={"k": DEFAULT_K, "cost_weight": DEFAULT_COST_WEIGHT})
 
     active = mlflow.active_run()
     started = False

@@ -7,6 +7,11 @@ ArtifactError and the model does not load). ``predict`` takes a DataFrame with a
 list of strings, or one string) and an optional ``k`` param, and returns a DataFrame with ``models`` (JSON
 list of the top-k names), ``scores`` (JSON list), ``top1`` and ``subject`` (the router's inferred subject,
 "" when the router has none).
+
+``cost_weight`` (param, default 0): the knob of :class:`rgd.routers.policy.CostPolicy`, in [0, 1]; 0 is the
+router's own quality-only ranking, above 0 the pool is ranked by ``(1 - w) * P(right) - w * relative cost``
+with the policy stored in the bundle's metadata at registration (``scores`` are then the estimated
+probabilities of being right). A bundle registered without costs accepts only 0.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from rgd.errors import ParameterError
 BUNDLE_ARTIFACT = "bundle"
 QUESTION_COLUMN = "question"
 DEFAULT_K = 3
+DEFAULT_COST_WEIGHT = 0.0
 OUTPUT_COLUMNS = ("models", "scores", "top1", "subject")
 
 
@@ -74,13 +80,44 @@ class RouterModel:
     """Serves a verified RouterBundle (what MLflow's pyfunc wrapper calls ``predict`` on)."""
 
     def __init__(self, bundle) -> None:
+        from rgd.routers.policy import POLICY_METADATA_KEY, CostPolicy
+
         self.bundle = bundle
+        doc = (bundle.metadata or {}).get(POLICY_METADATA_KEY)
+        self.policy = None if doc is None else CostPolicy.from_dict(doc)
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None):
-        k = int((params or {}).get("k", DEFAULT_K))
+        from rgd.routers.policy import check_cost_weight
+
+        params = params or {}
+        k = int(params.get("k", DEFAULT_K))
         if k < 1:
             raise ParameterError(f"k must be at least 1, got {k}")
-        return routes_to_frame(self.bundle.route(questions_from(model_input), k=k))
+        w = check_cost_weight(params.get("cost_weight", DEFAULT_COST_WEIGHT))
+        texts = questions_from(model_input)
+        if w == 0.0:
+            return routes_to_frame(self.bundle.route(texts, k=k))
+        if self.policy is None:
+            raise ParameterError("this router was registered without per-model costs, so cost_weight must be 0; "
+                                 "register it from a run whose pool has costs")
+        return routes_to_frame(route_by_cost(self.bundle, self.policy, texts, k, w))
+
+
+def route_by_cost(bundle, policy, texts: list[str], k: int, cost_weight: float) -> list[dict[str, Any]]:
+    """``RouterBundle.route``'s records, ranked by the cost policy; scores are the estimated P(right)."""
+    import numpy as np
+
+    if not texts:
+        return []
+    x = bundle.embedder.embed(texts)
+    scores = bundle.router.scores(x)
+    order = policy.rank(scores, cost_weight)[:, : min(k, len(bundle.models))]
+    prob = np.take_along_axis(policy.probabilities(scores), order, axis=1)
+    subjects: list[str | None] = [None] * len(texts)
+    if bundle.has_subjects:
+        subjects = np.asarray(bundle.router.subjects_)[bundle.router.subject_of(x)].tolist()
+    return [{"models": [bundle.models[j] for j in row], "scores": [float(p) for p in prow], "subject": subj}
+            for row, prow, subj in zip(order.tolist(), prob, subjects)]
 
 
 def _load_pyfunc(data_path: str) -> RouterModel:
