@@ -113,6 +113,8 @@ class GenerationSpec(_Strict):
 class PoolModelSpec(_Strict):
     name: str
     params: dict[str, Any] = Field(default_factory=dict, description="backend constructor parameters")
+    cost: float | None = Field(None, ge=0, description="serving cost (a price per token, else the active "
+                               "parameter count; only ratios matter): the cost-aware policy's and curve's")
 
     @property
     def slug(self) -> str:
@@ -189,6 +191,9 @@ class RecordedSpec(_Strict):
 
     dir: str
     models: list[str] | None = None
+    costs: str | dict[str, float] | None = Field(None, description="per-model costs: a JSON file ({model: cost} "
+                                                 "or the models.json shape, relative to the working directory) "
+                                                 "or a map")
 
 
 class RespondSpec(_Strict):
@@ -373,6 +378,23 @@ class RunConfig(_Strict):
         gens = [g.model_copy(update={"preset": preset}) for g in self.generators]
         return RunConfig.model_validate({**self.model_dump(exclude={"generators"}), "generators":
                                          [g.model_dump() for g in gens]}, strict=True)
+
+    def pool_costs(self, models: list[str] | tuple[str, ...]) -> dict[str, float] | None:
+        """Every pool model's cost, validated (:mod:`rgd.routers.cost`), or None where the config gives none:
+        ``recorded.costs``, else ``pool.models[*].cost`` (all or none), else the simulated pool's own."""
+        from rgd.routers.cost import check_costs, load_costs
+
+        if self.recorded is not None and self.recorded.costs is not None:
+            return load_costs(self.recorded.costs, models)
+        given = {m.name: m.cost for m in self.pool.models if m.cost is not None}
+        if given:
+            return check_costs(given, models, where="pool.models: ")
+        if self.simulated is not None and self.pool.kind == "simulated":
+            from rgd.simulated.pool import SimulatedPool
+            from rgd.simulated.world import World
+
+            return check_costs(SimulatedPool(World(self.simulated.world), self.simulated.pool).costs, models)
+        return None
 
     def lineage_params(self, pool: list[str] | None = None) -> dict[str, Any]:
         """Flat, string-valued summary (MLflow params / tags); ``pool``: the pool's model names."""

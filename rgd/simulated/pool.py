@@ -47,6 +47,11 @@ class PoolConfig(BaseModel):
     conf_offset_sd: float = Field(0.3, ge=0, description="per-model offset sd of log(-logprob)")
     conf_scale_min: float = Field(0.6, gt=0)
     conf_scale_max: float = Field(1.6, gt=0)
+    #: serving cost per model (any unit; only ratios matter): specialists are small and cheap, the
+    #: generalists large and dear, from ``generalist_cost_max`` (the strongest) down to ``generalist_cost_min``
+    specialist_cost: float = Field(1.0, ge=0)
+    generalist_cost_max: float = Field(10.0, ge=0)
+    generalist_cost_min: float = Field(5.0, ge=0)
 
     @model_validator(mode="after")
     def _check(self) -> PoolConfig:
@@ -166,6 +171,10 @@ class SimulatedPool:
             conf_scale=rng.uniform(cfg.conf_scale_min, cfg.conf_scale_max, m),
         )
         self.models = [SimulatedModel(world, n, self.params[i], r) for i, (n, r) in enumerate(zip(names, roles))]
+        gen_costs = np.linspace(cfg.generalist_cost_max, cfg.generalist_cost_min, n_gen) if n_gen else []
+        #: serving cost per model name (specialists cheap, generalists dear; see PoolConfig)
+        self.costs = {**{n: float(cfg.specialist_cost) for n in names[:n_spec]},
+                      **{n: float(c) for n, c in zip(names[n_spec:], gen_costs)}}
 
     def _specialist_names(self, champions: np.ndarray, n_spec: int) -> list[str]:
         names, used = [], {}
