@@ -11,8 +11,9 @@ from rgd.config.run_config import RunConfig
 from rgd.data.response_table import ResponseTable
 from rgd.embedding.base import Embedder
 from rgd.routers.bundle import RouterBundle
+from rgd.routers.policy import POLICY_METADATA_KEY
 from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, RouterSet
-from rgd.workflow.train import train_stage
+from rgd.workflow.train import policy_stage, train_stage
 
 
 @step
@@ -24,4 +25,7 @@ def train_router(config: RunConfig, pool_responses: ResponseTable, train_embeddi
     routers = train_stage(config, pool_responses, train_embeddings, consensus)
     bundle = RouterBundle(routers.main, embedder, {"router": routers.primary, "config_name": config.name,
                                                    "n_train": pool_responses.n_questions})
+    policy = policy_stage(config, routers, pool_responses, train_embeddings, consensus)
+    if policy is not None:  # the pool has costs: the served model takes a cost weight per request
+        bundle.metadata[POLICY_METADATA_KEY] = policy
     return routers, bundle

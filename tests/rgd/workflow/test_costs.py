@@ -83,3 +83,31 @@ def test_a_missing_cost_is_refused_before_any_work(pool_dir, tmp_path):
     with pytest.raises(DataError, match="costs.json.*'generalist' must be a number"):
         run_recorded(pool_dir, embed, routers=("cascal",), costs=bad)
     assert not calls
+
+
+def test_the_train_stage_stores_a_cost_policy_only_when_the_pool_has_costs(tmp_path):
+    from rgd.config.run_config import parse_run_config
+    from rgd.consensus import ConsensusScorer
+    from rgd.embedding import make_embedder
+    from rgd.routers.policy import CostPolicy
+    from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix
+    from rgd.workflow.train import policy_stage, train_stage
+    from tests.rgd.tracking.synthetic import MODELS
+    from tests.rgd.tracking.synthetic import synthetic_pool as small_pool
+
+    texts, table = small_pool(seed=1)
+    emb = make_embedder("tfidf", n_components=16).fit(texts)
+    x = EmbeddingMatrix(table.question_ids, emb.embed(texts), emb.identity, emb.kind)
+    scorer = ConsensusScorer().fit(table)
+    consensus = ConsensusArtifact(scorer, scorer.score(table), table.question_ids)
+    costs = {m: float(i + 1) for i, m in enumerate(MODELS)}
+    base = {"pipeline": "recorded", "router": {"name": "cascal", "params": {"min_points": 5}, "baselines": []},
+            "registry": {"must_beat": []}}
+    with_costs = parse_run_config({**base, "recorded": {"dir": str(tmp_path), "costs": costs}})
+    routers = train_stage(with_costs, table, x, consensus)
+    doc = policy_stage(with_costs, routers, table, x, consensus)
+    policy = CostPolicy.from_dict(doc)
+    assert policy.models == tuple(MODELS) and policy.costs.tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert np.array_equal(policy.rank(routers.main.scores(x.vectors), 0.0), routers.main.rank(x.vectors))
+    without = parse_run_config({**base, "recorded": {"dir": str(tmp_path)}})
+    assert policy_stage(without, routers, table, x, consensus) is None
