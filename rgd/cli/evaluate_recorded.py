@@ -61,10 +61,12 @@ def _params(pairs: tuple[str, ...]) -> dict:
 @click.option("--costs", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Per-model costs (JSON): {model: cost} or the models.json shape (active_params_b). Adds the "
                    "cost-accuracy curve over the cost weight, AIQ and the routers' calibration to the output.")
+@click.option("--plots", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With --costs: draw the cost-accuracy plot (cost_accuracy.png) into this directory.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def evaluate_recorded(
     data_dir, embedder, label_noise, noise_kind, seed, cache_dir, voters, voter_scope, cascal_params, keys_from,
-    costs, output
+    costs, plots, output
 ) -> None:
     """Train the product's router, CASCAL and every baseline on DATA_DIR's train split; write test accuracies
     as JSON."""
@@ -96,6 +98,11 @@ def evaluate_recorded(
         est_cols = f"{est['top1']:>12.4f}{est['top3_vote']:>12.4f}" if est else f"{'-':>12}{'-':>12}"
         click.echo(f"{name:<14}{r['top1']:>8.4f}{r['top3_vote']:>12.4f}{est_cols}")
     curve = report.get("cost_curve")
+    if curve and plots is not None:
+        from rgd.evaluation.cost_plot import write_cost_plot
+
+        for path in write_cost_plot(report, plots).values():
+            click.echo(f"wrote {path}")
     if curve:
         best, half = curve["best_single"], curve["at_half_cost_top1"]
         click.echo(f"cost curve of {curve['router']}: AIQ {curve['aiq']:.4f}; best single {best['model']} "

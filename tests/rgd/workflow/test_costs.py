@@ -111,3 +111,12 @@ def test_the_train_stage_stores_a_cost_policy_only_when_the_pool_has_costs(tmp_p
     assert np.array_equal(policy.rank(routers.main.scores(x.vectors), 0.0), routers.main.rank(x.vectors))
     without = parse_run_config({**base, "recorded": {"dir": str(tmp_path)}})
     assert policy_stage(without, routers, table, x, consensus) is None
+
+
+def test_the_cost_plot_is_drawn_from_the_report(report, tmp_path):
+    pytest.importorskip("matplotlib")
+    from rgd.evaluation.cost_plot import write_cost_plot
+
+    out = write_cost_plot(report, tmp_path / "plots")
+    assert out["cost_plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert write_cost_plot({"routers": {}}, tmp_path / "none") == {}
