@@ -99,6 +99,10 @@ def run_cmd(config_path: Path | None, generator: str | None, no_cache: bool) -> 
         zenml_cfg = {**zenml_cfg, "enable_cache": False}
         config = config.without_reuse()
     pipe = build_pipeline(config, zenml_cfg, config_path)
+    from pipelines.stale_runs import active_run  # one store init at a time; runs a killed `rgd run` left: failed
+
+    for stale in click.get_current_context().with_resource(active_run(home)):
+        click.echo(f"marked pipeline run {stale} failed: the `rgd run` that ran it was killed", err=True)
     click.echo(f"running {config.name!r} ({config.pipeline} pipeline); state under {home}")
     t0 = time.perf_counter()
     try:

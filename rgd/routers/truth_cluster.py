@@ -59,7 +59,7 @@ class TruthClusterRouter(Router):
         use_confidence: bool = True,
         subject_prior: float = 0.5,
         subject_rho: float = 50.0,
-        n_iter: int = 30,
+        n_iter: int = 20,
         n_splits: int = 2,
         seed: int = 0,
     ) -> None:
@@ -186,9 +186,10 @@ def spherical_kmeans(x: np.ndarray, k: int, rng: np.random.Generator, n_iter: in
         if it and np.array_equal(new, labels):
             break
         labels = new
-        sums = np.zeros_like(centers)
-        np.add.at(sums, labels, x)
-        empty = np.bincount(labels, minlength=k) == 0
+        member = np.zeros((k, n), dtype=x.dtype)
+        member[labels, np.arange(n)] = 1.0
+        sums = member @ x  # (np.add.at is ~50x slower here)
+        empty = member.sum(axis=1) == 0
         if empty.any():
             sums[empty] = x[rng.choice(n, size=int(empty.sum()), replace=False)]
         centers = normalize_rows(sums)

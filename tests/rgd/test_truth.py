@@ -58,7 +58,7 @@ def test_the_key_is_a_voter_whose_reliability_is_estimated():
     with_weak = estimate_truth(choices, n_opt, key=weak_key)
     assert not key_is_anchor(with_weak) and with_weak.key_accuracy < 0.35
     # a weak key barely moves the truth (and the router drops a key that does not anchor: test_truth_cluster)
-    assert (with_weak.truth == truth).mean() > alone - 0.02
+    assert (with_weak.truth == truth).mean() > alone - 0.03
     assert with_weak.pool_scores.shape == choices.shape
 
 
