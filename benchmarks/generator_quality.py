@@ -59,7 +59,8 @@ FILTER = FilterConfig(
     min_pool_correct=1,
     min_pool_wrong=1,
 )
-ROUTERS = ("cascal", "knn", "mlp", "best_single")  # evaluation adds majority_all and oracle
+ROUTERS = ("truth_cluster", "cascal", "knn", "mlp", "best_single")  # evaluation adds majority_all and oracle
+DEFAULT_ROUTER = "truth_cluster"  # the product's router; cascal is the paper's
 QUERY_ANSWER = ("knn", "mlp")  # routers that learn per-query correctness from the keys
 SELF_ANSWER_SAMPLES = 3
 
@@ -203,6 +204,11 @@ def claim(levels: Sequence[dict[str, Any]], order: Sequence[str]) -> dict[str, A
         "best_query_answer_router_at_weakest": best_qa_weakest,
         "cascal_minus_best_query_answer_at_weakest": margin,
         "cascal_beats_best_query_answer_by_4_points_at_weakest": margin >= 0.04,
+        # the product's router against the best query-answer router and CASCAL at every preset (raw data)
+        "default_router_minus_best_query_answer": {
+            p: round(top1(p, False, DEFAULT_ROUTER) - max(top1(p, False, n) for n in QUERY_ANSWER), 4) for p in order},
+        "default_router_minus_cascal": {
+            p: round(top1(p, False, DEFAULT_ROUTER) - top1(p, False, "cascal"), 4) for p in order},
     }
     weak_levels = [p for p in order if GENERATOR_PRESETS[p].key_accuracy <= 0.65]
     if any(r["filtered"] for r in levels) and weak_levels:
@@ -259,8 +265,8 @@ def run(levels: Sequence[str] = PRESET_ORDER, seeds: Sequence[int] = (0, 1, 2), 
             "n_test": n_test,
             "embedder": embedder,
             "routers": list(ROUTERS),
-            "label_free_routers": ["cascal"],
-            "key_trained_routers": list(ROUTERS[1:]),
+            "label_free_routers": [DEFAULT_ROUTER, "cascal"],
+            "key_trained_routers": [n for n in ROUTERS if n not in (DEFAULT_ROUTER, "cascal")],
             "self_answer_samples": SELF_ANSWER_SAMPLES,
             "filter": FILTER.model_dump() if with_filter else None,
             "control_random_same_n": bool(with_filter and control),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rgd.data.response_table import ResponseTable
-from rgd.errors import check_is_fitted
+from rgd.errors import ParameterError, check_is_fitted
 
 MAD_TO_SIGMA = 1.4826
 
@@ -55,15 +55,15 @@ class ConsensusScorer:
 
     def __post_init__(self) -> None:
         if self.temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+            raise ParameterError(f"temperature must be > 0, got {self.temperature}")
         if not 0 <= self.w_min <= self.w_max <= 1:
-            raise ValueError(f"need 0 <= w_min <= w_max <= 1, got {self.w_min}, {self.w_max}")
+            raise ParameterError(f"need 0 <= w_min <= w_max <= 1, got {self.w_min}, {self.w_max}")
         if self.n_voters is not None and not (
             (isinstance(self.n_voters, int) and self.n_voters >= 1) or 0 < self.n_voters < 1
         ):
-            raise ValueError(f"n_voters must be an int >= 1, a fraction in (0, 1) or None, got {self.n_voters!r}")
+            raise ParameterError(f"n_voters must be an int >= 1, a fraction in (0, 1) or None, got {self.n_voters!r}")
         if self.voter_scope not in ("pool", "subject"):
-            raise ValueError(f"voter_scope must be 'pool' or 'subject', got {self.voter_scope!r}")
+            raise ParameterError(f"voter_scope must be 'pool' or 'subject', got {self.voter_scope!r}")
         # fitted state, set by fit / from_dict (scikit-learn's convention: names ending in _, absent before):
         # models_ (M names), center_ / scale_ (M,) confidence statistics, voters_ (M,) bool,
         # subject_voters_ {subject: (M,) bool}
@@ -163,7 +163,7 @@ class ConsensusScorer:
     def _check(self, table: ResponseTable) -> None:
         self._check_fitted()
         if tuple(table.models) != tuple(self.models_):
-            raise ValueError(f"table pool {list(table.models)} differs from the fitted pool {list(self.models_)}")
+            raise ParameterError(f"table pool {list(table.models)} differs from the fitted pool {list(self.models_)}")
 
     # ------------------------------------------------------------------ persistence (JSON-able)
     def to_dict(self) -> dict:
@@ -193,7 +193,7 @@ class ConsensusScorer:
         obj.subject_voters_ = {k: np.asarray(v, dtype=bool) for k, v in d.get("subject_voters", {}).items()}
         shapes = {obj.center_.shape, obj.scale_.shape, obj.voters_.shape, *(v.shape for v in obj.subject_voters_.values())}
         if shapes != {(len(obj.models_),)}:
-            raise ValueError("consensus statistics do not match the number of models")
+            raise ParameterError("consensus statistics do not match the number of models")
         return obj
 
     def _check_fitted(self) -> None:

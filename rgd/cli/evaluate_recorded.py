@@ -8,9 +8,8 @@ from pathlib import Path
 import click
 
 from rgd.cli.main import check_writable, main
-from rgd.errors import RGDError
-from rgd.home import embedding_cache_dir
 from rgd.evaluation.label_noise import NOISE_KINDS
+from rgd.home import embedding_cache_dir
 
 
 def _voters(text: str | None) -> int | float | None:
@@ -23,7 +22,7 @@ def _voters(text: str | None) -> int | float | None:
     try:
         return float(text)
     except ValueError:
-        raise click.BadParameter(f"expected a count or a share of the pool, got {text!r}", param_hint="--voters")
+        raise click.BadParameter(f"expected a count or a share of the pool, got {text!r}", param_hint="--voters") from None
 
 
 def _params(pairs: tuple[str, ...]) -> dict:
@@ -45,7 +44,7 @@ def _params(pairs: tuple[str, ...]) -> dict:
 @click.option("--label-noise", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Probability of replacing each training key by a wrong option (query-answer routers only).")
 @click.option("--noise-kind", type=click.Choice(NOISE_KINDS), default="plausible", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Embedding cache (default: $RGD_HOME/cache/embeddings).")
 @click.option("--voters", type=str, default=None,
@@ -74,21 +73,18 @@ def evaluate_recorded(
 
     check_writable(output, "--output")
     cache = cache_dir or embedding_cache_dir()
-    try:
-        report = run_recorded(
-            data_dir,
-            embed_with(embedder, cache),
-            label_noise=label_noise,
-            noise_kind=noise_kind,
-            seed=seed,
-            embedder_name=embedder,
-            consensus_params={"n_voters": _voters(voters), "voter_scope": voter_scope},
-            router_params={"cascal": _params(cascal_params)},
-            keys_from=keys_from,
-            costs=costs,
-        )
-    except (RGDError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+    report = run_recorded(  # the library's errors are caught once, by the command group
+        data_dir,
+        embed_with(embedder, cache),
+        label_noise=label_noise,
+        noise_kind=noise_kind,
+        seed=seed,
+        embedder_name=embedder,
+        consensus_params={"n_voters": _voters(voters), "voter_scope": voter_scope},
+        router_params={"cascal": _params(cascal_params)},
+        keys_from=keys_from,
+        costs=costs,
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=1))
     click.echo(f"{'router':<14}{'top-1':>8}{'top-3 vote':>12}{'est. top-1':>12}{'est. top-3':>12}")

@@ -18,9 +18,9 @@ from typing import Any, ClassVar, Self, Sequence
 
 import numpy as np
 
-from rgd.errors import ArtifactError, NotFittedError, check_is_fitted, fitted_attributes
-from rgd.embedding.vectors import normalize_rows  # noqa: F401  (re-exported)
 from rgd.data.versioned_json import read_versioned_json, write_versioned_json
+from rgd.embedding.vectors import normalize_rows  # noqa: F401  (re-exported)
+from rgd.errors import ArtifactError, NotFittedError, ParameterError, check_is_fitted, fitted_attributes
 
 __all__ = ["CONFIG_FILE", "EMBEDDER_KINDS", "Embedder", "NotFittedError", "check_texts", "normalize_rows",
            "register_embedders"]
@@ -154,5 +154,5 @@ def register_embedders(*classes: type[Embedder]) -> None:
     """Add embedder types to :data:`EMBEDDER_KINDS` under their ``kind`` (a kind is registered once)."""
     for cls in classes:
         if cls.kind in EMBEDDER_KINDS and EMBEDDER_KINDS[cls.kind] is not cls:
-            raise ValueError(f"embedder kind {cls.kind!r} is taken by {EMBEDDER_KINDS[cls.kind].__name__}")
+            raise ParameterError(f"embedder kind {cls.kind!r} is taken by {EMBEDDER_KINDS[cls.kind].__name__}")
         EMBEDDER_KINDS[cls.kind] = cls

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Self, Sequence
 import numpy as np
 
 from rgd.embedding.base import Embedder, check_texts
+from rgd.errors import ParameterError
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class _Store:
         try:
             meta = json.loads(path.read_text(encoding="utf-8"))
             if meta["identity"] != self.identity:
-                raise ValueError(f"records identity {meta['identity']!r}, expected {self.identity!r}")
+                raise ParameterError(f"records identity {meta['identity']!r}, expected {self.identity!r}")
             self.dim = int(meta["dim"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("embedding cache: ignoring unreadable %s (%s)", path, exc)
@@ -95,13 +96,13 @@ class _Store:
                 keys = np.asarray(z["keys"])
                 vectors = np.asarray(z["vectors"])
             if keys.dtype != np.uint8 or keys.ndim != 2 or keys.shape[1] != _KEY_BYTES:
-                raise ValueError(f"keys have dtype {keys.dtype} and shape {keys.shape}")
+                raise ParameterError(f"keys have dtype {keys.dtype} and shape {keys.shape}")
             if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape[0] != keys.shape[0]:
-                raise ValueError(f"vectors have dtype {vectors.dtype} and shape {vectors.shape} for {len(keys)} keys")
+                raise ParameterError(f"vectors have dtype {vectors.dtype} and shape {vectors.shape} for {len(keys)} keys")
             if self.dim is not None and vectors.shape[1] != self.dim:
-                raise ValueError(f"vectors have dimension {vectors.shape[1]}, cache records {self.dim}")
+                raise ParameterError(f"vectors have dimension {vectors.shape[1]}, cache records {self.dim}")
             if not np.isfinite(vectors).all():
-                raise ValueError("vectors contain NaN or infinity")
+                raise ParameterError("vectors contain NaN or infinity")
         except FileNotFoundError:
             return  # merged away by a concurrent compaction; its rows live in the merged shard
         except Exception as exc:  # noqa: BLE001 - any unreadable shard is skipped, never fatal
@@ -170,7 +171,7 @@ class CachedEmbedder(Embedder):
         if not isinstance(inner, Embedder):
             raise TypeError(f"inner must be an Embedder, got {type(inner).__name__}")
         if chunk_size < 1:
-            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+            raise ParameterError(f"chunk_size must be >= 1, got {chunk_size}")
         #: missing texts are computed and stored this many at a time, so an interrupted run keeps its work
         self.chunk_size = int(chunk_size)
         self.inner = inner

@@ -13,6 +13,7 @@ from typing import Any
 from rgd.embedding.base import EMBEDDER_KINDS, Embedder, register_embedders
 from rgd.embedding.sentence import SentenceTransformerEmbedder
 from rgd.embedding.tfidf import TfidfSvdEmbedder
+from rgd.errors import ParameterError
 
 register_embedders(TfidfSvdEmbedder, SentenceTransformerEmbedder)
 
@@ -23,11 +24,11 @@ def make_embedder(kind: str, **params: Any) -> Embedder:
     """Build an embedder by kind ("tfidf" or "minilm") with its constructor parameters."""
     klass = EMBEDDER_KINDS.get(kind)
     if klass is None:
-        raise ValueError(f"unknown embedder kind {kind!r}; valid kinds: {', '.join(sorted(EMBEDDER_KINDS))}")
+        raise ParameterError(f"unknown embedder kind {kind!r}; valid kinds: {', '.join(sorted(EMBEDDER_KINDS))}")
     try:
         return klass(**params)
     except TypeError as exc:
-        raise ValueError(f"bad parameters for the {kind!r} embedder: {exc}") from None
+        raise ParameterError(f"bad parameters for the {kind!r} embedder: {exc}") from None
 
 
 def load_embedder(directory: str | Path) -> Embedder:

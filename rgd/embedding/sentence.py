@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from rgd.embedding.base import Embedder
+from rgd.errors import ParameterError
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +80,9 @@ class SentenceTransformerEmbedder(Embedder):
         show_progress: bool = True,
     ) -> None:
         if not isinstance(model_name, str) or not model_name.strip():
-            raise ValueError("model_name must be a non-empty hub name or model directory")
+            raise ParameterError("model_name must be a non-empty hub name or model directory")
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise ParameterError(f"batch_size must be >= 1, got {batch_size}")
         self.model_name = model_name
         self.device = device
         self.batch_size = int(batch_size)

@@ -21,7 +21,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from rgd.embedding.base import Embedder, check_texts
-from rgd.errors import ArtifactError
+from rgd.errors import ArtifactError, ParameterError
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +42,12 @@ class TfidfSvdEmbedder(Embedder):
         seed: int = 0,
     ) -> None:
         if int(n_components) < 1:
-            raise ValueError(f"n_components must be >= 1, got {n_components}")
+            raise ParameterError(f"n_components must be >= 1, got {n_components}")
         if max_features is not None and int(max_features) < 1:
-            raise ValueError(f"max_features must be >= 1 or None, got {max_features}")
+            raise ParameterError(f"max_features must be >= 1 or None, got {max_features}")
         ngram = tuple(int(n) for n in ngram_range)
         if len(ngram) != 2 or not 1 <= ngram[0] <= ngram[1]:
-            raise ValueError(f"ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n, got {ngram_range!r}")
+            raise ParameterError(f"ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n, got {ngram_range!r}")
         self.n_components = int(n_components)
         self.max_features = None if max_features is None else int(max_features)
         self.ngram_range: tuple[int, int] = (ngram[0], ngram[1])
@@ -61,7 +61,7 @@ class TfidfSvdEmbedder(Embedder):
     def fit(self, texts: Sequence[str]) -> Self:
         texts = check_texts(texts, "tfidf embedder")
         if not texts:
-            raise ValueError("tfidf embedder: cannot fit on zero texts")
+            raise ParameterError("tfidf embedder: cannot fit on zero texts")
         vectorizer = TfidfVectorizer(
             max_features=self.max_features,
             ngram_range=self.ngram_range,
@@ -71,7 +71,7 @@ class TfidfSvdEmbedder(Embedder):
         try:
             vectorizer.fit(texts)
         except ValueError as exc:
-            raise ValueError(f"tfidf embedder: cannot learn a vocabulary from these {len(texts)} texts ({exc})") from None
+            raise ParameterError(f"tfidf embedder: cannot learn a vocabulary from these {len(texts)} texts ({exc})") from None
         terms = vectorizer.get_feature_names_out().tolist()
         idf = np.asarray(vectorizer.idf_, dtype=np.float32)
         self._set_vocabulary(terms, idf)

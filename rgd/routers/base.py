@@ -23,10 +23,10 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from rgd.consensus import ConsensusResult
-from rgd.errors import ArtifactError, check_is_fitted
 from rgd.data.response_table import ResponseTable
-from rgd.embedding.vectors import normalize_rows  # noqa: F401  (re-exported)
 from rgd.data.versioned_json import read_npz, read_versioned_json, write_versioned_json
+from rgd.embedding.vectors import normalize_rows  # noqa: F401  (re-exported)
+from rgd.errors import ArtifactError, ParameterError, check_is_fitted
 
 ROUTER_FORMAT = "rgd.router"
 ROUTER_FORMAT_VERSION = 1
@@ -52,14 +52,14 @@ class TrainingSet:
 
     def __post_init__(self) -> None:
         if self.generator_keys is not None and np.shape(self.generator_keys) != (self.table.n_questions,):
-            raise ValueError(f"generator_keys must be ({self.table.n_questions},), got {np.shape(self.generator_keys)}")
+            raise ParameterError(f"generator_keys must be ({self.table.n_questions},), got {np.shape(self.generator_keys)}")
         if self.embeddings.ndim != 2 or self.embeddings.shape[0] != self.table.n_questions:
-            raise ValueError(
+            raise ParameterError(
                 f"embeddings must be (n_questions={self.table.n_questions}, d), got {self.embeddings.shape}"
             )
         if not np.isfinite(self.embeddings).all():
             bad = np.flatnonzero(~np.isfinite(self.embeddings).all(axis=1))
-            raise ValueError(
+            raise ParameterError(
                 f"embeddings of {bad.size} questions contain NaN or inf "
                 f"(first: {[self.table.question_ids[i] for i in bad[:5]]})"
             )
@@ -116,7 +116,7 @@ class Router(ABC):
         valid = self._param_names()
         unknown = sorted(set(params) - set(valid))
         if unknown:
-            raise ValueError(f"invalid parameters {unknown} for the {self.name!r} router; valid: {valid}")
+            raise ParameterError(f"invalid parameters {unknown} for the {self.name!r} router; valid: {valid}")
         type(self)(**{**self.get_params(), **params})  # refuses bad values as the constructor does
         for key, value in params.items():
             setattr(self, key, value)
@@ -130,7 +130,7 @@ class Router(ABC):
     # ------------------------------------------------------------------ learning and routing
     def fit(self, train: TrainingSet) -> Self:
         if train.table.n_questions == 0:
-            raise ValueError(f"{self.name}: cannot fit on zero training questions")
+            raise ParameterError(f"{self.name}: cannot fit on zero training questions")
         self._fit(train)
         self.models_ = tuple(train.table.models)
         return self
@@ -211,5 +211,5 @@ def register_routers(*classes: type[Router]) -> None:
     """Add router types to :data:`ROUTERS` under their ``name`` (a name is registered once)."""
     for cls in classes:
         if cls.name in ROUTERS and ROUTERS[cls.name] is not cls:
-            raise ValueError(f"router name {cls.name!r} is taken by {ROUTERS[cls.name].__name__}")
+            raise ParameterError(f"router name {cls.name!r} is taken by {ROUTERS[cls.name].__name__}")
         ROUTERS[cls.name] = cls

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from rgd.errors import ArtifactError
+from rgd.errors import ArtifactError, ParameterError
 
 BUNDLE_FORMAT = "rgd.router_bundle"
 BUNDLE_FORMAT_VERSION = 1
@@ -94,7 +94,7 @@ class RouterBundle:
             raise TypeError("route expects a list of question texts, got a single string")
         texts = list(texts)
         if int(k) < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
+            raise ParameterError(f"k must be >= 1, got {k}")
         if not texts:
             return []
         for i, t in enumerate(texts):

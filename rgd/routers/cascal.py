@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from rgd.routers.clustering import choose_clusters, merge_close
+from rgd.errors import ParameterError
 from rgd.routers.base import Router, TrainingSet, normalize_rows
+from rgd.routers.clustering import choose_clusters, merge_close
 
 
 class CascalRouter(Router):
@@ -50,18 +51,18 @@ class CascalRouter(Router):
         seed: int = 0,
     ) -> None:
         if clustering not in ("kmeans", "agglomerative"):
-            raise ValueError(f"clustering must be 'kmeans' or 'agglomerative', got {clustering!r}")
+            raise ParameterError(f"clustering must be 'kmeans' or 'agglomerative', got {clustering!r}")
         if subject_routing not in ("centroid", "knn"):
-            raise ValueError(f"subject_routing must be 'centroid' or 'knn', got {subject_routing!r}")
+            raise ParameterError(f"subject_routing must be 'centroid' or 'knn', got {subject_routing!r}")
         if fallback not in ("global", "subject"):
-            raise ValueError(f"fallback must be 'global' or 'subject', got {fallback!r}")
+            raise ParameterError(f"fallback must be 'global' or 'subject', got {fallback!r}")
         if not 0 <= min_agreement <= 1 or not 0 <= fallback_weight <= 1:
-            raise ValueError("min_agreement and fallback_weight must lie in [0, 1]")
+            raise ParameterError("min_agreement and fallback_weight must lie in [0, 1]")
         if not 1 <= k_min <= k_max:
-            raise ValueError(f"need 1 <= k_min <= k_max, got {k_min}, {k_max}")
+            raise ParameterError(f"need 1 <= k_min <= k_max, got {k_min}, {k_max}")
         for label, v in (("distance_temperature", distance_temperature), ("score_temperature", score_temperature)):
             if v <= 0:
-                raise ValueError(f"{label} must be > 0, got {v}")
+                raise ParameterError(f"{label} must be > 0, got {v}")
         self.min_agreement = min_agreement
         self.clustering = clustering
         self.k_min = k_min
@@ -250,11 +251,11 @@ class CascalRouter(Router):
             setattr(self, a, arrays[a.rstrip("_")])
         m, k = len(self.models_), len(self.centroids_)
         if self.cluster_scores_.shape != (k, m) or self.cluster_subject_.shape != (k,):
-            raise ValueError("cluster arrays do not match the centroids and the pool")
+            raise ParameterError("cluster arrays do not match the centroids and the pool")
         if self.subject_reps_.shape[0] != len(self.subjects_) or self.centroids_.shape[1] != self.subject_reps_.shape[1]:
-            raise ValueError("subject representatives do not match the subjects or the embedding size")
+            raise ParameterError("subject representatives do not match the subjects or the embedding size")
         if (self.cluster_subject_ < 0).any() or (self.cluster_subject_ >= len(self.subjects_)).any():
-            raise ValueError("a cluster names a subject that does not exist")
+            raise ParameterError("a cluster names a subject that does not exist")
 
 
 def _weighted_mean(scores: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rgd.errors import ParameterError
 from rgd.routers.base import normalize_rows
 
 
@@ -112,7 +113,7 @@ def choose_clusters(
         elif method == "agglomerative":
             centers, labels = _agglomerative(x, k, weights)
         else:
-            raise ValueError(f"unknown clustering method {method!r}; use 'kmeans' or 'agglomerative'")
+            raise ParameterError(f"unknown clustering method {method!r}; use 'kmeans' or 'agglomerative'")
         used = np.unique(labels[sample])
         if used.size < 2:
             continue

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rgd.errors import ParameterError
 from rgd.routers.base import Router, TrainingSet, normalize_rows
 
 
@@ -18,7 +19,7 @@ class KnnRouter(Router):
 
     def __init__(self, *, k: int = 40, batch_size: int = 2048) -> None:
         if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
+            raise ParameterError(f"k must be >= 1, got {k}")
         self.k = k
         self.batch_size = batch_size
 
@@ -47,7 +48,7 @@ class KnnRouter(Router):
     def _load_state(self, meta, arrays) -> None:
         self.train_x_, self.correct_, self.prior_ = arrays["train_x"], arrays["correct"], arrays["prior"]
         if self.correct_.shape != (len(self.train_x_), len(self.models_)):
-            raise ValueError("kNN labels do not match the training embeddings and the pool")
+            raise ParameterError("kNN labels do not match the training embeddings and the pool")
 
 
 class KnnConsensusRouter(KnnRouter):
@@ -121,4 +122,4 @@ class MlpRouter(Router):
         self.weights_ = [arrays[f"w{i}"] for i in range(n)]
         self.biases_ = [arrays[f"b{i}"] for i in range(n)]
         if self.weights_[-1].shape[1] != len(self.models_):
-            raise ValueError("MLP output size does not match the pool")
+            raise ParameterError("MLP output size does not match the pool")

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from rgd.errors import DataError
+from rgd.errors import DataError, ParameterError
 from rgd.routers.base import ROUTERS, Router, TrainingSet, register_routers
 from rgd.routers.cascal import CascalGTRouter, CascalRouter
 from rgd.routers.query_answer import KnnConsensusRouter, KnnRouter, MlpRouter
@@ -43,8 +43,8 @@ def fit_router(name: str, params: dict[str, Any], train: TrainingSet) -> Router:
 
 def make_router(name: str, **params: Any) -> Router:
     if name not in ROUTERS:
-        raise ValueError(f"unknown router {name!r}; choose from {sorted(ROUTERS)}")
+        raise ParameterError(f"unknown router {name!r}; choose from {sorted(ROUTERS)}")
     try:
         return ROUTERS[name](**params)
     except TypeError as exc:
-        raise ValueError(f"bad parameters for the {name!r} router: {exc}") from None
+        raise ParameterError(f"bad parameters for the {name!r} router: {exc}") from None

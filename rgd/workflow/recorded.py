@@ -26,7 +26,9 @@ from rgd.workflow.train import fit_routers
 
 log = logging.getLogger(__name__)
 
-ALL_ROUTERS = ("cascal", "cascal_gt", "knn", "mlp", "best_single", "random")
+#: the router the pipeline trains and registers by default (the product's); ``cascal`` is the paper's
+DEFAULT_ROUTER = "truth_cluster"
+ALL_ROUTERS = (DEFAULT_ROUTER, "cascal", "cascal_gt", "knn", "mlp", "best_single", "random")
 EmbedFn = Callable[[Sequence[str], Sequence[str]], tuple[np.ndarray, np.ndarray]]
 
 
@@ -111,6 +113,7 @@ def run_recorded(
         "voters": [m for m, v in zip(scorer.models_, scorer.voters_) if v],
         "router_params": {name: fitted[name].params() for name in fitted},
         "consensus_majority_accuracy_train": float((consensus.majority == data.part("train")[1].answers).mean()),
+        "default_router": DEFAULT_ROUTER,
         "routers": {name: r.to_dict() for name, r in results.items()},
         "label_free_estimate": {name: e.to_dict() for name, e in estimates.items()},
         "timings_s": {
@@ -120,6 +123,8 @@ def run_recorded(
             "route": {name: results[name].route_seconds for name in fitted},
         },
     }
+    if DEFAULT_ROUTER in fitted:
+        report[DEFAULT_ROUTER] = fitted[DEFAULT_ROUTER].summary()  # its label-free choices
     if pool_costs is not None:
         curve_router = next((n for n in (report.get("default_router"), "cascal") if n in fitted), next(iter(fitted)))
         cost_block, _ = cost_evaluation(fitted, curve_router, train, test_table, test_x, pool_costs,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from rgd.errors import ParameterError
 from rgd.llm.backends.base import Generation, LLMBackend, SamplingConfig
 from rgd.llm.backends.errors import BackendError
 
@@ -31,13 +32,13 @@ def make_backend(kind: str, **params: Any) -> LLMBackend:
     """A backend of the given kind (``vllm``, ``openai``, ``gemini``, ``recorded``, ``simulated``), built
     with ``params`` as keyword arguments of its class."""
     if kind not in BACKENDS:
-        raise ValueError(f"unknown backend kind {kind!r}; choose one of {sorted(BACKENDS)}")
+        raise ParameterError(f"unknown backend kind {kind!r}; choose one of {sorted(BACKENDS)}")
     module_name, class_name = BACKENDS[kind]
     cls = getattr(importlib.import_module(module_name), class_name)
     try:
         return cls(**params)
     except TypeError as exc:
-        raise ValueError(f"bad parameters for backend {kind!r} ({class_name}): {exc}") from None
+        raise ParameterError(f"bad parameters for backend {kind!r} ({class_name}): {exc}") from None
 
 
 __all__ = ["BACKENDS", "TRANSPORT_PARAMS", "BackendError", "Generation", "LLMBackend", "SamplingConfig", "make_backend"]

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import openai
 from pydantic import BaseModel
 
+from rgd.errors import ParameterError
 from rgd.llm.backends.base import Generation, LLMBackend, SamplingConfig
 from rgd.llm.backends.errors import BackendError, TransientError
 from rgd.llm.backends.parallel import map_in_order
@@ -109,11 +110,11 @@ class OpenAICompatibleBackend(LLMBackend):
         name: str | None = None,
     ) -> None:
         if max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
+            raise ParameterError(f"max_concurrency must be >= 1, got {max_concurrency}")
         if timeout_s <= 0 or max_retries < 0 or backoff_base_s < 0:
-            raise ValueError("timeout_s must be > 0, max_retries and backoff_base_s >= 0")
+            raise ParameterError("timeout_s must be > 0, max_retries and backoff_base_s >= 0")
         if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+            raise ParameterError(f"base_url must start with http:// or https://, got {base_url!r}")
         self.served_model = model
         self.model = name or model
         self.base_url = base_url.rstrip("/")

@@ -8,7 +8,7 @@ from rgd.cli import main
 from rgd.data.schema import LETTERS
 from tests.rgd.conftest import SHARED_MMLU, needs_mmlu, synthetic_pool, write_recorded
 
-REQUIRED = {"cascal", "cascal_gt", "knn", "mlp", "best_single", "random", "majority_all", "oracle"}
+REQUIRED = {"truth_cluster", "cascal", "cascal_gt", "knn", "mlp", "best_single", "random", "majority_all", "oracle"}
 
 
 def test_evaluate_recorded_on_any_directory(tmp_path):
@@ -31,6 +31,8 @@ def test_evaluate_recorded_on_any_directory(tmp_path):
     assert set(t["train"]) == set(t["route"]) == REQUIRED - {"majority_all", "oracle"}
     assert report["router_params"]["cascal"]["n_nearest"] == 1 and len(report["voters"]) == 3
     assert report["routers"]["cascal"]["top1"] > report["routers"]["best_single"]["top1"]
+    assert report["default_router"] == "truth_cluster" and report["truth_cluster"]["level"] != "global"
+    assert report["routers"]["truth_cluster"]["top1"] > report["routers"]["best_single"]["top1"]
     assert "cascal" in res.output and f"wrote {out}" in res.output
 
 
