@@ -37,6 +37,14 @@ def _fail_nothing_registered(name: str) -> click.ClickException:
     return click.ClickException(f"no router registered as {name!r} yet: run `rgd run` first")
 
 
+def _complete(tags: dict[str, str]) -> bool:
+    from types import SimpleNamespace
+
+    from rgd.tracking.promotion import is_complete
+
+    return is_complete(SimpleNamespace(tags=tags))
+
+
 def _fmt_metric(metrics: dict[str, float], key: str) -> str:
     v = metrics.get(key)
     return "-" if v is None else f"{v:.3f}"
@@ -66,7 +74,8 @@ def models_cmd(as_json: bool, name: str, tracking_uri: str | None) -> None:
         click.echo(
             f"{r['version']:>7}  {','.join(r['aliases']) or '-':<20} {_fmt_metric(r['metrics'], 'top1'):>6} "
             f"{_fmt_metric(r['metrics'], 'top3_vote'):>6}  {tags.get('test_set_id', '-'):<24} "
-            f"{tags.get('generators', tags.get('generator', '-')):<20} {tags.get('promotion.decision', '-')}"
+            f"{tags.get('generators', tags.get('generator', '-')):<20} "
+            f"{tags.get('promotion.decision', '-') if _complete(tags) else 'incomplete (never promoted)'}"
         )
 
 

@@ -103,6 +103,8 @@ def test_an_incomplete_version_is_never_promoted_nor_blocks_later_ones(mlflow_ho
         set_alias_manually(name, orphan.version)
     res = CliRunner().invoke(main, ["promote", str(orphan.version), "--name", name])
     assert res.exit_code != 0 and "incomplete" in res.output and "Traceback" not in res.output
+    table = CliRunner().invoke(main, ["models", "--name", name])
+    assert table.exit_code == 0 and "incomplete (never promoted)" in table.output, table.output
     assert promote(name, ok.version, test_set_id="t").promoted
     later = log_router(bundle_dir, model_name=name, metrics={"top1": 0.6}, tags={"test_set_id": "t"})
     assert promote(name, later.version, test_set_id="t").promoted
