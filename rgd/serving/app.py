@@ -57,7 +57,7 @@ class Gateway:
         self.upstreams = {spec.name: Upstream(spec, config.breaker) for spec in config.pool}
         r = config.routing
         self.holder = RouterHolder(source, self.metrics, r.batch_window_ms / 1000.0, r.max_batch,
-                                   config.registry.poll_interval_s)
+                                   config.registry.poll_interval_s, r.embedder_threads)
         self._mode = re.compile(rf"^{re.escape(r.public_model)}(?::top(\d+))?$")
         self._ready_cache: tuple[float, bool] = (0.0, False)
         self._poller: asyncio.Task | None = None

@@ -9,7 +9,7 @@ A YAML file with these sections (``configs/gateway.yaml`` is a documented sample
     auth:       required, api_keys_env (comma-separated keys), api_keys_file (one key a line: a mounted Secret)
     rate_limit: requests_per_s and burst per client key (a token bucket; 0 turns it off)
     breaker:    failure_threshold consecutive failures open an upstream's circuit for open_s seconds
-    routing:    public_model (the model id clients send), max_k, batch_window_ms, max_batch
+    routing:    public_model (the model id clients send), max_k, batch_window_ms, max_batch, embedder_threads
     server:     host, port, max_body_bytes, log_prompts
 
 Every section forbids unknown fields, so a typo fails with the field's path. Secrets are never in the file:
@@ -110,6 +110,8 @@ class RoutingSpec(_Strict):
     max_k: int = Field(5, ge=1, description="largest k a client may ask for in consensus mode")
     batch_window_ms: float = Field(2.0, ge=0, description="how long the router waits to batch concurrent questions")
     max_batch: int = Field(64, ge=1, description="most questions embedded in one call")
+    embedder_threads: int = Field(
+        1, ge=1, description="torch threads of a MiniLM embedder; more than the free cores makes it far slower")
 
 
 class ServerSpec(_Strict):
