@@ -28,6 +28,7 @@ def gateway(mlflow_home, bundle_dir, tmp_path_factory):
     )
     gw = GatewayProcess(config, {"RGD_TEST_LIMIT_KEYS": "slow-a,slow-b", "RGD_HOME": str(mlflow_home)},
                         tmp / "gateway.log")
+    gw.upstream = upstream
     yield gw
     gw.stop()
     upstream.kill()
@@ -48,3 +49,14 @@ def test_a_key_past_its_burst_gets_429_with_retry_after_and_others_do_not(gatewa
     time.sleep(float(r.headers["retry-after"]) + 0.1)
     assert _post(gateway, "slow-a").status_code == 200
     assert "rgd_gateway_rate_limited_total 1.0" in httpx.get(f"{gateway.url}/metrics").text
+
+
+def test_not_ready_when_no_upstream_answers(gateway):
+    assert httpx.get(f"{gateway.url}/readyz").status_code == 200
+    gateway.upstream.kill()
+    deadline = time.monotonic() + 10
+    while (r := httpx.get(f"{gateway.url}/readyz")).status_code == 200:
+        assert time.monotonic() < deadline, "still ready with its only upstream dead"
+        time.sleep(0.3)
+    assert r.status_code == 503 and r.json()["status"] == "no upstream reachable"
+    assert httpx.get(f"{gateway.url}/healthz").status_code == 200  # alive, just not ready

@@ -1,0 +1,40 @@
+"""``rgd serve``: a bad config or a missing client key stops it with one line, before anything listens."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from rgd.cli import main
+
+pytest.importorskip("fastapi", reason="the gateway needs the 'serve' extra")
+pytest.importorskip("mlflow", reason="rgd serve reads the registry (extra 'pipeline')")
+
+
+def _serve(tmp_path, doc, env=None):
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return CliRunner().invoke(main, ["serve", "--config", str(path)], env=env or {})
+
+
+def test_a_bad_config_names_the_field(tmp_path):
+    res = _serve(tmp_path, {"pool": [{"name": "a", "base_url": "http://127.0.0.1:9/v1", "timeout_s": -1}]})
+    assert res.exit_code == 1 and "invalid pool.0.timeout_s" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_required_keys_missing_refuses_to_start(tmp_path):
+    res = _serve(tmp_path, {"registry": {"tracking_uri": f"sqlite:///{tmp_path}/mlflow.db"},
+                            "pool": [{"name": "a", "base_url": "http://127.0.0.1:9/v1"}],
+                            "auth": {"api_keys_env": "RGD_TEST_SERVE_NO_KEYS"}},
+                 env={"RGD_TEST_SERVE_NO_KEYS": ""})
+    assert res.exit_code == 1 and "no client API key" in res.output and "Traceback" not in res.output
+
+
+def test_an_upstream_key_variable_that_is_not_set_is_named(tmp_path):
+    res = _serve(tmp_path, {"registry": {"tracking_uri": f"sqlite:///{tmp_path}/mlflow.db"},
+                            "pool": [{"name": "a", "base_url": "http://127.0.0.1:9/v1", "api_key_env": "RGD_TEST_NOPE"}],
+                            "auth": {"required": False, "api_keys_env": None}},
+                 env={"RGD_TEST_NOPE": ""})
+    assert res.exit_code == 1 and "RGD_TEST_NOPE is not set" in res.output
