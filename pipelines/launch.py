@@ -186,7 +186,8 @@ def preflight(config: RunConfig) -> None:
         spec = next(m for m in config.pool.models if m.name == model)
         check_backend(config.pool.kind, model, {**config.pool.params, **spec.params}, f"pool model {model!r}")
     load_subjects(config.generation.subjects or config.benchmark)
-    load_split_questions(config.test_set.dir, config.test_set.split, config.benchmark)
+    if config.test_set is not None:  # none: label-free end to end (estimated on held-out generated questions)
+        load_split_questions(config.test_set.dir, config.test_set.split, config.benchmark)
 
 
 def _is_transient(exc: BaseException) -> bool:

@@ -2,7 +2,7 @@
 
     generate_questions ─┬─> respond_<model> (one per pool model) ─> filter_questions ─> score_consensus
     load_test_set ──────┘                                        embed_questions ─> train_router
-                                                  evaluate_router (real test set) ─> register_router
+                                                  evaluate_router (real test set, if any; label-free estimate on held-out generated questions) ─> register_router
 
 Order: the pool answers every generated question *before* the filter, because filter property (b) (the
 question separates the pool: answer entropy, not everyone right or wrong) and the consensus-agreement part
@@ -33,7 +33,8 @@ from steps.train import train_router
 @pipeline(name="rgd_training")
 def rgd_training(config: RunConfig) -> None:
     generated, self_answers = generate_questions(config=config_for(config, names.GENERATE_STEP))
-    test_loader, test_sha256 = data_input(load_test_set, None if config.is_simulated else config.test_set.dir)
+    test_loader, test_sha256 = data_input(load_test_set, None if config.is_simulated or config.test_set is None
+                                          else config.test_set.dir)
     test = test_loader(config=config_for(config, names.TEST_SET_STEP), data_sha256=test_sha256)
     respond_cfg = config_for(config, names.RESPOND_STEP)
     train_parts, test_parts = [], []
@@ -43,13 +44,17 @@ def rgd_training(config: RunConfig) -> None:
         train_r, test_r = invocation(config=respond_cfg, model=model, generated=generated, test=test, id=step_id)
         train_parts.append(train_r)
         test_parts.append(test_r)
-    kept, pool_responses, report = filter_questions(config=config_for(config, names.FILTER_STEP), generated=generated,
-                                                    train_responses=train_parts, self_answers=self_answers)
+    # the filter also holds a seeded share of the kept questions out of training (evaluation.holdout_fraction)
+    kept, pool_responses, report, holdout, holdout_responses = filter_questions(
+        config=config_for(config, names.FILTER_STEP), generated=generated, train_responses=train_parts,
+        self_answers=self_answers)
     consensus = score_consensus(config=config_for(config, names.CONSENSUS_STEP), pool_responses=pool_responses)
     embedder, train_x, test_x = embed_questions(config=config_for(config, names.EMBED_STEP), train=kept, test=test)
     routers, bundle = train_router(config=config_for(config, names.TRAIN_STEP), pool_responses=pool_responses,
                                    train_embeddings=train_x, consensus=consensus, embedder=embedder)
     evaluation = evaluate_router(config=config_for(config, names.EVALUATE_STEP), routers=routers,
-                                 test_responses=test_parts, test_embeddings=test_x, consensus=consensus)
+                                 test_responses=test_parts, test_embeddings=test_x, consensus=consensus,
+                                 train_responses=pool_responses, holdout=holdout,
+                                 holdout_responses=holdout_responses, embedder=embedder)
     register_router(config=config, router_bundle=bundle, evaluation=evaluation, train_questions=kept,
                     train_embeddings=train_x, filter_report=report)

@@ -1,24 +1,40 @@
-"""evaluate_router: top-1 / top-3 accuracy of the router and every baseline on the real test set."""
+"""evaluate_router: top-1 / top-3 accuracy of the router and every baseline on the real test set (when the run
+has one), and their label-free estimate on the held-out generated questions (or on the test set, keys hidden)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 from zenml import log_metadata, step
 
 import materializers  # noqa: F401 - registers the RGD materializers with ZenML
 from rgd.config.run_config import RunConfig
 from rgd.data.response_table import ResponseTable
-from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, RouterSet
+from rgd.embedding.base import Embedder
+from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, QuestionSet, RouterSet
 from rgd.workflow.evaluate import evaluate_stage
 from rgd.workflow.respond import merge_pool
 
 
 @step
 def evaluate_router(config: RunConfig, routers: RouterSet, test_responses: list[ResponseTable],
-                    test_embeddings: EmbeddingMatrix, consensus: ConsensusArtifact
+                    test_embeddings: EmbeddingMatrix, consensus: ConsensusArtifact,
+                    train_responses: Optional[ResponseTable] = None, holdout: Optional[QuestionSet] = None,
+                    holdout_responses: Optional[ResponseTable] = None, embedder: Optional[Embedder] = None,
                     ) -> Annotated[dict[str, Any], "evaluation"]:
+    from rgd.embedding import embed_questions
+    from rgd.home import embedding_cache_dir
+
     test_table = merge_pool(test_responses, list(routers.main.models_))
-    evaluation = evaluate_stage(routers, test_table, test_embeddings, consensus)
-    log_metadata(metadata={name: r["top1"] for name, r in evaluation["routers"].items()})
+    holdout_x = None
+    if holdout is not None and len(holdout) and embedder is not None:
+        holdout_x = EmbeddingMatrix(tuple(holdout.ids), embed_questions(embedder, holdout.texts, embedding_cache_dir()),
+                                    embedder.identity, embedder.kind)
+    evaluation = evaluate_stage(routers, test_table, test_embeddings, consensus, train_table=train_responses,
+                                holdout=holdout, holdout_table=holdout_responses, holdout_x=holdout_x,
+                                seed=config.seed)
+    metadata = {name: r["top1"] for name, r in evaluation["routers"].items()}
+    for name, r in evaluation.get("estimate", {}).get("routers", {}).items():
+        metadata[f"{name}.estimated_top1"] = r["top1"]
+    log_metadata(metadata=metadata)
     return evaluation

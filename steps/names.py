@@ -38,11 +38,11 @@ STEP_SECTIONS: dict[str, frozenset[str]] = {
     TEST_SET_STEP: frozenset(),
     RECORDED_STEP: frozenset(),
     RESPOND_STEP: frozenset({"respond"}),
-    FILTER_STEP: frozenset({"filter"}),
+    FILTER_STEP: frozenset({"filter", "evaluation", "seed"}),
     CONSENSUS_STEP: frozenset({"filter", "consensus", "seed"}),
     EMBED_STEP: frozenset({"embedder"}),
     TRAIN_STEP: frozenset({"router", "filter", "seed"}),
-    EVALUATE_STEP: frozenset(),
+    EVALUATE_STEP: frozenset({"seed"}),
 }
 
 

@@ -15,7 +15,8 @@ from typing import Annotated, Any, Optional
 from zenml import get_step_context, log_metadata, step
 
 import materializers  # noqa: F401 - registers the RGD materializers with ZenML
-from rgd.config.run_config import RunConfig
+from rgd.config.run_config import ESTIMATED_METRICS, RunConfig
+from rgd.errors import ParameterError
 from rgd.evaluation import report as run_report
 from rgd.routers.bundle import RouterBundle
 from rgd.workflow.artifacts import EmbeddingMatrix, QuestionSet
@@ -53,6 +54,7 @@ def register_router(
     filter_report: Optional[dict[str, Any]] = None,
 ) -> Annotated[dict[str, Any], "registration"]:
     from rgd.tracking import configure_mlflow, log_router, promote
+    from rgd.tracking.promotion import comparison_tag
 
     lineage = _zenml_lineage()
     tags = {
@@ -62,17 +64,23 @@ def register_router(
         "embedder": router_bundle.embedder.identity,
         "train_questions_sha256": train_questions.content_hash,
         "n_train": len(train_questions),
-        "test_set_id": evaluation["test_set_id"],
+        "test_set_id": evaluation["test_set_id"] or "none (label-free)",
         "config_name": config.name,
         "filter": json.dumps(config.filter.model_dump(), sort_keys=True),
     }
+    estimate = evaluation.get("estimate")
+    if estimate:  # what the label-free estimate was made on: the gate compares estimates only on the same set
+        tags.update({"estimate_set_id": estimate["set_id"], "estimate_on": estimate["on"],
+                     "estimate_questions_sha256": estimate["questions_sha256"],
+                     "n_estimate_questions": estimate["n_questions"]})
+    tags["label_free"] = str(config.is_label_free).lower()
     if filter_report is not None:
         tags["filter_report"] = json.dumps({k: filter_report[k] for k in ("n_input", "n_kept", "failures")})
     for g in config.generators:
         if g.kind == "simulated":
             tags[f"generator_preset.{g.name}"] = g.preset
     metrics = flat_metrics(evaluation, filter_report)
-    params = {**config.lineage_params(list(router_bundle.models)), "test_set_id": evaluation["test_set_id"]}
+    params = {**config.lineage_params(list(router_bundle.models)), "test_set_id": tags["test_set_id"]}
     configure_mlflow(config.registry.tracking_uri, experiment=config.registry.experiment)
     with tempfile.TemporaryDirectory(prefix="rgd-register-") as tmp:
         tmp = Path(tmp)
@@ -89,12 +97,16 @@ def register_router(
         version = log_router(bundle_dir, model_name=config.registry.model_name, params=params, metrics=metrics,
                              tags=tags, artifacts=artifacts, run_name=lineage["zenml_run_name"],
                              experiment=config.registry.experiment, tracking_uri=config.registry.tracking_uri)
-    decision = promote(version.name, version.version, metric=config.registry.metric,
-                       margin=config.registry.margin, test_set_id=evaluation["test_set_id"],
-                       must_beat=config.registry.must_beat)
+    metric = config.promotion_metric
+    compared_on = tags.get(comparison_tag(metric)) if metric in ESTIMATED_METRICS else evaluation["test_set_id"]
+    if not compared_on:
+        raise ParameterError(f"registry.metric {metric!r} was not measured in this run (no "
+                             f"{'held-out questions' if metric in ESTIMATED_METRICS else 'labelled test set'})")
+    decision = promote(version.name, version.version, metric=metric, margin=config.registry.margin,
+                       test_set_id=compared_on, must_beat=config.registry.must_beat)
     result = {"model_name": version.name, "version": str(version.version), "mlflow_run_id": version.run_id,
               "promoted": bool(decision.promoted), "reason": decision.reason,
-              "champion_before": decision.champion_before, "metric": config.registry.metric,
+              "champion_before": decision.champion_before, "metric": metric,
               "baselines": {k: v for k, v in decision.baselines.items() if v is not None},
               "challenger_metric": decision.challenger_metric, "champion_metric": decision.champion_metric}
     log_metadata(metadata={k: v for k, v in result.items() if v is not None})

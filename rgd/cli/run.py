@@ -52,12 +52,20 @@ def _report(run, home: Path, seconds: float) -> None:
         report = _output(run, names.FILTER_STEP, "filter_report")
         click.echo(f"generated {report['n_input']} questions, kept {report['n_kept']} after filtering "
                    f"(dropped: {report['failures']})")
-    if evaluation:
+    if evaluation and evaluation.get("routers"):
         click.echo(f"\ntest set: {evaluation['n_test']} labelled questions ({evaluation['test_set_id']})")
         click.echo(f"{'router':<14}{'top-1':>8}{'top-3 vote':>12}")
         for name, r in evaluation["routers"].items():
             mark = "  <- registered" if name == evaluation["primary"] else ""
             click.echo(f"{name:<14}{r['top1']:>8.4f}{r['top3_vote']:>12.4f}{mark}")
+    estimate = (evaluation or {}).get("estimate")
+    if estimate:
+        click.echo(f"\nlabel-free estimate on {estimate['n_questions']} held-out generated questions "
+                   f"({estimate['set_id']}; no keys read)")
+        click.echo(f"{'router':<14}{'est. top-1':>11}{'est. top-3':>11}")
+        for name, r in estimate["routers"].items():
+            mark = "  <- registered" if name == evaluation["primary"] else ""
+            click.echo(f"{name:<14}{r['top1']:>11.4f}{r['top3_vote']:>11.4f}{mark}")
     if registration:
         status = "promoted to champion" if registration["promoted"] else "stays challenger"
         click.echo(f"\nregistered {registration['model_name']} version {registration['version']}: {status}")
@@ -103,6 +111,10 @@ def run_cmd(config_path: Path | None, generator: str | None, no_cache: bool) -> 
 
     for stale in click.get_current_context().with_resource(active_run(home)):
         click.echo(f"marked pipeline run {stale} failed: the `rgd run` that ran it was killed", err=True)
+    if config.is_label_free:
+        click.echo(f"warning: no test_set: this run is label-free end to end: every router is evaluated by its "
+                   f"label-free estimate on {config.evaluation.holdout_fraction:.0%} held-out generated questions "
+                   f"and promoted on {config.promotion_metric}", err=True)
     click.echo(f"running {config.name!r} ({config.pipeline} pipeline); state under {home}")
     t0 = time.perf_counter()
     try:

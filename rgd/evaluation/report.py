@@ -1,5 +1,9 @@
 """Files logged with a registered router: evaluation table, CASCAL centroids / rankings / assignments, plots.
 
+The table and the plots show the labelled test accuracy where the run has a test set, and the label-free
+estimate (on held-out generated questions, no keys) as ``estimated`` rows and separately titled plots, so an
+estimate is never read as a measured accuracy.
+
 Everything is JSON, CSV, NumPy or PNG. Plots need matplotlib (part of the ``pipeline`` extra); without it
 they are skipped with a log line.
 """
@@ -22,12 +26,37 @@ def write_evaluation(evaluation: dict[str, Any], directory: Path) -> dict[str, P
     (directory / "evaluation.json").write_text(json.dumps(evaluation, indent=1))
     with open(directory / "evaluation.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["router", "subject", "top1", "top3_vote", "n"])
+        w.writerow(["router", "subject", "top1", "top3_vote", "n", "measure"])
         for name, r in evaluation["routers"].items():
-            w.writerow([name, "ALL", r["top1"], r["top3_vote"], evaluation["n_test"]])
+            w.writerow([name, "ALL", r["top1"], r["top3_vote"], evaluation["n_test"], "labelled test set"])
             for subject, s in sorted(r.get("per_subject", {}).items()):
-                w.writerow([name, subject, s["top1"], s["top3_vote"], s["n"]])
+                w.writerow([name, subject, s["top1"], s["top3_vote"], s["n"], "labelled test set"])
+        estimate = evaluation.get("estimate")
+        if estimate:
+            where = "held-out generated questions" if estimate["on"] == "holdout" else "test set, keys hidden"
+            for name, r in estimate["routers"].items():
+                w.writerow([name, "ALL", r["top1"], r["top3_vote"], estimate["n_questions"],
+                            f"estimated (label-free, {where})"])
     return {"evaluation": directory}
+
+
+def _bars(plt, names, top1, top3, ylabel: str, title: str, path: Path, prefix: str = "") -> None:
+    fig, ax = plt.subplots(figsize=(8, 4))
+    x = np.arange(len(names))
+    ax.bar(x - 0.2, top1, 0.4, label=f"{prefix}top-1")
+    ax.bar(x + 0.2, top3, 0.4, label=f"{prefix}top-3 vote")
+    ax.set_xticks(x, names, rotation=30, ha="right")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+#: CASCAL's per-cluster state, read for the rankings and the centroid plot (other routers may lack it)
+_CLUSTER_STATE = ("cluster_scores_", "subjects_", "cluster_subject_", "cluster_size_", "models_")
 
 
 def write_router_state(router, train_x: np.ndarray | None, directory: Path) -> dict[str, Path]:
@@ -37,6 +66,8 @@ def write_router_state(router, train_x: np.ndarray | None, directory: Path) -> d
     if centroids is None:
         return {}
     np.save(directory / "centroids.npy", np.asarray(centroids, dtype=np.float32))
+    if not all(hasattr(router, a) for a in _CLUSTER_STATE):  # centroids without CASCAL's per-cluster state
+        return {"router_state": directory}
     scores = np.asarray(router.cluster_scores_)
     subjects = list(router.subjects_)
     rankings = [{"cluster": i, "subject": subjects[int(router.cluster_subject_[i])],
@@ -61,18 +92,17 @@ def write_plots(evaluation: dict[str, Any], router, directory: Path) -> dict[str
         return {}
     directory.mkdir(parents=True, exist_ok=True)
     names = list(evaluation["routers"])
-    top1 = [evaluation["routers"][n]["top1"] for n in names]
-    top3 = [evaluation["routers"][n]["top3_vote"] for n in names]
-    fig, ax = plt.subplots(figsize=(8, 4))
-    x = np.arange(len(names))
-    ax.bar(x - 0.2, top1, 0.4, label="top-1")
-    ax.bar(x + 0.2, top3, 0.4, label="top-3 vote")
-    ax.set_xticks(x, names, rotation=30, ha="right")
-    ax.set_ylabel("test accuracy")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(directory / "accuracy.png", dpi=100)
-    plt.close(fig)
+    if names:
+        _bars(plt, names, [evaluation["routers"][n]["top1"] for n in names],
+              [evaluation["routers"][n]["top3_vote"] for n in names], "test accuracy", "", directory / "accuracy.png")
+    estimate = evaluation.get("estimate")
+    if estimate:
+        est = estimate["routers"]
+        where = "held-out generated questions" if estimate["on"] == "holdout" else "the test set, keys hidden"
+        _bars(plt, list(est), [r["top1"] for r in est.values()], [r["top3_vote"] for r in est.values()],
+              "estimated accuracy (label-free)",
+              f"ESTIMATE, no labels: {estimate['n_questions']} {where}", directory / "estimated_accuracy.png",
+              prefix="estimated ")
 
     subjects = sorted({s for n in names for s in evaluation["routers"][n].get("per_subject", {})})
     if subjects:
@@ -88,7 +118,7 @@ def write_plots(evaluation: dict[str, Any], router, directory: Path) -> dict[str
         plt.close(fig)
 
     centroids = getattr(router, "centroids_", None)
-    if centroids is not None and len(centroids) >= 2:
+    if centroids is not None and len(centroids) >= 2 and all(hasattr(router, a) for a in _CLUSTER_STATE):
         c = np.asarray(centroids, dtype=np.float64)
         c = c - c.mean(axis=0)
         _, _, vt = np.linalg.svd(c, full_matrices=False)

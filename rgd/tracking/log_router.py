@@ -116,6 +116,11 @@ def version_description(lineage: Mapping[str, str], metrics: Mapping[str, float]
         parts.append(f"Test set {lineage.get('test_set_id', '?')}: {scores}"
                      + (f" (best_single top1 {metrics['best_single.top1']:.4f})."
                         if "best_single.top1" in metrics else "."))
+    estimated = ", ".join(f"{k} {metrics[k]:.4f}" for k in ("estimated_top1", "estimated_top3_vote") if k in metrics)
+    if estimated:
+        parts.append(f"Label-free estimate on {lineage.get('n_estimate_questions', '?')} "
+                     f"{'held-out generated' if lineage.get('estimate_on') == 'holdout' else 'test'} questions "
+                     f"({lineage.get('estimate_set_id', '?')}, no keys): {estimated}.")
     return " ".join(parts)
 
 

@@ -4,7 +4,10 @@ Every complete version handed to :func:`promote` gets the alias ``challenger``. 
 its metric beats each baseline of its own run named in ``must_beat`` (default in the run config:
 ``best_single``) by more than ``margin``, and there is no champion yet or it beats the champion's by more
 than ``margin`` on the same test set (the ``test_set_id`` tags must match; a champion measured on another
-test set is not compared unless forced). A version whose registration was interrupted (no
+test set is not compared unless forced). On a label-free metric (``estimated_top1``, ``estimated_top3_vote``:
+the estimate on held-out generated questions) the two must have been estimated on the same questions answered
+by the same pool: their ``estimate_set_id`` tags must match, and a version estimated elsewhere is never
+compared (not even forced: promote it by hand). A version whose registration was interrupted (no
 ``registration=complete`` tag) is never promoted, neither automatically nor by hand.
 Every decision -- promotion, refusal, hand promotion, rollback -- is recorded as ``promotion.*`` tags on the
 model version and as a JSON document under ``promotion/`` in the version's run. A champion remembers the
@@ -30,6 +33,9 @@ log = logging.getLogger(__name__)
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 TEST_SET_TAG = "test_set_id"
+#: the held-out questions + pool a label-free estimate was made on (rgd.workflow.estimate.estimate_set_id)
+ESTIMATE_SET_TAG = "estimate_set_id"
+ESTIMATED_PREFIX = "estimated_"
 PREVIOUS_CHAMPION_TAG = "promotion.previous_champion"
 REGISTRATION_TAG = "registration"
 REGISTRATION_COMPLETE = "complete"
@@ -161,6 +167,19 @@ def _make_champion(client, mv, previous) -> None:
         client.delete_registered_model_alias(mv.name, CHALLENGER)
 
 
+def comparison_tag(metric: str) -> str:
+    """The version tag naming what ``metric`` was measured on: the labelled test set, or (for an estimated
+    metric) the held-out questions and pool of the estimate."""
+    return ESTIMATE_SET_TAG if metric.startswith(ESTIMATED_PREFIX) else TEST_SET_TAG
+
+
+def _set_words(metric: str) -> tuple[str, str]:
+    """(what, verb) for messages: the test set it was evaluated on, or the held-out set + pool estimated on."""
+    if metric.startswith(ESTIMATED_PREFIX):
+        return "held-out question set and pool", "estimated on"
+    return "test set", "evaluated on"
+
+
 def _gain(candidate: float, other: float, higher_is_better: bool) -> float:
     return candidate - other if higher_is_better else other - candidate
 
@@ -199,11 +218,13 @@ def promote(
     The gate: the version must beat each baseline of its own run named in ``must_beat`` (e.g.
     ``best_single``) and the current champion, each by more than ``margin`` on ``metric``, measured on the
     same test set. ``force`` compares against a champion measured on a different test set instead of
-    refusing. Runs under the store's registry lock (local stores); the champion alias is re-read before and
+    refusing. For an estimated metric ``test_set_id`` is the estimate's set id (held-out questions + pool;
+    tag ``estimate_set_id``), and a champion estimated on another set is refused even when forced. Runs under the store's registry lock (local stores); the champion alias is re-read before and
     after it is written, so concurrent promotions against a tracking server settle on the better version.
     """
     if not test_set_id:
-        raise ParameterError("promote needs the test_set_id the metrics were measured on")
+        raise ParameterError("promote needs the test_set_id the metrics were measured on (for an estimated "
+                             "metric: the estimate_set_id of its held-out questions and pool)")
     with registry_lock():
         return _promote(model_name, version, metric=metric, margin=margin, test_set_id=test_set_id, force=force,
                         higher_is_better=higher_is_better, must_beat=tuple(must_beat))
@@ -226,11 +247,13 @@ def _promote(model_name, version, *, metric, margin, test_set_id, force, higher_
     if not is_complete(mv):
         return record(False, incomplete_reason(mv), None)
     client.set_registered_model_alias(model_name, CHALLENGER, mv.version)
-    own_set = (mv.tags or {}).get(TEST_SET_TAG)
+    set_tag = comparison_tag(metric)
+    what, verb = _set_words(metric)
+    own_set = (mv.tags or {}).get(set_tag)
     if own_set is None:
-        client.set_model_version_tag(model_name, mv.version, TEST_SET_TAG, test_set_id)
+        client.set_model_version_tag(model_name, mv.version, set_tag, test_set_id)
     elif own_set != test_set_id:
-        return record(False, f"v{mv.version} was evaluated on test set {own_set!r}, not {test_set_id!r}", None)
+        return record(False, f"v{mv.version} was {verb} {what} {own_set!r}, not {test_set_id!r}", None)
     if challenger_metric is None:
         return record(False, f"v{mv.version} has no finite {metric!r} metric in its run", None)
     failed, baselines = baseline_gate(client, mv, metric, margin, must_beat, higher_is_better)
@@ -273,7 +296,14 @@ def _judge(client, mv, champion, metric, margin, test_set_id, force, higher_is_b
     champion_before = str(champion.version)
     if champion_before == str(mv.version):
         return False, f"v{mv.version} is already the champion", challenger_metric
-    champion_set = (champion.tags or {}).get(TEST_SET_TAG)
+    set_tag = comparison_tag(metric)
+    champion_set = (champion.tags or {}).get(set_tag)
+    if set_tag == ESTIMATE_SET_TAG and champion_set != test_set_id:
+        return False, (
+            f"champion v{champion_before} was estimated on held-out question set and pool {champion_set!r}, this "
+            f"version on {test_set_id!r}: label-free estimates are comparable only on the same held-out questions "
+            f"answered by the same pool; train both on one generated data set, or promote by hand "
+            f"(`rgd promote {mv.version}`)"), None
     if champion_set != test_set_id and not force:
         return False, (
             f"champion v{champion_before} was evaluated on test set {champion_set!r}, this version on "

@@ -74,3 +74,19 @@ def holdout_split(ids: Sequence[str], subjects: Sequence[str], fraction: float, 
         held += rng.permutation(order)[:n].tolist()
     held_set = set(held)
     return [i for i in range(len(ids)) if i not in held_set], sorted(held)
+
+
+def holdout_stage(config, kept, table: ResponseTable):
+    """Split the filtered questions (a QuestionSet) and the pool's answers to them into the training share and
+    the held-out share (``config.evaluation.holdout_fraction``, seeded by ``config.seed``)."""
+    if tuple(kept.ids) != tuple(table.question_ids):
+        raise ParameterError("the filtered questions and the pool's answers are not aligned")
+    train_pos, held_pos = holdout_split(kept.ids, [q.subject for q in kept.questions],
+                                        config.evaluation.holdout_fraction, config.seed)
+    if config.evaluation.holdout_fraction > 0 and not held_pos:
+        raise ParameterError(f"evaluation.holdout_fraction {config.evaluation.holdout_fraction} holds out no "
+                             f"question of the {len(kept)} the filter kept (a subject needs two or more); "
+                             "generate more questions")
+    train_q = kept.subset([kept.ids[i] for i in train_pos], role="filtered")
+    held_q = kept.subset([kept.ids[i] for i in held_pos], role="holdout")
+    return train_q, table.take(train_pos), held_q, table.take(held_pos)

@@ -1,15 +1,25 @@
-"""Step 6, evaluate: accuracy of every router and reference on the labelled test set; MLflow-style metrics."""
+"""Step 6, evaluate: accuracy of every router and reference on the labelled test set (when the run has one),
+and the label-free estimate of it on the held-out generated questions; MLflow-style metrics.
+
+The estimate (:mod:`rgd.evaluation.estimate`) is made on the held-out questions when the run kept some, else
+on the labelled test set with its keys hidden (beside the true accuracy); ``estimate.set_id`` names the
+questions and the pool it was made on, which the promotion gate compares.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
 
+import numpy as np
+
 from rgd.config.run_config import model_slug
 from rgd.data.response_table import ResponseTable
 from rgd.errors import DataError
+from rgd.evaluation.estimate import hide_keys
 from rgd.evaluation.metrics import evaluate_routers
-from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, RouterSet
+from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, QuestionSet, RouterSet
+from rgd.workflow.estimate import estimate_set_id, label_free_estimate, truth_posterior
 
 
 def labelled_set_id(table: ResponseTable) -> str:
@@ -19,25 +29,63 @@ def labelled_set_id(table: ResponseTable) -> str:
 
 
 def evaluate_stage(routers: RouterSet, test_table: ResponseTable, test_x: EmbeddingMatrix,
-                   consensus: ConsensusArtifact) -> dict[str, Any]:
-    """Accuracy of every router and reference on the labelled test set (JSON-able)."""
+                   consensus: ConsensusArtifact, *, train_table: ResponseTable | None = None,
+                   holdout: QuestionSet | None = None, holdout_table: ResponseTable | None = None,
+                   holdout_x: EmbeddingMatrix | None = None, seed: int = 0) -> dict[str, Any]:
+    """Accuracy of every router and reference on the labelled test set, and the label-free estimate on the
+    held-out questions (or, with none, on the test set with its keys hidden; needs ``train_table``, the
+    answers the estimator is fitted on). JSON-able."""
     if test_x.question_ids != test_table.question_ids:
         raise DataError("test embeddings and test responses are not aligned")
-    results = evaluate_routers(routers.routers, test_table, test_x.vectors, consensus.scorer)
-    return {
-        "primary": routers.primary,
-        "n_test": test_table.n_questions,
-        "test_set_id": labelled_set_id(test_table),
-        "routers": {name: r.to_dict() for name, r in results.items()},
-        "pool_accuracy": {m: float(a) for m, a in zip(test_table.models, test_table.accuracy())},
-    }
+    out: dict[str, Any] = {"primary": routers.primary, "n_test": test_table.n_questions, "test_set_id": None,
+                           "routers": {}}
+    if test_table.n_questions:
+        results = evaluate_routers(routers.routers, test_table, test_x.vectors, consensus.scorer)
+        out.update(test_set_id=labelled_set_id(test_table),
+                   routers={name: r.to_dict() for name, r in results.items()},
+                   pool_accuracy={m: float(a) for m, a in zip(test_table.models, test_table.accuracy())})
+    if holdout_table is not None and holdout_table.n_questions:
+        if holdout is None or holdout_x is None or holdout_x.question_ids != holdout_table.question_ids \
+                or tuple(holdout.ids) != holdout_table.question_ids:
+            raise DataError("held-out questions, their embeddings and the pool's answers to them are not aligned")
+        out["estimate"] = estimate_block(routers, train_table, holdout_table, holdout_x.vectors, consensus,
+                                         "holdout", holdout.content_hash, seed)
+    elif train_table is not None and test_table.n_questions:
+        out["estimate"] = estimate_block(routers, train_table, test_table, test_x.vectors, consensus, "test",
+                                         out["test_set_id"], seed)
+    if not out["routers"] and "estimate" not in out:
+        raise DataError("nothing to evaluate the routers on: no labelled test question and no held-out question")
+    return out
+
+
+def estimate_block(routers: RouterSet, train_table: ResponseTable | None, table: ResponseTable, x: np.ndarray,
+                   consensus: ConsensusArtifact, on: str, questions_key: str, seed: int) -> dict[str, Any]:
+    """The label-free estimate of every router (and the pool's majority vote) on ``table``'s questions."""
+    if train_table is None:
+        raise DataError("the label-free estimate needs the training answers its estimator is fitted on")
+    z = consensus.scorer.zscores(table)
+    estimates = label_free_estimate(routers.routers, train_table, table, x, z=z, seed=seed)
+    posterior = truth_posterior(train_table, table, seed=seed)
+    majority = consensus.scorer.all_voters().score(hide_keys(table)).majority
+    mass = np.where(majority >= 0, posterior[np.arange(table.n_questions), np.maximum(majority, 0)], 0.0)
+    routers_out = {name: e.to_dict() for name, e in estimates.items()}
+    routers_out["majority_all"] = {"top1": float(mass.mean()), "top3_vote": float(mass.mean())}
+    return {"on": on, "n_questions": table.n_questions, "set_id": estimate_set_id(questions_key, table.models),
+            "questions_sha256": questions_key, "pool": list(table.models), "routers": routers_out}
 
 
 def flat_metrics(evaluation: dict[str, Any], filter_report: dict[str, Any] | None = None) -> dict[str, float]:
     """MLflow-style metrics: ``top1`` / ``top3_vote`` of the primary router, every router's, per subject."""
     out: dict[str, float] = {}
-    primary = evaluation["routers"][evaluation["primary"]]
-    out["top1"], out["top3_vote"] = primary["top1"], primary["top3_vote"]
+    if evaluation["routers"]:
+        primary = evaluation["routers"][evaluation["primary"]]
+        out["top1"], out["top3_vote"] = primary["top1"], primary["top3_vote"]
+    estimate = evaluation.get("estimate")
+    if estimate:
+        primary = estimate["routers"][evaluation["primary"]]
+        out["estimated_top1"], out["estimated_top3_vote"] = primary["top1"], primary["top3_vote"]
+        for name, r in estimate["routers"].items():
+            out[f"{name}.estimated_top1"], out[f"{name}.estimated_top3_vote"] = r["top1"], r["top3_vote"]
     for name, r in evaluation["routers"].items():
         out[f"{name}.top1"], out[f"{name}.top3_vote"] = r["top1"], r["top3_vote"]
         for subject, s in r.get("per_subject", {}).items():

@@ -238,6 +238,8 @@ class LLMSource:
         from rgd.data.recorded import load_split_questions
 
         spec = self.config.test_set
+        if spec is None:  # label-free end to end: evaluated on held-out generated questions only
+            return QuestionSet((), (), "test", None, {"source": "none (label-free run)"})
         chosen = load_split_questions(spec.dir, spec.split, self.config.benchmark)
         missing = [q.id for q in chosen if q.answer is None]
         if missing:
