@@ -29,7 +29,7 @@ KEY, OTHER_KEY = "key-one-Zx81", "key-two-Qa07"
 BIO = "which enzyme binds the cell membrane protein?"
 HISTORY = "which treaty ended the war of the empire?"
 ALGEBRA = "solve the quadratic equation polynomial root of the integer matrix"
-OPEN_S = 1.0
+OPEN_S = 3.0  # long enough that a loaded machine does not half-open a circuit mid-test
 
 
 def _uri(home: Path) -> str:

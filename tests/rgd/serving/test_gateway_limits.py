@@ -24,7 +24,7 @@ def gateway(mlflow_home, bundle_dir, tmp_path_factory):
     config = write_config(
         tmp / "gateway.yaml", model_name=NAME, tracking_uri=uri,
         pool=[{"name": m, "base_url": upstream.base_url} for m in MODELS],
-        auth={"api_keys_env": "RGD_TEST_LIMIT_KEYS"}, rate_limit={"requests_per_s": 2, "burst": 3},
+        auth={"api_keys_env": "RGD_TEST_LIMIT_KEYS"}, rate_limit={"requests_per_s": 0.25, "burst": 3},
     )
     gw = GatewayProcess(config, {"RGD_TEST_LIMIT_KEYS": "slow-a,slow-b", "RGD_HOME": str(mlflow_home)},
                         tmp / "gateway.log")
