@@ -52,7 +52,7 @@ def check_cost_weight(value: Any) -> float:
     return value
 
 
-def knob_grid(n: int = 160) -> np.ndarray:
+def knob_grid(n: int = 400) -> np.ndarray:
     """Knob values for a cost-accuracy curve: 0, ``lambda / (1 + lambda)`` for ``n`` lambdas spaced
     geometrically in [1e-4, 1e4], and 1 (sorted, distinct)."""
     lam = np.geomspace(1e-4, 1e4, n)

@@ -1,9 +1,8 @@
 """Cost-aware routing as a stage: calibrate the routers without labels, sweep the knob, report the curve.
 
 :func:`estimated_correctness` is the ONE place the calibration's probability target is taken from: today
-the consensus posterior of the option each model chose (``ConsensusResult.scores``, built by
-:func:`rgd.workflow.curate.build_consensus` from the pool's answers alone); swap the estimator here and
-every policy follows. :func:`fit_policy` builds a router's :class:`~rgd.routers.policy.CostPolicy`;
+the probability that each model is right on each training question under the product's label-free truth
+estimate (:mod:`rgd.truth`, the default router's own); swap the estimator here and every policy follows. :func:`fit_policy` builds a router's :class:`~rgd.routers.policy.CostPolicy`;
 :func:`cost_evaluation` is what ``evaluate-recorded --costs`` and the pipeline's evaluation report: the
 default router's cost-accuracy curve beside every single model and the other routers' curves under the
 same policy, and each router's calibration against the TRUE correctness of the test questions.
@@ -32,8 +31,18 @@ COMPARED_ROUTERS = ("knn",)
 
 def estimated_correctness(train: TrainingSet) -> np.ndarray:
     """(Q, M) label-free estimate of the probability that each pool model is right on each training
-    question: the target the routers' scores are calibrated on (see module doc). Reads no keys."""
-    return np.asarray(train.consensus.scores, dtype=np.float64).T
+    question: the target the routers' scores are calibrated on (see module doc). Reads no answer keys.
+
+    The product's truth estimate (:func:`rgd.truth.estimate_truth` as the default router
+    ``truth_cluster`` makes it: votes, the generator's key as a voter when it anchors, confidences), so
+    that the policy's probabilities and the default router agree on who is right. (The plain consensus
+    posterior, ``train.consensus.scores``, ranked Qwen1.5-110B above Meta-Llama-3-70B on MMLU-Pro and made
+    the policy pay for the dearer model: benchmarks/README.md.)"""
+    from rgd.routers.truth_cluster import TruthClusterRouter
+
+    blind = train.table.with_answers(np.full(train.table.n_questions, -1))
+    est = TruthClusterRouter().estimate(TrainingSet(blind, train.embeddings, train.consensus, train.generator_keys))
+    return np.asarray(est.pool_scores, dtype=np.float64).T
 
 
 def fit_policy(name: str, router: Router, params: Mapping[str, Any], train: TrainingSet,
