@@ -1,6 +1,9 @@
-"""CASCAL training and routing speed on 2 CPU cores, and peak memory at 100,000 questions.
+"""Router training and routing speed on 2 CPU cores, and peak memory at 100,000 questions.
 
-    python benchmarks/cascal_speed.py [--data ../shared/data/mmlu_pro] [--large 100000] [--output FILE]
+    python benchmarks/cascal_speed.py [--router truth_cluster|cascal] [--data ../shared/data/mmlu_pro] [--large 100000] [--output FILE]
+
+The fit time includes everything the router does from the pool's answers (truth_cluster: its truth estimate
+and its label-free choice of routing level; cascal: given the consensus).
 
 1. MMLU-Pro split (8,423 train x 12 models, 3,609 test queries) with MiniLM embeddings read from the
    embedding cache (computed on first use): CASCAL fit and route time, best of ``--repeat`` runs.
@@ -25,18 +28,18 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rgd.consensus import ConsensusScorer  # noqa: E402
-from rgd.workflow.recorded import embed_with  # noqa: E402
 from rgd.data.recorded import load_recorded  # noqa: E402
 from rgd.data.response_table import ResponseTable  # noqa: E402
 from rgd.routers.base import TrainingSet  # noqa: E402
-from rgd.routers.cascal import CascalRouter  # noqa: E402
+from rgd.routers.registry import make_router  # noqa: E402
+from rgd.workflow.recorded import embed_with  # noqa: E402
 
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def mmlu_pro(data_dir: Path, repeat: int, cache: Path):
+def mmlu_pro(data_dir: Path, repeat: int, cache: Path, name: str):
     data = load_recorded(data_dir)
     train_q, train = data.part("train")
     test_q, test = data.part("test")
@@ -46,7 +49,7 @@ def mmlu_pro(data_dir: Path, repeat: int, cache: Path):
     fit_s, route_s = [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        router = CascalRouter().fit(TrainingSet(blind, train_x, consensus))
+        router = make_router(name).fit(TrainingSet(blind, train_x, consensus))
         fit_s.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         router.rank(test_x)
@@ -60,10 +63,11 @@ def mmlu_pro(data_dir: Path, repeat: int, cache: Path):
         "route_s_best": min(route_s),
         "route_s_all": route_s,
         "n_clusters": int(len(router.centroids_)),
+        "router": name,
     }, train, train_x
 
 
-def _large_child(n: int, table: ResponseTable, x: np.ndarray, out) -> None:
+def _large_child(n: int, table: ResponseTable, x: np.ndarray, out, name: str) -> None:
     import tracemalloc
 
     rng = np.random.default_rng(0)
@@ -83,7 +87,7 @@ def _large_child(n: int, table: ResponseTable, x: np.ndarray, out) -> None:
     tracemalloc.start()
     t0 = time.perf_counter()
     consensus = ConsensusScorer().fit_score(big)
-    router = CascalRouter().fit(TrainingSet(big, emb, consensus))
+    router = make_router(name).fit(TrainingSet(big, emb, consensus))
     fit = time.perf_counter() - t0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -95,19 +99,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "mmlu_pro")
     ap.add_argument("--cache", type=Path, default=REPO / ".rgd" / "cache" / "embeddings")
+    ap.add_argument("--router", default="truth_cluster")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--large", type=int, default=100_000)
     ap.add_argument("--output", type=Path)
     args = ap.parse_args()
 
-    small, train, train_x = mmlu_pro(args.data, args.repeat, args.cache)
+    small, train, train_x = mmlu_pro(args.data, args.repeat, args.cache, args.router)
     print(f"MMLU-Pro: fit {small['fit_s_best']:.3f} s (best of {args.repeat}), route {small['n_test']} "
           f"queries {small['route_s_best'] * 1000:.1f} ms, {small['n_clusters']} clusters")
     report = {"mmlu_pro": small}
     if args.large:
         ctx = mp.get_context("spawn")
         q = ctx.Queue()
-        p = ctx.Process(target=_large_child, args=(args.large, train, train_x, q))
+        p = ctx.Process(target=_large_child, args=(args.large, train, train_x, q, args.router))
         p.start()
         large = q.get()
         p.join()
