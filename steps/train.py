@@ -13,7 +13,8 @@ from rgd.embedding.base import Embedder
 from rgd.routers.bundle import RouterBundle
 from rgd.routers.policy import POLICY_METADATA_KEY
 from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, RouterSet
-from rgd.workflow.train import policy_stage, train_stage
+from rgd.workflow.costs import policy_stage
+from rgd.workflow.train import train_stage
 
 
 @step

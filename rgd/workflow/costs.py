@@ -15,12 +15,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from rgd.config.run_config import model_slug
+from rgd.config.run_config import RunConfig, model_slug
 from rgd.data.response_table import ResponseTable
 from rgd.errors import ParameterError
 from rgd.evaluation.cost_curve import cost_curve_summary, policy_curve, reliability, single_points
 from rgd.routers.base import Router, TrainingSet
 from rgd.routers.policy import COST_WEIGHT_RANGE, CostPolicy, fit_calibrator, knob_grid
+from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, RouterSet
 from rgd.workflow.train import seeded_params
 
 log = logging.getLogger(__name__)
@@ -110,3 +111,15 @@ def cost_metrics(report: Mapping[str, Any]) -> dict[str, float]:
     for s in main["singles"]:
         out[f"pool.{model_slug(s['model'])}.cost"] = s["mean_cost"]
     return out
+
+
+def policy_stage(config: RunConfig, routers: RouterSet, table: ResponseTable, embeddings: EmbeddingMatrix,
+                 consensus: ConsensusArtifact) -> dict[str, Any] | None:
+    """The registered router's cost policy (:class:`rgd.routers.policy.CostPolicy`, JSON) when the config
+    gives the pool's costs (:meth:`RunConfig.pool_costs`), else None: stored in the bundle's metadata, so the
+    served model and ``rgd route`` take a cost weight."""
+    costs = config.pool_costs(list(routers.main.models_))
+    if costs is None:
+        return None
+    train = TrainingSet(table, embeddings.vectors, consensus.result, generator_keys=table.answers)
+    return fit_policy(routers.primary, routers.main, config.router.params, train, costs, seed=config.seed).to_dict()

@@ -66,16 +66,3 @@ def train_stage(config: RunConfig, table: ResponseTable, embeddings: EmbeddingMa
                              train, seed=config.seed)
     return RouterSet(routers, config.router.name)
 
-
-def policy_stage(config: RunConfig, routers: RouterSet, table: ResponseTable, embeddings: EmbeddingMatrix,
-                 consensus: ConsensusArtifact) -> dict[str, Any] | None:
-    """The registered router's cost policy (:class:`rgd.routers.policy.CostPolicy`, JSON) when the config
-    gives the pool's costs (:meth:`RunConfig.pool_costs`), else None: stored in the bundle's metadata, so the
-    served model and ``rgd route`` take a cost weight."""
-    from rgd.workflow.costs import fit_policy
-
-    costs = config.pool_costs(list(routers.main.models_))
-    if costs is None:
-        return None
-    train = TrainingSet(table, embeddings.vectors, consensus.result, generator_keys=table.answers)
-    return fit_policy(routers.primary, routers.main, config.router.params, train, costs, seed=config.seed).to_dict()

@@ -91,7 +91,8 @@ def test_the_train_stage_stores_a_cost_policy_only_when_the_pool_has_costs(tmp_p
     from rgd.embedding import make_embedder
     from rgd.routers.policy import CostPolicy
     from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix
-    from rgd.workflow.train import policy_stage, train_stage
+    from rgd.workflow.costs import policy_stage
+    from rgd.workflow.train import train_stage
     from tests.rgd.tracking.synthetic import MODELS
     from tests.rgd.tracking.synthetic import synthetic_pool as small_pool
 
