@@ -22,9 +22,9 @@ import os
 import re
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from rgd.config.run_config import read_yaml
 from rgd.errors import DataError, ParameterError, validation_message
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -152,13 +152,5 @@ def parse_gateway_config(data: object, source: str = "gateway config") -> Gatewa
 
 
 def load_gateway_config(path: str | Path) -> GatewayConfig:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"cannot read the gateway config ({exc.strerror})", path=path) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise DataError(f"not valid YAML ({exc})", path=path) from None
-    return parse_gateway_config(data, str(path))
+    """Read and validate a gateway config file (duplicate keys refused, as in run configs)."""
+    return parse_gateway_config(read_yaml(path), str(path))
