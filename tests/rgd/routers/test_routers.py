@@ -112,3 +112,12 @@ def test_bad_parameters_are_clear():
         CascalRouter(clustering="dbscan")
     with pytest.raises(ValueError, match="unknown router"):
         make_router("gpt-judge")
+
+
+@pytest.mark.parametrize("bad", [{"n_nearest": 0}, {"min_points": -1}, {"n_nearest": 1.5}, {"prune_top": True}])
+def test_cascal_refuses_counts_below_one_by_name(bad):
+    from rgd.errors import ParameterError
+    from rgd.routers.cascal import CascalRouter
+
+    with pytest.raises(ParameterError, match=next(iter(bad))):
+        CascalRouter(**bad)
