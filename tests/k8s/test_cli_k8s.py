@@ -34,3 +34,17 @@ def test_empty_directory_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(main, ["k8s", "check", str(tmp_path)])
     assert result.exit_code == 1
     assert "no .yaml/.yml files" in result.output
+
+
+def test_plain_run_configs_get_no_false_errors(tmp_path):
+    plain = sorted(p for p in (REPO_ROOT / "configs").glob("*.yaml") if p.name != "gateway.yaml")
+    result = CliRunner().invoke(main, ["k8s", "check", *map(str, plain)])
+    assert result.exit_code == 0, result.output
+    assert all(f"OK    {p}" in result.output for p in plain)
+    # the RGD part of a plain config is still checked: a plain-text secret in it is an error
+    leaky = tmp_path / "leaky.yaml"
+    leaky.write_text((REPO_ROOT / "configs" / "mmlu_pro_vllm.yaml").read_text()
+                     + f"\nzenml:\n  settings:\n    orchestrator.kubernetes:\n      pod_settings:\n"
+                       f"        env: [{{name: HF_TOKEN, value: {SECRET}}}]\n")
+    result = CliRunner().invoke(main, ["k8s", "check", str(leaky)])
+    assert result.exit_code == 1 and "HF_TOKEN" in result.output, result.output

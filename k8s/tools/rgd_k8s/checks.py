@@ -211,6 +211,8 @@ class _Checker:
     def check_gpu_rules(self) -> None:
         pool_steps = {naming.respond_step_name(model): model for model in self.config.pool}
         steps = self.config.steps
+        if not steps:  # no per-step pod settings at all: a laptop config, which runs no pods
+            pool_steps = {}
         for step_name, model in pool_steps.items():
             if step_name not in steps:
                 self.add(("steps",), f"pool model {model!r} has no step {step_name!r}: its respond pod would get "

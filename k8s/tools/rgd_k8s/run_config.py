@@ -32,6 +32,19 @@ def _recursive_update(original: dict, update: dict) -> dict:
     return recursive_update(copy.deepcopy(original), copy.deepcopy(update), ignore_none=True)
 
 
+def as_zenml_shaped(data: dict[str, Any]) -> dict[str, Any]:
+    """A plain RGD config (``configs/default.yaml``: RGD fields at the top, ZenML's in a ``zenml:`` block) in
+    the shape of a ZenML run configuration that carries the RGD config under ``extra.rgd``; ZenML-shaped files
+    as they are (the same two shapes ``rgd run`` reads: pipelines/launch.py)."""
+    from pipelines.launch import ZENML_TOP_KEYS
+
+    if ZENML_TOP_KEYS & set(data) and "rgd" in (data.get("extra") or {}):
+        return data
+    zenml = dict(data.get("zenml") or {})
+    rgd = {k: v for k, v in data.items() if k != "zenml"}
+    return {**zenml, "extra": {**(zenml.get("extra") or {}), "rgd": rgd}}
+
+
 @dataclass
 class K8sRunConfig:
     path: Path
@@ -50,7 +63,7 @@ class K8sRunConfig:
             raise RunConfigError(f"{path}: not valid YAML: {err}") from err
         if not isinstance(data, dict):
             raise RunConfigError(f"{path}: a run configuration must be a YAML mapping, got {type(data).__name__}")
-        return cls(path=path, data=data)
+        return cls(path=path, data=as_zenml_shaped(data))
 
     # ---- raw sections -------------------------------------------------------------------------
     @property
@@ -111,7 +124,14 @@ class K8sRunConfig:
 
     @property
     def pool(self) -> list[str]:
-        return list(self.rgd_extra().get("pool") or [])
+        """The real pool's model ids (short form ``pool: [ids]`` or ``pool: {kind, models}``); a simulated
+        pool has no respond pods of its own to check."""
+        raw = self.rgd_extra().get("pool") or []
+        if isinstance(raw, dict):
+            if raw.get("kind", "simulated") == "simulated":
+                return []
+            raw = raw.get("models") or []
+        return [str(m.get("name")) if isinstance(m, dict) else str(m) for m in raw]
 
     @property
     def cron_expression(self) -> str | None:
