@@ -61,6 +61,7 @@ class TruthClusterRouter(Router):
         subject_rho: float = 50.0,
         n_iter: int = 20,
         n_splits: int = 2,
+        max_criterion_questions: int = 10000,
         seed: int = 0,
     ) -> None:
         if levels not in LEVELS:
@@ -69,8 +70,9 @@ class TruthClusterRouter(Router):
             raise ParameterError(f"cluster_size must be an int >= 1, got {cluster_size!r}")
         if not 0 <= local_margin < 1:
             raise ParameterError(f"local_margin must lie in [0, 1), got {local_margin}")
-        if not (isinstance(n_iter, int) and n_iter >= 1) or not (isinstance(n_splits, int) and n_splits >= 1):
-            raise ParameterError(f"n_iter and n_splits must be ints >= 1, got {n_iter!r}, {n_splits!r}")
+        for label, v in (("n_iter", n_iter), ("n_splits", n_splits), ("max_criterion_questions", max_criterion_questions)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ParameterError(f"{label} must be an int >= 1, got {v!r}")
         for label, v in (("subject_prior", subject_prior), ("subject_rho", subject_rho)):
             if not v > 0:
                 raise ParameterError(f"{label} must be > 0, got {v}")
@@ -83,6 +85,7 @@ class TruthClusterRouter(Router):
         self.subject_rho = subject_rho
         self.n_iter = n_iter
         self.n_splits = n_splits
+        self.max_criterion_questions = max_criterion_questions
         self.seed = seed
 
     # ------------------------------------------------------------------ training
@@ -125,8 +128,12 @@ class TruthClusterRouter(Router):
         self.key_anchor_ = bool(anchored)
 
     def _criterion(self, x, subjects, scores, posterior, choices) -> np.ndarray:
-        """Held-out estimated accuracy ((top-1 + top-3 vote) / 2) of each candidate routing, label-free."""
+        """Held-out estimated accuracy ((top-1 + top-3 vote) / 2) of each candidate routing, label-free; on a
+        seeded sample of at most ``max_criterion_questions`` questions (it compares routings, it does not fit)."""
         rng = np.random.default_rng(self.seed)
+        if len(subjects) > self.max_criterion_questions:
+            keep = np.sort(rng.choice(len(subjects), self.max_criterion_questions, replace=False))
+            x, subjects, scores, posterior, choices = x[keep], subjects[keep], scores[:, keep], posterior[keep], choices[:, keep]
         n = len(subjects)
         crit = np.zeros(len(AUTO_CANDIDATES))
         for _ in range(self.n_splits):
