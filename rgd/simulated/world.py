@@ -107,7 +107,7 @@ class World:
             words = make_words(cfg.subject_vocab_size, rng, taken)
             taken.update(words)
             self.subject_words[subject] = tuple(words)
-            for k in range(cfg.niches_per_subject):
+            for _ in range(cfg.niches_per_subject):
                 nwords = make_words(cfg.niche_vocab_size, rng, taken)
                 taken.update(nwords)
                 offset = float(rng.normal(0.0, cfg.niche_difficulty_sd))
