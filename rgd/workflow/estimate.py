@@ -18,6 +18,7 @@ from rgd.data.response_table import ResponseTable
 from rgd.errors import ParameterError
 from rgd.evaluation.estimate import AccuracyEstimate, check_pool, estimate_routers, hide_keys
 from rgd.routers.base import Router
+from rgd.truth import estimate_truth
 from rgd.workflow.curate import build_consensus
 
 
@@ -25,14 +26,25 @@ def truth_posterior(train_table: ResponseTable, table: ResponseTable, *, seed: i
                     **params: Any) -> np.ndarray:
     """(Q, O) posterior over the options of each of ``table``'s questions, from the pool's answers alone.
 
-    The estimator is fitted on the training answers and applied to ``table``; neither table's keys are
-    handed to it. ``params`` go to the estimator (the consensus' ``n_voters``, ``voter_scope``, ...)."""
+    The estimator (:func:`rgd.truth.estimate_truth`, or ``estimator="consensus"``: the paper's vote) sees the
+    training and ``table``'s answers; neither table's keys are handed to it. Other ``params`` go to the
+    consensus (``n_voters``, ``voter_scope``, ...)."""
     check_pool(table)
     if tuple(train_table.models) != tuple(table.models):
         raise ParameterError(f"the estimator is fitted on pool {list(train_table.models)}, the estimate's pool is "
                              f"{list(table.models)}")
-    scorer, _ = build_consensus(hide_keys(train_table), seed=seed, **params)
-    return scorer.score(hide_keys(table)).posterior
+    if params.pop("estimator", "truth") == "consensus":  # the paper's confidence-weighted vote
+        scorer, _ = build_consensus(hide_keys(train_table), seed=seed, **params)
+        return scorer.score(hide_keys(table)).posterior
+    # the product's estimator (rgd.truth, the one the default router learns from), fitted on the training and
+    # the estimated questions together: their answers only, no key
+    both = [train_table, table]
+    choices = np.concatenate([t.choices for t in both], axis=1)
+    n_options = np.concatenate([t.n_options for t in both])
+    subjects = np.concatenate([np.asarray(t.subjects) for t in both])
+    conf = np.concatenate([t.confidence for t in both], axis=1) if table.has_confidence else None
+    est = estimate_truth(choices, n_options, confidence=conf, subjects=subjects)
+    return est.posterior[train_table.n_questions:]
 
 
 def label_free_estimate(routers: Mapping[str, Router], train_table: ResponseTable, table: ResponseTable,
