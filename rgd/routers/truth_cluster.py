@@ -43,7 +43,7 @@ from rgd.truth import estimate_truth, key_is_anchor
 LEVELS = ("auto", "global", "subject", "clusters")
 #: the routings ``levels="auto"`` chooses from: (level, questions per cluster); a fixed library list
 AUTO_CANDIDATES: tuple[tuple[str, int], ...] = (("global", 0), ("subject", 0), ("clusters", 150), ("clusters", 50),
-                                                 ("clusters", 25))
+                                                 ("clusters", 25), ("clusters", 12))
 
 
 class TruthClusterRouter(Router):
