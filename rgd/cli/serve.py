@@ -11,7 +11,7 @@ from rgd.cli.main import main
 
 @main.command("serve")
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Gateway config (YAML; see configs/gateway.yaml).")
+              help="Gateway config (YAML; see configs/serve/gateway.yaml).")
 @click.option("--host", default=None, help="Listen address (default: server.host of the config).")
 @click.option("--port", default=None, type=int, help="Listen port (default: server.port of the config).")
 def serve_cmd(config_path: str, host: str | None, port: int | None) -> None:

@@ -1,6 +1,6 @@
 """The gateway's configuration (``rgd serve --config FILE``): which router to serve, the pool, the limits.
 
-A YAML file with these sections (``configs/gateway.yaml`` is a documented sample)::
+A YAML file with these sections (``configs/serve/gateway.yaml`` is a documented sample)::
 
     registry:   model_name, alias (default champion), tracking_uri, poll_interval_s
     pool:       - name (the pool model the router knows), base_url (OpenAI-compatible, ending in /v1),

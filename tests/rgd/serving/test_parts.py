@@ -27,7 +27,7 @@ class Clock:
 
 
 def test_the_sample_config_loads():
-    config = load_gateway_config(REPO_ROOT / "configs" / "gateway.yaml")
+    config = load_gateway_config(REPO_ROOT / "configs" / "serve" / "gateway.yaml")
     assert config.registry.alias == "champion" and len(config.pool) >= 2
     assert all(u.api_key_env is None or u.api_key_env.isupper() for u in config.pool)
 
