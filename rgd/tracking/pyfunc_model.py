@@ -28,14 +28,23 @@ DEFAULT_COST_WEIGHT = 0.0
 OUTPUT_COLUMNS = ("models", "scores", "top1", "subject")
 
 
+def _question(value: Any, row: int) -> str:
+    """One question text; a null, a number or an empty text is refused naming its row (never routed as "None")."""
+    if not isinstance(value, str):
+        raise ParameterError(f"row {row}: a question must be a text, got {type(value).__name__} {value!r}")
+    if not value.strip():
+        raise ParameterError(f"row {row}: the question is empty")
+    return value
+
+
 def questions_from(model_input: Any) -> list[str]:
     """Question texts from a DataFrame (``question`` column, else its only column), a list or a string."""
     import pandas as pd
 
     if isinstance(model_input, str):
-        return [model_input]
+        return [_question(model_input, 0)]
     if isinstance(model_input, pd.Series):
-        return [str(x) for x in model_input.tolist()]
+        return [_question(x, i) for i, x in enumerate(model_input.tolist())]
     if isinstance(model_input, pd.DataFrame):
         if QUESTION_COLUMN in model_input.columns:
             col = model_input[QUESTION_COLUMN]
@@ -45,17 +54,18 @@ def questions_from(model_input: Any) -> list[str]:
             raise ParameterError(
                 f"input needs a {QUESTION_COLUMN!r} column, got columns {list(model_input.columns)}"
             )
-        return [str(x) for x in col.tolist()]
+        return [_question(x, i) for i, x in enumerate(col.tolist())]
     if isinstance(model_input, dict) and QUESTION_COLUMN in model_input:
         value = model_input[QUESTION_COLUMN]
-        return [value] if isinstance(value, str) else [str(x) for x in value]
+        values = [value] if isinstance(value, str) else list(value)
+        return [_question(x, i) for i, x in enumerate(values)]
     if isinstance(model_input, (list, tuple)):
         out = []
-        for item in model_input:
+        for i, item in enumerate(model_input):
             if isinstance(item, dict) and QUESTION_COLUMN in item:
-                out.append(str(item[QUESTION_COLUMN]))
+                out.append(_question(item[QUESTION_COLUMN], i))
             elif isinstance(item, str):
-                out.append(item)
+                out.append(_question(item, i))
             else:
                 raise ParameterError(f"cannot read a question from {type(item).__name__} {item!r}")
         return out
