@@ -18,8 +18,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rgd.embedding import CachedEmbedder, SentenceTransformerEmbedder  # noqa: E402
 from rgd.data.jsonl import read_jsonl  # noqa: E402
+from rgd.embedding import CachedEmbedder, SentenceTransformerEmbedder  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "mmlu_pro"
 

@@ -40,12 +40,12 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from rgd import workflow as stages
-from rgd.workflow.artifacts import QuestionSet
 from rgd.config.run_config import RunConfig
-from rgd.filtering import FilterConfig
 from rgd.data.response_table import ResponseTable
+from rgd.filtering import FilterConfig
 from rgd.simulated.pool import SimulatedPool
 from rgd.simulated.presets import GENERATOR_PRESETS, PRESET_ORDER
+from rgd.workflow.artifacts import QuestionSet
 
 #: the filter of the project's run configs (configs/default.yaml), written out so the benchmark does not
 #: drift with FilterConfig's defaults: the generator must re-pick its key in at least half of 3 re-answers

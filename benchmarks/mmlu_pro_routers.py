@@ -24,8 +24,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rgd.workflow.recorded import embed_with, run_recorded  # noqa: E402
 from rgd.data.recorded import load_recorded  # noqa: E402
+from rgd.workflow.recorded import embed_with, run_recorded  # noqa: E402
 
 SETTINGS = {
     "paper": ({}, {}),

@@ -25,11 +25,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rgd.consensus import ConsensusScorer  # noqa: E402
-from rgd.evaluation.metrics import evaluate_ranks  # noqa: E402
-from rgd.workflow.recorded import embed_with  # noqa: E402
 from rgd.data.recorded import load_recorded  # noqa: E402
+from rgd.evaluation.metrics import evaluate_ranks  # noqa: E402
 from rgd.routers.base import TrainingSet  # noqa: E402
 from rgd.routers.cascal import CascalRouter  # noqa: E402
+from rgd.workflow.recorded import embed_with  # noqa: E402
 
 #: parameters of the consensus the router learns from
 CONSENSUS_GRID = {"n_voters": [None, 0.3, 0.4, 0.5], "voter_scope": ["pool", "subject"]}

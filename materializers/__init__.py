@@ -3,7 +3,7 @@ disk, never pickle) and adds metadata and an HTML visualization for the dashboar
 registers them with ZenML."""
 
 from materializers.consensus import ConsensusMaterializer
-from materializers.embeddings import EmbeddingMatrixMaterializer, EmbedderMaterializer
+from materializers.embeddings import EmbedderMaterializer, EmbeddingMatrixMaterializer
 from materializers.question_set import QuestionSetMaterializer
 from materializers.response_table import ResponseTableMaterializer
 from materializers.routers import RouterBundleMaterializer, RouterSetMaterializer

@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from materializers.base import DirectoryMaterializer, table
-from rgd.workflow.artifacts import EmbeddingMatrix
 from rgd.embedding.base import Embedder
+from rgd.workflow.artifacts import EmbeddingMatrix
 
 
 class EmbeddingMatrixMaterializer(DirectoryMaterializer):

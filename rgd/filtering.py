@@ -21,9 +21,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from rgd.consensus import ConsensusScorer
-from rgd.errors import DataError
 from rgd.data.response_table import ResponseTable
 from rgd.data.schema import Question, Response
+from rgd.errors import DataError
 
 CHECKS = (
     "no_key",

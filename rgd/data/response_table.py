@@ -8,9 +8,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from rgd.errors import ArtifactError, DataError
 from rgd.data.schema import Question, Response, letter_to_index
 from rgd.data.versioned_json import read_npz, read_versioned_json, write_versioned_json
+from rgd.errors import ArtifactError, DataError
 
 NO_ANSWER = -1
 TABLE_FORMAT = "rgd.data.response_table"

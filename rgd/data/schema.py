@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from rgd.errors import ParameterError
-
 import string
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from rgd.errors import ParameterError
 
 LETTERS = string.ascii_uppercase
 MAX_OPTIONS = 26

@@ -21,8 +21,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rgd.errors import DataError, ParameterError
 from rgd.data.schema import MAX_OPTIONS
+from rgd.errors import DataError, ParameterError
 
 MIN_OPTIONS = 2
 

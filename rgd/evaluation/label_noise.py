@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from rgd.errors import ParameterError
-
 import numpy as np
 
 from rgd.data.response_table import ResponseTable
+from rgd.errors import ParameterError
 
 NOISE_KINDS = ("plausible", "uniform")
 

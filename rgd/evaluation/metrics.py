@@ -8,8 +8,6 @@ Reference points that are not routers: the majority vote of the whole pool and t
 
 from __future__ import annotations
 
-from rgd.errors import ParameterError
-
 import time
 from dataclasses import dataclass, field
 
@@ -17,6 +15,7 @@ import numpy as np
 
 from rgd.consensus import ConsensusScorer
 from rgd.data.response_table import ResponseTable
+from rgd.errors import ParameterError
 from rgd.routers.base import Router
 
 

@@ -1,9 +1,9 @@
 """Routing with Generated Data: subject descriptions, the generation prompt and format, and the generator loop."""
 
+from rgd.data.subjects import SubjectSet, SubjectSpec, builtin_subject_sets, load_subjects
 from rgd.generation.format import ParseResult, parse_generation, render_question_block
 from rgd.generation.generate import GenerationReport, generate_questions
 from rgd.generation.prompt import PROMPT_VERSION, build_generation_prompt, read_generation_request
-from rgd.data.subjects import SubjectSet, SubjectSpec, builtin_subject_sets, load_subjects
 
 __all__ = [
     "PROMPT_VERSION",

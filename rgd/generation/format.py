@@ -25,8 +25,6 @@ model output.
 
 from __future__ import annotations
 
-from rgd.errors import ParameterError
-
 import hashlib
 import re
 from collections import Counter
@@ -35,6 +33,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from rgd.data.schema import LETTERS, Provenance, Question
+from rgd.errors import ParameterError
 
 _BLOCK_OPEN = re.compile(r"<question>", re.IGNORECASE)
 _BLOCK_CLOSE = re.compile(r"</question>", re.IGNORECASE)

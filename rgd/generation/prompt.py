@@ -8,13 +8,12 @@ recorded in every generated question's provenance.
 
 from __future__ import annotations
 
-from rgd.errors import ParameterError
-
 import re
 from dataclasses import dataclass
 
-from rgd.data.subjects import SubjectSpec
 from rgd.data.schema import LETTERS
+from rgd.data.subjects import SubjectSpec
+from rgd.errors import ParameterError
 
 PROMPT_VERSION = "rgd-gen-v1"
 

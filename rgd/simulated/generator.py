@@ -15,10 +15,10 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rgd.llm.backends.base import Generation, LLMBackend, SamplingConfig
-from rgd.errors import DataError, ParameterError
 from rgd.data.response_table import ResponseTable
 from rgd.data.schema import LETTERS, Provenance, Question, Response
+from rgd.errors import DataError, ParameterError
+from rgd.llm.backends.base import Generation, LLMBackend, SamplingConfig
 from rgd.simulated.answering import pick_other_wrong
 from rgd.simulated.randomness import combine, keyed_normal, keyed_uniform, stable_hash
 from rgd.simulated.registry import NORMAL, TOO_EASY, TOO_HARD, Latent

@@ -12,10 +12,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tqdm.auto import tqdm
 
-from rgd.llm.backends.base import Generation, LLMBackend, SamplingConfig
-from rgd.errors import DataError, ParameterError
 from rgd.data.response_table import ResponseTable
 from rgd.data.schema import LETTERS, Question, Response
+from rgd.errors import DataError, ParameterError
+from rgd.llm.backends.base import Generation, LLMBackend, SamplingConfig
 from rgd.simulated.answering import AnswerParams, p_correct, simulate_answers
 from rgd.simulated.randomness import stable_hash
 from rgd.simulated.registry import LatentArrays

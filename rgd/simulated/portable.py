@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rgd.errors import DataError
 from rgd.data.schema import Question
+from rgd.errors import DataError
 from rgd.simulated.registry import Latent
 from rgd.simulated.world import World
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rgd.errors import ParameterError
-
 from rgd.simulated.generator import GeneratorConfig, SimulatedGenerator
 from rgd.simulated.pool import PoolConfig, SimulatedPool
 from rgd.simulated.world import World, WorldConfig

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rgd.errors import DataError, ParameterError
 from rgd.data.schema import Question
+from rgd.errors import DataError, ParameterError
 from rgd.simulated.randomness import stable_hash
 
 #: question kinds: ordinary, too easy (every model right), too hard (nobody can solve: answers are guesses)

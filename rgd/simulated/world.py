@@ -8,8 +8,6 @@ makes the "real" benchmark with true keys via :meth:`World.benchmark`.
 
 from __future__ import annotations
 
-from rgd.errors import ParameterError
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rgd.data.schema import Provenance, Question
+from rgd.errors import ParameterError
 from rgd.simulated.randomness import stable_hash
 from rgd.simulated.registry import NORMAL, Latent, LatentArrays, LatentRegistry
 from rgd.simulated.vocabulary import (

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from tests.paths import REPO_ROOT
+
 K8S_CONFIGS = sorted((REPO_ROOT / "configs" / "k8s").glob("*.yaml"))
 MMLU_PRO_VLLM = REPO_ROOT / "configs" / "k8s" / "mmlu_pro_vllm.yaml"
 

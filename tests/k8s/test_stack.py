@@ -34,11 +34,11 @@ def _parsed(commands):
 
 
 def _config_class(group, flavor):
+    from zenml.container_registries.base_container_registry import BaseContainerRegistryConfig
     from zenml.integrations.kaniko.flavors.kaniko_image_builder_flavor import KanikoImageBuilderConfig
     from zenml.integrations.kubernetes.flavors.kubernetes_orchestrator_flavor import KubernetesOrchestratorConfig
     from zenml.integrations.mlflow.flavors.mlflow_experiment_tracker_flavor import MLFlowExperimentTrackerConfig
     from zenml.integrations.s3.flavors.s3_artifact_store_flavor import S3ArtifactStoreConfig
-    from zenml.container_registries.base_container_registry import BaseContainerRegistryConfig
 
     return {
         ("orchestrator", "kubernetes"): KubernetesOrchestratorConfig,

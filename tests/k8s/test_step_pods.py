@@ -7,9 +7,9 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 
-from steps import names as naming
 from rgd_k8s.manifests import schedule_cron_job_manifest, step_job_manifest
 from rgd_k8s.run_config import K8sRunConfig
+from steps import names as naming
 
 from .conftest import K8S_CONFIGS, MMLU_PRO_VLLM
 

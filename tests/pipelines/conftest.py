@@ -16,6 +16,7 @@ pytest.importorskip("zenml")
 pytest.importorskip("mlflow")
 
 from tests.paths import REPO_ROOT as REPO
+
 RGD_SCRIPT = Path(sys.executable).with_name("rgd")
 SMALL_CONFIG = """
 name: small

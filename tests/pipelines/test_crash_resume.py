@@ -57,9 +57,9 @@ def _artifact_dir(run: dict, step: str, output: str) -> Path:
 
 def test_corrupt_router_artifacts_are_refused(crashed_then_resumed, tmp_path):
     from materializers.routers import RouterBundleMaterializer, RouterSetMaterializer
-    from rgd.workflow.artifacts import RouterSet
     from rgd.errors import ArtifactError
     from rgd.routers.bundle import RouterBundle
+    from rgd.workflow.artifacts import RouterSet
 
     run = crashed_then_resumed["run"]
     bundle_src = _artifact_dir(run, "train_router", "router_bundle")

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from rgd.data.schema import LETTERS
-
 from tests.paths import SHARED_MMLU
 
 needs_mmlu = pytest.mark.skipif(

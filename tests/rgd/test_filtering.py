@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from rgd.errors import DataError
-from rgd.filtering import FilterConfig, answer_entropy, filter_questions
 from rgd.data.response_table import ResponseTable
 from rgd.data.schema import Provenance, Question, Response
+from rgd.errors import DataError
+from rgd.filtering import FilterConfig, answer_entropy, filter_questions
 
 PROV = Provenance(kind="generated", source="gen", prompt_version="v", seed=0)
 POOL = ("m1", "m2", "m3", "m4")
@@ -166,8 +166,8 @@ def test_vectorised_filter_is_fast_on_a_large_pool():
 
 def test_generate_then_filter_removes_wrong_keys():
     """End to end: a generator whose keys are wrong on every third question; a pool that knows the truth."""
-    from rgd.llm.backends.base import Generation, LLMBackend
     from rgd.generation import generate_questions, load_subjects, read_generation_request, render_question_block
+    from rgd.llm.backends.base import Generation, LLMBackend
 
     truth: dict[str, int] = {}
 

@@ -11,8 +11,8 @@ from tqdm.auto import tqdm
 from rgd.data.benchmarks import bbeh, medmcqa, mmlu_pro, supergpqa
 from rgd.data.benchmarks.sources import read_hub_rows, read_local_rows
 from rgd.data.benchmarks.spec import BenchmarkSpec, RowContext, SkipRow
-from rgd.errors import DataError, validation_message
 from rgd.data.schema import Question
+from rgd.errors import DataError, validation_message
 
 BENCHMARKS = ("mmlu_pro", "supergpqa", "medmcqa", "bbeh")
 

@@ -7,12 +7,11 @@ too. A missing key (``-1`` or null: the hub's test split) leaves the question wi
 
 from __future__ import annotations
 
-from rgd.errors import ParameterError
-
 from functools import partial
 
 from rgd.data.benchmarks.spec import BenchmarkSpec, RowContext
 from rgd.data.schema import Provenance, Question, index_to_letter, letter_to_index
+from rgd.errors import ParameterError
 
 OPTION_FIELDS = ("opa", "opb", "opc", "opd")
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
-from rgd.errors import DataError
 from rgd.data.jsonl import open_text, read_jsonl
+from rgd.errors import DataError
 
 LOCAL_SUFFIXES = (".json", ".jsonl", ".jsonl.gz", ".json.gz", ".parquet")
 

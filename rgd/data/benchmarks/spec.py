@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from rgd.errors import ParameterError
-
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from rgd.data.schema import Question
+from rgd.errors import ParameterError
 
 
 class SkipRow(Exception):

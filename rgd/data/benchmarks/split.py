@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-from rgd.errors import ParameterError
-
 import json
 from pathlib import Path
 from typing import Sequence
@@ -15,6 +13,7 @@ import numpy as np
 
 from rgd.data.jsonl import write_jsonl
 from rgd.data.schema import Question
+from rgd.errors import ParameterError
 
 
 def stratified_split(

@@ -44,8 +44,8 @@ class LLMBackend(ABC):
 
     def answer(self, questions: Sequence[Question], sampling: SamplingConfig | None = None) -> list[Response]:
         """Answer each question with chain of thought; extract the chosen letter from the text."""
-        from rgd.llm.prompts import answer_prompt  # local: keeps the interface module light
         from rgd.llm.extraction import extract_choice
+        from rgd.llm.prompts import answer_prompt  # local: keeps the interface module light
 
         gens = self.generate([answer_prompt(q) for q in questions], sampling)
         return [

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from rgd.llm.backends.base import Generation, LLMBackend, SamplingConfig
-from rgd.llm.backends.errors import BackendError
 from rgd.data.recorded import RecordedDataset
 from rgd.data.response_table import NO_ANSWER, ResponseTable
 from rgd.data.schema import Question, Response, index_to_letter
+from rgd.llm.backends.base import Generation, LLMBackend, SamplingConfig
+from rgd.llm.backends.errors import BackendError
 
 
 class UnrecordedQuestionError(BackendError, KeyError):

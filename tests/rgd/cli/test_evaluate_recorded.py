@@ -4,7 +4,6 @@ import json
 from click.testing import CliRunner
 
 from rgd.cli import main
-
 from rgd.data.schema import LETTERS
 from tests.rgd.conftest import SHARED_MMLU, needs_mmlu, synthetic_pool, write_recorded
 

@@ -4,9 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from rgd.errors import DataError
 from rgd.data.recorded import load_recorded
-
+from rgd.errors import DataError
 from tests.rgd.conftest import SHARED_MMLU, needs_mmlu, synthetic_pool, write_recorded
 
 

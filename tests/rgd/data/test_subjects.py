@@ -2,13 +2,11 @@
 
 import gzip
 import json
-from pathlib import Path
 
 import pytest
 
-from rgd.errors import DataError
 from rgd.data.subjects import SubjectSet, builtin_subject_sets, load_subjects
-
+from rgd.errors import DataError
 from tests.paths import SHARED_MMLU
 
 MMLU_PRO_QUESTIONS = SHARED_MMLU / "questions.jsonl.gz"

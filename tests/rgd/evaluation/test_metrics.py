@@ -1,8 +1,8 @@
 import numpy as np
 
-from rgd.evaluation.metrics import top3_vote
-from rgd.evaluation.label_noise import corrupt_keys
 from rgd.data.response_table import ResponseTable
+from rgd.evaluation.label_noise import corrupt_keys
+from rgd.evaluation.metrics import top3_vote
 
 
 def table(choices, answers):

@@ -5,11 +5,11 @@ from collections import Counter
 
 import pytest
 
-from rgd.llm.backends.base import Generation, LLMBackend, SamplingConfig
+from rgd.data.schema import LETTERS, Question
 from rgd.errors import RGDError
 from rgd.generation import PROMPT_VERSION, generate_questions, load_subjects, read_generation_request
 from rgd.generation.format import render_question_block
-from rgd.data.schema import LETTERS, Question
+from rgd.llm.backends.base import Generation, LLMBackend, SamplingConfig
 
 
 class ScriptedGenerator(LLMBackend):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from rgd.generation.format import normalise_text, parse_generation, question_id, render_question_block
 from rgd.data.schema import Provenance, Question
+from rgd.generation.format import normalise_text, parse_generation, question_id, render_question_block
 
 PROV = Provenance(kind="generated", source="org/gen-7b", prompt_version="rgd-gen-v1", seed=3)
 

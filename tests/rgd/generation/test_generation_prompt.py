@@ -1,9 +1,9 @@
 """The generation prompt."""
 
-from rgd.generation.prompt import PROMPT_VERSION, build_generation_prompt, read_generation_request
-from rgd.data.subjects import load_subjects
-
 import pytest
+
+from rgd.data.subjects import load_subjects
+from rgd.generation.prompt import PROMPT_VERSION, build_generation_prompt, read_generation_request
 
 
 def test_prompt_carries_subject_count_options_and_format():

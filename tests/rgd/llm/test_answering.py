@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from rgd.data.schema import Question, Response
+from rgd.errors import DataError
 from rgd.llm.answering import answer_all
 from rgd.llm.backends.base import Generation, LLMBackend
-from rgd.errors import DataError
-from rgd.data.schema import Question, Response
 
 ROOT = Path(__file__).resolve().parents[3]  # the repository
 QUESTIONS = [Question(id=f"q{i:03d}", subject="s", text=f"question {i}", options=["a", "b", "c", "d"]) for i in range(50)]

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
 import pytest
 
 from rgd.llm.extraction import answers_match, extract_choice, extract_value
-
 from tests.paths import SHARED_MMLU as SHARED
 
 

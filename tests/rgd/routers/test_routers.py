@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from rgd.consensus import ConsensusScorer
+from rgd.data.recorded import load_recorded
 from rgd.errors import ArtifactError
 from rgd.evaluation.metrics import evaluate_routers
-from rgd.data.recorded import load_recorded
 from rgd.routers.base import Router, TrainingSet
 from rgd.routers.cascal import CascalRouter
 from rgd.routers.registry import ROUTERS, fit_router, make_router
@@ -15,7 +15,6 @@ from rgd.routers.registry import ROUTERS, fit_router, make_router
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory):
     from rgd.embedding import make_embedder
-
     from tests.rgd.conftest import synthetic_pool, write_recorded
 
     rows, preds, topics = synthetic_pool(800, seed=1)

@@ -3,9 +3,9 @@ import time
 import numpy as np
 import pytest
 
+from rgd.data.schema import Question
 from rgd.errors import DataError
 from rgd.llm.prompts import answer_prompt
-from rgd.data.schema import Question
 from rgd.simulated import PoolConfig, SimulatedPool, default_pool, default_world
 
 

@@ -3,8 +3,8 @@ import pytest
 from pydantic import ValidationError
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from rgd.errors import DataError
 from rgd.data.schema import Question
+from rgd.errors import DataError
 from rgd.simulated import World, WorldConfig, default_world
 
 

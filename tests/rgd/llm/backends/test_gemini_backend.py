@@ -10,10 +10,10 @@ import pytest
 types = pytest.importorskip("google.genai.types", reason="google-genai not installed (optional extra 'gemini')")
 from google.genai import errors  # noqa: E402
 
+from rgd.data.schema import Question  # noqa: E402
 from rgd.llm.backends.base import SamplingConfig  # noqa: E402
 from rgd.llm.backends.errors import BackendError  # noqa: E402
 from rgd.llm.backends.gemini import GeminiBackend, response_generation  # noqa: E402
-from rgd.data.schema import Question  # noqa: E402
 
 
 def make_response(text: str, token_logprobs=None, avg=None) -> types.GenerateContentResponse:

@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
+from rgd.data.response_table import ResponseTable
+from rgd.data.schema import Question, Response
 from rgd.llm.backends import make_backend
 from rgd.llm.backends.openai_compat import OpenAICompatibleBackend
 from rgd.llm.backends.recorded import RecordedBackend
-from rgd.data.response_table import ResponseTable
-from rgd.data.schema import Question, Response
 
 
 def test_openai_kind():

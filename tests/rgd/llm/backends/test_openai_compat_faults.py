@@ -7,12 +7,12 @@ import math
 import threading
 
 import pytest
-from tests.rgd.llm.backends.fake_openai_server import FakeOpenAIServer, reply_text
 
+from rgd.data.schema import Question
 from rgd.llm.backends.base import SamplingConfig
 from rgd.llm.backends.errors import BackendError
 from rgd.llm.backends.openai_compat import OpenAICompatibleBackend
-from rgd.data.schema import Question
+from tests.rgd.llm.backends.fake_openai_server import FakeOpenAIServer, reply_text
 
 PROMPTS = [f"question {i}: pick {'ABCD'[i % 4]}" for i in range(12)]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
+from rgd.data.schema import LETTERS, Question
 from rgd.llm.backends.base import SamplingConfig
 from rgd.llm.backends.openai_compat import OpenAICompatibleBackend
-from rgd.data.schema import LETTERS, Question
 
 QUESTIONS = [
     Question(id="arith", subject="math", text="What is 2 + 2?", options=["3", "4", "5", "22"]),

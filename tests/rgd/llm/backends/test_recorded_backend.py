@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from rgd.llm.backends.errors import BackendError
-from rgd.llm.backends.recorded import RecordedBackend, UnrecordedQuestionError
 from rgd.data.response_table import ResponseTable
 from rgd.data.schema import Question, Response
-
+from rgd.llm.backends.errors import BackendError
+from rgd.llm.backends.recorded import RecordedBackend, UnrecordedQuestionError
 from tests.paths import SHARED_MMLU as SHARED
 
 QUESTIONS = [Question(id=f"q{i}", subject="s", text=f"t{i}", options=["a", "b", "c"]) for i in range(4)]

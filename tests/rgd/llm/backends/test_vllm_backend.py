@@ -76,8 +76,8 @@ def test_real_engine_when_installed():
     model = os.environ.get("RGD_VLLM_TEST_MODEL")
     if not model or visible_gpu_count() < 1:
         pytest.skip("needs a visible GPU and RGD_VLLM_TEST_MODEL set to a local model directory")
-    from rgd.llm.backends.base import SamplingConfig
     from rgd.data.schema import Question
+    from rgd.llm.backends.base import SamplingConfig
 
     backend = VLLMBackend(model, max_model_len=2048, gpu_memory_utilization=0.5)
     questions = [Question(id=f"q{i}", subject="math", text=f"What is {i} + {i}?", options=["1", str(2 * i), "7"]) for i in range(3)]
