@@ -27,6 +27,10 @@ simulated:
 generators: [strong]
 generation: {n_per_subject: 40, self_answer_samples: 3}
 embedder: tfidf
+# these tests are about the pipeline's mechanics (steps, registry, gate, lineage, resume) on a tiny world
+# (~50 training questions): they register the paper's CASCAL, whose ranking of a strong and a weak generator's
+# data is stable at that size; the product's default router is measured in benchmarks/ and test_run_cli
+router: {name: cascal, baselines: [best_single, knn, random]}
 respond: {checkpoint_every: 16}
 """
 SMALL_POOL = ["sim-specialist-biol-1", "sim-specialist-chem-1", "sim-specialist-phys-1", "sim-generalist-large"]
