@@ -121,5 +121,6 @@ def policy_stage(config: RunConfig, routers: RouterSet, table: ResponseTable, em
     costs = config.pool_costs(list(routers.main.models_))
     if costs is None:
         return None
-    train = TrainingSet(table, embeddings.vectors, consensus.result, generator_keys=table.answers)
+    keys = table.answers if config.pipeline == "training" else None  # a recorded pool's keys are TRUE keys
+    train = TrainingSet(table, embeddings.vectors, consensus.result, generator_keys=keys)
     return fit_policy(routers.primary, routers.main, config.router.params, train, costs, seed=config.seed).to_dict()

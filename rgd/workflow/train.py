@@ -60,8 +60,10 @@ def train_stage(config: RunConfig, table: ResponseTable, embeddings: EmbeddingMa
     if embeddings.question_ids != table.question_ids or consensus.question_ids != table.question_ids:
         raise DataError("embeddings, consensus and responses are not aligned on the same training questions")
     # generated questions carry their generator's key: label-using baselines learn from it (all a query-answer
-    # router has here), and the label-free router may weigh the generator as one more voter
-    train = TrainingSet(table, embeddings.vectors, consensus.result, generator_keys=table.answers)
+    # router has here), and the label-free router may weigh the generator as one more voter. A recorded pool's
+    # keys are a benchmark's TRUE keys: only the label-using baselines see them (as a reference), never as data
+    keys = table.answers if config.pipeline == "training" else None
+    train = TrainingSet(table, embeddings.vectors, consensus.result, generator_keys=keys)
     routers, _ = fit_routers([config.router.name, *config.router.baselines], {config.router.name: config.router.params},
                              train, seed=config.seed)
     return RouterSet(routers, config.router.name)
