@@ -60,8 +60,8 @@ def _report(run, home: Path, seconds: float) -> None:
             click.echo(f"{name:<14}{r['top1']:>8.4f}{r['top3_vote']:>12.4f}{mark}")
     estimate = (evaluation or {}).get("estimate")
     if estimate:
-        click.echo(f"\nlabel-free estimate on {estimate['n_questions']} held-out generated questions "
-                   f"({estimate['set_id']}; no keys read)")
+        where = "test questions, keys hidden" if estimate.get("on") == "test" else "held-out generated questions"
+        click.echo(f"\nlabel-free estimate on {estimate['n_questions']} {where} ({estimate['set_id']}; no keys read)")
         click.echo(f"{'router':<14}{'est. top-1':>11}{'est. top-3':>11}")
         for name, r in estimate["routers"].items():
             mark = "  <- registered" if name == evaluation["primary"] else ""
