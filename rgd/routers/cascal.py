@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from rgd.errors import ParameterError
+from rgd.errors import ParameterError, check_counts
 from rgd.routers.base import Router, TrainingSet, normalize_rows
 from rgd.routers.clustering import choose_clusters, merge_close
 
@@ -60,10 +60,8 @@ class CascalRouter(Router):
             raise ParameterError("min_agreement and fallback_weight must lie in [0, 1]")
         if not 1 <= k_min <= k_max:
             raise ParameterError(f"need 1 <= k_min <= k_max, got {k_min}, {k_max}")
-        for label, v in (("n_nearest", n_nearest), ("min_points", min_points), ("prune_top", prune_top),
-                         ("subject_neighbors", subject_neighbors), ("max_silhouette_points", max_silhouette_points)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ParameterError(f"{label} must be an int >= 1, got {v!r}")
+        check_counts(n_nearest=n_nearest, min_points=min_points, prune_top=prune_top,
+                     subject_neighbors=subject_neighbors, max_silhouette_points=max_silhouette_points)
         for label, v in (("distance_temperature", distance_temperature), ("score_temperature", score_temperature)):
             if v <= 0:
                 raise ParameterError(f"{label} must be > 0, got {v}")

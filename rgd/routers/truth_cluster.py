@@ -36,7 +36,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from rgd.embedding.vectors import normalize_rows
-from rgd.errors import ParameterError
+from rgd.errors import ParameterError, check_counts
 from rgd.routers.base import Router, TrainingSet
 from rgd.truth import estimate_truth, key_is_anchor
 
@@ -66,13 +66,10 @@ class TruthClusterRouter(Router):
     ) -> None:
         if levels not in LEVELS:
             raise ParameterError(f"levels must be one of {LEVELS}, got {levels!r}")
-        if not (isinstance(cluster_size, int) and cluster_size >= 1):
-            raise ParameterError(f"cluster_size must be an int >= 1, got {cluster_size!r}")
+        check_counts(cluster_size=cluster_size, n_iter=n_iter, n_splits=n_splits,
+                     max_criterion_questions=max_criterion_questions)
         if not 0 <= local_margin < 1:
             raise ParameterError(f"local_margin must lie in [0, 1), got {local_margin}")
-        for label, v in (("n_iter", n_iter), ("n_splits", n_splits), ("max_criterion_questions", max_criterion_questions)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ParameterError(f"{label} must be an int >= 1, got {v!r}")
         for label, v in (("subject_prior", subject_prior), ("subject_rho", subject_rho)):
             if not v > 0:
                 raise ParameterError(f"{label} must be > 0, got {v}")
