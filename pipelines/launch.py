@@ -82,7 +82,7 @@ def repository_root(config_file: Path) -> Path:
 
 
 def resolve_data_dirs(config: RunConfig, root: Path) -> RunConfig:
-    """``recorded.dir`` and ``test_set.dir`` made absolute against ``root`` where relative (README: paths in a
+    """``recorded.dir``, ``test_set.dir`` and a recorded replay's ``dir`` / ``answers`` made absolute against ``root`` where relative (README: paths in a
     run config are relative to the repository root, wherever ``rgd`` runs). Plain configs only: the paths of a
     ZenML-shaped (Kubernetes) config are the pods' and stay as they are."""
     update: dict[str, Any] = {}
@@ -90,6 +90,19 @@ def resolve_data_dirs(config: RunConfig, root: Path) -> RunConfig:
         spec = getattr(config, section)
         if spec is not None and not Path(spec.dir).is_absolute():
             update[section] = spec.model_copy(update={"dir": str(root / spec.dir)})
+
+    def replay_paths(spec: Any, keys: tuple[str, ...]) -> Any:  # a recorded replay's directory and answers file
+        if spec.kind != "recorded":
+            return spec
+        params = {k: (str(root / v) if k in keys and isinstance(v, str) and not Path(v).is_absolute() else v)
+                  for k, v in spec.params.items()}
+        return spec.model_copy(update={"params": params})
+
+    generators = [replay_paths(g, ("dir", "answers")) for g in config.generators]
+    if generators != config.generators:
+        update["generators"] = generators
+    if config.pool.kind == "recorded":
+        update["pool"] = replay_paths(config.pool, ("dir",))
     return config.model_copy(update=update) if update else config
 
 
@@ -181,11 +194,25 @@ def preflight(config: RunConfig) -> None:
     from rgd.generation import load_subjects
 
     for spec in config.generators:
-        check_backend(spec.kind, spec.model, dict(spec.params), f"generator {spec.name!r}")
-    for model in names:
-        spec = next(m for m in config.pool.models if m.name == model)
-        check_backend(config.pool.kind, model, {**config.pool.params, **spec.params}, f"pool model {model!r}")
-    load_subjects(config.generation.subjects or config.benchmark)
+        if spec.kind == "recorded":  # a replay: its directory, split and answers file read as the step will
+            from rgd.generation.replay import default_answers_file
+
+            load_split_questions(spec.params["dir"], spec.params.get("split", "train"))
+            answers = spec.params.get("answers") or default_answers_file(Path(spec.params["dir"]), spec.name)
+            if not Path(answers).is_file():
+                raise DataError(f"generator {spec.name!r}: no such answers file", path=answers)
+        else:
+            check_backend(spec.kind, spec.model, dict(spec.params), f"generator {spec.name!r}")
+    if config.pool.kind == "recorded":
+        from rgd.data.recorded import load_recorded
+
+        load_recorded(config.pool.params["dir"], names)
+    else:
+        for model in names:
+            spec = next(m for m in config.pool.models if m.name == model)
+            check_backend(config.pool.kind, model, {**config.pool.params, **spec.params}, f"pool model {model!r}")
+    if config.generation.subjects or config.benchmark:
+        load_subjects(config.generation.subjects or config.benchmark)
     if config.test_set is not None:  # none: label-free end to end (estimated on held-out generated questions)
         load_split_questions(config.test_set.dir, config.test_set.split, config.benchmark)
 

@@ -71,10 +71,13 @@ def _without_pool_settings(config: RunConfig) -> RunConfig:
     """Generation never asks the pool: its view keeps the pool's kind and model names (the run's shape) but
     not the pool's parameters (a timeout, a URL) nor the simulated pool's config, so changing them keeps the
     cached generation."""
-    from rgd.config.run_config import PoolSpec
+    from rgd.config.run_config import PoolModelSpec
     from rgd.simulated.pool import PoolConfig
 
-    pool = PoolSpec(kind=config.pool.kind, models=[{"name": m.name} for m in config.pool.models])
+    # a recorded pool's one parameter (its directory) is what it is, and the config must stay valid
+    params = config.pool.params if config.pool.kind == "recorded" else {}
+    pool = config.pool.model_copy(update={"params": params, "models": [PoolModelSpec(name=m.name)
+                                                                       for m in config.pool.models]})
     update: dict = {"pool": pool}
     if config.simulated is not None:
         update["simulated"] = config.simulated.model_copy(update={"pool": PoolConfig()})

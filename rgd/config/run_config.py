@@ -56,10 +56,19 @@ class SimulatedSpec(_Strict):
     test_seed: int = Field(1, description="seed of the test set (different from generation seeds)")
 
 
+def _check_replay_params(params: dict[str, Any], known: set[str], where: str) -> None:
+    """A recorded (replayed) generator or pool reads a recorded-layout directory: ``dir`` is required."""
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ParameterError(f"{where}: unknown parameters {unknown} for a recorded replay; known: {sorted(known)}")
+    if not isinstance(params.get("dir"), str) or not params["dir"]:
+        raise ParameterError(f"{where}: a recorded replay needs 'dir', the recorded data directory it replays")
+
+
 class GeneratorSpec(_Strict):
     """One generator LLM: a simulated preset, or a real model behind a backend."""
 
-    kind: Literal["simulated", "vllm", "openai", "gemini"] = "simulated"
+    kind: Literal["simulated", "vllm", "openai", "gemini", "recorded"] = "simulated"
     preset: str | None = Field(None, description="simulated: strong, medium, weak or very_weak")
     model: str | None = Field(None, description="the model id (LLM kinds)")
     params: dict[str, Any] = Field(default_factory=dict, description="backend constructor parameters")
@@ -74,6 +83,8 @@ class GeneratorSpec(_Strict):
                 raise ParameterError(f"unknown generator preset {self.preset!r}; choose from {', '.join(GENERATOR_PRESETS)}")
         elif not self.model:
             raise ParameterError(f"a {self.kind} generator needs 'model'")
+        if self.kind == "recorded":
+            _check_replay_params(self.params, {"dir", "answers", "split"}, "generators[*].params")
         return self
 
     @property
@@ -125,7 +136,7 @@ class PoolSpec(_Strict):
     """The pool of models the router chooses from. Simulated: the world's pool (``models`` may pick a
     subset by name); LLM kinds: every model listed, each answered by its own ``respond_<slug>`` step."""
 
-    kind: Literal["simulated", "vllm", "openai", "gemini"] = "simulated"
+    kind: Literal["simulated", "vllm", "openai", "gemini", "recorded"] = "simulated"
     models: list[PoolModelSpec] = Field(default_factory=list)
     params: dict[str, Any] = Field(default_factory=dict, description="backend parameters shared by every model")
 
@@ -140,6 +151,8 @@ class PoolSpec(_Strict):
     def _check(self) -> "PoolSpec":
         if self.kind != "simulated" and len(self.models) < 2:
             raise ParameterError(f"a {self.kind} pool needs at least two models")
+        if self.kind == "recorded":
+            _check_replay_params(self.params, {"dir"}, "pool.params")
         slugs = [m.slug for m in self.models]
         dupes = sorted({s for s in slugs if slugs.count(s) > 1})
         if dupes:
@@ -315,7 +328,12 @@ class RunConfig(_Strict):
                 # the conventional place of the benchmark's ingested split (rgd/benchmarks); `test_set: null`
                 # says there is none: the run is label-free end to end
                 object.__setattr__(self, "test_set", TestSetSpec(dir=f"data/{self.benchmark}"))
-            if self.benchmark is None and self.generation.subjects is None:
+            replayed = all(g.kind == "recorded" for g in self.generators)
+            if self.pool.kind == "recorded" and not replayed:
+                raise ParameterError("a recorded pool answers only the questions it recorded: its generators must "
+                                     "be recorded replays too (kind: recorded), not "
+                                     + ", ".join(g.kind for g in self.generators if g.kind != "recorded"))
+            if self.benchmark is None and self.generation.subjects is None and not replayed:
                 raise ParameterError("a run with real models needs 'benchmark' (or generation.subjects) to know "
                                  "which subjects to generate questions for")
         return self

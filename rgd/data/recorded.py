@@ -187,13 +187,18 @@ def directory_fingerprint(directory: str | Path) -> str:
 
 def load_split_questions(directory: str | Path, part: str, benchmark: str | None = None) -> list[Question]:
     """The questions of one part (``train`` / ``test``) of a recorded-layout directory's split, in split order."""
+    return load_split_parts(directory, benchmark)[part]
+
+
+def load_split_parts(directory: str | Path, benchmark: str | None = None) -> dict[str, list[Question]]:
+    """``{"train": [...], "test": [...]}``: both parts of a recorded-layout directory's split, in split order."""
     directory = Path(directory)
     if not directory.is_dir():
         raise DataError("not a directory", path=directory)
     questions = load_questions(_find(directory, "questions"), benchmark or directory.name)
     by_id = {q.id: q for q in questions}
     train_ids, test_ids = _load_split(directory / "split.json", by_id)
-    return [by_id[i] for i in {"train": train_ids, "test": test_ids}[part]]
+    return {"train": [by_id[i] for i in train_ids], "test": [by_id[i] for i in test_ids]}
 
 
 def _load_split(path: Path, known: Mapping[str, object]) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from rgd.config.run_config import RunConfig
 from rgd.data.response_table import ResponseTable
-from rgd.data.schema import Question
+from rgd.data.schema import Question, Response
 from rgd.errors import DataError
 from rgd.llm.backends.base import LLMBackend, SamplingConfig
 from rgd.workflow.artifacts import QuestionSet, content_hash
@@ -197,11 +197,20 @@ class LLMSource:
         from rgd.llm.backends import TRANSPORT_PARAMS, make_backend
 
         config, gen = self.config, self.config.generation
-        subjects = load_subjects(gen.subjects or config.benchmark)
+        replayed_only = all(spec.kind == "recorded" for spec in config.generators)
+        subjects = None if replayed_only else load_subjects(gen.subjects or config.benchmark)
         questions: list[Question] = []
         self_tables: list[ResponseTable] = []
         reports: dict[str, Any] = {}
         for spec in config.generators:
+            if spec.kind == "recorded":
+                qs, reports[spec.name] = self._replay(spec)
+                questions += qs
+                if gen.self_answer_samples:  # a replay answers its own question with its recorded key, every time
+                    keyed = ResponseTable.from_records(qs, [Response(model=spec.name, question_id=q.id,
+                                                                     choice=q.answer) for q in qs], [spec.name])
+                    self_tables.append(stack_samples([keyed] * gen.self_answer_samples))
+                continue
             backend = make_backend(spec.kind, model=spec.model, **spec.params)
             seed = gen.seed + spec.seed
             sampling = SamplingConfig(temperature=0.8, top_p=0.95,
@@ -233,6 +242,13 @@ class LLMSource:
         qset = QuestionSet(tuple(questions), tuple(g.name for g in config.generators), "generated", None,
                            {"generators": reports})
         return qset, merge_self_answers(self_tables, gen.self_answer_samples)
+
+    def _replay(self, spec) -> tuple[list[Question], dict[str, Any]]:
+        from rgd.generation.replay import replay_generated
+
+        gen = self.config.generation
+        return replay_generated(spec.params["dir"], spec.name, gen.n_per_subject, seed=gen.seed + spec.seed,
+                                answers=spec.params.get("answers"), split=spec.params.get("split", "train"))
 
     def test_set(self) -> QuestionSet:
         from rgd.data.recorded import load_split_questions
@@ -276,4 +292,11 @@ class LLMSource:
         from rgd.llm.backends import TRANSPORT_PARAMS
 
         params = {k: v for k, v in self._params(model, extra_params).items() if k not in TRANSPORT_PARAMS}
-        return {"kind": self.config.pool.kind, "model": model, "params": json.loads(json.dumps(params, default=str))}
+        identity = {"kind": self.config.pool.kind, "model": model, "params": json.loads(json.dumps(params, default=str))}
+        if self.config.pool.kind == "recorded":  # replayed answers follow the recorded files' content
+            from pathlib import Path
+
+            from rgd.data.recorded import directory_fingerprint
+
+            identity["recorded"] = directory_fingerprint(Path(params["dir"]) / "responses")
+        return identity

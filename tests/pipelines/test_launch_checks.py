@@ -155,3 +155,30 @@ def test_a_failed_steps_record_gives_its_cause_and_whether_to_rerun():
     assert details == "more"
     injected = SimpleNamespace(source="rgd.workflow.respond.InjectedFailure", message="injected failure", traceback="")
     assert step_failure_summary("respond_x", injected)[1]
+
+
+def test_a_recorded_replay_is_checked_before_any_step(tmp_path):
+    rows, preds, _ = synthetic_pool(20)
+    pack = write_recorded(tmp_path / "pack", rows, preds)
+    replay = {"generators": [{"kind": "recorded", "model": "gen", "params": {"dir": str(pack)}}],
+              "pool": {"kind": "recorded", "params": {"dir": str(pack)}, "models": sorted(preds)}}
+    with pytest.raises(DataError, match="no recorded answers of generator 'gen'"):
+        preflight(parse_run_file(replay)[0])
+    (pack / "generators").mkdir()
+    (pack / "generators" / "gen.jsonl").write_text('{"question_id": 0, "pred": "A"}\n')
+    preflight(parse_run_file(replay)[0])
+    with pytest.raises(DataError, match="no responses file for models"):
+        preflight(parse_run_file({**replay, "pool": {**replay["pool"], "models": ["expert-cooking", "nobody"]}})[0])
+
+
+def test_replay_paths_are_relative_to_the_repository_root(tmp_path):
+    from pipelines.launch import load
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "configs").mkdir()
+    path = tmp_path / "configs" / "replay.yaml"
+    path.write_text("generators: [{kind: recorded, model: g, params: {dir: data/pack, answers: keys/g.jsonl}}]\n"
+                    "pool: {kind: recorded, params: {dir: /abs/pack}, models: [a, b]}\n")
+    config, _ = load(path)
+    assert config.generators[0].params == {"dir": str(tmp_path / "data/pack"), "answers": str(tmp_path / "keys/g.jsonl")}
+    assert config.pool.params == {"dir": "/abs/pack"}

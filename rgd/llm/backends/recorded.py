@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import math
+from pathlib import Path
 from typing import Sequence
 
-from rgd.data.recorded import RecordedDataset
+from rgd.data.recorded import RecordedDataset, directory_fingerprint, load_recorded
 from rgd.data.response_table import NO_ANSWER, ResponseTable
 from rgd.data.schema import Question, Response, index_to_letter
 from rgd.llm.backends.base import Generation, LLMBackend, SamplingConfig
@@ -22,7 +24,14 @@ class UnrecordedQuestionError(BackendError, KeyError):
 class RecordedBackend(LLMBackend):
     """Answers from one model's row of a :class:`ResponseTable` (or a :class:`RecordedDataset`'s table)."""
 
-    def __init__(self, model: str, table_or_dataset: ResponseTable | RecordedDataset) -> None:
+    def __init__(self, model: str, table_or_dataset: ResponseTable | RecordedDataset | None = None, *,
+                 dir: str | Path | None = None) -> None:
+        """``dir``: a recorded-layout directory (a run config's ``pool: {kind: recorded, params: {dir: ...}}``)
+        instead of a loaded table."""
+        if (table_or_dataset is None) == (dir is None):
+            raise BackendError("a recorded backend replays either a loaded table or a directory ('dir'): give one")
+        if dir is not None:
+            table_or_dataset = _load_directory(Path(dir))
         table = table_or_dataset.table if isinstance(table_or_dataset, RecordedDataset) else table_or_dataset
         if not isinstance(table, ResponseTable):
             raise TypeError(f"expected a ResponseTable or RecordedDataset, got {type(table_or_dataset).__name__}")
@@ -64,3 +73,14 @@ class RecordedBackend(LLMBackend):
                 )
             )
         return out
+
+
+def _load_directory(directory: Path) -> RecordedDataset:
+    """Every recorded model of ``directory``, loaded once per process and content (the pool's respond steps
+    of one run share it; an edited file is loaded again)."""
+    return _load_fingerprinted(directory.resolve(), directory_fingerprint(directory / "responses"))
+
+
+@functools.lru_cache(maxsize=2)
+def _load_fingerprinted(directory: Path, fingerprint: str) -> RecordedDataset:
+    return load_recorded(directory)

@@ -65,3 +65,30 @@ def test_replays_real_mmlu_pro_answers():
     expected = [None if c < 0 else "ABCDEFGHIJ"[c] for c in row]
     assert [r.choice for r in got] == expected
     assert np.mean([c is not None for c in expected]) > 0.5
+
+
+def test_replays_a_directory_and_reloads_it_when_a_file_changes(tmp_path):
+    import gzip
+    import json
+
+    from rgd.config.run_config import RunConfig
+    from rgd.data.recorded import load_split_questions
+    from rgd.llm.backends import make_backend
+    from rgd.workflow.sources import LLMSource
+    from tests.rgd.conftest import synthetic_pool, write_recorded
+
+    rows, preds, _ = synthetic_pool(20)
+    pack = write_recorded(tmp_path / "pack", rows, preds)
+    questions = load_split_questions(pack, "train")
+    model = sorted(preds)[0]
+    backend = make_backend("recorded", model=model, dir=str(pack))
+    assert [r.choice for r in backend.answer(questions)] == [preds[model][int(q.id)] for q in questions]
+    config = RunConfig.model_validate({"generators": [{"kind": "recorded", "model": "g", "params": {"dir": str(pack)}}],
+                                       "pool": {"kind": "recorded", "params": {"dir": str(pack)}, "models": sorted(preds)}})
+    before = LLMSource(config).answer_identity(model)
+    with gzip.open(pack / "responses" / f"{model}.jsonl.gz", "wt") as fh:  # every answer becomes "D"
+        fh.write("".join(json.dumps({"question_id": r["question_id"], "pred": "D"}) + "\n" for r in rows))
+    assert LLMSource(config).answer_identity(model) != before  # saved answers of the old file are not reused
+    assert {r.choice for r in make_backend("recorded", model=model, dir=str(pack)).answer(questions)} == {"D"}
+    with pytest.raises(BackendError, match="either a loaded table or a directory"):
+        RecordedBackend(model)
