@@ -29,6 +29,6 @@ def rgd_recorded(config: RunConfig) -> None:
                                    train_embeddings=train_x, consensus=consensus, embedder=embedder)
     evaluation = evaluate_router(config=config_for(config, names.EVALUATE_STEP), routers=routers,
                                  test_responses=[test_table], test_embeddings=test_x, consensus=consensus,
-                                 train_responses=train_table)
+                                 train_responses=train_table, train_embeddings=train_x, router_bundle=bundle)
     register_router(config=config, router_bundle=bundle, evaluation=evaluation, train_questions=train_q,
                     train_embeddings=train_x)

@@ -55,6 +55,7 @@ def rgd_training(config: RunConfig) -> None:
     evaluation = evaluate_router(config=config_for(config, names.EVALUATE_STEP), routers=routers,
                                  test_responses=test_parts, test_embeddings=test_x, consensus=consensus,
                                  train_responses=pool_responses, holdout=holdout,
-                                 holdout_responses=holdout_responses, embedder=embedder)
+                                 holdout_responses=holdout_responses, embedder=embedder, train_embeddings=train_x,
+                                 router_bundle=bundle)
     register_router(config=config, router_bundle=bundle, evaluation=evaluation, train_questions=kept,
                     train_embeddings=train_x, filter_report=report)

@@ -1,5 +1,6 @@
 """evaluate_router: top-1 / top-3 accuracy of the router and every baseline on the real test set (when the run
-has one), and their label-free estimate on the held-out generated questions (or on the test set, keys hidden)."""
+has one), their label-free estimate on the held-out generated questions (or on the test set, keys hidden), and,
+when the pool has costs and the run a labelled test set, the cost-accuracy curve of the registered router."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import materializers  # noqa: F401 - registers the RGD materializers with ZenML
 from rgd.config.run_config import RunConfig
 from rgd.data.response_table import ResponseTable
 from rgd.embedding.base import Embedder
+from rgd.routers.bundle import RouterBundle
+from rgd.routers.policy import POLICY_METADATA_KEY
 from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, QuestionSet, RouterSet
+from rgd.workflow.costs import cost_stage
 from rgd.workflow.evaluate import evaluate_stage
 from rgd.workflow.respond import merge_pool
 
@@ -21,6 +25,7 @@ def evaluate_router(config: RunConfig, routers: RouterSet, test_responses: list[
                     test_embeddings: EmbeddingMatrix, consensus: ConsensusArtifact,
                     train_responses: Optional[ResponseTable] = None, holdout: Optional[QuestionSet] = None,
                     holdout_responses: Optional[ResponseTable] = None, embedder: Optional[Embedder] = None,
+                    train_embeddings: Optional[EmbeddingMatrix] = None, router_bundle: Optional[RouterBundle] = None,
                     ) -> Annotated[dict[str, Any], "evaluation"]:
     from rgd.embedding import embed_questions
     from rgd.home import embedding_cache_dir
@@ -33,6 +38,12 @@ def evaluate_router(config: RunConfig, routers: RouterSet, test_responses: list[
     evaluation = evaluate_stage(routers, test_table, test_embeddings, consensus, train_table=train_responses,
                                 holdout=holdout, holdout_table=holdout_responses, holdout_x=holdout_x,
                                 seed=config.seed)
+    if train_responses is not None and train_embeddings is not None:
+        policy = router_bundle.metadata.get(POLICY_METADATA_KEY) if router_bundle is not None else None
+        cost = cost_stage(config, routers, train_responses, train_embeddings, consensus, test_table, test_embeddings,
+                          policy)
+        if cost is not None:
+            evaluation["cost"] = cost
     metadata = {name: r["top1"] for name, r in evaluation["routers"].items()}
     for name, r in evaluation.get("estimate", {}).get("routers", {}).items():
         metadata[f"{name}.estimated_top1"] = r["top1"]

@@ -42,7 +42,7 @@ STEP_SECTIONS: dict[str, frozenset[str]] = {
     CONSENSUS_STEP: frozenset({"filter", "consensus", "seed"}),
     EMBED_STEP: frozenset({"embedder"}),
     TRAIN_STEP: frozenset({"router", "filter", "seed"}),
-    EVALUATE_STEP: frozenset({"seed"}),
+    EVALUATE_STEP: frozenset({"router", "seed"}),  # router.params: the cost policy's calibration refits
 }
 
 

@@ -100,9 +100,7 @@ def evaluate_recorded(
         for path in write_cost_plot(report, plots).values():
             click.echo(f"wrote {path}")
     if curve:
-        best, half = curve["best_single"], curve["at_half_cost_top1"]
-        click.echo(f"cost curve of {curve['router']}: AIQ {curve['aiq']:.4f}; best single {best['model']} "
-                   f"{best['top1']:.4f} at cost {best['mean_cost']:g}; best top-1 at <= half that cost "
-                   f"{'-' if half is None else f'{half:.4f}'}; dominates every single model: "
-                   f"{curve['dominates_every_single']}")
+        from rgd.evaluation.cost_curve import describe_cost_curve
+
+        click.echo(describe_cost_curve(curve))
     click.echo(f"wrote {output}")

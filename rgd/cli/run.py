@@ -66,6 +66,11 @@ def _report(run, home: Path, seconds: float) -> None:
         for name, r in estimate["routers"].items():
             mark = "  <- registered" if name == evaluation["primary"] else ""
             click.echo(f"{name:<14}{r['top1']:>11.4f}{r['top3_vote']:>11.4f}{mark}")
+    cost = (evaluation or {}).get("cost")
+    if cost:
+        from rgd.evaluation.cost_curve import describe_cost_curve
+
+        click.echo(f"\n{describe_cost_curve(cost['cost_curve'])} (plot: plots/cost_accuracy.png in MLflow)")
     if registration:
         status = "promoted to champion" if registration["promoted"] else "stays challenger"
         click.echo(f"\nregistered {registration['model_name']} version {registration['version']}: {status}")

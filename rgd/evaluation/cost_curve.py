@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -146,3 +146,13 @@ def cost_curve_summary(points: list[dict[str, float]], singles: list[dict[str, A
         "dominates_every_single": all(d["dominated"] for d in dominates.values()),
         "dominates": dominates,
     }
+
+
+def describe_cost_curve(curve: Mapping[str, Any]) -> str:
+    """One line on a ``cost_curve`` block: AIQ, the best single model, the best top-1 at half its cost and
+    whether the curve dominates every single model (the command line's reports)."""
+    best, half = curve["best_single"], curve["at_half_cost_top1"]
+    return (f"cost curve of {curve['router']}: AIQ {curve['aiq']:.4f}; best single {best['model']} "
+            f"{best['top1']:.4f} at cost {best['mean_cost']:g}; best top-1 at <= half that cost "
+            f"{'-' if half is None else f'{half:.4f}'}; dominates every single model: "
+            f"{curve['dominates_every_single']}")

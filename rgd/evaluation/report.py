@@ -91,6 +91,10 @@ def write_plots(evaluation: dict[str, Any], router, directory: Path) -> dict[str
         log.info("matplotlib is not installed: no plots")
         return {}
     directory.mkdir(parents=True, exist_ok=True)
+    if evaluation.get("cost"):  # the cost-accuracy curve (pool with costs, labelled test set)
+        from rgd.evaluation.cost_plot import write_cost_plot
+
+        write_cost_plot(evaluation["cost"], directory)
     names = list(evaluation["routers"])
     if names:
         _bars(plt, names, [evaluation["routers"][n]["top1"] for n in names],

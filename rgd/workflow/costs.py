@@ -58,9 +58,11 @@ def cost_evaluation(fitted: Mapping[str, Router], default: str, train: TrainingS
                     test_x: np.ndarray, costs: Mapping[str, float], *,
                     router_params: Mapping[str, Mapping[str, Any]] | None = None, seed: int = 0,
                     compared: Sequence[str] = COMPARED_ROUTERS, knobs: Sequence[float] | None = None,
+                    given: Mapping[str, CostPolicy] | None = None,
                     ) -> tuple[dict[str, Any], dict[str, CostPolicy]]:
     """(JSON-able report, policies by router): the default router's curve (``cost_curve``), the compared
-    routers' (``cost_curves``, the default's included) and every policy's calibration on the test set."""
+    routers' (``cost_curves``, the default's included) and every policy's calibration on the test set.
+    ``given``: policies already fitted (the registered router's, from training), used instead of refitting."""
     if default not in fitted:
         raise ParameterError(f"the default router {default!r} was not trained (trained: {sorted(fitted)})")
     if not test_table.has_answers:
@@ -74,7 +76,10 @@ def cost_evaluation(fitted: Mapping[str, Router], default: str, train: TrainingS
     calibration: dict[str, Any] = {}
     for name in dict.fromkeys([default, *[c for c in compared if c in fitted]]):
         router = fitted[name]
-        policy = fit_policy(name, router, router_params.get(name, {}), train, costs, seed=seed)
+        if given and name in given:
+            policy = given[name].with_costs(costs)
+        else:
+            policy = fit_policy(name, router, router_params.get(name, {}), train, costs, seed=seed)
         policies[name] = policy
         scores = router.scores(test_x)
         singles = single_points(correct, policy.costs, models)
@@ -113,6 +118,27 @@ def cost_metrics(report: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
+def training_keys(config: RunConfig, table: ResponseTable) -> np.ndarray | None:
+    """The generator keys a training set carries: the generated questions' keys in the training pipeline;
+    none in the recorded pipeline, whose table holds the benchmark's TRUE keys."""
+    return table.answers if config.pipeline == "training" else None
+
+
+def cost_stage(config: RunConfig, routers: RouterSet, train_table: ResponseTable, train_x: EmbeddingMatrix,
+               consensus: ConsensusArtifact, test_table: ResponseTable, test_x: EmbeddingMatrix,
+               policy: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """The pipeline's cost evaluation (:func:`cost_evaluation`) when the pool has costs and the run a labelled
+    test set, else None. ``policy``: the registered router's policy from training (JSON), reused."""
+    costs = config.pool_costs(list(routers.main.models_))
+    if costs is None or not test_table.n_questions or not test_table.has_answers:
+        return None
+    train = TrainingSet(train_table, train_x.vectors, consensus.result, generator_keys=training_keys(config, train_table))
+    given = {routers.primary: CostPolicy.from_dict(policy)} if policy is not None else None
+    report, _ = cost_evaluation(routers.routers, routers.primary, train, test_table, test_x.vectors, costs,
+                                router_params={routers.primary: config.router.params}, seed=config.seed, given=given)
+    return report
+
+
 def policy_stage(config: RunConfig, routers: RouterSet, table: ResponseTable, embeddings: EmbeddingMatrix,
                  consensus: ConsensusArtifact) -> dict[str, Any] | None:
     """The registered router's cost policy (:class:`rgd.routers.policy.CostPolicy`, JSON) when the config
@@ -121,6 +147,5 @@ def policy_stage(config: RunConfig, routers: RouterSet, table: ResponseTable, em
     costs = config.pool_costs(list(routers.main.models_))
     if costs is None:
         return None
-    keys = table.answers if config.pipeline == "training" else None  # a recorded pool's keys are TRUE keys
-    train = TrainingSet(table, embeddings.vectors, consensus.result, generator_keys=keys)
+    train = TrainingSet(table, embeddings.vectors, consensus.result, generator_keys=training_keys(config, table))
     return fit_policy(routers.primary, routers.main, config.router.params, train, costs, seed=config.seed).to_dict()

@@ -19,6 +19,7 @@ from rgd.errors import DataError
 from rgd.evaluation.estimate import hide_keys
 from rgd.evaluation.metrics import evaluate_routers
 from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, QuestionSet, RouterSet
+from rgd.workflow.costs import cost_metrics
 from rgd.workflow.estimate import estimate_set_id, label_free_estimate, truth_posterior
 
 
@@ -90,6 +91,7 @@ def flat_metrics(evaluation: dict[str, Any], filter_report: dict[str, Any] | Non
         out[f"{name}.top1"], out[f"{name}.top3_vote"] = r["top1"], r["top3_vote"]
         for subject, s in r.get("per_subject", {}).items():
             out[f"{name}.{subject}.top1"] = s["top1"]
+    out.update(cost_metrics(evaluation.get("cost") or {}))
     for m, a in evaluation.get("pool_accuracy", {}).items():
         out[f"pool.{model_slug(m)}.accuracy"] = a
     if filter_report:

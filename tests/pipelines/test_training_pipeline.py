@@ -76,6 +76,22 @@ def test_report_and_registration(home):
     assert {"evaluation", "router_state", "plots"} <= artifacts
 
 
+def test_the_simulated_pools_costs_give_a_cost_curve_in_report_metrics_and_plots(home):
+    from rgd.simulated.pool import PoolConfig
+
+    out = home["out"]
+    assert "cost curve of cascal: AIQ" in out and "dominates every single model" in out
+    client, _ = _mlflow(home["path"])
+    v1 = client.get_model_version("rgd-router", "1")
+    metrics = client.get_run(v1.run_id).data.metrics
+    assert 0 < metrics["cost.aiq"] <= 1 and 0 <= metrics["calibration.ece"] <= 1 and "knn.cost.aiq" in metrics
+    # specialists cheap, generalists dear: the pool's costs as the simulated pool gives them
+    cfg = PoolConfig()
+    assert metrics["pool.sim_specialist_biol_1.cost"] == cfg.specialist_cost
+    assert metrics["pool.sim_generalist_large.cost"] == cfg.generalist_cost_max > cfg.specialist_cost
+    assert "plots/cost_accuracy.png" in {a.path for a in client.list_artifacts(v1.run_id, "plots")}
+
+
 def test_weak_generator_stays_challenger(home):
     assert "stays challenger" in home["weak_out"]
     client, _ = _mlflow(home["path"])
