@@ -6,7 +6,9 @@ Endpoints: ``POST /v1/chat/completions`` (non-streaming, and streaming SSE passe
 
 Modes, per request: ``model: "rgd-router"`` (top-1: the first-ranked model answers) or
 ``"rgd-router:top3"`` (consensus: the 3 first-ranked models answer concurrently, the majority's response is
-returned with the votes), or the same as an extra field ``"rgd_mode": "top3"``. Every response names the
+returned with the votes), or the same as an extra field ``"rgd_mode": "top3"``. ``"rgd_cost_weight": w`` (in
+[0, 1], default ``routing.cost_weight``) trades accuracy against cost with the router's cost policy, as
+``rgd route --cost-weight`` does (0: quality only). Every response names the
 chosen model, the router version and the ranking, in ``X-RGD-*`` headers and in an ``rgd`` field (for a
 stream: a first chunk with no choices).
 
@@ -36,7 +38,7 @@ from rgd.serving.config import GatewayConfig
 from rgd.serving.errors import GatewayError, error_body
 from rgd.serving.metrics import GatewayMetrics
 from rgd.serving.ratelimit import RateLimiter
-from rgd.serving.reload import LoadedRouter, RouterHolder, RouterSource
+from rgd.serving.reload import CostWeightError, LoadedRouter, RouterHolder, RouterSource
 from rgd.serving.upstream import Upstream, UpstreamFailure, UpstreamReply, UpstreamStream
 from rgd.serving.voting import Vote, answer_of, decide
 
@@ -57,7 +59,7 @@ class Gateway:
         self.upstreams = {spec.name: Upstream(spec, config.breaker) for spec in config.pool}
         r = config.routing
         self.holder = RouterHolder(source, self.metrics, r.batch_window_ms / 1000.0, r.max_batch,
-                                   config.registry.poll_interval_s, r.embedder_threads)
+                                   config.registry.poll_interval_s, r.embedder_threads, config.pool_costs())
         self._mode = re.compile(rf"^{re.escape(r.public_model)}(?::top(\d+))?$")
         self._ready_cache: tuple[float, bool] = (0.0, False)
         self._poller: asyncio.Task | None = None
@@ -147,6 +149,20 @@ class Gateway:
             raise GatewayError(400, f"top-k needs 1 <= k <= {self.config.routing.max_k}, got {k}", param="model",
                                code="unknown_mode")
         return k
+
+    def cost_weight_of(self, payload: dict[str, Any]) -> float:
+        """The request's cost weight (``rgd_cost_weight``, default ``routing.cost_weight``); 400 outside [0, 1]."""
+        from rgd.errors import ParameterError
+        from rgd.routers.policy import check_cost_weight
+
+        value = payload.pop("rgd_cost_weight", None)
+        if value is None:
+            return self.config.routing.cost_weight
+        try:
+            return check_cost_weight(value)
+        except ParameterError as exc:
+            raise GatewayError(400, f"rgd_cost_weight: {exc}", param="rgd_cost_weight",
+                               code="invalid_cost_weight") from None
 
     @staticmethod
     def question_of(payload: dict[str, Any]) -> str:
@@ -252,6 +268,7 @@ class Gateway:
         payload = await self.read_json(request)
         k = self.mode_of(payload)
         mode = f"top{k}"
+        cost_weight = self.cost_weight_of(payload)
         question = self.question_of(payload)
         stream = bool(payload.get("stream"))
         if stream and k > 1:
@@ -261,13 +278,18 @@ class Gateway:
         if router is None:
             raise GatewayError(503, "no router is loaded yet", type="service_unavailable", code="router_not_ready")
         t = time.perf_counter()
-        ranking = [m for m in await router.rank(question) if m in self.upstreams]
+        try:
+            ranked = await router.rank(question, cost_weight)
+        except CostWeightError as exc:
+            raise GatewayError(400, str(exc), param="rgd_cost_weight", code="invalid_cost_weight") from None
+        ranking = [m for m in ranked if m in self.upstreams]
         self.metrics.routing.observe(time.perf_counter() - t)
         if self.config.server.log_prompts:
             access_log.info("route %s: %r -> %s", mode, question, ranking)
         if stream:
             return await self._stream(router, ranking, payload)
-        info: dict[str, Any] = {"router_version": router.version, "ranking": ranking, "mode": mode}
+        info: dict[str, Any] = {"router_version": router.version, "ranking": ranking, "mode": mode,
+                                "cost_weight": cost_weight}
         if k == 1:
             model, reply, failures = await self.top1(ranking, payload)
         else:

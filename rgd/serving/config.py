@@ -53,7 +53,8 @@ class UpstreamSpec(_Strict):
     model: str | None = Field(None, description="the model id the upstream expects; default: name")
     api_key_env: str | None = Field(None, description="environment variable holding the upstream's API key")
     timeout_s: float = Field(60.0, gt=0, description="per-request timeout; past it the request fails over")
-    cost: float = Field(0.0, ge=0, description="cost per 1M tokens (reported in /v1/models; not used to route)")
+    cost: float = Field(0.0, ge=0, description="cost per 1M tokens (or any one unit for every model): when any "
+                        "upstream gives one, the cost policy uses these instead of the router's registered costs")
 
     _check_env = field_validator("api_key_env")(classmethod(lambda cls, v: _env_name(v)))
 
@@ -112,6 +113,8 @@ class RoutingSpec(_Strict):
     max_batch: int = Field(64, ge=1, description="most questions embedded in one call")
     embedder_threads: int = Field(
         1, ge=1, description="torch threads of a MiniLM embedder; more than the free cores makes it far slower")
+    cost_weight: float = Field(0.0, ge=0, le=1, description="the cost policy's knob for requests that do not send "
+                               "rgd_cost_weight: 0 quality only, 1 the cheapest model")
 
 
 class ServerSpec(_Strict):
@@ -137,6 +140,12 @@ class GatewayConfig(_Strict):
         if dupes:
             raise ValueError(f"pool names must be unique, repeated: {dupes}")
         return self
+
+    def pool_costs(self) -> dict[str, float] | None:
+        """Every upstream's cost when any is given (> 0), else None (the router's registered costs apply)."""
+        if not any(u.cost > 0 for u in self.pool):
+            return None
+        return {u.name: u.cost for u in self.pool}
 
     def upstream(self, name: str) -> UpstreamSpec | None:
         return next((u for u in self.pool if u.name == name), None)

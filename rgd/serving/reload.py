@@ -16,6 +16,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
 
+import numpy as np
+
 from rgd.serving.batcher import MicroBatcher
 from rgd.serving.metrics import GatewayMetrics
 
@@ -32,15 +34,25 @@ class RouterSource(Protocol):
         """That version's bundle, verified (raises on anything amiss)."""
 
 
+class CostWeightError(ValueError):
+    """A cost weight the served router cannot honour (out of range, or no cost policy)."""
+
+
 @dataclass
 class LoadedRouter:
+    """One served router version. The batcher embeds and scores concurrent questions together; each request
+    then ranks its row of scores with its own cost weight (0: the router's own ranking; above 0: the bundle's
+    cost policy, :class:`rgd.routers.policy.CostPolicy`, with the gateway's costs where it gives them)."""
+
     version: str
     bundle: Any  # RouterBundle
     window_s: float = 0.002
     max_batch: int = 64
     metrics: GatewayMetrics | None = None
     torch_threads: int = 1
+    costs: dict[str, float] | None = None  # the gateway's per-model costs; None: the registered ones
     batcher: MicroBatcher = field(init=False)
+    policy: Any = field(init=False, default=None)  # CostPolicy or None
 
     def __post_init__(self) -> None:
         inner = getattr(self.bundle.embedder, "inner", None) or self.bundle.embedder
@@ -55,24 +67,49 @@ class LoadedRouter:
         on_batch = None
         if self.metrics is not None:
             on_batch = lambda n, _s: self.metrics.batch_size.observe(n)  # noqa: E731
-        self.batcher = MicroBatcher(self._rank_batch, self.window_s, self.max_batch, on_batch)
+        self.batcher = MicroBatcher(self._score_batch, self.window_s, self.max_batch, on_batch)
+        self.policy = self._policy()
+
+    def _policy(self):
+        from rgd.routers.policy import POLICY_METADATA_KEY, CostPolicy
+
+        doc = (self.bundle.metadata or {}).get(POLICY_METADATA_KEY)
+        if doc is None:
+            return None
+        policy = CostPolicy.from_dict(doc)
+        if self.costs:
+            # models the gateway does not serve are never routed to; they take the dearest cost given
+            dearest = max(self.costs.values())
+            policy = policy.with_costs({m: self.costs.get(m, dearest) for m in policy.models})
+        return policy
 
     @property
     def models(self) -> tuple[str, ...]:
         return tuple(self.bundle.models)
 
-    def _rank_batch(self, texts: Sequence[str]) -> list[list[str]]:
-        return [r["models"] for r in self.bundle.route(list(texts), k=len(self.bundle.models))]
+    def _score_batch(self, texts: Sequence[str]) -> list[np.ndarray]:
+        x = self.bundle.embedder.embed(list(texts))
+        return list(np.asarray(self.bundle.router.scores(x), dtype=np.float64))
 
-    async def rank(self, text: str) -> list[str]:
-        """Every pool model the router knows, best first, for this question."""
-        return await self.batcher.submit(text)
+    async def rank(self, text: str, cost_weight: float = 0.0) -> list[str]:
+        """Every pool model the router knows, best first, for this question: the router's own ranking at
+        ``cost_weight`` 0, else the cost policy's (:class:`CostWeightError` without one)."""
+        scores = await self.batcher.submit(text)
+        if cost_weight == 0.0:
+            order = np.argsort(-scores, kind="stable")  # exactly RouterBundle.route's ranking
+        elif self.policy is None:
+            raise CostWeightError("this router was registered without a cost policy (its run's pool had no costs): "
+                                  "only cost weight 0 can be served")
+        else:
+            order = self.policy.rank(scores[None, :], cost_weight)[0]
+        return [self.bundle.models[j] for j in order]
 
 
 class RouterHolder:
     def __init__(self, source: RouterSource, metrics: GatewayMetrics, window_s: float, max_batch: int,
-                 poll_interval_s: float, torch_threads: int = 1) -> None:
+                 poll_interval_s: float, torch_threads: int = 1, costs: dict[str, float] | None = None) -> None:
         self.source = source
+        self.costs = costs
         self.torch_threads = torch_threads
         self.metrics = metrics
         self.window_s = window_s
@@ -85,7 +122,8 @@ class RouterHolder:
     def load_version(self, version: str) -> LoadedRouter | None:
         """Load and verify ``version`` (blocking); None, logged and counted, when it is refused."""
         try:
-            bundle = self.source.load(version)
+            loaded = LoadedRouter(version, self.source.load(version), self.window_s, self.max_batch, self.metrics,
+                                  self.torch_threads, self.costs)  # a malformed cost policy refuses it too
         except Exception as exc:  # noqa: BLE001 - any failure to load or verify refuses the version
             self.refused.add(version)
             self.last_error = f"version {version} refused: {exc}"
@@ -94,7 +132,7 @@ class RouterHolder:
                       self.current.version if self.current else "nothing", exc)
             return None
         self.metrics.reloads.labels(result="loaded").inc()
-        return LoadedRouter(version, bundle, self.window_s, self.max_batch, self.metrics, self.torch_threads)
+        return loaded
 
     def swap(self, loaded: LoadedRouter) -> None:
         old, self.current = self.current, loaded

@@ -309,6 +309,10 @@ def test_client_keys_are_required(healthy):
         (chat_body(BIO, model="rgd-router:top9"), "unknown_mode"),
         (chat_body(BIO, rgd_mode="best"), "unknown_mode"),
         (chat_body(BIO, model="rgd-router:top3", stream=True), "unsupported_mode"),
+        (chat_body(BIO, rgd_cost_weight=1.5), "invalid_cost_weight"),
+        (chat_body(BIO, rgd_cost_weight="cheap"), "invalid_cost_weight"),
+        # in range, but this router was registered without a cost policy
+        (chat_body(BIO, rgd_cost_weight=0.5), "invalid_cost_weight"),
     ],
 )
 def test_bad_requests_get_openai_style_400s(healthy, body, code):

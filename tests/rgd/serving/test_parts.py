@@ -14,6 +14,7 @@ from rgd.serving.config import load_gateway_config, parse_gateway_config
 from rgd.serving.ratelimit import RateLimiter
 from rgd.serving.voting import Vote, decide, n_options
 from tests.paths import REPO_ROOT
+from tests.rgd.tracking.synthetic import fit_bundle
 
 POOL = [{"name": "a", "base_url": "http://127.0.0.1:1/v1"}]
 
@@ -128,3 +129,27 @@ def test_micro_batcher_ranks_concurrent_questions_in_one_call():
     out = asyncio.run(main())
     assert out == [f"Q{i}" for i in range(20)]
     assert [len(c) for c in calls] == [8, 8, 4]
+
+
+def test_a_loaded_router_ranks_each_request_with_its_own_cost_weight():
+    from rgd.serving.reload import CostWeightError, LoadedRouter
+    from tests.rgd.tracking.test_pyfunc_cost import COSTS, QUESTIONS, policy_bundle
+
+    bundle = policy_bundle()
+
+    async def ranks(router, w):
+        out = await asyncio.gather(*(router.rank(q, w) for q in QUESTIONS))
+        router.batcher.close()
+        return out
+
+    own = [r["models"] for r in bundle.route(QUESTIONS, k=4)]
+    assert asyncio.run(ranks(LoadedRouter("1", bundle), 0.0)) == own  # knob 0: the router's own ranking
+    cheapest = min(COSTS, key=COSTS.get)
+    assert {r[0] for r in asyncio.run(ranks(LoadedRouter("1", bundle), 1.0))} == {cheapest}
+    # the gateway's costs replace the registered ones: now bio-expert is the cheapest
+    flipped = {**COSTS, "bio-expert": 0.5}
+    assert {r[0] for r in asyncio.run(ranks(LoadedRouter("1", bundle, costs=flipped), 1.0))} == {"bio-expert"}
+    plain = fit_bundle("cascal")  # registered without costs: only the quality ranking can be served
+    assert asyncio.run(ranks(LoadedRouter("1", plain), 0.0)) == [r["models"] for r in plain.route(QUESTIONS, k=4)]
+    with pytest.raises(CostWeightError, match="without a cost policy"):
+        asyncio.run(ranks(LoadedRouter("1", plain), 0.5))

@@ -20,15 +20,20 @@ QUESTIONS = ["which enzyme binds the cell membrane protein?", "explain the quadr
              "describe the treaty that ended the medieval war"]
 
 
-@pytest.fixture(scope="module")
-def bundle_with_policy(tmp_path_factory):
+def policy_bundle() -> RouterBundle:
+    """A CASCAL bundle of the synthetic pool with its cost policy (COSTS) in the metadata."""
     bundle = fit_bundle("cascal")
     texts, table = synthetic_pool(seed=0)
     x = bundle.embedder.embed(texts)
     train = TrainingSet(table.with_answers(np.full(table.n_questions, -1)), x, ConsensusScorer().fit_score(table))
     policy = fit_policy("cascal", bundle.router, {"min_points": 5}, train, COSTS)
     bundle.metadata[POLICY_METADATA_KEY] = policy.to_dict()
-    return RouterBundle.load(bundle.save(tmp_path_factory.mktemp("b") / "bundle"))
+    return bundle
+
+
+@pytest.fixture(scope="module")
+def bundle_with_policy(tmp_path_factory):
+    return RouterBundle.load(policy_bundle().save(tmp_path_factory.mktemp("b") / "bundle"))
 
 
 def predict(model, w, k=4):
