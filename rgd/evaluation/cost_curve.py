@@ -56,13 +56,15 @@ def reliability(prob: np.ndarray, correct: np.ndarray, n_bins: int = DEFAULT_BIN
             "bins": bins}
 
 
-def policy_curve(policy, scores: np.ndarray, correct: np.ndarray, knobs: Sequence[float]) -> list[dict[str, float]]:
-    """Per knob: ``{"knob", "mean_cost", "top1"}`` of the policy's first choice; ``correct`` is (M, n) bool."""
+def policy_curve(policy, scores: np.ndarray, correct: np.ndarray, knobs: Sequence[float],
+                 correctness: np.ndarray | None = None) -> list[dict[str, float]]:
+    """Per knob: ``{"knob", "mean_cost", "top1"}`` of the policy's first choice; ``correct`` is (M, n) bool;
+    ``correctness``: the router's ``correctness_scores`` (default: ``scores``)."""
     correct = np.asarray(correct, dtype=bool)
     cols = np.arange(correct.shape[1])
     out = []
     for w in knobs:
-        pick = policy.choose(scores, float(w))
+        pick = policy.choose(scores, float(w), correctness)
         out.append({"knob": float(w), "mean_cost": float(policy.costs[pick].mean()),
                     "top1": float(correct[pick, cols].mean())})
     return out

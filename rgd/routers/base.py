@@ -153,6 +153,14 @@ class Router(ABC):
     def _scores(self, embeddings: np.ndarray) -> np.ndarray:
         """``scores`` of a fitted router on (n, d) float32 embeddings."""
 
+    def correctness_scores(self, embeddings: np.ndarray) -> np.ndarray:
+        """(n, M) float: per-query evidence of each model's chance of being right, what a cost policy
+        calibrates into probabilities (:mod:`rgd.routers.policy`). Default: :meth:`scores`. A router that
+        ranks at a coarser level than it can estimate (``truth_cluster`` choosing one pool-wide ranking)
+        returns its finer estimate here: trading accuracy against cost needs to know where a cheap model is
+        as good as a dear one, even where the quality-only choice is the same everywhere."""
+        return self.scores(embeddings)
+
     def rank(self, embeddings: np.ndarray) -> np.ndarray:
         """(n, M) int: model indices per query, best first (ties broken by model order)."""
         return np.argsort(-self.scores(embeddings), axis=1, kind="stable")

@@ -1,8 +1,8 @@
 """The cost-aware routing policy: calibrated probabilities of being right, traded against cost by one knob.
 
 A router's ``scores(embeddings)`` rank the pool but mean nothing on their own. :class:`Calibrator` maps each
-model's score to an estimated probability that the model is right on the query, fitted without labels: a
-per-model isotonic regression of *held-out* scores (the router refitted on the other folds of the training
+model's score (its :meth:`~rgd.routers.base.Router.correctness_scores`) to an estimated probability that the
+model is right on the query, fitted without labels: a per-model monotone map (Platt scaling) of *held-out* scores (the router refitted on the other folds of the training
 questions, :func:`fit_calibrator`) on a label-free estimate of who is right (the caller passes it; the
 workflow takes it from :func:`rgd.workflow.costs.estimated_correctness`).
 
@@ -35,6 +35,7 @@ from rgd.errors import ArtifactError, ParameterError
 from rgd.routers.cost import check_costs, normalised
 
 COST_WEIGHT_RANGE = (0.0, 1.0)
+CALIBRATION_SHAPES = ("logistic", "isotonic")
 POLICY_METADATA_KEY = "cost_policy"
 POLICY_FORMAT = "rgd.cost_policy"
 POLICY_VERSION = 1
@@ -70,10 +71,19 @@ class Calibrator:
     knots_y: tuple[np.ndarray, ...]
 
     @classmethod
-    def fit(cls, scores: np.ndarray, target: np.ndarray, models: Sequence[str]) -> "Calibrator":
-        """Isotonic regression per model of ``target`` (Q, M) in [0, 1] on ``scores`` (Q, M)."""
-        from sklearn.isotonic import IsotonicRegression
+    def fit(cls, scores: np.ndarray, target: np.ndarray, models: Sequence[str],
+            shape: str = "logistic") -> "Calibrator":
+        """Per model, a monotone map of its score to ``target`` (Q, M) in [0, 1], fitted on ``scores`` (Q, M).
 
+        ``shape="logistic"`` (default): Platt scaling, ``sigmoid(a + b * score)`` with ``b >= 0``, fitted to
+        the soft targets by maximum likelihood; stored as 65 knots over the observed score range.
+        ``"isotonic"``: isotonic regression. Both are monotone, so each model's own ordering of queries is
+        the same; they differ across models. Measured on MMLU-Pro (benchmarks/README.md) the two fit the
+        label-free target equally well out of fold, but isotonic's plateaus (a cluster router has a few
+        distinct scores per model) tie many queries at once, and the cost curve then jumps between few
+        operating points; the two-parameter map cannot overfit and keeps the knob a fine dial."""
+        if shape not in CALIBRATION_SHAPES:
+            raise ParameterError(f"calibration shape must be one of {CALIBRATION_SHAPES}, got {shape!r}")
         scores = np.asarray(scores, dtype=np.float64)
         target = np.asarray(target, dtype=np.float64)
         if scores.shape != target.shape or scores.ndim != 2 or scores.shape[1] != len(models):
@@ -83,12 +93,9 @@ class Calibrator:
             raise ParameterError("calibration needs at least one question")
         if not (np.isfinite(scores).all() and np.isfinite(target).all()):
             raise ParameterError("calibration scores and targets must be finite")
-        xs, ys = [], []
-        for j in range(len(models)):
-            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(scores[:, j], target[:, j])
-            xs.append(np.asarray(iso.X_thresholds_, dtype=np.float64))
-            ys.append(np.clip(np.asarray(iso.y_thresholds_, dtype=np.float64), 0.0, 1.0))
-        return cls(tuple(models), tuple(xs), tuple(ys))
+        fit_one = _logistic_knots if shape == "logistic" else _isotonic_knots
+        knots = [fit_one(scores[:, j], target[:, j]) for j in range(len(models))]
+        return cls(tuple(models), tuple(x for x, _ in knots), tuple(np.clip(y, 0.0, 1.0) for _, y in knots))
 
     def predict(self, scores: np.ndarray) -> np.ndarray:
         """(n, M) estimated probabilities of being right for (n, M) router scores."""
@@ -99,7 +106,7 @@ class Calibrator:
                                 enumerate(zip(self.knots_x, self.knots_y))])
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "isotonic", "models": list(self.models),
+        return {"kind": "monotone-knots", "models": list(self.models),
                 "knots": {m: {"x": x.tolist(), "y": y.tolist()} for m, x, y in
                           zip(self.models, self.knots_x, self.knots_y)}}
 
@@ -115,6 +122,41 @@ class Calibrator:
             if x.ndim != 1 or x.shape != y.shape or x.size == 0 or np.any(np.diff(x) < 0):
                 raise ArtifactError(f"malformed calibrator knots for {m!r}")
         return cls(models, xs, ys)
+
+
+def _isotonic_knots(score: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(score, target)
+    return np.asarray(iso.X_thresholds_, dtype=np.float64), np.asarray(iso.y_thresholds_, dtype=np.float64)
+
+
+def _logistic_knots(score: np.ndarray, target: np.ndarray, n_knots: int = 65,
+                    n_iter: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """``sigmoid(a + b z)`` on the score scaled to [0, 1], fitted to soft targets by Newton's method (a tiny
+    ridge on ``b`` keeps it finite when the targets separate); ``b < 0`` (a score that says the opposite of
+    the target) becomes the constant mean: the map stays non-decreasing."""
+    lo, hi = float(score.min()), float(score.max())
+    t = np.clip(target, 1e-4, 1 - 1e-4)
+    mean = float(t.mean())
+    if hi - lo <= 1e-12:
+        return np.array([lo]), np.array([mean])
+    z = (score - lo) / (hi - lo)
+    a, b = float(np.log(mean / (1 - mean))), 0.0
+    ridge = 1e-6 * len(z)
+    for _ in range(n_iter):
+        p = 1.0 / (1.0 + np.exp(-(a + b * z)))
+        r, w = p - t, p * (1 - p)
+        grad = np.array([r.sum(), (r * z).sum() + ridge * b])
+        hess = np.array([[w.sum(), (w * z).sum()], [(w * z).sum(), (w * z * z).sum() + ridge]])
+        step = np.linalg.solve(hess + 1e-12 * np.eye(2), grad)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-10:
+            break
+    if not b > 0:
+        return np.array([lo]), np.array([mean])
+    grid = np.linspace(0.0, 1.0, n_knots)
+    return lo + grid * (hi - lo), 1.0 / (1.0 + np.exp(-(a + b * grid)))
 
 
 def fit_calibrator(name: str, params: Mapping[str, Any], train, target: np.ndarray, *, folds: int = 3,
@@ -136,14 +178,14 @@ def fit_calibrator(name: str, params: Mapping[str, Any], train, target: np.ndarr
                              f"got {target.shape}")
     if folds < 2 or n < 2 * folds:
         router = fitted if fitted is not None else fit_router(name, dict(params), train)
-        return Calibrator.fit(router.scores(train.embeddings), target, models)
+        return Calibrator.fit(router.correctness_scores(train.embeddings), target, models)
     rng = np.random.default_rng([seed, 0xCA1])
     fold = rng.permutation(np.arange(n) % folds)
     scores = np.empty((n, len(models)), dtype=np.float64)
     for k in range(folds):
         held = np.flatnonzero(fold == k)
         router = fit_router(name, dict(params), train.take(np.flatnonzero(fold != k)))
-        scores[held] = router.scores(train.embeddings[held])
+        scores[held] = router.correctness_scores(train.embeddings[held])
     return Calibrator.fit(scores, target, models)
 
 
@@ -180,31 +222,33 @@ class CostPolicy:
         """The same calibrated policy with other costs (every pool model needs one)."""
         return CostPolicy.build(self.models, costs, self.calibrator)
 
-    def probabilities(self, scores: np.ndarray) -> np.ndarray:
-        """(n, M) estimated probability that each model is right on each query."""
-        return self.calibrator.predict(scores)
+    def probabilities(self, correctness: np.ndarray) -> np.ndarray:
+        """(n, M) estimated probability that each model is right on each query, from the router's
+        :meth:`~rgd.routers.base.Router.correctness_scores` (its ``scores`` for most routers)."""
+        return self.calibrator.predict(correctness)
 
-    def utility(self, scores: np.ndarray, cost_weight: float) -> np.ndarray:
+    def utility(self, correctness: np.ndarray, cost_weight: float) -> np.ndarray:
         """(n, M) ``(1 - w) * P(right) - w * relative cost``."""
         w = check_cost_weight(cost_weight)
-        return (1.0 - w) * self.probabilities(scores) - w * self.relative_costs[None, :]
+        return (1.0 - w) * self.probabilities(correctness) - w * self.relative_costs[None, :]
 
-    def rank(self, scores: np.ndarray, cost_weight: float) -> np.ndarray:
-        """(n, M) model indices per query, best first, for router scores (n, M) and the knob."""
+    def rank(self, scores: np.ndarray, cost_weight: float, correctness: np.ndarray | None = None) -> np.ndarray:
+        """(n, M) model indices per query, best first, for router scores (n, M) and the knob; ``correctness``:
+        the router's ``correctness_scores`` where they differ from its ``scores``."""
         w = check_cost_weight(cost_weight)
         scores = np.atleast_2d(np.asarray(scores, dtype=np.float64))
         if scores.shape[1] != len(self.models):
             raise ParameterError(f"scores have {scores.shape[1]} columns, the policy's pool {len(self.models)}")
         if w == 0.0:  # quality only: the router's own ranking, exactly
             return np.argsort(-scores, axis=1, kind="stable")
-        p = self.probabilities(scores)
+        p = self.probabilities(scores if correctness is None else correctness)
         u = (1.0 - w) * p - w * self.relative_costs[None, :]
         # lexsort: last key first; stable, so the remaining ties keep pool order
         return np.lexsort((-scores, -p, -u), axis=1)
 
-    def choose(self, scores: np.ndarray, cost_weight: float) -> np.ndarray:
+    def choose(self, scores: np.ndarray, cost_weight: float, correctness: np.ndarray | None = None) -> np.ndarray:
         """(n,) the first-ranked model per query."""
-        return self.rank(scores, cost_weight)[:, 0]
+        return self.rank(scores, cost_weight, correctness)[:, 0]
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": POLICY_FORMAT, "version": POLICY_VERSION, "models": list(self.models),

@@ -25,7 +25,10 @@ Training (no answer key is read):
    10-25 points locally and always pass; on real MMLU-Pro pools the local gains are ~1 point and do not.
 
 Routing: a query goes to its nearest cluster centroid (one (n, K) similarity product, no per-query loop) and
-gets that cluster's scores, which are estimated probabilities of being right.
+gets that cluster's scores, which are estimated probabilities of being right. For the cost policy
+(:meth:`correctness_scores`) the router keeps the level the criterion found best even when the margin keeps
+the ranking pool-wide: one pool-wide ranking gives one probability per model, blind to where a cheap model
+is as good as the dear one, and the policy's calibration on held-out questions judges the finer estimate.
 """
 
 from __future__ import annotations
@@ -109,14 +112,22 @@ class TruthClusterRouter(Router):
             anchored = key_is_anchor(est)
             if self.levels == "auto":
                 criterion = self._criterion(x, subjects, scores, est.posterior, train.table.choices)
-                best = int(np.argmax(criterion))
+                best = finest = int(np.argmax(criterion))
                 if not anchored and criterion[best] - criterion[0] <= self.local_margin:
                     best = 0  # AUTO_CANDIDATES[0] is the pool-wide ranking
                 level, size = AUTO_CANDIDATES[best]
+                p_level, p_size = AUTO_CANDIDATES[finest]
             else:
                 level, size, criterion = self.levels, self.cluster_size, np.zeros(0)
-            cents, table = _fit_level(x, subjects, scores, level, size, np.random.default_rng(self.seed))
+                p_level, p_size = level, size
+            rng = np.random.default_rng(self.seed)
+            cents, table = _fit_level(x, subjects, scores, level, size, rng)
+            # the cost policy's estimate: the criterion's best level even where the ranking needs the margin
+            same = (p_level, p_size) == (level, size)
+            p_cents, p_table = (cents, table) if same else _fit_level(x, subjects, scores, p_level, p_size, rng)
         self.centroids_, self.cluster_scores_ = cents, table
+        self.correctness_centroids_, self.correctness_table_ = p_cents, p_table
+        self.correctness_level_, self.correctness_cluster_size_ = p_level, int(p_size)
         self.level_ = level
         self.level_cluster_size_ = int(size)
         self.criterion_ = criterion.astype(np.float64)
@@ -150,12 +161,26 @@ class TruthClusterRouter(Router):
         nearest = (normalize_rows(embeddings) @ self.centroids_.T).argmax(axis=1)
         return self.cluster_scores_[nearest].astype(np.float32)
 
+    def correctness_scores(self, embeddings: np.ndarray) -> np.ndarray:
+        """The estimated probability of being right at the level the label-free criterion found best, also
+        where the ranking stays pool-wide for want of ``local_margin`` (see :meth:`Router.correctness_scores`)."""
+        self.check_is_fitted()
+        if self.correctness_centroids_ is self.centroids_:
+            return self.scores(embeddings)
+        x = normalize_rows(np.atleast_2d(np.asarray(embeddings, dtype=np.float32)))
+        return self.correctness_table_[(x @ self.correctness_centroids_.T).argmax(axis=1)].astype(np.float32)
+
     # ------------------------------------------------------------------ persistence
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         meta = {"level": self.level_, "level_cluster_size": self.level_cluster_size_,
-                "key_accuracy": self.key_accuracy_, "key_anchor": self.key_anchor_}
+                "key_accuracy": self.key_accuracy_, "key_anchor": self.key_anchor_,
+                "correctness_level": self.correctness_level_,
+                "correctness_cluster_size": self.correctness_cluster_size_}
         arrays = {"centroids": self.centroids_, "cluster_scores": self.cluster_scores_, "criterion": self.criterion_,
                   "estimated_accuracy": self.estimated_accuracy_}
+        if self.correctness_centroids_ is not self.centroids_:
+            arrays.update(correctness_centroids=self.correctness_centroids_,
+                          correctness_table=self.correctness_table_)
         return meta, arrays
 
     def _load_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
@@ -166,11 +191,22 @@ class TruthClusterRouter(Router):
         self.criterion_, self.estimated_accuracy_ = arrays["criterion"], arrays["estimated_accuracy"]
         if self.cluster_scores_.shape != (len(self.centroids_), len(self.models_)):
             raise ValueError("cluster scores do not match the centroids and the pool")
+        self.correctness_level_ = str(meta.get("correctness_level", self.level_))
+        self.correctness_cluster_size_ = int(meta.get("correctness_cluster_size", self.level_cluster_size_))
+        if "correctness_centroids" in arrays:
+            self.correctness_centroids_ = arrays["correctness_centroids"].astype(np.float32)
+            self.correctness_table_ = arrays["correctness_table"]
+            if self.correctness_table_.shape != (len(self.correctness_centroids_), len(self.models_)):
+                raise ValueError("correctness table does not match its centroids and the pool")
+        else:  # the same level as the ranking (or a bundle written before it had its own)
+            self.correctness_centroids_, self.correctness_table_ = self.centroids_, self.cluster_scores_
 
     def summary(self) -> dict[str, Any]:
         """What the label-free choices were (for reports): routing level, key use, estimated accuracies."""
         self.check_is_fitted()
         return {"level": self.level_, "cluster_size": self.level_cluster_size_, "n_clusters": int(len(self.centroids_)),
+                "correctness_level": self.correctness_level_,
+                "correctness_cluster_size": self.correctness_cluster_size_,
                 "key_accuracy": self.key_accuracy_, "key_anchor": self.key_anchor_,
                 "criterion": dict(zip([f"{lv}:{s}" if s else lv for lv, s in AUTO_CANDIDATES],
                                       np.round(self.criterion_, 4).tolist())),

@@ -87,21 +87,24 @@ class LoadedRouter:
     def models(self) -> tuple[str, ...]:
         return tuple(self.bundle.models)
 
-    def _score_batch(self, texts: Sequence[str]) -> list[np.ndarray]:
+    def _score_batch(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per question: the router's scores and its correctness scores (the cost policy's input)."""
         x = self.bundle.embedder.embed(list(texts))
-        return list(np.asarray(self.bundle.router.scores(x), dtype=np.float64))
+        scores = np.asarray(self.bundle.router.scores(x), dtype=np.float64)
+        correctness = np.asarray(self.bundle.router.correctness_scores(x), dtype=np.float64)
+        return list(zip(scores, correctness))
 
     async def rank(self, text: str, cost_weight: float = 0.0) -> list[str]:
         """Every pool model the router knows, best first, for this question: the router's own ranking at
         ``cost_weight`` 0, else the cost policy's (:class:`CostWeightError` without one)."""
-        scores = await self.batcher.submit(text)
+        scores, correctness = await self.batcher.submit(text)
         if cost_weight == 0.0:
             order = np.argsort(-scores, kind="stable")  # exactly RouterBundle.route's ranking
         elif self.policy is None:
             raise CostWeightError("this router was registered without a cost policy (its run's pool had no costs): "
                                   "only cost weight 0 can be served")
         else:
-            order = self.policy.rank(scores[None, :], cost_weight)[0]
+            order = self.policy.rank(scores[None, :], cost_weight, correctness[None, :])[0]
         return [self.bundle.models[j] for j in order]
 
 

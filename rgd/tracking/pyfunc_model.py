@@ -120,9 +120,9 @@ def route_by_cost(bundle, policy, texts: list[str], k: int, cost_weight: float) 
     if not texts:
         return []
     x = bundle.embedder.embed(texts)
-    scores = bundle.router.scores(x)
-    order = policy.rank(scores, cost_weight)[:, : min(k, len(bundle.models))]
-    prob = np.take_along_axis(policy.probabilities(scores), order, axis=1)
+    scores, correctness = bundle.router.scores(x), bundle.router.correctness_scores(x)
+    order = policy.rank(scores, cost_weight, correctness)[:, : min(k, len(bundle.models))]
+    prob = np.take_along_axis(policy.probabilities(correctness), order, axis=1)
     subjects: list[str | None] = [None] * len(texts)
     if bundle.has_subjects:
         subjects = np.asarray(bundle.router.subjects_)[bundle.router.subject_of(x)].tolist()

@@ -81,10 +81,10 @@ def cost_evaluation(fitted: Mapping[str, Router], default: str, train: TrainingS
         else:
             policy = fit_policy(name, router, router_params.get(name, {}), train, costs, seed=seed)
         policies[name] = policy
-        scores = router.scores(test_x)
+        scores, correctness = router.scores(test_x), router.correctness_scores(test_x)
         singles = single_points(correct, policy.costs, models)
-        curves[name] = cost_curve_summary(policy_curve(policy, scores, correct, knobs), singles)
-        calibration[name] = reliability(policy.probabilities(scores), correct.T)
+        curves[name] = cost_curve_summary(policy_curve(policy, scores, correct, knobs, correctness), singles)
+        calibration[name] = reliability(policy.probabilities(correctness), correct.T)
         log.info("%s: AIQ %.4f, ECE %.4f", name, curves[name]["aiq"], calibration[name]["ece"])
     report = {
         "costs": {m: float(c) for m, c in zip(models, policies[default].costs)},

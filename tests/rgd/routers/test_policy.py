@@ -121,16 +121,27 @@ def test_equal_utility_goes_to_the_more_probable_then_the_higher_score():
 
 
 # ------------------------------------------------------------------------------------------------ calibration
-def test_the_calibrator_is_monotone_in_the_unit_interval_and_fits_a_known_map():
+@pytest.mark.parametrize("shape", ["logistic", "isotonic"])
+def test_the_calibrator_is_monotone_in_the_unit_interval_and_fits_a_known_map(shape):
     rng = np.random.default_rng(1)
     s = rng.random((4000, 3))
-    target = np.column_stack([s[:, 0], s[:, 1] ** 2, np.full(4000, 0.3)])
-    cal = Calibrator.fit(s, target, MODELS)
+    sigmoid = 1 / (1 + np.exp(-(-2 + 4 * s[:, 1])))
+    # an anti-correlated score (model 3) gets the constant mean: the map never decreases
+    target = np.column_stack([s[:, 0], sigmoid, 0.6 - 0.3 * s[:, 2]])
+    cal = Calibrator.fit(s, target, MODELS, shape=shape)
     grid = np.column_stack([np.linspace(-1, 2, 50)] * 3)
     p = cal.predict(grid)
     assert np.all((p >= 0) & (p <= 1)) and np.all(np.diff(p, axis=0) >= 0)
     probe = np.array([[0.5, 0.5, 0.5]])
-    assert np.allclose(cal.predict(probe), [[0.5, 0.25, 0.3]], atol=0.03)
+    assert np.allclose(cal.predict(probe), [[0.5, 0.5, 0.45]], atol=0.03)
+    assert np.allclose(cal.predict(np.array([[0.9, 0.9, 0.9]]))[0, :2], [0.9, 1 / (1 + np.exp(-1.6))], atol=0.04)
+    if shape == "logistic":  # strictly increasing where the score says something: no plateaus
+        assert np.all(np.diff(cal.predict(np.column_stack([np.linspace(0, 1, 50)] * 3))[:, :2], axis=0) > 0)
+
+
+def test_an_unknown_calibration_shape_is_refused():
+    with pytest.raises(ParameterError, match="calibration shape"):
+        Calibrator.fit(np.zeros((4, 3)), np.zeros((4, 3)), MODELS, shape="spline")
 
 
 def test_policy_round_trips_through_json_and_refuses_a_foreign_document():
