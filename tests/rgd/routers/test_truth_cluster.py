@@ -99,3 +99,20 @@ def test_save_load_round_trip_and_clear_errors(tmp_path):
         TruthClusterRouter(levels="everywhere")
     with pytest.raises(ParameterError, match="local_margin"):
         TruthClusterRouter(local_margin=1.5)
+
+
+def test_the_cost_policys_estimate_stays_local_where_the_ranking_must_stay_global(tmp_path):
+    train, x, topic, _ = _training_set("specialists")
+    # a margin no local routing can clear: the quality ranking is one pool-wide order...
+    router = fit_router("truth_cluster", {"local_margin": 0.9}, train)
+    assert router.level_ == "global" and len(np.unique(router.rank(x)[:, 0])) == 1
+    # ...but the estimate the cost policy calibrates is the criterion's best level: each topic's specialist
+    assert router.correctness_level_ != "global"
+    assert (router.correctness_scores(x).argmax(axis=1) == topic).mean() > 0.9
+    loaded = Router.load(router.save(tmp_path / "r"))
+    np.testing.assert_array_equal(loaded.correctness_scores(x), router.correctness_scores(x))
+    np.testing.assert_array_equal(loaded.scores(x), router.scores(x))
+    # where the ranking is already at the chosen level, the two are the same (nothing extra is stored)
+    local = fit_router("truth_cluster", {}, train)
+    np.testing.assert_array_equal(local.correctness_scores(x), local.scores(x))
+    assert "correctness_centroids.npy" not in {p.name for p in local.save(tmp_path / "l").rglob("*")}
