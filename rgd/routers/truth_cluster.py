@@ -8,6 +8,9 @@ Training (no answer key is read):
    copes with model families that share errors and lets a dominant model out-vote them). A key estimated
    weaker than the pool's best model is dropped: it cannot tell the crowd's shared errors from the truth any
    better than the pool does, and measured, it only moves the estimate around (benchmarks/README.md).
+   Each voter's ability varies by group: by subject, or by skill cluster within a subject (niche
+   specialists are right in their niche and wrong beside it), whichever makes held-out votes more likely
+   (``truth_grouping="auto"``, :meth:`TruthClusterRouter.truth_groups`; label-free).
 2. **Skill clusters**: per subject, spherical k-means on the question embeddings (about ``cluster_size``
    questions a cluster). Each cluster ranks the models by their mean estimated probability of being right,
    shrunk towards the subject's and then the pool's mean (empirical Bayes: the pull ``n / (n + n0)`` has
@@ -41,9 +44,11 @@ from threadpoolctl import threadpool_limits
 from rgd.embedding.vectors import normalize_rows
 from rgd.errors import ParameterError, check_counts
 from rgd.routers.base import Router, TrainingSet
-from rgd.truth import estimate_truth, key_is_anchor
+from rgd.truth import estimate_truth, heldout_loglik, key_is_anchor
 
 LEVELS = ("auto", "global", "subject", "clusters")
+#: how the truth estimate groups questions for its per-group voter abilities (see ``truth_grouping``)
+TRUTH_GROUPINGS = ("auto", "subject", "clusters")
 #: the routings ``levels="auto"`` chooses from: (level, questions per cluster); a fixed library list
 AUTO_CANDIDATES: tuple[tuple[str, int], ...] = (("global", 0), ("subject", 0), ("clusters", 150), ("clusters", 50),
                                                  ("clusters", 25), ("clusters", 12))
@@ -65,12 +70,16 @@ class TruthClusterRouter(Router):
         n_iter: int = 20,
         n_splits: int = 2,
         max_criterion_questions: int = 10000,
+        truth_grouping: str = "auto",
+        truth_cluster_size: int = 150,
         seed: int = 0,
     ) -> None:
         if levels not in LEVELS:
             raise ParameterError(f"levels must be one of {LEVELS}, got {levels!r}")
+        if truth_grouping not in TRUTH_GROUPINGS:
+            raise ParameterError(f"truth_grouping must be one of {TRUTH_GROUPINGS}, got {truth_grouping!r}")
         check_counts(cluster_size=cluster_size, n_iter=n_iter, n_splits=n_splits,
-                     max_criterion_questions=max_criterion_questions)
+                     max_criterion_questions=max_criterion_questions, truth_cluster_size=truth_cluster_size)
         if not 0 <= local_margin < 1:
             raise ParameterError(f"local_margin must lie in [0, 1), got {local_margin}")
         for label, v in (("subject_prior", subject_prior), ("subject_rho", subject_rho)):
@@ -86,15 +95,52 @@ class TruthClusterRouter(Router):
         self.n_iter = n_iter
         self.n_splits = n_splits
         self.max_criterion_questions = max_criterion_questions
+        self.truth_grouping = truth_grouping
+        self.truth_cluster_size = truth_cluster_size
         self.seed = seed
 
     # ------------------------------------------------------------------ training
+    def truth_groups(self, train: TrainingSet) -> tuple[str, np.ndarray]:
+        """(name, (Q,) labels): the groups within which the truth estimate gives each voter its own ability.
+
+        ``subject``: the subjects. ``clusters``: skill clusters of ~``truth_cluster_size`` questions within each
+        subject (spherical k-means on the embeddings): a pool of niche specialists is right in a niche and
+        wrong beside it, and one ability per subject averages that away, so the estimate cannot tell who is
+        right where the niches disagree. ``auto``: the one under which held-out votes are more likely
+        (:func:`rgd.truth.heldout_loglik`: voter parameters fitted on half the questions, the other half's
+        votes scored; label-free), so a pool without niches keeps its subjects."""
+        subjects = np.asarray(train.table.subjects)
+        if self.truth_grouping == "subject":
+            return "subject", subjects
+        x = normalize_rows(np.asarray(train.embeddings, dtype=np.float32))
+        rng = np.random.default_rng([self.seed, 0x7C])
+        labels = np.empty(len(subjects), dtype=np.int64)
+        offset = 0
+        for name in np.unique(subjects):
+            idx = np.flatnonzero(subjects == name)
+            _, lab = spherical_kmeans(x[idx], max(1, int(round(len(idx) / self.truth_cluster_size))), rng)
+            labels[idx] = lab + offset
+            offset += int(lab.max()) + 1
+        if offset == len(np.unique(subjects)):  # one cluster per subject: nothing finer to group by
+            return "subject", subjects
+        if self.truth_grouping == "clusters":
+            return "clusters", labels
+        t = train.table
+        kw = dict(subject_prior=self.subject_prior, subject_rho=self.subject_rho, n_iter=self.n_iter, seed=self.seed)
+        by_subject = heldout_loglik(t.choices, t.n_options, subjects=subjects, **kw)
+        by_cluster = heldout_loglik(t.choices, t.n_options, subjects=labels, **kw)
+        self.truth_grouping_loglik_ = {"subject": float(by_subject), "clusters": float(by_cluster)}
+        return ("clusters", labels) if by_cluster > by_subject else ("subject", subjects)
+
     def estimate(self, train: TrainingSet):
-        """The label-free truth this router learns from (the key dropped unless it anchors)."""
+        """The label-free truth this router learns from (the key dropped unless it anchors), with voter
+        abilities per :meth:`truth_groups`."""
         t = train.table
         conf = t.confidence if (self.use_confidence and t.has_confidence) else None
         key = train.generator_keys if self.use_key else None
-        kw = dict(subjects=t.subjects, subject_prior=self.subject_prior, subject_rho=self.subject_rho,
+        self.truth_grouping_loglik_ = {}
+        self.truth_grouping_, groups = self.truth_groups(train)
+        kw = dict(subjects=groups, subject_prior=self.subject_prior, subject_rho=self.subject_rho,
                   n_iter=self.n_iter)
         est = estimate_truth(t.choices, t.n_options, confidence=conf, key=key, **kw)
         if key is not None and not key_is_anchor(est):
@@ -175,7 +221,8 @@ class TruthClusterRouter(Router):
         meta = {"level": self.level_, "level_cluster_size": self.level_cluster_size_,
                 "key_accuracy": self.key_accuracy_, "key_anchor": self.key_anchor_,
                 "correctness_level": self.correctness_level_,
-                "correctness_cluster_size": self.correctness_cluster_size_}
+                "correctness_cluster_size": self.correctness_cluster_size_,
+                "truth_grouping": self.truth_grouping_, "truth_grouping_loglik": self.truth_grouping_loglik_}
         arrays = {"centroids": self.centroids_, "cluster_scores": self.cluster_scores_, "criterion": self.criterion_,
                   "estimated_accuracy": self.estimated_accuracy_}
         if self.correctness_centroids_ is not self.centroids_:
@@ -191,6 +238,8 @@ class TruthClusterRouter(Router):
         self.criterion_, self.estimated_accuracy_ = arrays["criterion"], arrays["estimated_accuracy"]
         if self.cluster_scores_.shape != (len(self.centroids_), len(self.models_)):
             raise ValueError("cluster scores do not match the centroids and the pool")
+        self.truth_grouping_ = str(meta.get("truth_grouping", "subject"))
+        self.truth_grouping_loglik_ = dict(meta.get("truth_grouping_loglik") or {})
         self.correctness_level_ = str(meta.get("correctness_level", self.level_))
         self.correctness_cluster_size_ = int(meta.get("correctness_cluster_size", self.level_cluster_size_))
         if "correctness_centroids" in arrays:
@@ -207,6 +256,8 @@ class TruthClusterRouter(Router):
         return {"level": self.level_, "cluster_size": self.level_cluster_size_, "n_clusters": int(len(self.centroids_)),
                 "correctness_level": self.correctness_level_,
                 "correctness_cluster_size": self.correctness_cluster_size_,
+                "truth_grouping": self.truth_grouping_,
+                "truth_grouping_loglik": {k: round(v, 5) for k, v in self.truth_grouping_loglik_.items()},
                 "key_accuracy": self.key_accuracy_, "key_anchor": self.key_anchor_,
                 "criterion": dict(zip([f"{lv}:{s}" if s else lv for lv, s in AUTO_CANDIDATES],
                                       np.round(self.criterion_, 4).tolist())),
@@ -219,7 +270,7 @@ def spherical_kmeans(x: np.ndarray, k: int, rng: np.random.Generator, n_iter: in
     n = len(x)
     if k <= 1 or n <= k:
         return normalize_rows(x.mean(axis=0, keepdims=True)), np.zeros(n, dtype=np.int64)
-    centers = x[rng.choice(n, size=k, replace=False)].copy()
+    centers = _plus_plus(x, k, rng)
     labels = np.zeros(n, dtype=np.int64)
     for it in range(n_iter):
         new = (x @ centers.T).argmax(axis=1)
@@ -234,6 +285,21 @@ def spherical_kmeans(x: np.ndarray, k: int, rng: np.random.Generator, n_iter: in
             sums[empty] = x[rng.choice(n, size=int(empty.sum()), replace=False)]
         centers = normalize_rows(sums)
     return centers, labels
+
+
+def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means++ seeding for cosine distance: each next centre drawn with probability proportional to its
+    distance to the nearest centre so far (``1 - cos``), so well-separated niches each get one; a uniform
+    draw can put every centre in one niche and leave another merged into a neighbour."""
+    n = len(x)
+    chosen = [int(rng.integers(n))]
+    dist = np.maximum(1.0 - x @ x[chosen[0]], 0.0)
+    for _ in range(1, k):
+        total = float(dist.sum())
+        nxt = int(rng.choice(n, p=dist / total)) if total > 0 else int(rng.integers(n))
+        chosen.append(nxt)
+        dist = np.minimum(dist, np.maximum(1.0 - x @ x[nxt], 0.0))
+    return x[chosen].copy()
 
 
 def shrink(child_mean, child_n, parent_mean, var_within):

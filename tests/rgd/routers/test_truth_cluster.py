@@ -116,3 +116,22 @@ def test_the_cost_policys_estimate_stays_local_where_the_ranking_must_stay_globa
     local = fit_router("truth_cluster", {}, train)
     np.testing.assert_array_equal(local.correctness_scores(x), local.scores(x))
     assert "correctness_centroids.npy" not in {p.name for p in local.save(tmp_path / "l").rglob("*")}
+
+
+def test_niche_specialists_are_found_by_grouping_the_truth_by_cluster_chosen_on_heldout_votes():
+    # two topics per subject, each with its own specialist: one ability per subject cannot tell who is
+    # right where the two disagree; per-cluster abilities can, and the held-out likelihood says so
+    for seed in (1, 2, 3):
+        train, x, topic, truth = _training_set("specialists", seed=seed)
+        router = fit_router("truth_cluster", {}, train)
+        assert router.truth_grouping_ == "clusters", router.truth_grouping_loglik_
+        assert (router.rank(x)[:, 0] == topic).mean() > 0.9
+        by_subject = fit_router("truth_cluster", {"truth_grouping": "subject"}, train)
+        assert (by_subject.estimate(train).posterior.argmax(axis=1) == truth).mean() < \
+            (router.estimate(train).posterior.argmax(axis=1) == truth).mean() - 0.1
+    # a pool whose models are better or worse everywhere keeps its subjects
+    train, _, _, _ = _training_set("dominant", seed=1)
+    router = fit_router("truth_cluster", {}, train)
+    assert router.truth_grouping_ == "subject" and set(router.truth_grouping_loglik_) == {"subject", "clusters"}
+    with pytest.raises(ParameterError, match="truth_grouping"):
+        TruthClusterRouter(truth_grouping="topics")
