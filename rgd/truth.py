@@ -118,8 +118,11 @@ class _Votes:
         else:
             _, self.subj = np.unique(np.asarray(subjects), return_inverse=True)
             self.n_s = int(self.subj.max()) + 1
-        self.subj_onehot = np.zeros((self.n_q, self.n_s))
-        self.subj_onehot[np.arange(self.n_q), self.subj] = 1.0
+
+    def by_subject(self, a: np.ndarray) -> np.ndarray:
+        """(V, S): per voter, the sum of (V, Q) ``a`` over each subject's questions (np.bincount: O(V Q), where
+        a one-hot product costs O(V Q S), which many fine groups make the bulk of the fit)."""
+        return np.stack([np.bincount(self.subj, weights=row, minlength=self.n_s) for row in a])
 
     def votes(self, w: np.ndarray) -> np.ndarray:
         """(Q, O): per option, the sum of ``w`` over the voters that chose it (np.bincount, not np.add.at)."""
@@ -254,8 +257,8 @@ def estimate_truth(
                 if use_delta:  # after theta's step (a joint step on both overshoots)
                     p = _sigmoid(_eta(d, theta, delta, beta, b if irt else 0 * b))
                     r, h = np.where(ans, y - p, 0.0), np.where(ans, p * (1 - p), 0.0)
-                    g = r @ d.subj_onehot - delta / subject_prior**2
-                    delta = delta + g / (h @ d.subj_onehot + 1 / subject_prior**2)
+                    g = d.by_subject(r) - delta / subject_prior**2
+                    delta = delta + g / (d.by_subject(h) + 1 / subject_prior**2)
                 if d.has_conf:
                     beta = beta + ((r * d.z).sum(axis=1) - beta) / ((h * d.z * d.z).sum(axis=1) + 1.0)
             if irt:
@@ -268,7 +271,7 @@ def estimate_truth(
             wrong = np.where(ans, 1.0 - y, 0.0)
             rho_v = (zd.sum(axis=1) + 1.0) / (wrong.sum(axis=1) + 2.0)  # Beta(1, 1) prior
             if subject_rho is not None and subjects is not None:  # per subject, shrunk to the voter's rate
-                rho = (zd @ d.subj_onehot + subject_rho * rho_v[:, None]) / (wrong @ d.subj_onehot + subject_rho)
+                rho = (d.by_subject(zd) + subject_rho * rho_v[:, None]) / (d.by_subject(wrong) + subject_rho)
             else:
                 rho = np.repeat(rho_v[:, None], d.n_s, axis=1)
             rho = np.clip(rho, 0.02, 0.98)

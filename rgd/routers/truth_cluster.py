@@ -49,6 +49,11 @@ from rgd.truth import estimate_truth, heldout_loglik, key_is_anchor
 LEVELS = ("auto", "global", "subject", "clusters")
 #: how the truth estimate groups questions for its per-group voter abilities (see ``truth_grouping``)
 TRUTH_GROUPINGS = ("auto", "subject", "clusters")
+#: the cluster sizes ``truth_grouping="auto"`` compares with the subjects (a fixed library list)
+TRUTH_CLUSTER_SIZES = (150, 50)
+#: the grouping comparison's sample and EM iterations: a bounded cost (~1 s for the three on MMLU-Pro, 2 cores)
+GROUPING_SAMPLE = 2000
+GROUPING_EM_ITERATIONS = 10
 #: the routings ``levels="auto"`` chooses from: (level, questions per cluster); a fixed library list
 AUTO_CANDIDATES: tuple[tuple[str, int], ...] = (("global", 0), ("subject", 0), ("clusters", 150), ("clusters", 50),
                                                  ("clusters", 25), ("clusters", 12))
@@ -71,7 +76,7 @@ class TruthClusterRouter(Router):
         n_splits: int = 2,
         max_criterion_questions: int = 10000,
         truth_grouping: str = "auto",
-        truth_cluster_size: int = 150,
+        truth_cluster_size: int | None = None,
         seed: int = 0,
     ) -> None:
         if levels not in LEVELS:
@@ -79,7 +84,9 @@ class TruthClusterRouter(Router):
         if truth_grouping not in TRUTH_GROUPINGS:
             raise ParameterError(f"truth_grouping must be one of {TRUTH_GROUPINGS}, got {truth_grouping!r}")
         check_counts(cluster_size=cluster_size, n_iter=n_iter, n_splits=n_splits,
-                     max_criterion_questions=max_criterion_questions, truth_cluster_size=truth_cluster_size)
+                     max_criterion_questions=max_criterion_questions)
+        if truth_cluster_size is not None:
+            check_counts(truth_cluster_size=truth_cluster_size)
         if not 0 <= local_margin < 1:
             raise ParameterError(f"local_margin must lie in [0, 1), got {local_margin}")
         for label, v in (("subject_prior", subject_prior), ("subject_rho", subject_rho)):
@@ -104,33 +111,40 @@ class TruthClusterRouter(Router):
         """(name, (Q,) labels): the groups within which the truth estimate gives each voter its own ability.
 
         ``subject``: the subjects. ``clusters``: skill clusters of ~``truth_cluster_size`` questions within each
-        subject (spherical k-means on the embeddings): a pool of niche specialists is right in a niche and
-        wrong beside it, and one ability per subject averages that away, so the estimate cannot tell who is
-        right where the niches disagree. ``auto``: the one under which held-out votes are more likely
-        (:func:`rgd.truth.heldout_loglik`: voter parameters fitted on half the questions, the other half's
-        votes scored; label-free), so a pool without niches keeps its subjects."""
+        subject (spherical k-means on the embeddings; ``None``: each of :data:`TRUTH_CLUSTER_SIZES`): a pool
+        of niche specialists is right in a niche and wrong beside it, and one ability per subject averages
+        that away, so the estimate cannot tell who is right where the niches disagree. ``auto``: the grouping
+        under which held-out votes are most likely (:func:`rgd.truth.heldout_loglik`: voter parameters fitted
+        on half the questions, the other half's votes scored; label-free), so a pool without niches keeps its
+        subjects. The comparison runs on a seeded sample of at most :data:`GROUPING_SAMPLE` questions with
+        :data:`GROUPING_EM_ITERATIONS` EM iterations (it compares groupings; the estimate itself uses all)."""
         subjects = np.asarray(train.table.subjects)
         if self.truth_grouping == "subject":
             return "subject", subjects
         x = normalize_rows(np.asarray(train.embeddings, dtype=np.float32))
         rng = np.random.default_rng([self.seed, 0x7C])
-        labels = np.empty(len(subjects), dtype=np.int64)
-        offset = 0
-        for name in np.unique(subjects):
-            idx = np.flatnonzero(subjects == name)
-            _, lab = spherical_kmeans(x[idx], max(1, int(round(len(idx) / self.truth_cluster_size))), rng)
-            labels[idx] = lab + offset
-            offset += int(lab.max()) + 1
-        if offset == len(np.unique(subjects)):  # one cluster per subject: nothing finer to group by
+        rows = np.arange(len(subjects))  # the sample the clusters are fitted and the groupings compared on
+        if len(rows) > GROUPING_SAMPLE:
+            rows = np.sort(rng.choice(len(rows), GROUPING_SAMPLE, replace=False))
+        n_subjects = len(np.unique(subjects))
+        candidates: dict[str, np.ndarray] = {}
+        for size in (TRUTH_CLUSTER_SIZES if self.truth_cluster_size is None else (self.truth_cluster_size,)):
+            labels = _cluster_labels(x, subjects, size, rng, rows)
+            if labels.max() + 1 > n_subjects:  # finer than the subjects
+                candidates[f"clusters:{size}"] = labels
+        if not candidates:
             return "subject", subjects
         if self.truth_grouping == "clusters":
-            return "clusters", labels
+            return next(iter(candidates.items()))
         t = train.table
-        kw = dict(subject_prior=self.subject_prior, subject_rho=self.subject_rho, n_iter=self.n_iter, seed=self.seed)
-        by_subject = heldout_loglik(t.choices, t.n_options, subjects=subjects, **kw)
-        by_cluster = heldout_loglik(t.choices, t.n_options, subjects=labels, **kw)
-        self.truth_grouping_loglik_ = {"subject": float(by_subject), "clusters": float(by_cluster)}
-        return ("clusters", labels) if by_cluster > by_subject else ("subject", subjects)
+        kw = dict(subject_prior=self.subject_prior, subject_rho=self.subject_rho, n_iter=GROUPING_EM_ITERATIONS,
+                  seed=self.seed)
+        choices, n_options = t.choices[:, rows], t.n_options[rows]
+        options = {"subject": subjects, **candidates}
+        self.truth_grouping_loglik_ = {name: float(heldout_loglik(choices, n_options, subjects=labels[rows], **kw))
+                                       for name, labels in options.items()}
+        best = max(self.truth_grouping_loglik_, key=self.truth_grouping_loglik_.get)
+        return best, options[best]
 
     def estimate(self, train: TrainingSet):
         """The label-free truth this router learns from (the key dropped unless it anchors), with voter
@@ -168,9 +182,15 @@ class TruthClusterRouter(Router):
                 p_level, p_size = level, size
             rng = np.random.default_rng(self.seed)
             cents, table = _fit_level(x, subjects, scores, level, size, rng)
-            # the cost policy's estimate: the criterion's best level even where the ranking needs the margin
-            same = (p_level, p_size) == (level, size)
-            p_cents, p_table = (cents, table) if same else _fit_level(x, subjects, scores, p_level, p_size, rng)
+            # the cost policy's estimate: the criterion's best level even where the ranking needs the margin,
+            # fitted (like the criterion) on at most max_criterion_questions sampled questions: bounded at scale
+            if (p_level, p_size) == (level, size):
+                p_cents, p_table = cents, table
+            else:
+                keep = np.arange(len(subjects))
+                if len(keep) > self.max_criterion_questions:
+                    keep = np.sort(rng.choice(len(keep), self.max_criterion_questions, replace=False))
+                p_cents, p_table = _fit_level(x[keep], subjects[keep], scores[:, keep], p_level, p_size, rng)
         self.centroids_, self.cluster_scores_ = cents, table
         self.correctness_centroids_, self.correctness_table_ = p_cents, p_table
         self.correctness_level_, self.correctness_cluster_size_ = p_level, int(p_size)
@@ -285,6 +305,26 @@ def spherical_kmeans(x: np.ndarray, k: int, rng: np.random.Generator, n_iter: in
             sums[empty] = x[rng.choice(n, size=int(empty.sum()), replace=False)]
         centers = normalize_rows(sums)
     return centers, labels
+
+
+def _cluster_labels(x: np.ndarray, subjects: np.ndarray, size: int, rng: np.random.Generator,
+                    fit_rows: np.ndarray) -> np.ndarray:
+    """(Q,) labels of skill clusters of ~``size`` questions within each subject (numbered across subjects):
+    k-means fitted on the subject's questions among ``fit_rows`` (a bounded sample), every question then
+    assigned to its nearest centroid (one product per subject)."""
+    labels = np.empty(len(subjects), dtype=np.int64)
+    in_fit = np.zeros(len(subjects), dtype=bool)
+    in_fit[fit_rows] = True
+    offset = 0
+    for name in np.unique(subjects):
+        idx = np.flatnonzero(subjects == name)
+        fit_idx = idx[in_fit[idx]]
+        if len(fit_idx) == 0:
+            fit_idx = idx
+        centers, _ = spherical_kmeans(x[fit_idx], max(1, int(round(len(idx) / size))), rng)
+        labels[idx] = (x[idx] @ centers.T).argmax(axis=1) + offset
+        offset += len(centers)
+    return labels
 
 
 def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:

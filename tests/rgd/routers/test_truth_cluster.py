@@ -124,7 +124,7 @@ def test_niche_specialists_are_found_by_grouping_the_truth_by_cluster_chosen_on_
     for seed in (1, 2, 3):
         train, x, topic, truth = _training_set("specialists", seed=seed)
         router = fit_router("truth_cluster", {}, train)
-        assert router.truth_grouping_ == "clusters", router.truth_grouping_loglik_
+        assert router.truth_grouping_.startswith("clusters:"), router.truth_grouping_loglik_
         assert (router.rank(x)[:, 0] == topic).mean() > 0.9
         by_subject = fit_router("truth_cluster", {"truth_grouping": "subject"}, train)
         assert (by_subject.estimate(train).posterior.argmax(axis=1) == truth).mean() < \
@@ -132,6 +132,6 @@ def test_niche_specialists_are_found_by_grouping_the_truth_by_cluster_chosen_on_
     # a pool whose models are better or worse everywhere keeps its subjects
     train, _, _, _ = _training_set("dominant", seed=1)
     router = fit_router("truth_cluster", {}, train)
-    assert router.truth_grouping_ == "subject" and set(router.truth_grouping_loglik_) == {"subject", "clusters"}
+    assert router.truth_grouping_ == "subject" and set(router.truth_grouping_loglik_) == {"subject", "clusters:150", "clusters:50"}
     with pytest.raises(ParameterError, match="truth_grouping"):
         TruthClusterRouter(truth_grouping="topics")
