@@ -160,6 +160,7 @@ def _route_rows(model, questions: list[str], k: int, cost_weight: float = 0.0) -
                     "scores": json.loads(rec["scores"]),
                     "top1": rec["top1"],
                     "subject": rec["subject"] or None,
+                    "warning": rec.get("warning") or None,
                 }
             bar.update(len(chunk))
 
@@ -204,6 +205,8 @@ def route_cmd(
     rows = _route_rows(model, questions, k, cost_weight)
     if question is not None and not as_json and output is None:
         r = next(rows)
+        if r["warning"]:
+            click.echo(f"warning: {r['warning']}", err=True)
         click.echo(f"subject: {r['subject'] or '-'}")
         for rank, (m, s) in enumerate(zip(r["models"], r["scores"]), 1):
             click.echo(f"{rank}. {m}  ({s:.4f})")

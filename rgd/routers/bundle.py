@@ -69,6 +69,18 @@ def _unwrap(embedder: Any) -> Any:
     return inner if inner is not None else embedder
 
 
+#: the warning of a question whose embedding is zero (empty, or no term the embedder knows: TF-IDF)
+BLANK_QUERY_WARNING = ("the question shares nothing with what the router was trained on (its embedding is "
+                       "zero: empty, or no known term): the ranking and subject are the router's default for "
+                       "any question, not an estimate for this one")
+
+
+def query_warnings(x: np.ndarray) -> list[str | None]:
+    """Per embedded query: :data:`BLANK_QUERY_WARNING` where its embedding is all zeros, else None."""
+    blank = ~np.any(np.asarray(x) != 0, axis=1)
+    return [BLANK_QUERY_WARNING if b else None for b in blank.tolist()]
+
+
 @dataclass
 class RouterBundle:
     """A fitted router + the fitted embedder that produced its training embeddings + metadata."""
@@ -89,7 +101,8 @@ class RouterBundle:
         return hasattr(self.router, "subject_of") and bool(getattr(self.router, "subjects_", None))
 
     def route(self, texts: Sequence[str], k: int = 3) -> list[dict[str, Any]]:
-        """Per query ``{"models": top-k names, "scores": their scores, "subject": inferred subject or None}``."""
+        """Per query ``{"models": top-k names, "scores": their scores, "subject": inferred subject or None,
+        "warning": None, or why the ranking says nothing about this question (:func:`query_warnings`)}``."""
         if isinstance(texts, str):
             raise TypeError("route expects a list of question texts, got a single string")
         texts = list(texts)
@@ -115,8 +128,9 @@ class RouterBundle:
                 "models": [models[j] for j in row],
                 "scores": [float(s) for s in srow],
                 "subject": subj,
+                "warning": warn,
             }
-            for row, srow, subj in zip(order.tolist(), top_scores, subjects)
+            for row, srow, subj, warn in zip(order.tolist(), top_scores, subjects, query_warnings(x))
         ]
 
     # ------------------------------------------------------------------ persistence

@@ -87,17 +87,24 @@ class LoadedRouter:
     def models(self) -> tuple[str, ...]:
         return tuple(self.bundle.models)
 
-    def _score_batch(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per question: the router's scores and its correctness scores (the cost policy's input)."""
+    def _score_batch(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, str | None]]:
+        """Per question: the router's scores, its correctness scores (the cost policy's input) and the
+        warning of a question the router knows nothing about (:func:`rgd.routers.bundle.query_warnings`)."""
+        from rgd.routers.bundle import query_warnings
+
         x = self.bundle.embedder.embed(list(texts))
         scores = np.asarray(self.bundle.router.scores(x), dtype=np.float64)
         correctness = np.asarray(self.bundle.router.correctness_scores(x), dtype=np.float64)
-        return list(zip(scores, correctness))
+        return list(zip(scores, correctness, query_warnings(x)))
 
     async def rank(self, text: str, cost_weight: float = 0.0) -> list[str]:
         """Every pool model the router knows, best first, for this question: the router's own ranking at
         ``cost_weight`` 0, else the cost policy's (:class:`CostWeightError` without one)."""
-        scores, correctness = await self.batcher.submit(text)
+        return (await self.rank_with_warning(text, cost_weight))[0]
+
+    async def rank_with_warning(self, text: str, cost_weight: float = 0.0) -> tuple[list[str], str | None]:
+        """:meth:`rank` and the question's warning (None, or why the ranking says nothing about it)."""
+        scores, correctness, warning = await self.batcher.submit(text)
         if cost_weight == 0.0:
             order = np.argsort(-scores, kind="stable")  # exactly RouterBundle.route's ranking
         elif self.policy is None:
@@ -105,7 +112,7 @@ class LoadedRouter:
                                   "only cost weight 0 can be served")
         else:
             order = self.policy.rank(scores[None, :], cost_weight, correctness[None, :])[0]
-        return [self.bundle.models[j] for j in order]
+        return [self.bundle.models[j] for j in order], warning
 
 
 class RouterHolder:

@@ -25,7 +25,7 @@ BUNDLE_ARTIFACT = "bundle"
 QUESTION_COLUMN = "question"
 DEFAULT_K = 3
 DEFAULT_COST_WEIGHT = 0.0
-OUTPUT_COLUMNS = ("models", "scores", "top1", "subject")
+OUTPUT_COLUMNS = ("models", "scores", "top1", "subject", "warning")
 
 
 def _question(value: Any, row: int) -> str:
@@ -81,6 +81,7 @@ def routes_to_frame(routes: list[dict[str, Any]]):
             "scores": [json.dumps([round(s, 6) for s in r["scores"]]) for r in routes],
             "top1": [r["models"][0] if r["models"] else "" for r in routes],
             "subject": [r["subject"] or "" for r in routes],
+            "warning": [r.get("warning") or "" for r in routes],
         },
         columns=list(OUTPUT_COLUMNS),
     )
@@ -117,6 +118,8 @@ def route_by_cost(bundle, policy, texts: list[str], k: int, cost_weight: float) 
     """``RouterBundle.route``'s records, ranked by the cost policy; scores are the estimated P(right)."""
     import numpy as np
 
+    from rgd.routers.bundle import query_warnings
+
     if not texts:
         return []
     x = bundle.embedder.embed(texts)
@@ -126,8 +129,8 @@ def route_by_cost(bundle, policy, texts: list[str], k: int, cost_weight: float) 
     subjects: list[str | None] = [None] * len(texts)
     if bundle.has_subjects:
         subjects = np.asarray(bundle.router.subjects_)[bundle.router.subject_of(x)].tolist()
-    return [{"models": [bundle.models[j] for j in row], "scores": [float(p) for p in prow], "subject": subj}
-            for row, prow, subj in zip(order.tolist(), prob, subjects)]
+    return [{"models": [bundle.models[j] for j in row], "scores": [float(p) for p in prow], "subject": subj,
+             "warning": warn} for row, prow, subj, warn in zip(order.tolist(), prob, subjects, query_warnings(x))]
 
 
 def _load_pyfunc(data_path: str) -> RouterModel:

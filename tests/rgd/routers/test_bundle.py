@@ -164,3 +164,17 @@ def test_minilm_bundle_round_trip(tmp_path):
     routes = loaded.route(QUESTIONS, k=2)
     assert routes == bundle.route(QUESTIONS, k=2)
     assert [r["subject"] for r in routes] == ["algebra", "biology", "history"]
+
+
+def test_a_question_the_router_knows_nothing_about_is_routed_with_a_warning():
+    import pandas as pd
+
+    from rgd.routers.bundle import BLANK_QUERY_WARNING
+    from rgd.tracking.pyfunc_model import RouterModel
+    from tests.rgd.tracking.synthetic import fit_bundle
+
+    bundle = fit_bundle("cascal")  # TF-IDF: a text with no known term embeds to zeros
+    known, unknown = bundle.route(["which enzyme binds the cell membrane protein?", "zzzz qqqq xxxx"], k=2)
+    assert known["warning"] is None and unknown["warning"] == BLANK_QUERY_WARNING
+    frame = RouterModel(bundle).predict(pd.DataFrame({"question": ["zzzz qqqq", "the quadratic root"]}))
+    assert frame["warning"].tolist() == [BLANK_QUERY_WARNING, ""]

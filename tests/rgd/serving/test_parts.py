@@ -153,3 +153,19 @@ def test_a_loaded_router_ranks_each_request_with_its_own_cost_weight():
     assert asyncio.run(ranks(LoadedRouter("1", plain), 0.0)) == [r["models"] for r in plain.route(QUESTIONS, k=4)]
     with pytest.raises(CostWeightError, match="without a cost policy"):
         asyncio.run(ranks(LoadedRouter("1", plain), 0.5))
+
+
+def test_the_gateway_says_when_a_question_shares_nothing_with_the_training_data():
+    from rgd.routers.bundle import BLANK_QUERY_WARNING
+    from rgd.serving.reload import LoadedRouter
+
+    router = LoadedRouter("1", fit_bundle("cascal"))
+
+    async def both():
+        out = await asyncio.gather(router.rank_with_warning("zzzz qqqq"),
+                                   router.rank_with_warning("which enzyme binds the cell membrane protein?"))
+        router.batcher.close()
+        return out
+
+    (_, blank), (_, known) = asyncio.run(both())
+    assert blank == BLANK_QUERY_WARNING and known is None
