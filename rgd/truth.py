@@ -112,6 +112,8 @@ class _Votes:
         self.answered = (choices >= 0) & (choices < self.n_options[None, :])
         self.choices = np.where(self.answered, choices, 0)
         self.flat = (np.arange(self.n_q)[None, :] * self.n_o + self.choices)[self.answered]  # (n_votes,)
+        # (Q, O, O): the (truth, distractor) pairs a question has, computed once for every E-step
+        self.pair_ok = self.valid[:, :, None] & self.valid[:, None, :] & ~np.eye(self.n_o, dtype=bool)[None]
         self.z, self.has_conf = _zscore(confidence, self.answered)
         if subjects is None:
             self.subj, self.n_s = np.zeros(self.n_q, dtype=np.int64), 1
@@ -178,8 +180,7 @@ def _e_step(d: _Votes, p, rho):
     a = d.votes(np.where(ans, np.log(p) - l_other, 0.0))  # the vote names the truth
     bb = d.votes(np.where(ans, np.log(1 - p) + np.log(rho_q) - l_other, 0.0))  # ... the distractor
     joint = a[:, :, None] + bb[:, None, :]
-    ok = d.valid[:, :, None] & d.valid[:, None, :] & ~np.eye(d.n_o, dtype=bool)[None]
-    joint = np.where(ok, joint, -np.inf)
+    joint[~d.pair_ok] = -np.inf  # (truth, distractor) pairs that do not exist
     mx = joint.max(axis=(1, 2), keepdims=True)
     pj = np.exp(joint - mx)
     tot = pj.sum(axis=(1, 2))
