@@ -286,12 +286,10 @@ class Gateway:
         self.metrics.routing.observe(time.perf_counter() - t)
         if self.config.server.log_prompts:
             access_log.info("route %s: %r -> %s", mode, question, ranking)
+        extra: dict[str, Any] = {"cost_weight": cost_weight, **({"warning": warning} if warning else {})}
         if stream:
-            return await self._stream(router, ranking, payload)
-        info: dict[str, Any] = {"router_version": router.version, "ranking": ranking, "mode": mode,
-                                "cost_weight": cost_weight}
-        if warning:
-            info["warning"] = warning
+            return await self._stream(router, ranking, payload, extra)
+        info: dict[str, Any] = {"router_version": router.version, "ranking": ranking, "mode": mode, **extra}
         if k == 1:
             model, reply, failures = await self.top1(ranking, payload)
         else:
@@ -310,7 +308,8 @@ class Gateway:
         self.metrics.chosen.labels(model=model, mode=mode).inc()
         return Response(json.dumps(body).encode("utf-8"), 200, headers=headers, media_type=_JSON)
 
-    async def _stream(self, router: LoadedRouter, ranking: list[str], payload: dict[str, Any]) -> Response:
+    async def _stream(self, router: LoadedRouter, ranking: list[str], payload: dict[str, Any],
+                      extra: dict[str, Any]) -> Response:
         failures: list[str] = []
         for model in ranking:
             up = self.upstreams[model]
@@ -329,7 +328,7 @@ class Gateway:
                 self.metrics.upstream_errors.labels(model=model, kind="4xx").inc()
                 return Response(body, r.status, headers=headers, media_type=r.content_type)
             self.metrics.chosen.labels(model=model, mode="top1").inc()
-            info = {"model": model, "router_version": router.version, "ranking": ranking, "mode": "top1"}
+            info = {"model": model, "router_version": router.version, "ranking": ranking, "mode": "top1", **extra}
             if failures:
                 info["failovers"] = failures
             first = {"object": "chat.completion.chunk", "choices": [], "model": model, "rgd": info}

@@ -181,8 +181,16 @@ def test_streaming_is_passed_through_with_the_routing_first(healthy):
     assert events[-1] == "[DONE]"
     first = json.loads(events[0])
     assert first["choices"] == [] and first["rgd"]["model"] == "bio-expert" and first["rgd"]["router_version"] == "1"
+    assert first["rgd"]["cost_weight"] == 0.0 and "warning" not in first["rgd"]
     text = "".join(json.loads(e)["choices"][0]["delta"]["content"] for e in events[1:-1])
     assert text == "Hello from bio-expert."
+
+
+def test_an_unknown_question_is_answered_with_a_warning_in_the_routing(healthy):
+    r = _post(healthy, chat_body("zzzz qqqq xxxx"))
+    assert r.status_code == 200, r.text
+    assert "shares nothing with what the router was trained on" in r.json()["rgd"]["warning"]
+    assert "warning" not in _post(healthy, chat_body(BIO)).json()["rgd"]
 
 
 def test_topk_returns_the_majority_response_with_the_votes(healthy, upstreams):
