@@ -81,6 +81,10 @@ def key_is_anchor(estimate: TruthEstimate) -> bool:
     return key is not None and key > float(estimate.accuracy[: estimate.n_pool].max())
 
 
+#: up to this many groups the per-group sums are one product with a one-hot matrix, beyond it np.bincount
+ONEHOT_MAX_GROUPS = 32
+
+
 def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -120,10 +124,16 @@ class _Votes:
         else:
             _, self.subj = np.unique(np.asarray(subjects), return_inverse=True)
             self.n_s = int(self.subj.max()) + 1
+        self.onehot = None
+        if self.n_s <= ONEHOT_MAX_GROUPS:
+            self.onehot = np.zeros((self.n_q, self.n_s))
+            self.onehot[np.arange(self.n_q), self.subj] = 1.0
 
     def by_subject(self, a: np.ndarray) -> np.ndarray:
         """(V, S): per voter, the sum of (V, Q) ``a`` over each subject's questions (np.bincount: O(V Q), where
         a one-hot product costs O(V Q S), which many fine groups make the bulk of the fit)."""
+        if self.onehot is not None:  # few groups (subjects): one BLAS product is faster
+            return a @ self.onehot
         return np.stack([np.bincount(self.subj, weights=row, minlength=self.n_s) for row in a])
 
     def votes(self, w: np.ndarray) -> np.ndarray:
