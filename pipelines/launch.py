@@ -195,12 +195,9 @@ def preflight(config: RunConfig) -> None:
 
     for spec in config.generators:
         if spec.kind == "recorded":  # a replay: its directory, split and answers file read as the step will
-            from rgd.generation.replay import default_answers_file
+            from rgd.workflow.sources import replay_spec
 
-            load_split_questions(spec.params["dir"], spec.params.get("split", "train"))
-            answers = spec.params.get("answers") or default_answers_file(Path(spec.params["dir"]), spec.name)
-            if not Path(answers).is_file():
-                raise DataError(f"generator {spec.name!r}: no such answers file", path=answers)
+            replay_spec(spec, config.generation)
         else:
             check_backend(spec.kind, spec.model, dict(spec.params), f"generator {spec.name!r}")
     if config.pool.kind == "recorded":

@@ -85,6 +85,9 @@ class GeneratorSpec(_Strict):
             raise ParameterError(f"a {self.kind} generator needs 'model'")
         if self.kind == "recorded":
             _check_replay_params(self.params, {"dir", "answers", "split"}, "generators[*].params")
+            if self.params.get("split", "train") not in ("train", "test"):
+                raise ParameterError(f"generators[*].params.split: a recorded generator replays 'train' or 'test', "
+                                     f"got {self.params['split']!r}")
         return self
 
     @property

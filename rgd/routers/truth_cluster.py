@@ -116,7 +116,8 @@ class TruthClusterRouter(Router):
         that away, so the estimate cannot tell who is right where the niches disagree. ``auto``: the grouping
         under which held-out votes are most likely (:func:`rgd.truth.heldout_loglik`: voter parameters fitted
         on half the questions, the other half's votes scored; label-free), tried from coarse to fine and
-        stopping at the first that does not improve, so a pool without niches keeps its subjects. The comparison runs on a seeded sample of at most :data:`GROUPING_SAMPLE` questions with
+        stopping at the first that does not improve, so a pool without niches keeps its subjects. The
+        comparison runs on a seeded sample of at most :data:`GROUPING_SAMPLE` questions with
         :data:`GROUPING_EM_ITERATIONS` EM iterations (it compares groupings; the estimate itself uses all)."""
         subjects = np.asarray(train.table.subjects)
         if self.truth_grouping == "subject":

@@ -279,7 +279,7 @@ class Gateway:
             raise GatewayError(503, "no router is loaded yet", type="service_unavailable", code="router_not_ready")
         t = time.perf_counter()
         try:
-            ranked, warning = await router.rank_with_warning(question, cost_weight)
+            ranked, warning = await router.rank(question, cost_weight)
         except CostWeightError as exc:
             raise GatewayError(400, str(exc), param="rgd_cost_weight", code="invalid_cost_weight") from None
         ranking = [m for m in ranked if m in self.upstreams]

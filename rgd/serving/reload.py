@@ -97,13 +97,10 @@ class LoadedRouter:
         correctness = np.asarray(self.bundle.router.correctness_scores(x), dtype=np.float64)
         return list(zip(scores, correctness, query_warnings(x)))
 
-    async def rank(self, text: str, cost_weight: float = 0.0) -> list[str]:
-        """Every pool model the router knows, best first, for this question: the router's own ranking at
-        ``cost_weight`` 0, else the cost policy's (:class:`CostWeightError` without one)."""
-        return (await self.rank_with_warning(text, cost_weight))[0]
-
-    async def rank_with_warning(self, text: str, cost_weight: float = 0.0) -> tuple[list[str], str | None]:
-        """:meth:`rank` and the question's warning (None, or why the ranking says nothing about it)."""
+    async def rank(self, text: str, cost_weight: float = 0.0) -> tuple[list[str], str | None]:
+        """Every pool model the router knows, best first, for this question (the router's own ranking at
+        ``cost_weight`` 0, else the cost policy's; :class:`CostWeightError` without one), and the question's
+        warning (None, or why the ranking says nothing about it)."""
         scores, correctness, warning = await self.batcher.submit(text)
         if cost_weight == 0.0:
             order = np.argsort(-scores, kind="stable")  # exactly RouterBundle.route's ranking

@@ -204,7 +204,7 @@ class LLMSource:
         reports: dict[str, Any] = {}
         for spec in config.generators:
             if spec.kind == "recorded":
-                qs, reports[spec.name] = self._replay(spec)
+                qs, reports[spec.name] = replay_spec(spec, self.config.generation)
                 questions += qs
                 if gen.self_answer_samples:  # a replay answers its own question with its recorded key, every time
                     keyed = ResponseTable.from_records(qs, [Response(model=spec.name, question_id=q.id,
@@ -242,13 +242,6 @@ class LLMSource:
         qset = QuestionSet(tuple(questions), tuple(g.name for g in config.generators), "generated", None,
                            {"generators": reports})
         return qset, merge_self_answers(self_tables, gen.self_answer_samples)
-
-    def _replay(self, spec) -> tuple[list[Question], dict[str, Any]]:
-        from rgd.generation.replay import replay_generated
-
-        gen = self.config.generation
-        return replay_generated(spec.params["dir"], spec.name, gen.n_per_subject, seed=gen.seed + spec.seed,
-                                answers=spec.params.get("answers"), split=spec.params.get("split", "train"))
 
     def test_set(self) -> QuestionSet:
         from rgd.data.recorded import load_split_questions
@@ -300,3 +293,13 @@ class LLMSource:
 
             identity["recorded"] = directory_fingerprint(Path(params["dir"]) / "responses")
         return identity
+
+
+def replay_spec(spec: Any, generation: Any) -> tuple[list[Question], dict[str, Any]]:
+    """A recorded generator's questions and report (``spec``: a ``kind: recorded`` GeneratorSpec): what the
+    generate step writes, and what the launcher's preflight reads to check the replay before any step runs."""
+    from rgd.generation.replay import replay_generated
+
+    return replay_generated(spec.params["dir"], spec.name, generation.n_per_subject,
+                            seed=generation.seed + spec.seed, answers=spec.params.get("answers"),
+                            split=spec.params.get("split", "train"))

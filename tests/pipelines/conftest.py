@@ -81,6 +81,14 @@ def inspect_last_run(home: Path) -> dict:
     return json.loads(line[5:])
 
 
+def mlflow_client(home: Path):
+    """An MlflowClient on the local store of an isolated ``rgd`` home."""
+    import mlflow
+
+    uri = f"sqlite:///{(home / 'mlflow' / 'mlflow.db').as_posix()}"
+    return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
 @pytest.fixture(scope="module")
 def small_config(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("cfg") / "small.yaml"

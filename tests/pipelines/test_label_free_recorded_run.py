@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.pipelines.conftest import rgd
+from tests.pipelines.conftest import mlflow_client, rgd
 from tests.rgd.conftest import synthetic_pool, write_recorded
 
 
@@ -39,19 +39,13 @@ def replayed(tmp_path_factory):
     return {"home": home, "first": first, "pool": sorted(preds)}
 
 
-def _client(home):
-    import mlflow
-
-    uri = f"sqlite:///{(home / 'mlflow' / 'mlflow.db').as_posix()}"
-    return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
-
 
 def test_replay_runs_label_free_to_a_registered_promoted_router(replayed):
     out = replayed["first"]
     assert "label-free end to end" in out.stderr
     assert "held-out generated questions" in out.stdout and "test set:" not in out.stdout
     assert "promoted to champion" in out.stdout, out.stdout[-2000:]
-    client = _client(replayed["home"])
+    client = mlflow_client(replayed["home"])
     mv = client.get_model_version_by_alias("rgd-router", "champion")
     assert mv.tags["label_free"] == "true" and mv.tags["estimate_on"] == "holdout"
     assert mv.tags["promotion.metric"] == "estimated_top1"

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from tests.paths import REPO_ROOT
-from tests.pipelines.conftest import isolated_env, rgd
+from tests.pipelines.conftest import isolated_env, mlflow_client, rgd
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +49,6 @@ def label_free(tmp_path_factory):
     return {"home": home, "first": first, "second": second, "pool": pool}
 
 
-def _client(home):
-    import mlflow
-
-    uri = f"sqlite:///{(home / 'mlflow' / 'mlflow.db').as_posix()}"
-    return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
-
 
 def test_runs_label_free_to_a_registered_promoted_router(label_free):
     out = label_free["first"]
@@ -62,7 +56,7 @@ def test_runs_label_free_to_a_registered_promoted_router(label_free):
     assert "label-free estimate on" in out.stdout and "held-out generated questions" in out.stdout
     assert "test set:" not in out.stdout  # no labelled evaluation at all
     assert "promoted to champion" in out.stdout, out.stdout[-2000:]
-    client = _client(label_free["home"])
+    client = mlflow_client(label_free["home"])
     mv = client.get_model_version_by_alias("rgd-router", "champion")
     tags = mv.tags
     assert tags["label_free"] == "true" and tags["estimate_on"] == "holdout"
@@ -77,7 +71,7 @@ def test_runs_label_free_to_a_registered_promoted_router(label_free):
 def test_same_heldout_set_is_compared_and_the_decision_recorded(label_free):
     out = label_free["second"]
     assert "registered rgd-router version 2" in out.stdout
-    client = _client(label_free["home"])
+    client = mlflow_client(label_free["home"])
     v1, v2 = client.get_model_version("rgd-router", "1"), client.get_model_version("rgd-router", "2")
     assert v1.tags["estimate_set_id"] == v2.tags["estimate_set_id"]  # same generated data: same held-out set
     # the identical router does not beat the champion by more than the margin: it stays challenger, and why

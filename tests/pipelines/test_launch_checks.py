@@ -165,6 +165,9 @@ def test_a_recorded_replay_is_checked_before_any_step(tmp_path):
     with pytest.raises(DataError, match="no recorded answers of generator 'gen'"):
         preflight(parse_run_file(replay)[0])
     (pack / "generators").mkdir()
+    (pack / "generators" / "gen.jsonl").write_text('{"question_id": 0, "pred": "??"}\n')
+    with pytest.raises(DataError, match="is not an option letter"):  # the answers are read as the generate step will read them
+        preflight(parse_run_file(replay)[0])
     (pack / "generators" / "gen.jsonl").write_text('{"question_id": 0, "pred": "A"}\n')
     preflight(parse_run_file(replay)[0])
     with pytest.raises(DataError, match="no responses file for models"):

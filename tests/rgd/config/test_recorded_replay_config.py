@@ -31,6 +31,8 @@ def test_a_recorded_generator_may_feed_a_live_pool():
     ({"generators": [{"kind": "recorded", "model": "gen", "params": {"dir": "d", "base_url": "x"}}]},
      r"unknown parameters \['base_url'\]"),
     ({"generators": [{"kind": "recorded", "params": {"dir": "d"}}]}, "needs 'model'"),
+    ({"generators": [{"kind": "recorded", "model": "gen", "params": {"dir": "d", "split": "validation"}}]},
+     r"params.split: a recorded generator replays 'train' or 'test', got 'validation'"),
 ])
 def test_bad_replay_configs_name_the_field(change, match):
     with pytest.raises(ValueError, match=match):
