@@ -58,8 +58,9 @@ class Gateway:
         self.limiter = RateLimiter(config.rate_limit.requests_per_s, config.rate_limit.burst)
         self.upstreams = {spec.name: Upstream(spec, config.breaker) for spec in config.pool}
         r = config.routing
-        self.holder = RouterHolder(source, self.metrics, r.batch_window_ms / 1000.0, r.max_batch,
-                                   config.registry.poll_interval_s, r.embedder_threads, config.pool_costs())
+        window_s = None if r.batch_window_ms is None else r.batch_window_ms / 1000.0
+        self.holder = RouterHolder(source, self.metrics, window_s, r.max_batch, config.registry.poll_interval_s,
+                                   r.embedder_threads, config.pool_costs())
         self._mode = re.compile(rf"^{re.escape(r.public_model)}(?::top(\d+))?$")
         self._ready_cache: tuple[float, bool] = (0.0, False)
         self._poller: asyncio.Task | None = None

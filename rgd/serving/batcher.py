@@ -1,9 +1,11 @@
 """Micro-batching: concurrent questions are ranked in one embedder call instead of one call each.
 
 One worker per batcher takes the first waiting question, waits up to ``window_s`` for more (or until
-``max_batch`` are waiting), and ranks them all in one call on a worker thread (the event loop keeps serving;
-torch releases the GIL while it embeds). Questions that arrive while a batch is being ranked form the next
-batch, so under load batches grow without any extra wait.
+``max_batch`` are waiting), and ranks them all in one call: on a worker thread for an embedder that releases
+the GIL (torch: the event loop keeps serving while it embeds), or ``inline`` on the event loop for one that
+would hold the GIL anyway (TF-IDF: a thread only adds a handoff and GIL switches; measured in
+benchmarks/README.md). Questions that arrive while a batch is being ranked form the next batch, so under load
+batches grow without any extra wait.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ class MicroBatcher(Generic[T]):
         window_s: float = 0.002,
         max_batch: int = 64,
         on_batch: Callable[[int, float], None] | None = None,
+        inline: bool = False,
     ) -> None:
         self.fn = fn
+        self.inline = inline
         self.window_s = window_s
         self.max_batch = max_batch
         self.on_batch = on_batch
@@ -51,7 +55,10 @@ class MicroBatcher(Generic[T]):
             texts = [t for t, _ in batch]
             start = loop.time()
             try:
-                results = await loop.run_in_executor(self._executor, self.fn, texts)
+                if self.inline:
+                    results = self.fn(texts)
+                else:
+                    results = await loop.run_in_executor(self._executor, self.fn, texts)
             except Exception as exc:  # noqa: BLE001 - handed to every waiting request
                 for _, fut in batch:
                     if not fut.done():

@@ -109,7 +109,9 @@ class BreakerSpec(_Strict):
 class RoutingSpec(_Strict):
     public_model: str = Field("rgd-router", min_length=1, description="the model id clients send (':topK' for consensus)")
     max_k: int = Field(5, ge=1, description="largest k a client may ask for in consensus mode")
-    batch_window_ms: float = Field(2.0, ge=0, description="how long the router waits to batch concurrent questions")
+    batch_window_ms: float | None = Field(
+        None, ge=0, description="how long the router waits to batch concurrent questions; default: 2 ms for an "
+        "embedder ranked on a worker thread (MiniLM), 0 for one ranked on the event loop (TF-IDF)")
     max_batch: int = Field(64, ge=1, description="most questions embedded in one call")
     embedder_threads: int = Field(
         1, ge=1, description="torch threads of a MiniLM embedder; more than the free cores makes it far slower")

@@ -38,6 +38,13 @@ class CostWeightError(ValueError):
     """A cost weight the served router cannot honour (out of range, or no cost policy)."""
 
 
+#: embedders ranked on a worker thread: they release the GIL while they compute (torch), so the event loop keeps
+#: serving; every other embedder (TF-IDF: ~0.3 ms a question, holding the GIL) is ranked on the event loop
+OFFLOADED_EMBEDDERS = frozenset({"minilm"})
+#: the default batching window of an offloaded embedder (an inline one batches only what arrived meanwhile)
+WINDOW_S = 0.002
+
+
 @dataclass
 class LoadedRouter:
     """One served router version. The batcher embeds and scores concurrent questions together; each request
@@ -46,7 +53,7 @@ class LoadedRouter:
 
     version: str
     bundle: Any  # RouterBundle
-    window_s: float = 0.002
+    window_s: float | None = None  # None: WINDOW_S for an offloaded embedder, 0 for an inline one
     max_batch: int = 64
     metrics: GatewayMetrics | None = None
     torch_threads: int = 1
@@ -67,7 +74,9 @@ class LoadedRouter:
         on_batch = None
         if self.metrics is not None:
             on_batch = lambda n, _s: self.metrics.batch_size.observe(n)  # noqa: E731
-        self.batcher = MicroBatcher(self._score_batch, self.window_s, self.max_batch, on_batch)
+        offloaded = getattr(inner, "kind", None) in OFFLOADED_EMBEDDERS
+        window = self.window_s if self.window_s is not None else (WINDOW_S if offloaded else 0.0)
+        self.batcher = MicroBatcher(self._score_batch, window, self.max_batch, on_batch, inline=not offloaded)
         self.policy = self._policy()
 
     def _policy(self):
@@ -113,7 +122,7 @@ class LoadedRouter:
 
 
 class RouterHolder:
-    def __init__(self, source: RouterSource, metrics: GatewayMetrics, window_s: float, max_batch: int,
+    def __init__(self, source: RouterSource, metrics: GatewayMetrics, window_s: float | None, max_batch: int,
                  poll_interval_s: float, torch_threads: int = 1, costs: dict[str, float] | None = None) -> None:
         self.source = source
         self.costs = costs

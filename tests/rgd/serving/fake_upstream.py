@@ -108,7 +108,9 @@ def main() -> None:
     ap.add_argument("--latency-ms", type=float, default=0.0)
     ap.add_argument("--answer", default=None)
     args = ap.parse_args()
-    sock = socket.socket()
+    # proto IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+    # without it Nagle holds the reply's body (a second write) until the client's delayed ACK, ~40 ms later
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     print(f"PORT {sock.getsockname()[1]}", flush=True)

@@ -113,22 +113,44 @@ def test_consensus_majority_ties_and_no_answer():
     assert n_options("Q?\nA. x\nB. y\nC. z") == 3 and n_options("(A) x\n(B) y") == 2 and n_options("free chat") == 26
 
 
-def test_micro_batcher_ranks_concurrent_questions_in_one_call():
+@pytest.mark.parametrize("inline", [False, True])
+def test_micro_batcher_ranks_concurrent_questions_in_one_call(inline):
+    import threading
+
     calls: list[list[str]] = []
+    threads: set[str] = set()
 
     def rank(texts):
         calls.append(list(texts))
+        threads.add(threading.current_thread().name)
         return [t.upper() for t in texts]
 
     async def main():
-        batcher = MicroBatcher(rank, window_s=0.02, max_batch=8)
+        batcher = MicroBatcher(rank, window_s=0.0 if inline else 0.02, max_batch=8, inline=inline)
         out = await asyncio.gather(*(batcher.submit(f"q{i}") for i in range(20)))
         batcher.close()
         return out
 
     out = asyncio.run(main())
     assert out == [f"Q{i}" for i in range(20)]
-    assert [len(c) for c in calls] == [8, 8, 4]
+    assert [len(c) for c in calls] == [8, 8, 4]  # inline, with no window, it still batches what is waiting
+    assert threads == ({threading.main_thread().name} if inline else {"rgd-router_0"})
+
+
+def test_a_tfidf_router_is_ranked_on_the_event_loop_and_minilm_on_a_worker_thread():
+    from types import SimpleNamespace
+
+    from rgd.serving.reload import WINDOW_S, LoadedRouter
+
+    tfidf = LoadedRouter("1", fit_bundle("cascal"))
+    assert tfidf.batcher.inline and tfidf.batcher.window_s == 0.0
+    explicit = LoadedRouter("1", fit_bundle("cascal"), window_s=0.005)
+    assert explicit.batcher.window_s == 0.005 and explicit.batcher.inline
+    minilm = SimpleNamespace(embedder=SimpleNamespace(kind="minilm"), metadata={}, models=("a",))
+    offloaded = LoadedRouter("1", minilm, torch_threads=1)
+    assert not offloaded.batcher.inline and offloaded.batcher.window_s == WINDOW_S
+    for router in (tfidf, explicit, offloaded):
+        router.batcher.close()
 
 
 def test_a_loaded_router_ranks_each_request_with_its_own_cost_weight():
