@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 
@@ -138,8 +139,6 @@ def test_micro_batcher_ranks_concurrent_questions_in_one_call(inline):
 
 
 def test_a_tfidf_router_is_ranked_on_the_event_loop_and_minilm_on_a_worker_thread():
-    from types import SimpleNamespace
-
     from rgd.serving.reload import WINDOW_S, LoadedRouter
 
     tfidf = LoadedRouter("1", fit_bundle("cascal"))
@@ -192,3 +191,28 @@ def test_the_gateway_says_when_a_question_shares_nothing_with_the_training_data(
 
     (_, blank), (_, known) = asyncio.run(both())
     assert blank == BLANK_QUERY_WARNING and known is None
+
+
+def test_serving_a_router_freezes_what_is_alive_so_full_collections_skip_it():
+    import gc
+
+    from rgd.serving.metrics import GatewayMetrics
+    from rgd.serving.reload import LoadedRouter, RouterHolder
+
+    holder = RouterHolder(SimpleNamespace(name="r"), GatewayMetrics(), None, 8, 30.0)
+
+    async def serve_two():
+        first, second = LoadedRouter("1", fit_bundle("cascal")), LoadedRouter("2", fit_bundle("cascal"))
+        holder.swap(first)
+        frozen = gc.get_freeze_count()
+        holder.swap(second)  # the previous freeze is undone and redone, not stacked
+        for router in (first, second):
+            router.batcher.close()
+        return frozen, gc.get_freeze_count()
+
+    try:
+        frozen, again = asyncio.run(serve_two())
+        assert frozen > 10_000 and abs(again - frozen) < frozen // 2
+        assert holder.current.version == "2"
+    finally:
+        gc.unfreeze()
