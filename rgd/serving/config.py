@@ -24,6 +24,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from rgd.config.aliases import check_alias_name
 from rgd.config.run_config import read_yaml
 from rgd.errors import DataError, ParameterError, validation_message
 
@@ -45,6 +46,8 @@ class RegistrySpec(_Strict):
     alias: str = Field("champion", min_length=1, description="the alias served; the gateway follows it")
     tracking_uri: str | None = Field(None, description="MLflow tracking URI; default $MLFLOW_TRACKING_URI")
     poll_interval_s: float = Field(30.0, gt=0, description="how often the alias is checked for a new version")
+
+    _check_alias = field_validator("alias")(classmethod(lambda cls, v: check_alias_name(v, "registry.alias")))
 
 
 class UpstreamSpec(_Strict):

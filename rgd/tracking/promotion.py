@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
+from rgd.config.aliases import check_alias_name
 from rgd.errors import ParameterError
 from rgd.tracking.config import DEFAULT_MODEL_NAME
 from rgd.tracking.listing import NoRegisteredModelError
@@ -329,6 +330,7 @@ def set_alias_manually(
 
     An incomplete version (interrupted registration) is refused.
     """
+    check_alias_name(alias)
     with registry_lock():
         client = _client()
         mv = _version(client, model_name, version)

@@ -43,6 +43,8 @@ def test_the_sample_config_loads():
         ({"pool": [{**POOL[0], "base_url": "ftp://x"}]}, "base_url"),
         ({"pool": POOL, "breaker": {"failure_threshold": 0}}, "breaker.failure_threshold"),
         ({"pool": POOL, "server": {"max_body_byte": 10}}, "server.max_body_byte"),
+        ({"pool": POOL, "registry": {"alias": "champion!"}}, "registry.alias"),
+        ({"pool": POOL, "registry": {"alias": "v2"}}, "registry.alias"),
     ],
 )
 def test_bad_configs_name_the_field(change, field):

@@ -233,6 +233,11 @@ def test_commands_list_promote_route(mlflow_home, bundle_dir, tmp_path):
     assert res.exit_code == 0 and "v2 -> v1" in res.output
     res = runner.invoke(main, ["promote", "2", "--name", name])
     assert res.exit_code == 0 and _aliases(name)["champion"] == "2"
+    for bad in ("bad alias!", "v3", "latest"):  # refused by name before the registry sees it, nothing written
+        res = runner.invoke(main, ["promote", "1", "--name", name, "--alias", bad])
+        assert res.exit_code == 1 and "--alias" in res.output and "Traceback" not in res.output, res.output
+        assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert _aliases(name) == {"champion": "2"} and _tags(name, "1").get("promotion.alias") != "v3"
 
     for args in (["models"], ["route", "a question"], ["promote", "--rollback"]):
         res = runner.invoke(main, [*args, "--name", "never-registered"])
