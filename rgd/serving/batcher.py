@@ -16,12 +16,15 @@ from typing import Callable, Generic, Sequence, TypeVar
 
 T = TypeVar("T")
 
+#: the default batching window: long enough for concurrent questions to join, short beside one embedding call
+WINDOW_S = 0.002
+
 
 class MicroBatcher(Generic[T]):
     def __init__(
         self,
         fn: Callable[[Sequence[str]], list[T]],
-        window_s: float = 0.002,
+        window_s: float = WINDOW_S,
         max_batch: int = 64,
         on_batch: Callable[[int, float], None] | None = None,
         inline: bool = False,

@@ -19,7 +19,7 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from rgd.serving.batcher import MicroBatcher
+from rgd.serving.batcher import WINDOW_S, MicroBatcher
 from rgd.serving.metrics import GatewayMetrics
 
 log = logging.getLogger(__name__)
@@ -39,11 +39,10 @@ class CostWeightError(ValueError):
     """A cost weight the served router cannot honour (out of range, or no cost policy)."""
 
 
-#: embedders ranked on a worker thread: they release the GIL while they compute (torch), so the event loop keeps
-#: serving; every other embedder (TF-IDF: ~0.3 ms a question, holding the GIL) is ranked on the event loop
-OFFLOADED_EMBEDDERS = frozenset({"minilm"})
-#: the default batching window of an offloaded embedder (an inline one batches only what arrived meanwhile)
-WINDOW_S = 0.002
+#: torch embedders: they take ``torch_threads`` and are ranked on a worker thread, since torch releases the GIL
+#: while it computes and the event loop keeps serving; every other embedder (TF-IDF: ~0.3 ms a question, holding
+#: the GIL) is ranked on the event loop and batches only what arrived meanwhile (no window by default)
+TORCH_EMBEDDERS = frozenset({"minilm"})
 
 
 @dataclass
@@ -54,7 +53,7 @@ class LoadedRouter:
 
     version: str
     bundle: Any  # RouterBundle
-    window_s: float | None = None  # None: WINDOW_S for an offloaded embedder, 0 for an inline one
+    window_s: float | None = None  # None: WINDOW_S for a torch embedder, 0 for any other
     max_batch: int = 64
     metrics: GatewayMetrics | None = None
     torch_threads: int = 1
@@ -66,7 +65,8 @@ class LoadedRouter:
         inner = getattr(self.bundle.embedder, "inner", None) or self.bundle.embedder
         if getattr(inner, "show_progress", False):
             inner.show_progress = False  # no progress bar per request batch
-        if getattr(inner, "kind", None) == "minilm":
+        offloaded = getattr(inner, "kind", None) in TORCH_EMBEDDERS
+        if offloaded:
             # measured on 2 shared cores: one 64-question batch takes 0.9 s with 1 thread and 1.9 s with 2,
             # a single question 30 ms and 620 ms (OpenMP threads spinning for cores they do not get)
             import torch
@@ -75,7 +75,6 @@ class LoadedRouter:
         on_batch = None
         if self.metrics is not None:
             on_batch = lambda n, _s: self.metrics.batch_size.observe(n)  # noqa: E731
-        offloaded = getattr(inner, "kind", None) in OFFLOADED_EMBEDDERS
         window = self.window_s if self.window_s is not None else (WINDOW_S if offloaded else 0.0)
         self.batcher = MicroBatcher(self._score_batch, window, self.max_batch, on_batch, inline=not offloaded)
         self.policy = self._policy()

@@ -9,7 +9,7 @@ import pytest
 
 from rgd.errors import ParameterError
 from rgd.serving.auth import KeyChecker
-from rgd.serving.batcher import MicroBatcher
+from rgd.serving.batcher import WINDOW_S, MicroBatcher
 from rgd.serving.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from rgd.serving.config import load_gateway_config, parse_gateway_config
 from rgd.serving.ratelimit import RateLimiter
@@ -141,7 +141,7 @@ def test_micro_batcher_ranks_concurrent_questions_in_one_call(inline):
 
 
 def test_a_tfidf_router_is_ranked_on_the_event_loop_and_minilm_on_a_worker_thread():
-    from rgd.serving.reload import WINDOW_S, LoadedRouter
+    from rgd.serving.reload import LoadedRouter
 
     tfidf = LoadedRouter("1", fit_bundle("cascal"))
     assert tfidf.batcher.inline and tfidf.batcher.window_s == 0.0
