@@ -23,6 +23,7 @@ import yaml
 
 from rgd.config.run_config import RunConfig, embedded_default, parse_run_config, read_yaml
 from rgd.errors import DataError, ParameterError, RGDError
+from rgd.params import check_param_types
 
 #: ZenML run-configuration keys: a file with any of these at the top level is a ZenML run config
 ZENML_TOP_KEYS = frozenset({"settings", "steps", "run_name", "enable_cache", "schedule", "extra", "parameters",
@@ -150,6 +151,7 @@ def check_backend(kind: str, model: str, params: dict[str, Any], what: str) -> N
     import inspect
 
     cls = _backend_class(kind)
+    check_param_types(cls, {"model": model, **params}, f"{what}: {kind} backend")
     try:
         inspect.signature(cls).bind(model=model, **params)
     except TypeError as exc:

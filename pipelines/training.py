@@ -30,18 +30,32 @@ from steps.respond import respond
 from steps.train import train_router
 
 
+def replayed_generator_files(config: RunConfig) -> list[str]:
+    """The directories and answers files the recorded generators of ``config`` replay (none for other kinds)."""
+    files = []
+    for spec in config.generators:
+        if spec.kind == "recorded":
+            files += [spec.params["dir"]] + ([spec.params["answers"]] if spec.params.get("answers") else [])
+    return files
+
+
 @pipeline(name="rgd_training")
 def rgd_training(config: RunConfig) -> None:
-    generated, self_answers = generate_questions(config=config_for(config, names.GENERATE_STEP))
+    # a recorded replay's files are hashed into the generate and respond steps' inputs: editing them reruns those
+    generator, generated_sha256 = data_input(generate_questions, *replayed_generator_files(config))
+    generated, self_answers = generator(config=config_for(config, names.GENERATE_STEP), data_sha256=generated_sha256)
     test_loader, test_sha256 = data_input(load_test_set, None if config.is_simulated or config.test_set is None
                                           else config.test_set.dir)
     test = test_loader(config=config_for(config, names.TEST_SET_STEP), data_sha256=test_sha256)
     respond_cfg = config_for(config, names.RESPOND_STEP)
+    responder, pool_sha256 = data_input(respond, config.pool.params.get("dir") if config.pool.kind == "recorded"
+                                        else None)
     train_parts, test_parts = [], []
     for model in source_for(config).pool_model_names():
         step_id = respond_step_name(model)
-        invocation = respond.with_options(substitutions={"model": step_id.removeprefix(names.RESPOND_PREFIX)})
-        train_r, test_r = invocation(config=respond_cfg, model=model, generated=generated, test=test, id=step_id)
+        invocation = responder.with_options(substitutions={"model": step_id.removeprefix(names.RESPOND_PREFIX)})
+        train_r, test_r = invocation(config=respond_cfg, model=model, generated=generated, test=test,
+                                     data_sha256=pool_sha256, id=step_id)
         train_parts.append(train_r)
         test_parts.append(test_r)
     # the filter also holds a seeded share of the kept questions out of training (evaluation.holdout_fraction)

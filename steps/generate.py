@@ -15,11 +15,12 @@ from rgd.workflow.generate import load_test_set as load_test_set_stage
 
 
 @step
-def generate_questions(config: RunConfig) -> tuple[
+def generate_questions(config: RunConfig, data_sha256: Optional[str] = None) -> tuple[
     Annotated[QuestionSet, "generated_questions"],
     Annotated[Optional[ResponseTable], "generator_self_answers"],
 ]:
-    """Questions from every configured generator, with their keys, provenance and (simulated) latent truth."""
+    """Questions from every configured generator, with their keys, provenance and (simulated) latent truth.
+    ``data_sha256``: the content hash of a recorded generator's files (a cache key; steps.recorded.data_input)."""
     questions, self_answers = generate_stage(config)
     log_metadata(metadata={"n_generated": len(questions), "generators": ", ".join(questions.generators),
                            "content_hash": questions.content_hash})

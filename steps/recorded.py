@@ -3,7 +3,8 @@
 ZenML caches a step on its inputs, and the directory's name does not change when its files do: the pipeline
 passes the directory's content hash (:func:`data_input`) as an input, so editing or deleting a file loads the
 data again; where the files cannot be hashed before the run (a directory only the step's pod sees), the
-loader is not cached at all.
+loader is not cached at all. The training pipeline does the same for a recorded replay: generate_questions
+takes the hash of the recorded generators' files, every respond step the hash of the recorded pool's.
 """
 
 from __future__ import annotations
@@ -18,16 +19,17 @@ from rgd.data.response_table import ResponseTable
 from rgd.workflow.artifacts import QuestionSet
 
 
-def data_input(loader: Any, directory: str | None) -> tuple[Any, Optional[str]]:
-    """The loader step to invoke and its ``data_sha256`` input: the content hash of ``directory`` where it
-    can be read here, else ``None`` and the loader with caching off."""
-    from rgd.data.recorded import directory_fingerprint
+def data_input(loader: Any, *paths: str | None) -> tuple[Any, Optional[str]]:
+    """The step to invoke and its ``data_sha256`` input: the content hash of the directories (or files) it
+    reads, where they can be read here, else ``None`` and the step with caching off; no paths: as it is."""
+    from rgd.data.recorded import paths_fingerprint
     from rgd.errors import DataError
 
-    if directory is None:
+    given = [p for p in paths if p is not None]
+    if not given:
         return loader, None
     try:
-        return loader, directory_fingerprint(directory)
+        return loader, paths_fingerprint(given)
     except (DataError, OSError):
         return loader.with_options(enable_cache=False), None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 from zenml import get_step_context, log_metadata, step
 
@@ -26,11 +26,13 @@ def _step_backend_params() -> dict:
 
 
 @step
-def respond(config: RunConfig, model: str, generated: QuestionSet, test: QuestionSet) -> tuple[
+def respond(config: RunConfig, model: str, generated: QuestionSet, test: QuestionSet,
+            data_sha256: Optional[str] = None) -> tuple[
     Annotated[ResponseTable, "train_responses_{model}"],
     Annotated[ResponseTable, "test_responses_{model}"],
 ]:
-    """Answers are checkpointed under $RGD_HOME/checkpoints: a crashed run resumes without losing any."""
+    """Answers are checkpointed under $RGD_HOME/checkpoints: a crashed run resumes without losing any.
+    ``data_sha256``: the content hash of a recorded pool's files (a cache key; steps.recorded.data_input)."""
     train, test_table, info = respond_stage(config, model, generated, test,
                                              backend_params=_step_backend_params())
     log_metadata(metadata=info)

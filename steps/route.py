@@ -15,14 +15,15 @@ def route_batch(questions: list[str], model_name: str = "rgd-router", alias: str
                 ) -> Annotated[list[dict[str, Any]], "routes"]:
     import json
 
-    import mlflow
     import pandas as pd
 
     from rgd.tracking import configure_mlflow
+    from rgd.tracking.model_files import load_verified
 
     configure_mlflow(tracking_uri)
     uri = f"models:/{model_name}/{version}" if version else f"models:/{model_name}@{alias}"
-    model = mlflow.pyfunc.load_model(uri)
+    # every file of the version is checked against its registered digest before MLflow reads any of it
+    model = load_verified(model_name, version=version, alias=None if version else alias)
     frame = model.predict(pd.DataFrame({"question": list(questions)}), params={"k": k})
     routes = [{"question": q, "models": json.loads(row["models"]), "top1": row["top1"], "subject": row["subject"]}
               for q, (_, row) in zip(questions, frame.iterrows())]

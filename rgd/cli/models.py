@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import click
 
-from rgd.cli.main import main
+from rgd.cli.main import check_writable, main
 
 DEFAULT_NAME = "rgd-router"
 _BATCH = 256
@@ -197,6 +197,8 @@ def route_cmd(
     from rgd.routers.policy import check_cost_weight
 
     cost_weight = check_cost_weight(cost_weight)  # a bad knob fails before the registry is read
+    if output is not None:
+        check_writable(output, "--output")  # so does an output that cannot be written
     _configure(tracking_uri)
     questions = [question] if question is not None else _read_questions(file_)
     if not questions:
@@ -212,7 +214,6 @@ def route_cmd(
             click.echo(f"{rank}. {m}  ({s:.4f})")
         return
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
         n = 0
         with open(output, "w", encoding="utf-8") as fh:
             for r in rows:

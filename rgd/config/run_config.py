@@ -152,8 +152,9 @@ class PoolSpec(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> "PoolSpec":
-        if self.kind != "simulated" and len(self.models) < 2:
-            raise ParameterError(f"a {self.kind} pool needs at least two models")
+        if len(self.models) == 1 or (self.kind != "simulated" and len(self.models) < 2):
+            # a simulated pool without models is the world's whole pool; a pool of one has nothing to route
+            raise ParameterError(f"a {self.kind} pool needs at least two models (a router chooses between them)")
         if self.kind == "recorded":
             _check_replay_params(self.params, {"dir"}, "pool.params")
         slugs = [m.slug for m in self.models]

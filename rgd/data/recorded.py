@@ -185,6 +185,25 @@ def directory_fingerprint(directory: str | Path) -> str:
     return h.hexdigest()
 
 
+def paths_fingerprint(paths: list[str | Path]) -> str:
+    """One content hash over several directories (:func:`directory_fingerprint`) or files; a single directory
+    hashes as itself. Missing paths are a :class:`DataError`."""
+    import hashlib
+
+    paths = [Path(p) for p in paths]
+    if len(paths) == 1 and paths[0].is_dir():
+        return directory_fingerprint(paths[0])
+    h = hashlib.sha256()
+    for path in paths:
+        if path.is_dir():
+            h.update(f"dir\0{directory_fingerprint(path)}\0".encode())
+        elif path.is_file():
+            h.update(f"file\0{hashlib.sha256(path.read_bytes()).hexdigest()}\0".encode())
+        else:
+            raise DataError("no such file or directory", path=path)
+    return h.hexdigest()
+
+
 def load_split_questions(directory: str | Path, part: str, benchmark: str | None = None) -> list[Question]:
     """The questions of one part (``train`` / ``test``) of a recorded-layout directory's split, in split order."""
     return load_split_parts(directory, benchmark)[part]

@@ -14,6 +14,7 @@ from rgd.embedding.base import EMBEDDER_KINDS, Embedder, register_embedders
 from rgd.embedding.sentence import SentenceTransformerEmbedder
 from rgd.embedding.tfidf import TfidfSvdEmbedder
 from rgd.errors import ParameterError
+from rgd.params import check_param_types
 
 register_embedders(TfidfSvdEmbedder, SentenceTransformerEmbedder)
 
@@ -25,6 +26,7 @@ def make_embedder(kind: str, **params: Any) -> Embedder:
     klass = EMBEDDER_KINDS.get(kind)
     if klass is None:
         raise ParameterError(f"unknown embedder kind {kind!r}; valid kinds: {', '.join(sorted(EMBEDDER_KINDS))}")
+    check_param_types(klass, params, f"the {kind!r} embedder")
     try:
         return klass(**params)
     except TypeError as exc:

@@ -16,6 +16,7 @@ probabilities of being right). A bundle registered without costs accepts only 0.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -87,6 +88,28 @@ def routes_to_frame(routes: list[dict[str, Any]]):
     )
 
 
+def invalid_input(message: str) -> ParameterError:
+    """A bad request to the served model, as both the library's ParameterError (``rgd route`` prints it in one
+    line) and MLflow's INVALID_PARAMETER_VALUE (``mlflow models serve`` answers 400 with this message, not its
+    generic "unexpected error" and a stack trace)."""
+    return _invalid_input_class()(message)
+
+
+@functools.cache
+def _invalid_input_class() -> type:
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+    class InvalidRouterInput(ParameterError, MlflowException):
+        def __init__(self, text: str) -> None:
+            MlflowException.__init__(self, text, error_code=INVALID_PARAMETER_VALUE)
+
+        def __str__(self) -> str:
+            return self.message
+
+    return InvalidRouterInput
+
+
 class RouterModel:
     """Serves a verified RouterBundle (what MLflow's pyfunc wrapper calls ``predict`` on)."""
 
@@ -98,6 +121,12 @@ class RouterModel:
         self.policy = None if doc is None else CostPolicy.from_dict(doc)
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None):
+        try:
+            return self._predict(model_input, params)
+        except ParameterError as exc:
+            raise invalid_input(str(exc)) from None
+
+    def _predict(self, model_input: Any, params: dict[str, Any] | None):
         from rgd.routers.policy import check_cost_weight
 
         params = params or {}

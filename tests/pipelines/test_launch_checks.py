@@ -52,6 +52,15 @@ def test_backend_parameter_typos_before_any_step(test_dir):
         preflight(_llm(gen_params={"timeout": 5}, test_set={"dir": str(test_dir)}))
     with pytest.raises(ParameterError, match=r"pool.*base_url must start with http"):
         preflight(_llm(pool_params={"base_url": "127.0.0.1:9"}, test_set={"dir": str(test_dir)}))
+    # a value of the wrong type, not only a wrong name (bool-to-int, str-to-bool coercion)
+    with pytest.raises(ParameterError, match=r"pool.*'m-a'.*max_retries must be int, got True"):
+        preflight(_llm(pool_params={"max_retries": True}, test_set={"dir": str(test_dir)}))
+    with pytest.raises(ParameterError, match=r"pool.*use_chat must be bool, got 'no'"):
+        preflight(_llm(pool_params={"use_chat": "no"}, test_set={"dir": str(test_dir)}))
+    with pytest.raises(ParameterError, match=r"embedder.params: the 'tfidf' embedder: n_components must be int"):
+        preflight(_sim(embedder={"kind": "tfidf", "params": {"n_components": True}}))
+    with pytest.raises(ParameterError, match=r"router 'knn'.*k must be int, got '5'"):
+        preflight(_sim(router={"name": "knn", "params": {"k": "5"}}))
 
 
 def test_data_directories_and_recorded_models_before_any_step(tmp_path, test_dir):

@@ -12,6 +12,7 @@ from typing import Any
 from rgd.errors import ParameterError
 from rgd.llm.backends.base import Generation, LLMBackend, SamplingConfig
 from rgd.llm.backends.errors import BackendError
+from rgd.params import check_param_types
 
 # kind -> (module, class)
 BACKENDS: dict[str, tuple[str, str]] = {
@@ -24,7 +25,7 @@ BACKENDS: dict[str, tuple[str, str]] = {
 
 #: backend parameters that change how a model is reached, never what it answers: they are left out of the
 #: identity that keys answer checkpoints (a longer timeout reuses the answers; another base_url does not)
-TRANSPORT_PARAMS = frozenset({"timeout_s", "max_retries", "backoff_base_s", "max_concurrency", "api_key_env",
+TRANSPORT_PARAMS = frozenset({"timeout_s", "max_retries", "timeout_retries", "backoff_base_s", "max_concurrency", "api_key_env",
                               "download_dir", "gpu_memory_utilization", "client"})
 
 
@@ -35,6 +36,7 @@ def make_backend(kind: str, **params: Any) -> LLMBackend:
         raise ParameterError(f"unknown backend kind {kind!r}; choose one of {sorted(BACKENDS)}")
     module_name, class_name = BACKENDS[kind]
     cls = getattr(importlib.import_module(module_name), class_name)
+    check_param_types(cls, params, f"backend {kind!r} ({class_name})")
     try:
         return cls(**params)
     except TypeError as exc:

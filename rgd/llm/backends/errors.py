@@ -18,3 +18,9 @@ class TransientError(Exception):
     def __init__(self, message: str, retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class RequestTimeout(TransientError):
+    """The request used up its whole timeout. Retried fewer times than other transient failures: a reply that
+    did not come in ``timeout_s`` (a long generation on a slow server) most likely will not come the next time
+    either, and five retries of a 60 s timeout kept one question failing for ~6 minutes."""

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from rgd.errors import ParameterError
 from rgd.llm.backends.base import Generation, LLMBackend, SamplingConfig
-from rgd.llm.backends.errors import BackendError, TransientError
+from rgd.llm.backends.errors import BackendError, RequestTimeout, TransientError
 from rgd.llm.backends.parallel import map_in_order
 from rgd.llm.backends.retry import call_with_retries, retry_after_s
 
@@ -104,6 +104,7 @@ class OpenAICompatibleBackend(LLMBackend):
         max_concurrency: int = 8,
         timeout_s: float = 60,
         max_retries: int = 5,
+        timeout_retries: int = 1,
         backoff_base_s: float = 0.5,
         use_chat: bool = True,
         logprobs: bool = True,
@@ -111,8 +112,8 @@ class OpenAICompatibleBackend(LLMBackend):
     ) -> None:
         if max_concurrency < 1:
             raise ParameterError(f"max_concurrency must be >= 1, got {max_concurrency}")
-        if timeout_s <= 0 or max_retries < 0 or backoff_base_s < 0:
-            raise ParameterError("timeout_s must be > 0, max_retries and backoff_base_s >= 0")
+        if timeout_s <= 0 or max_retries < 0 or timeout_retries < 0 or backoff_base_s < 0:
+            raise ParameterError("timeout_s must be > 0, max_retries, timeout_retries and backoff_base_s >= 0")
         if not base_url.startswith(("http://", "https://")):
             raise ParameterError(f"base_url must start with http:// or https://, got {base_url!r}")
         self.served_model = model
@@ -122,6 +123,7 @@ class OpenAICompatibleBackend(LLMBackend):
         self.max_concurrency = max_concurrency
         self.timeout_s = timeout_s
         self.max_retries = max_retries
+        self.timeout_retries = timeout_retries
         self.backoff_base_s = backoff_base_s
         self.use_chat = use_chat
         self.logprobs = logprobs
@@ -176,7 +178,7 @@ class OpenAICompatibleBackend(LLMBackend):
         try:
             reply = endpoint.create(**body, extra_headers=self._auth_headers())
         except openai.APITimeoutError:
-            raise TransientError(f"timed out after {self.timeout_s}s waiting for {url}") from None
+            raise RequestTimeout(f"timed out after {self.timeout_s}s waiting for {url}") from None
         except openai.APIConnectionError as exc:
             cause = exc.__cause__ or exc
             if "Connect" in type(cause).__name__:  # httpx's ConnectError: nothing listens there
@@ -205,6 +207,10 @@ class OpenAICompatibleBackend(LLMBackend):
             max_retries=self.max_retries,
             backoff_base_s=self.backoff_base_s,
             sleep=self._sleep,
+            max_timeout_retries=self.timeout_retries,
+            timeout_hint=f"; raise params.timeout_s (now {self.timeout_s:g} s) or lower the call's max_tokens "
+                         f"({sampling.max_tokens}: respond.max_tokens, generation.max_tokens or "
+                         "generation.self_answer_max_tokens)",
         )
 
     def generate(self, prompts: Sequence[str], sampling: SamplingConfig | None = None) -> list[Generation]:

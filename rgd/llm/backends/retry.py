@@ -9,7 +9,7 @@ import random
 import time
 from typing import Callable, Mapping, TypeVar
 
-from rgd.llm.backends.errors import BackendError, TransientError
+from rgd.llm.backends.errors import BackendError, RequestTimeout, TransientError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -54,14 +54,23 @@ def call_with_retries(
     backoff_base_s: float,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
+    max_timeout_retries: int | None = None,
+    timeout_hint: str = "",
 ) -> T:
     """Call ``fn``; on :class:`TransientError` wait and retry, up to ``max_retries`` retries, then raise
-    :class:`BackendError` naming ``what``, the number of attempts and the last failure."""
+    :class:`BackendError` naming ``what``, the number of attempts and the last failure. Timeouts
+    (:class:`RequestTimeout`) are retried at most ``max_timeout_retries`` times (None: like any other failure);
+    the error then ends with ``timeout_hint`` (what to change)."""
     rng = rng or random.Random()
+    timeouts = 0
     for attempt in range(max_retries + 1):
         try:
             return fn()
         except TransientError as exc:
+            if isinstance(exc, RequestTimeout):
+                timeouts += 1
+                if max_timeout_retries is not None and timeouts > max_timeout_retries:
+                    raise BackendError(f"{what}: timed out {timeouts} times ({exc}){timeout_hint}") from exc
             if attempt == max_retries:
                 raise BackendError(f"{what}: still failing after {attempt + 1} attempts; last error: {exc}") from exc
             delay = backoff_delay(attempt, backoff_base_s, rng, exc.retry_after_s)

@@ -135,3 +135,19 @@ def test_a_test_question_without_a_key_is_named(tmp_path):
     res = _run([str(data), "--embedder", "tfidf", "--cache-dir", str(tmp_path / "c"),
                 "--output", str(tmp_path / "o.json")])
     assert res.exit_code == 1 and "no answer key" in res.output and repr(str(rows[-1]["question_id"])) in res.output
+
+
+def test_training_questions_without_a_key_are_no_error(tmp_path):
+    """Label-free routers train on them, label-using ones skip them (fit_router); the run completes."""
+    rows, preds, _ = synthetic_pool(120)
+    train_ids = [r["question_id"] for r in rows[:84]]
+    unkeyed = set(train_ids[::3])  # a third of the training keys are null (allowed by the format)
+    rows = [{**r, "answer": None} if r["question_id"] in unkeyed else r for r in rows]
+    data = write_recorded(tmp_path / "p", rows, preds, train_ids=train_ids,
+                          test_ids=[r["question_id"] for r in rows[84:]])
+    res = _run([str(data), "--embedder", "tfidf", "--cache-dir", str(tmp_path / "c"),
+                "--output", str(tmp_path / "o.json")])
+    assert res.exit_code == 0, res.output
+    out = json.loads((tmp_path / "o.json").read_text())
+    assert {"truth_cluster", "cascal", "knn", "best_single"} <= set(out["routers"])
+    assert all(0.0 <= out["routers"][r]["top1"] <= 1.0 for r in ("truth_cluster", "knn"))

@@ -54,3 +54,12 @@ def test_yaml_merge_keys_are_not_duplicates(tmp_path):
     path.write_text("x-base: &base {seed: 1, n_per_subject: 5}\ngeneration:\n  <<: *base\n  seed: 2\n")
     data = read_yaml(path)
     assert data["generation"] == {"seed": 2, "n_per_subject": 5}
+
+
+@pytest.mark.parametrize("kind", ["simulated", "openai"])
+def test_a_pool_of_one_model_is_refused(kind):
+    pool = {"kind": kind, "models": ["only-one"]}
+    if kind == "openai":
+        pool["params"] = {"base_url": "http://127.0.0.1:9/v1"}
+    with pytest.raises((DataError, ValueError), match=rf"a {kind} pool needs at least two models"):
+        parse_run_config({"generators": ["strong"], "pool": pool})

@@ -71,3 +71,13 @@ def test_rgd_route_refuses_a_knob_out_of_range_before_reading_the_registry(tmp_p
     res = CliRunner().invoke(main, ["route", "which enzyme?", "--cost-weight", "-0.5"])
     assert res.exit_code != 0 and "cost_weight must be in [0, 1]" in res.output
     assert "Traceback" not in res.output
+
+
+def test_rgd_route_refuses_an_output_it_cannot_write_before_reading_the_registry(tmp_path, monkeypatch):
+    monkeypatch.setenv("RGD_HOME", str(tmp_path / "home"))
+    (tmp_path / "a_file").write_text("x")
+    for bad, says in [(tmp_path, "is a directory"), (tmp_path / "a_file" / "out.jsonl", "cannot create")]:
+        res = CliRunner().invoke(main, ["route", "which enzyme?", "--output", str(bad)])
+        assert res.exit_code == 2 and "--output" in res.output and says in res.output, res.output
+        assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert not (tmp_path / "home").exists()  # nothing was read or created: the check came first

@@ -143,6 +143,14 @@ def test_mlflow_models_serve_routes_with_the_champion(champion, mlflow_home, tmp
         assert all(len(json.loads(p["models"])) == 3 for p in preds)
         out = _post(f"http://127.0.0.1:{port}/invocations", {"inputs": {"question": [QUESTIONS[0]]}})
         assert out["predictions"][0]["subject"] == "biology"
+        for payload, says in [({"inputs": {"question": [QUESTIONS[0]]}, "params": {"k": 0}}, "k must be at least 1"),
+                              ({"dataframe_split": {"columns": ["question"], "data": [["ok?"], [None]]}},
+                               "row 1: a question must be a text")]:
+            with pytest.raises(urllib.error.HTTPError) as caught:
+                _post(f"http://127.0.0.1:{port}/invocations", payload)
+            body = json.loads(caught.value.read())
+            assert caught.value.code == 400 and body["error_code"] == "INVALID_PARAMETER_VALUE"
+            assert says in body["message"] and "stack_trace" not in body, body
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -218,3 +226,19 @@ def test_any_changed_file_of_the_logged_model_is_refused(mlflow_home, bundle_dir
         load_verified(name, version=rv.version)
     (store / "extra.txt").unlink()
     assert load_verified(name, version=rv.version) is not None
+
+
+def test_the_batch_routing_step_refuses_tampered_model_code_too(mlflow_home, bundle_dir, tmp_path):
+    """rgd_route_batch's step loads the version through the same verified path as `rgd route`."""
+    from rgd.errors import ArtifactError
+    from steps.route import route_batch
+
+    name = "tamper-batch"
+    rv = log_router(bundle_dir, model_name=name, metrics={"top1": 0.5}, tags={"test_set_id": "t"})
+    assert promote(name, rv.version, test_set_id="t").promoted
+    marker = tmp_path / "executed.txt"
+    _plant_code(_store_dir(name, rv.version), marker)
+    for kwargs in ({"version": rv.version}, {"alias": "champion"}):
+        with pytest.raises(ArtifactError, match="do not match the sha256 recorded in the registry"):
+            route_batch.entrypoint(["which enzyme binds the cell protein?"], model_name=name, **kwargs)
+        assert not marker.exists(), "tampered model code was executed"

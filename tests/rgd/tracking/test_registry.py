@@ -317,3 +317,29 @@ def test_registered_model_and_versions_have_descriptions(mlflow_home, bundle_dir
     assert rollback_target.promoted
     d2 = client.get_model_version(name, v2.version).description
     assert d2.count("Promotion:") == 1 and "Alias set by hand" in d2 and d2.startswith("cascal router")
+
+
+def test_a_champion_moved_between_the_check_and_the_write_is_judged_again(mlflow_home, bundle_dir, monkeypatch):
+    """The compare-and-set re-check (what protects promotion against a tracking server, where the local file
+    lock does not reach): another writer makes a better version champion after this promotion compared
+    itself with the old champion and before it writes. The promotion must see the move, judge again against
+    the new champion and refuse, not overwrite a better champion with a worse one."""
+    from rgd.tracking import promotion
+
+    name = "cas-race"
+    old, mid, best = (_log(bundle_dir, name, top1).version for top1 in (0.5, 0.6, 0.9))
+    assert promote(name, old, test_set_id="test-a").promoted
+    real_judge, judged = promotion._judge, []
+
+    def judge_then_race(client, mv, champion, *args, **kwargs):
+        judged.append(None if champion is None else str(champion.version))
+        out = real_judge(client, mv, champion, *args, **kwargs)
+        if len(judged) == 1:  # the concurrent writer, between this promotion's check and its write
+            client.set_registered_model_alias(name, "champion", best)
+        return out
+
+    monkeypatch.setattr(promotion, "_judge", judge_then_race)
+    decision = promote(name, mid, test_set_id="test-a")
+    assert judged == [str(old), str(best)]  # compared with the old champion, then again with the new one
+    assert not decision.promoted and decision.champion_before == str(best)
+    assert _aliases(name)["champion"] == str(best)

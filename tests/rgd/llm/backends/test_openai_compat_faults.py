@@ -106,12 +106,32 @@ def test_timeout_then_recovery():
     assert len(waits) == 2
 
 
-def test_always_timing_out_is_a_clear_error():
+def test_always_timing_out_is_a_clear_error_after_one_retry():
+    """A timeout is retried once by default (timeout_retries), not max_retries times: a reply that did not come in
+    timeout_s will most likely not come the next time either, and the error says what to change."""
     with FakeOpenAIServer(lambda n, p: ("sleep", 0.6)) as server:
-        backend, waits = make_backend(server, timeout_s=0.2, max_retries=2, max_concurrency=1)
+        backend, waits = make_backend(server, timeout_s=0.2, max_retries=5, max_concurrency=1)
+        sampling = SamplingConfig(max_tokens=512)
+        with pytest.raises(BackendError, match=r"prompt 0: timed out 2 times \(timed out after 0.2s.*\); raise "
+                                               r"params.timeout_s \(now 0.2 s\) or lower the call's max_tokens \(512"):
+            backend.generate(PROMPTS[:2], sampling)
+    assert len(waits) == 1
+    with FakeOpenAIServer(lambda n, p: ("sleep", 0.6)) as server:
+        backend, waits = make_backend(server, timeout_s=0.2, max_retries=2, timeout_retries=9, max_concurrency=1)
         with pytest.raises(BackendError, match=r"prompt 0: still failing after 3 attempts.*timed out"):
             backend.generate(PROMPTS[:2])
     assert len(waits) == 2
+
+
+def test_other_transient_failures_keep_the_full_retry_budget():
+    def behaviour(n, prompt):  # four 503s, then the answer: more failures than timeout_retries allows timeouts
+        return ("status", 503, {}, b"busy") if n < 4 else None
+
+    with FakeOpenAIServer(behaviour) as server:
+        backend, waits = make_backend(server, max_retries=5, max_concurrency=1)
+        gens = backend.generate(PROMPTS[:1])
+    assert_complete(gens, server, PROMPTS[:1])
+    assert len(waits) == 4
 
 
 def test_malformed_json_is_retried_then_recovers():
