@@ -10,6 +10,10 @@ subject is highest; reported is that routing's test top-1 (true test keys, repor
 - ``estimate``: the product's truth estimate (``rgd.truth.estimate_truth`` with subjects, no key);
 - ``leave_one_out``: the same fit, each model then judged by the posterior of the other models' votes only
   (its own vote's factor removed), to see whether a model's agreement with itself is the bias.
+
+And the top-3 vote of every fixed trio of the pool (the evaluation's vote, ``rgd.evaluation.metrics.top3_vote``):
+the best on the train split and the best on the test split itself (the ceiling of any one ranking's top-3),
+and each subject's best trio of the six most accurate models chosen with the true train keys.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rgd import truth  # noqa: E402
+from rgd.consensus import ConsensusScorer  # noqa: E402
 from rgd.data.recorded import load_recorded  # noqa: E402
+from rgd.evaluation.metrics import top3_vote  # noqa: E402
 
 
 def leave_one_out_scores(table, est) -> np.ndarray:
@@ -59,6 +65,40 @@ def subject_routing(scores: np.ndarray, train, test, k: int) -> float:
     return right / test.n_questions
 
 
+def fixed_trios(train, test) -> dict:
+    """The best trio of the pool by its top-3 vote accuracy on the train split, and on the test split."""
+    import itertools
+
+    scorer = ConsensusScorer()
+    scorer.fit_score(train)
+    out = []
+    for trio in itertools.combinations(range(train.n_models), 3):
+        rest = tuple(i for i in range(train.n_models) if i not in trio)
+        accuracy = []
+        for table in (train, test):
+            ranks = np.tile(np.array(trio + rest), (table.n_questions, 1))
+            accuracy.append(float(np.mean(top3_vote(ranks, table, scorer.zscores(table)) == table.answers)))
+        out.append((accuracy, [train.models[i] for i in trio]))
+    # the ceiling of per-subject trios: each subject's best trio of the 6 most accurate models, by the true keys
+    top6 = np.argsort(-train.correct().mean(axis=1), kind="stable")[:6].tolist()
+    right = {}
+    for trio in itertools.combinations(top6, 3):
+        rest = tuple(i for i in range(train.n_models) if i not in trio)
+        right[trio] = [top3_vote(np.tile(np.array(trio + rest), (t.n_questions, 1)), t, scorer.zscores(t)) == t.answers
+                       for t in (train, test)]
+    per_subject = 0
+    for subject in np.unique(train.subjects):
+        in_train, in_test = train.subjects == subject, test.subjects == subject
+        best = max(right, key=lambda t: right[t][0][in_train].mean())
+        per_subject += int(right[best][1][in_test].sum())
+    best_train = max(out, key=lambda x: x[0][0])
+    best_test = max(out, key=lambda x: x[0][1])
+    return {"best_on_train": {"models": best_train[1], "train": round(best_train[0][0], 4),
+                              "test": round(best_train[0][1], 4)},
+            "best_on_test": {"models": best_test[1], "test": round(best_test[0][1], 4)},
+            "per_subject_with_labels": {"test": round(per_subject / test.n_questions, 4)}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "mmlu_pro")
@@ -78,6 +118,7 @@ def main() -> None:
             "ranking": [[train.models[i], round(float(scores[i].mean()), 4)] for i in ranked[:4]],
             **{f"top{k}_candidates": round(subject_routing(scores, train, test, k), 4) for k in (1, 2, 3, train.n_models)},
         }
+    result["fixed_trios"] = fixed_trios(train, test)
     print(json.dumps(result, indent=2))
     if args.output:
         args.output.write_text(json.dumps(result, indent=2) + "\n")
