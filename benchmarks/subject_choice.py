@@ -1,6 +1,8 @@
 """Why the product's router routes the developers' pool globally: per-subject choices with and without labels.
 
-    python benchmarks/subject_choice.py [--data ../shared/data/mmlu_pro] [--output FILE]
+    python benchmarks/subject_choice.py [--data ../shared/data/mmlu_pro] [--dominant] [--output FILE]
+
+``--dominant``: the developers' pool plus gemini-1.5-pro-002 from ``generators/`` as a 13th member.
 
 For each way of estimating who is right on the train split, the models are ranked by their estimated accuracy,
 and each subject is then routed to the candidate (among the K best-ranked) whose estimated accuracy in that
@@ -11,9 +13,10 @@ subject is highest; reported is that routing's test top-1 (true test keys, repor
 - ``leave_one_out``: the same fit, each model then judged by the posterior of the other models' votes only
   (its own vote's factor removed), to see whether a model's agreement with itself is the bias.
 
-And the top-3 vote of every fixed trio of the pool (the evaluation's vote, ``rgd.evaluation.metrics.top3_vote``):
-the best on the train split and the best on the test split itself (the ceiling of any one ranking's top-3),
-and each subject's best trio of the six most accurate models chosen with the true train keys.
+And the top-3 vote of every ranked trio of the pool (the evaluation's vote, ``rgd.evaluation.metrics.top3_vote``;
+the first-ranked model wins a three-way disagreement): the best on the train split and the best on the test
+split itself (the ceiling of any one ranking's top-3), and each subject's best trio of the six most accurate
+models chosen with the true train keys.
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rgd import truth  # noqa: E402
-from rgd.consensus import ConsensusScorer  # noqa: E402
 from rgd.data.recorded import load_recorded  # noqa: E402
 from rgd.evaluation.metrics import top3_vote  # noqa: E402
+from rgd.workflow.curate import build_consensus  # noqa: E402
 
 
 def leave_one_out_scores(table, est) -> np.ndarray:
@@ -65,27 +68,32 @@ def subject_routing(scores: np.ndarray, train, test, k: int) -> float:
     return right / test.n_questions
 
 
-def fixed_trios(train, test) -> dict:
-    """The best trio of the pool by its top-3 vote accuracy on the train split, and on the test split."""
+def _led_trios(models):
+    """Every trio of ``models`` with each of its members first: the first-ranked model wins a three-way
+    disagreement when the pool has no confidences (z = 0), so the order matters."""
     import itertools
 
-    scorer = ConsensusScorer()
-    scorer.fit_score(train)
+    for trio in itertools.combinations(models, 3):
+        for lead in trio:
+            yield (lead, *[m for m in trio if m != lead])
+
+
+def _vote_right(trio, table, z) -> np.ndarray:
+    rest = tuple(i for i in range(table.n_models) if i not in trio)
+    return top3_vote(np.tile(np.array(trio + rest), (table.n_questions, 1)), table, z) == table.answers
+
+
+def fixed_trios(train, test) -> dict:
+    """The best ranked trio of the pool by its top-3 vote on the train split and on the test split, and each
+    subject's best trio of the six most accurate models chosen with the true train keys."""
+    scorer, _ = build_consensus(train)  # the scorer evaluate-recorded ranks ties with (its z-scores)
+    z = {"train": scorer.zscores(train), "test": scorer.zscores(test)}
     out = []
-    for trio in itertools.combinations(range(train.n_models), 3):
-        rest = tuple(i for i in range(train.n_models) if i not in trio)
-        accuracy = []
-        for table in (train, test):
-            ranks = np.tile(np.array(trio + rest), (table.n_questions, 1))
-            accuracy.append(float(np.mean(top3_vote(ranks, table, scorer.zscores(table)) == table.answers)))
-        out.append((accuracy, [train.models[i] for i in trio]))
-    # the ceiling of per-subject trios: each subject's best trio of the 6 most accurate models, by the true keys
+    for trio in _led_trios(range(train.n_models)):
+        out.append(([float(_vote_right(trio, t, z[n]).mean()) for n, t in (("train", train), ("test", test))],
+                    [train.models[i] for i in trio]))
     top6 = np.argsort(-train.correct().mean(axis=1), kind="stable")[:6].tolist()
-    right = {}
-    for trio in itertools.combinations(top6, 3):
-        rest = tuple(i for i in range(train.n_models) if i not in trio)
-        right[trio] = [top3_vote(np.tile(np.array(trio + rest), (t.n_questions, 1)), t, scorer.zscores(t)) == t.answers
-                       for t in (train, test)]
+    right = {t: (_vote_right(t, train, z["train"]), _vote_right(t, test, z["test"])) for t in _led_trios(top6)}
     per_subject = 0
     for subject in np.unique(train.subjects):
         in_train, in_test = train.subjects == subject, test.subjects == subject
@@ -102,9 +110,18 @@ def fixed_trios(train, test) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "mmlu_pro")
+    ap.add_argument("--dominant", action="store_true")
     ap.add_argument("--output", type=Path, default=None)
     args = ap.parse_args()
-    data = load_recorded(args.data)
+    if args.dominant:
+        import tempfile
+
+        from benchmarks.default_router import dominant_pool
+
+        with tempfile.TemporaryDirectory() as tmp:
+            data = load_recorded(dominant_pool(args.data, Path(tmp) / "dominant"))
+    else:
+        data = load_recorded(args.data)
     _, train = data.part("train")
     _, test = data.part("test")
     confidence = train.confidence if train.has_confidence else None
