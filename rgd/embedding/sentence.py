@@ -6,9 +6,10 @@
 sentence-transformers is the optional ``minilm`` extra and is imported only when the model is first needed.
 
 ``precision="bfloat16"`` runs the model under torch's bfloat16 autocast (matrix products in bfloat16, norms and
-softmax in float32; the linear layers keep bfloat16 copies of their weights). On a CPU with native bfloat16 (AMX, AVX512-BF16) that is ~3x faster, and its vectors agree
-with float32 to a cosine of 0.9999 (benchmarks/README.md, "Routing gateway"); elsewhere it is slower.
-:func:`faster_precision` measures which precision to use on the machine at hand (the gateway's ``auto``).
+softmax in float32; the linear layers keep bfloat16 copies of their weights). On a CPU with native bfloat16
+(AMX, AVX512-BF16) that is ~3x faster, and its vectors agree with float32 to a cosine of 0.9999
+(benchmarks/README.md, "Routing gateway"); elsewhere it is slower. :func:`faster_precision` measures which
+precision to use on the machine at hand (the gateway's ``auto``).
 """
 
 from __future__ import annotations
