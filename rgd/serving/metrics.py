@@ -34,13 +34,18 @@ class GatewayMetrics:
         self.failovers = Counter("rgd_gateway_failovers", "Requests moved on from a failed model", ["model"], registry=r)
         self.breaker_open = Gauge("rgd_gateway_breaker_open", "1 while an upstream's circuit is open", ["model"], registry=r)
         self.router_version = Gauge("rgd_gateway_router_version", "The served router version (value 1)", ["name", "version"], registry=r)
+        self.embedder_precision = Gauge(
+            "rgd_gateway_embedder_precision", "The served router's embedding precision (value 1): float32, or "
+            "bfloat16 where a probe at load measured it faster", ["precision"], registry=r)
         self.reloads = Counter("rgd_gateway_reloads", "Router loads by result (loaded, refused)", ["result"], registry=r)
         self.rate_limited = Counter("rgd_gateway_rate_limited", "Requests refused with 429", registry=r)
         self.rejected = Counter("rgd_gateway_rejected", "Requests refused before routing, by reason", ["reason"], registry=r)
 
-    def set_version(self, name: str, version: str) -> None:
+    def set_version(self, name: str, version: str, precision: str = "float32") -> None:
         self.router_version.clear()
         self.router_version.labels(name=name, version=version).set(1)
+        self.embedder_precision.clear()
+        self.embedder_precision.labels(precision=precision).set(1)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

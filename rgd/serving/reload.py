@@ -105,6 +105,12 @@ class LoadedRouter:
         return policy
 
     @property
+    def precision(self) -> str:
+        """The embedder's numeric precision (float32 for every embedder but a MiniLM set to bfloat16)."""
+        inner = getattr(self.bundle.embedder, "inner", None) or self.bundle.embedder
+        return getattr(inner, "precision", "float32")
+
+    @property
     def models(self) -> tuple[str, ...]:
         return tuple(self.bundle.models)
 
@@ -179,7 +185,7 @@ class RouterHolder:
     def swap(self, loaded: LoadedRouter) -> None:
         old, self.current = self.current, loaded
         freeze_long_lived()
-        self.metrics.set_version(self.source.name, loaded.version)
+        self.metrics.set_version(self.source.name, loaded.version, loaded.precision)
         log.info("serving router %s version %s (was %s)", self.source.name, loaded.version, old.version if old else "none")
         if old is not None:
             # the old batcher stops once the requests that took it have had time to finish

@@ -130,6 +130,7 @@ def test_health_readiness_and_metrics(healthy):
     _post(healthy, chat_body(BIO))
     text = healthy.metrics()
     assert _metric(text, "rgd_gateway_router_version", name=NAME, version="1") == 1.0
+    assert _metric(text, "rgd_gateway_embedder_precision", precision="float32") == 1.0  # TF-IDF
     assert _metric(text, "rgd_gateway_requests_total", mode="top1", status="200") >= 1
     assert _metric(text, "rgd_gateway_chosen_model_total", model="bio-expert", mode="top1") >= 1
     assert "rgd_gateway_request_seconds_bucket" in text and "rgd_gateway_upstream_seconds_bucket" in text

@@ -151,7 +151,8 @@ def test_a_tfidf_router_is_ranked_on_the_event_loop_and_minilm_on_a_worker_threa
     minilm = SimpleNamespace(embedder=SimpleNamespace(kind="minilm"), metadata={}, models=("a",))
     offloaded = LoadedRouter("1", minilm, torch_threads=1, embedder_precision="bfloat16")
     assert not offloaded.batcher.inline and offloaded.batcher.window_s == WINDOW_S
-    assert minilm.embedder.precision == "bfloat16"  # an explicit precision is set, not measured
+    assert minilm.embedder.precision == "bfloat16" == offloaded.precision  # an explicit one is set, not measured
+    assert tfidf.precision == "float32"
     for router in (tfidf, explicit, offloaded):
         router.batcher.close()
 
