@@ -231,7 +231,14 @@ def faster_precision(embedder: SentenceTransformerEmbedder, min_speedup: float =
     timings, vectors = {}, {}
     for precision in PRECISIONS:
         embedder.precision = precision
-        vectors[precision] = embedder.embed(batch)  # the warm-up, and the vectors compared
+        try:
+            vectors[precision] = embedder.embed(batch)  # the warm-up, and the vectors compared
+        except Exception as exc:  # noqa: BLE001 - e.g. a device without bfloat16 autocast: serve in float32
+            if precision == "float32":
+                raise
+            log.warning("bfloat16 does not run here (%s: %s); embedding in float32", type(exc).__name__, exc)
+            embedder.precision = "float32"
+            return "float32", 0.0, float("nan")
         best = float("inf")
         for _ in range(2):
             start = time.perf_counter()

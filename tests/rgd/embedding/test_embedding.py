@@ -453,6 +453,22 @@ def test_faster_precision_measures_and_keeps_float32_unless_bfloat16_pays(minilm
         minilm.precision = "float32"
 
 
+def test_faster_precision_keeps_float32_where_bfloat16_does_not_run():
+    from rgd.embedding.sentence import faster_precision
+
+    class NoBfloat16:  # a device whose autocast has no bfloat16 (the embedder's precision switch, nothing else)
+        precision = "float32"
+
+        def embed(self, texts):
+            if self.precision == "bfloat16":
+                raise RuntimeError("bfloat16 autocast is not supported on this device")
+            return np.ones((len(texts), 4), dtype=np.float32) / 2
+
+    embedder = NoBfloat16()
+    precision, speedup, cosine = faster_precision(embedder)
+    assert (precision, speedup, embedder.precision) == ("float32", 0.0, "float32") and np.isnan(cosine)
+
+
 # ---------------------------------------------------------------------------------------------- real data
 @pytest.mark.skipif(not (MMLU_PRO / "questions.jsonl.gz").is_file(), reason=f"MMLU-Pro data not found at {MMLU_PRO}")
 def test_tfidf_separates_mmlu_pro_subjects():
