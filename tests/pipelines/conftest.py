@@ -77,8 +77,53 @@ def inspect_last_run(home: Path) -> dict:
                           capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         raise AssertionError(proc.stderr[-3000:])
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("JSON:"))
-    return json.loads(line[5:])
+    return _json_line(proc.stdout)
+
+
+def _json_line(stdout: str) -> dict:
+    return json.loads(next(x for x in stdout.splitlines() if x.startswith("JSON:"))[5:])
+
+
+def run_inspect_script(home: Path, source: str, filename: str) -> dict:
+    """Run ``source`` (which prints ``JSON:`` and a document) as a file in ``home``'s isolated environment: a file,
+    not ``-c``, because ZenML loads artifacts relative to the main module's root."""
+    script = home / filename
+    script.write_text(source)
+    proc = subprocess.run([sys.executable, str(script)], cwd=home, env=isolated_env(home), capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return _json_line(proc.stdout)
+
+
+def write_generator_keys(pack: Path, rows: list[dict], keys: list[str], model: str = "gen-recorded") -> None:
+    """A recorded generator's answers in ``pack/generators/``: ``keys[i]`` for ``rows[i]``."""
+    import gzip
+
+    (pack / "generators").mkdir(exist_ok=True)
+    with gzip.open(pack / "generators" / f"{model}.jsonl.gz", "wt") as fh:
+        fh.write("".join(json.dumps({"question_id": r["question_id"], "pred": k}) + "\n" for r, k in zip(rows, keys)))
+
+
+def rewrite_answers(path: Path, pred: str) -> None:
+    """Every answer of a recorded responses file (``.jsonl.gz``) set to ``pred``: an edit a cache must see."""
+    import gzip
+
+    rows = [json.loads(x) for x in gzip.open(path, "rt").read().splitlines()]
+    with gzip.open(path, "wt") as fh:
+        fh.write("".join(json.dumps({**r, "pred": pred}) + "\n" for r in rows))
+
+
+def write_replay_config(path: Path, name: str, generator_dir: Path, pool_dir: Path, models: list[str],
+                        **sections) -> Path:
+    """A training-pipeline config replaying the recorded generator ``gen-recorded`` and a recorded pool."""
+    path.write_text(json.dumps({
+        "name": name,
+        "generators": [{"kind": "recorded", "model": "gen-recorded", "params": {"dir": str(generator_dir)}}],
+        "pool": {"kind": "recorded", "params": {"dir": str(pool_dir)}, "models": models},
+        "embedder": "tfidf",
+        **sections,
+    }))
+    return path
 
 
 def mlflow_client(home: Path):

@@ -5,13 +5,10 @@ is evaluated on held-out generated questions only, and ends with a registered, p
 
 from __future__ import annotations
 
-import gzip
-import json
-
 import numpy as np
 import pytest
 
-from tests.pipelines.conftest import mlflow_client, rgd
+from tests.pipelines.conftest import mlflow_client, rgd, write_generator_keys, write_replay_config
 from tests.rgd.conftest import synthetic_pool, write_recorded
 
 
@@ -21,20 +18,11 @@ def replayed(tmp_path_factory):
     rows, preds, _ = synthetic_pool(400)
     pack = write_recorded(home / "pack", rows, preds)
     rng = np.random.default_rng(7)
-    (pack / "generators").mkdir()
-    with gzip.open(pack / "generators" / "gen-recorded.jsonl.gz", "wt") as fh:  # a 75%-right generator
-        for r in rows:
-            key = r["answer"] if rng.random() < 0.75 else "ABCD"[int(rng.integers(4))]
-            fh.write(json.dumps({"question_id": r["question_id"], "pred": key}) + "\n")
-    config = home / "replay.yaml"
-    config.write_text(json.dumps({
-        "name": "label-free-replay",
-        "generators": [{"kind": "recorded", "model": "gen-recorded", "params": {"dir": str(pack)}}],
-        "pool": {"kind": "recorded", "params": {"dir": str(pack)}, "models": sorted(preds)},
-        "generation": {"n_per_subject": 140},
-        "embedder": "tfidf",
-        "router": {"baselines": ["best_single", "knn", "random"]},  # the default router: truth_cluster
-    }))
+    keys = [r["answer"] if rng.random() < 0.75 else "ABCD"[int(rng.integers(4))] for r in rows]  # 75% right
+    write_generator_keys(pack, rows, keys)
+    config = write_replay_config(home / "replay.yaml", "label-free-replay", pack, pack, sorted(preds),
+                                 generation={"n_per_subject": 140},
+                                 router={"baselines": ["best_single", "knn", "random"]})  # default: truth_cluster
     first = rgd(home, "run", "--config", str(config))
     return {"home": home, "first": first, "pool": sorted(preds)}
 

@@ -4,12 +4,9 @@ version with the old pool and metrics from the cache."""
 
 from __future__ import annotations
 
-import gzip
-import json
-
 import pytest
 
-from tests.pipelines.conftest import rgd
+from tests.pipelines.conftest import rewrite_answers, rgd, run_inspect_script
 from tests.rgd.conftest import synthetic_pool, write_recorded
 
 INSPECT = r"""
@@ -24,17 +21,7 @@ print("JSON:" + json.dumps({"status": {name: str(s.status) for name, s in run.st
 
 
 def _last_run(home) -> dict:
-    import subprocess
-    import sys
-
-    from tests.pipelines.conftest import isolated_env
-
-    script = home / "inspect_recorded.py"  # a file: ZenML loads artifacts relative to the main module's root
-    script.write_text(INSPECT)
-    proc = subprocess.run([sys.executable, str(script)], cwd=home, env=isolated_env(home), capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(next(x for x in proc.stdout.splitlines() if x.startswith("JSON:"))[5:])
+    return run_inspect_script(home, INSPECT, "inspect_recorded.py")
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +40,7 @@ def runs(tmp_path_factory):
     (data / "responses" / "expert-music.jsonl.gz").unlink()
     rgd(home, "run", "--config", str(config))
     dropped = _last_run(home)
-    path = data / "responses" / "expert-cooking.jsonl.gz"
-    lines = [json.loads(x) for x in gzip.open(path, "rt").read().splitlines()]
-    for obj in lines:
-        obj["pred"] = "A"
-    with gzip.open(path, "wt") as fh:
-        fh.write("".join(json.dumps(o) + "\n" for o in lines))
+    rewrite_answers(data / "responses" / "expert-cooking.jsonl.gz", "A")
     rgd(home, "run", "--config", str(config))
     edited = _last_run(home)
     return {"first": first, "same": same, "dropped": dropped, "edited": edited}

@@ -5,14 +5,9 @@ steps were keyed on the config (which holds only the directory's path) and a rer
 
 from __future__ import annotations
 
-import gzip
-import json
-import subprocess
-import sys
-
 import pytest
 
-from tests.pipelines.conftest import isolated_env, rgd
+from tests.pipelines.conftest import rewrite_answers, rgd, run_inspect_script, write_generator_keys, write_replay_config
 from tests.rgd.conftest import synthetic_pool, write_recorded
 
 INSPECT = r"""
@@ -27,18 +22,7 @@ print("JSON:" + json.dumps({"status": {name: str(s.status) for name, s in run.st
 
 
 def _last_run(home) -> dict:
-    script = home / "inspect_replay.py"  # a file: ZenML loads artifacts relative to the main module's root
-    script.write_text(INSPECT)
-    proc = subprocess.run([sys.executable, str(script)], cwd=home, env=isolated_env(home), capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(next(x for x in proc.stdout.splitlines() if x.startswith("JSON:"))[5:])
-
-
-def _rewrite(path, field, value) -> None:
-    rows = [json.loads(x) for x in gzip.open(path, "rt").read().splitlines()]
-    with gzip.open(path, "wt") as fh:
-        fh.write("".join(json.dumps({**r, field: value}) + "\n" for r in rows))
+    return run_inspect_script(home, INSPECT, "inspect_replay.py")
 
 
 @pytest.fixture(scope="module")
@@ -47,27 +31,19 @@ def runs(tmp_path_factory):
     rows, preds, _ = synthetic_pool(160)
     pack = write_recorded(home / "pool", rows, preds)
     generator_pack = write_recorded(home / "generator", rows, {})  # the same questions, the generator's answers
-    (generator_pack / "generators").mkdir()
-    with gzip.open(generator_pack / "generators" / "gen-recorded.jsonl.gz", "wt") as fh:
-        fh.write("".join(json.dumps({"question_id": r["question_id"], "pred": r["answer"]}) + "\n" for r in rows))
-    config = home / "replay.yaml"
-    config.write_text(json.dumps({
-        "name": "replay-cache",
-        "generators": [{"kind": "recorded", "model": "gen-recorded", "params": {"dir": str(generator_pack)}}],
-        "pool": {"kind": "recorded", "params": {"dir": str(pack)}, "models": sorted(preds)},
-        "generation": {"n_per_subject": 40},
-        "embedder": "tfidf",
-        "router": {"name": "cascal", "baselines": ["best_single"]},
-    }))
+    write_generator_keys(generator_pack, rows, [r["answer"] for r in rows])
+    config = write_replay_config(home / "replay.yaml", "replay-cache", generator_pack, pack, sorted(preds),
+                                 generation={"n_per_subject": 40},
+                                 router={"name": "cascal", "baselines": ["best_single"]})
     out = {}
     rgd(home, "run", "--config", str(config))
     out["first"] = _last_run(home)
     rgd(home, "run", "--config", str(config))
     out["same"] = _last_run(home)
-    _rewrite(generator_pack / "generators" / "gen-recorded.jsonl.gz", "pred", "A")  # the generator now keys every one A
+    rewrite_answers(generator_pack / "generators" / "gen-recorded.jsonl.gz", "A")  # the generator now keys every one A
     rgd(home, "run", "--config", str(config))
     out["generator_edited"] = _last_run(home)
-    _rewrite(pack / "responses" / "expert-music.jsonl.gz", "pred", "B")
+    rewrite_answers(pack / "responses" / "expert-music.jsonl.gz", "B")
     rgd(home, "run", "--config", str(config))
     out["pool_edited"] = _last_run(home)
     rgd(home, "run", "--config", str(config), "--no-cache")
