@@ -152,7 +152,7 @@ class PoolSpec(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> "PoolSpec":
-        if len(self.models) == 1 or (self.kind != "simulated" and len(self.models) < 2):
+        if len(self.models) == 1 or (self.kind != "simulated" and not self.models):
             # a simulated pool without models is the world's whole pool; a pool of one has nothing to route
             raise ParameterError(f"a {self.kind} pool needs at least two models (a router chooses between them)")
         if self.kind == "recorded":

@@ -111,7 +111,8 @@ class TfidfSvdEmbedder(Embedder):
         per_row = np.diff(x.indptr)
         rows = np.repeat(np.arange(x.shape[0]), per_row)
         norms = np.sqrt(np.bincount(rows, weights=np.square(x.data, dtype=np.float64), minlength=x.shape[0]))
-        x.data *= np.repeat(np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 0.0), per_row).astype(np.float32)
+        scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)  # an empty row stays zero
+        x.data *= np.repeat(scale, per_row).astype(np.float32)
         return x
 
     def _embed(self, texts: list[str]) -> np.ndarray:

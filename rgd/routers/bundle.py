@@ -63,7 +63,7 @@ def content_hash(file_hashes: dict[str, str]) -> str:
     return h.hexdigest()
 
 
-def _unwrap(embedder: Any) -> Any:
+def unwrap_embedder(embedder: Any) -> Any:
     """The embedder that holds the state (a ``CachedEmbedder`` wraps one; the cache is not part of it)."""
     inner = getattr(embedder, "inner", None)
     return inner if inner is not None else embedder
@@ -142,7 +142,7 @@ class RouterBundle:
         directory.mkdir(parents=True, exist_ok=True)
         json.dumps(self.metadata)  # fail early (TypeError) on metadata that is not JSON-able
         self.router.save(directory / ROUTER_DIR)
-        embedder = _unwrap(self.embedder)
+        embedder = unwrap_embedder(self.embedder)
         embedder.save(directory / EMBEDDER_DIR)
         files = {rel: file_sha256(directory / rel) for rel in _bundle_files(directory)}
         self.content_sha256 = content_hash(files)

@@ -63,7 +63,7 @@ class LoadedRouter:
     policy: Any = field(init=False, default=None)  # CostPolicy or None
 
     def __post_init__(self) -> None:
-        inner = getattr(self.bundle.embedder, "inner", None) or self.bundle.embedder
+        inner = self.embedder
         if getattr(inner, "show_progress", False):
             inner.show_progress = False  # no progress bar per request batch
         offloaded = getattr(inner, "kind", None) in TORCH_EMBEDDERS
@@ -105,10 +105,16 @@ class LoadedRouter:
         return policy
 
     @property
+    def embedder(self):
+        """The bundle's embedder itself (inside the embedding cache, if the bundle wraps it in one)."""
+        from rgd.routers.bundle import unwrap_embedder
+
+        return unwrap_embedder(self.bundle.embedder)
+
+    @property
     def precision(self) -> str:
         """The embedder's numeric precision (float32 for every embedder but a MiniLM set to bfloat16)."""
-        inner = getattr(self.bundle.embedder, "inner", None) or self.bundle.embedder
-        return getattr(inner, "precision", "float32")
+        return getattr(self.embedder, "precision", "float32")
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -170,8 +176,9 @@ class RouterHolder:
     def load_version(self, version: str) -> LoadedRouter | None:
         """Load and verify ``version`` (blocking); None, logged and counted, when it is refused."""
         try:
+            # a malformed cost policy refuses the version too
             loaded = LoadedRouter(version, self.source.load(version), self.window_s, self.max_batch, self.metrics,
-                                  self.torch_threads, self.costs, self.embedder_precision)  # a malformed cost policy refuses it too
+                                  self.torch_threads, self.costs, self.embedder_precision)
         except Exception as exc:  # noqa: BLE001 - any failure to load or verify refuses the version
             self.refused.add(version)
             self.last_error = f"version {version} refused: {exc}"

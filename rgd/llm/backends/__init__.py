@@ -25,8 +25,8 @@ BACKENDS: dict[str, tuple[str, str]] = {
 
 #: backend parameters that change how a model is reached, never what it answers: they are left out of the
 #: identity that keys answer checkpoints (a longer timeout reuses the answers; another base_url does not)
-TRANSPORT_PARAMS = frozenset({"timeout_s", "max_retries", "timeout_retries", "backoff_base_s", "max_concurrency", "api_key_env",
-                              "download_dir", "gpu_memory_utilization", "client"})
+TRANSPORT_PARAMS = frozenset({"timeout_s", "max_retries", "timeout_retries", "backoff_base_s", "max_concurrency",
+                              "api_key_env", "download_dir", "gpu_memory_utilization", "client"})
 
 
 def make_backend(kind: str, **params: Any) -> LLMBackend:
