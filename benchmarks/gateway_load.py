@@ -144,9 +144,11 @@ def run_pair(name: str, embedder: str, mode: str, gateway_url: str, direct_urls:
 
 
 def gateway_for(tmp: Path, home: Path, name: str, pool: list[dict], tag: str, **sections) -> GatewayProcess:
+    # the registry is polled every 2 s (the default is 30 s; the tests' 0.5 s would put an MLflow query, ~2.5 ms
+    # of CPU holding the GIL, into the measured runs twice a second); the alias-switch fault still sees the move
     config = write_config(tmp / f"{tag}.yaml", model_name=name, tracking_uri=f"sqlite:///{home}/mlflow/mlflow.db",
                           pool=pool, auth={"api_keys_env": "RGD_BENCH_KEYS"}, rate_limit={"requests_per_s": 0},
-                          **sections)
+                          poll_interval_s=2.0, **sections)
     env = {"RGD_BENCH_KEYS": KEY, "RGD_HOME": str(home), "MLFLOW_TRACKING_URI": f"sqlite:///{home}/mlflow/mlflow.db"}
     return GatewayProcess(config, env, tmp / f"{tag}.log", verbose=False)
 

@@ -5,6 +5,10 @@
 components -- and every ``embed`` (right after ``fit`` or after ``load``) runs the same NumPy/SciPy path over
 them, so a saved-and-loaded embedder gives exactly the vectors of the one that was fitted. Texts with no
 known term embed to the zero vector (cosine 0 to everything).
+
+``embed`` counts terms with the vectorizer's own analyzer and a term -> column dict (no scikit-learn call
+per batch); a small batch, such as the few questions the gateway embeds at a time, is projected by gathering
+SVD columns, where SciPy's matrix constructors used to cost most of the time (``benchmarks/tfidf_embed_speed.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Any, ClassVar, Self, Sequence
+from typing import Any, Callable, ClassVar, Self, Sequence
 
 import numpy as np
 from sklearn.decomposition import TruncatedSVD
@@ -26,6 +30,9 @@ log = logging.getLogger(__name__)
 
 VOCAB_FILE = "tfidf_vocabulary.json"
 STATE_FILE = "tfidf_state.npz"
+#: batches up to this size are projected by gathering SVD columns (no SciPy matrix per call); larger ones, where
+#: the gathered block outgrows the caches, by SciPy's sparse product. The two round differently (~6e-8).
+_GATHER_MAX = 32
 
 
 class TfidfSvdEmbedder(Embedder):
@@ -53,7 +60,9 @@ class TfidfSvdEmbedder(Embedder):
         self.sublinear_tf = bool(sublinear_tf)
         self.seed = int(seed)
         # fitted state, set by fit / load: vocabulary_ (V terms), idf_ (V,) float32, components_ (k, V) float32
-        self._counter: CountVectorizer | None = None  # built from vocabulary_
+        self._analyze: Callable[[str], list[str]] | None = None  # the vectorizer's analyzer, built from vocabulary_
+        self._column: dict[str, int] = {}  # term -> column
+        self._components_t: np.ndarray | None = None  # (V, k) float32, components_.T contiguous
         self._state_hash: str | None = None
 
     # ------------------------------------------------------------------ learning
@@ -84,40 +93,73 @@ class TfidfSvdEmbedder(Embedder):
             )
         svd = TruncatedSVD(n_components=k, algorithm="randomized", random_state=self.seed)
         svd.fit(x)
-        self.components_ = np.ascontiguousarray(svd.components_, dtype=np.float32)
-        self._state_hash = self._hash_state()
+        self._set_components(svd.components_)
         return self
 
     def _set_vocabulary(self, terms: list[str], idf: np.ndarray) -> None:
         self.vocabulary_ = terms
         self.idf_ = np.ascontiguousarray(idf, dtype=np.float32)
-        self._counter = CountVectorizer(ngram_range=self.ngram_range, vocabulary=terms, dtype=np.float32)
+        self._analyze = CountVectorizer(ngram_range=self.ngram_range, vocabulary=terms).build_analyzer()
+        self._column = {t: j for j, t in enumerate(terms)}
+
+    def _set_components(self, components: np.ndarray) -> None:
+        self.components_ = np.ascontiguousarray(components, dtype=np.float32)
+        self._components_t = np.ascontiguousarray(self.components_.T)
+        self._state_hash = self._hash_state()
 
     @property
     def is_fitted(self) -> bool:
         return getattr(self, "components_", None) is not None  # set last, so a failed fit is not a fitted one
 
     # ------------------------------------------------------------------ embedding
-    def _tfidf(self, texts: list[str]):
-        """(n, V) rows: (sublinear) term counts times idf, L2-normalised -- the TfidfVectorizer recipe."""
-        assert self._counter is not None and self.idf_ is not None
-        x = self._counter.transform(texts).tocsr().astype(np.float32)  # sparse (n, V) term counts
+    def _weights(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The TfidfVectorizer recipe as CSR arrays (data, columns, row pointers) of the (n, V) matrix:
+        (sublinear) term counts times idf, rows L2-normalised, columns ascending within a row."""
+        assert self._analyze is not None and self.idf_ is not None
+        column, analyze = self._column, self._analyze
+        cols: list[int] = []
+        counts: list[int] = []
+        indptr = [0]
+        for text in texts:
+            found: dict[int, int] = {}
+            for j in map(column.get, analyze(text)):
+                if j is not None:
+                    found[j] = found.get(j, 0) + 1
+            for j in sorted(found):
+                cols.append(j)
+                counts.append(found[j])
+            indptr.append(len(cols))
+        columns = np.array(cols, dtype=np.int64)
+        data = np.array(counts, dtype=np.float32)
         if self.sublinear_tf:
-            np.log(x.data, out=x.data)
-            x.data += np.float32(1.0)
-        # idf and the row norms straight on the CSR arrays: scipy's broadcast multiply and scikit-learn's
-        # normalize (with its parameter validation) cost ~240 us for one question, which the gateway pays per batch
-        x.data *= self.idf_[x.indices]
-        per_row = np.diff(x.indptr)
-        rows = np.repeat(np.arange(x.shape[0]), per_row)
-        norms = np.sqrt(np.bincount(rows, weights=np.square(x.data, dtype=np.float64), minlength=x.shape[0]))
+            np.log(data, out=data)
+            data += np.float32(1.0)
+        data *= self.idf_[columns]
+        ptr = np.array(indptr, dtype=np.int64)
+        rows = np.repeat(np.arange(len(texts)), np.diff(ptr))
+        norms = np.sqrt(np.bincount(rows, weights=np.square(data, dtype=np.float64), minlength=len(texts)))
         scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)  # an empty row stays zero
-        x.data *= np.repeat(scale, per_row).astype(np.float32)
-        return x
+        data *= scale[rows].astype(np.float32)
+        return data, columns, ptr
+
+    def _tfidf(self, texts: list[str]):
+        """The (n, V) TF-IDF matrix, sparse (CSR): what the SVD is fitted on."""
+        from scipy.sparse import csr_matrix
+
+        data, columns, indptr = self._weights(texts)
+        return csr_matrix((data, columns, indptr), shape=(len(texts), len(self.idf_)))
 
     def _embed(self, texts: list[str]) -> np.ndarray:
-        assert self.components_ is not None
-        return np.asarray(self._tfidf(texts) @ self.components_.T, dtype=np.float32)
+        assert self._components_t is not None
+        if len(texts) > _GATHER_MAX:
+            return np.asarray(self._tfidf(texts) @ self._components_t, dtype=np.float32)
+        # a few texts: gather and sum each row's SVD columns, with no SciPy matrix to build
+        data, columns, indptr = self._weights(texts)
+        out = np.zeros((len(texts), self._components_t.shape[1]), dtype=np.float32)
+        filled = np.flatnonzero(np.diff(indptr))  # rows with a known term; the others stay zero
+        if len(filled):
+            out[filled] = np.add.reduceat(self._components_t[columns] * data[:, None], indptr[filled], axis=0)
+        return out
 
     @property
     def dim(self) -> int:
@@ -176,5 +218,4 @@ class TfidfSvdEmbedder(Embedder):
                 f"components {components.shape})"
             )
         self._set_vocabulary(terms, idf)
-        self.components_ = np.ascontiguousarray(components)
-        self._state_hash = self._hash_state()
+        self._set_components(components)

@@ -219,12 +219,25 @@ class CascalRouter(Router):
         logits = -(nd - nd.min(axis=1, keepdims=True)) / self.distance_temperature
         w = np.where(np.isfinite(nd), np.exp(logits), 0.0)
         w /= w.sum(axis=1, keepdims=True)
-        sharp = self._sharpen(self.cluster_scores_)  # (K, M)
-        local = np.einsum("nk,nkm->nm", w, sharp[near])
-        fallback = self.global_scores_[None, :] if self.fallback == "global" else self.subject_scores_[subject]
+        sharp_clusters, sharp_global, sharp_subjects = self._sharp_scores()
+        local = np.einsum("nk,nkm->nm", w, sharp_clusters[near])
+        fallback = sharp_global[None, :] if self.fallback == "global" else sharp_subjects[subject]
         far = nd.min(axis=1) > self.distance_threshold
         alpha = np.where(far, self.fallback_weight, 0.0)[:, None]
-        return (1 - alpha) * local + alpha * self._sharpen(np.broadcast_to(fallback, local.shape))
+        return (1 - alpha) * local + alpha * fallback
+
+    def _sharp_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The cluster, global and subject scores, sharpened (row-wise, so sharpening a row and picking it
+        commute): the same for every query, so computed once per fitted state and temperature. The cache (not
+        fitted state: no trailing underscore) is keyed on the very arrays it was computed from, so a refit or a
+        load recomputes it."""
+        key = (self.score_temperature, self.cluster_scores_, self.global_scores_, self.subject_scores_)
+        cached = getattr(self, "_sharp_cache", None)
+        if cached is None or cached[0][0] != key[0] or any(a is not b for a, b in zip(cached[0][1:], key[1:])):
+            cached = (key, (self._sharpen(self.cluster_scores_), self._sharpen(self.global_scores_),
+                            self._sharpen(self.subject_scores_)))
+            self._sharp_cache = cached
+        return cached[1]
 
     def _sharpen(self, s: np.ndarray) -> np.ndarray:
         z = (s - s.max(axis=-1, keepdims=True)) / self.score_temperature

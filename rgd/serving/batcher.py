@@ -11,6 +11,7 @@ batches grow without any extra wait.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Generic, Sequence, TypeVar
 
@@ -34,27 +35,32 @@ class MicroBatcher(Generic[T]):
         self.window_s = window_s
         self.max_batch = max_batch
         self.on_batch = on_batch
-        self._queue: asyncio.Queue | None = None
+        self._pending: deque[tuple[str, asyncio.Future]] = deque()
+        self._wakeup: asyncio.Future | None = None  # set while the worker waits for a first question
         self._worker: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rgd-router")
 
     async def submit(self, text: str) -> T:
-        if self._queue is None:
-            self._queue = asyncio.Queue()
-            self._worker = asyncio.get_running_loop().create_task(self._run())
-        future = asyncio.get_running_loop().create_future()
-        await self._queue.put((text, future))
+        loop = asyncio.get_running_loop()
+        if self._worker is None:
+            self._worker = loop.create_task(self._run())
+        future = loop.create_future()
+        self._pending.append((text, future))
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
         return await future
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        queue = self._queue
+        pending = self._pending
         while True:
-            batch = [await queue.get()]
-            if self.window_s > 0 and queue.qsize() < self.max_batch - 1:
+            if not pending:
+                self._wakeup = loop.create_future()
+                await self._wakeup
+                self._wakeup = None
+            if self.window_s > 0 and len(pending) < self.max_batch:
                 await asyncio.sleep(self.window_s)  # let concurrent questions join this batch
-            while len(batch) < self.max_batch and not queue.empty():
-                batch.append(queue.get_nowait())
+            batch = [pending.popleft() for _ in range(min(self.max_batch, len(pending)))]
             texts = [t for t, _ in batch]
             start = loop.time()
             try:

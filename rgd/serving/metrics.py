@@ -23,6 +23,10 @@ class GatewayMetrics:
             "rgd_gateway_router_batch_size", "Questions embedded per router call", buckets=(1, 2, 4, 8, 16, 32, 64, 128),
             registry=r,
         )
+        self.batch_seconds = Histogram(
+            "rgd_gateway_router_batch_seconds", "Time to embed and score one batch of questions",
+            buckets=_ROUTE_BUCKETS, registry=r,
+        )
         self.upstream_latency = Histogram(
             "rgd_gateway_upstream_seconds", "Upstream call latency", ["model"], buckets=_LATENCY_BUCKETS, registry=r
         )

@@ -76,10 +76,17 @@ class LoadedRouter:
             self._set_precision(inner)
         on_batch = None
         if self.metrics is not None:
-            on_batch = lambda n, _s: self.metrics.batch_size.observe(n)  # noqa: E731
+            def on_batch(n: int, seconds: float) -> None:
+                self.metrics.batch_size.observe(n)
+                self.metrics.batch_seconds.observe(seconds)
         window = self.window_s if self.window_s is not None else (WINDOW_S if offloaded else 0.0)
-        self.batcher = MicroBatcher(self._score_batch, window, self.max_batch, on_batch, inline=not offloaded)
         self.policy = self._policy()
+        # does the router estimate correctness apart from its scores (Router's default returns the scores)?
+        from rgd.routers.base import Router
+
+        own = getattr(type(getattr(self.bundle, "router", None)), "correctness_scores", Router.correctness_scores)
+        self._finer_correctness = own is not Router.correctness_scores
+        self.batcher = MicroBatcher(self._score_batch, window, self.max_batch, on_batch, inline=not offloaded)
 
     def _set_precision(self, embedder) -> None:
         if self.embedder_precision != "auto":
@@ -116,6 +123,10 @@ class LoadedRouter:
         """The embedder's numeric precision (float32 for every embedder but a MiniLM set to bfloat16)."""
         return getattr(self.embedder, "precision", "float32")
 
+    def close(self) -> None:
+        """Stop the batcher (a retired version, or the gateway shutting down)."""
+        self.batcher.close()
+
     @property
     def models(self) -> tuple[str, ...]:
         return tuple(self.bundle.models)
@@ -127,7 +138,9 @@ class LoadedRouter:
 
         x = self.bundle.embedder.embed(list(texts))
         scores = np.asarray(self.bundle.router.scores(x), dtype=np.float64)
-        correctness = np.asarray(self.bundle.router.correctness_scores(x), dtype=np.float64)
+        correctness = scores
+        if self.policy is not None and self._finer_correctness:  # else nothing reads it, or it equals scores
+            correctness = np.asarray(self.bundle.router.correctness_scores(x), dtype=np.float64)
         return list(zip(scores, correctness, query_warnings(x)))
 
     async def rank(self, text: str, cost_weight: float = 0.0) -> tuple[list[str], str | None]:
@@ -196,7 +209,7 @@ class RouterHolder:
         log.info("serving router %s version %s (was %s)", self.source.name, loaded.version, old.version if old else "none")
         if old is not None:
             # the old batcher stops once the requests that took it have had time to finish
-            asyncio.get_event_loop().call_later(120, old.batcher.close)
+            asyncio.get_event_loop().call_later(120, old.close)
 
     async def check_once(self) -> bool:
         """Ask the registry; load and swap in a new version. True when a new version is now served."""

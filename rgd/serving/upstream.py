@@ -37,9 +37,10 @@ class UpstreamReply:
     body: bytes
     content_type: str
     seconds: float
+    doc: Any = None  # the parsed body of a 2xx reply, parsed once (when it was checked)
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        return self.doc if self.doc is not None else json.loads(self.body)
 
 
 @dataclass
@@ -117,6 +118,7 @@ class Upstream:
                 raise UpstreamFailure(self.name, "bad_response", "not JSON") from None
             if not isinstance(doc, dict) or not isinstance(doc.get("choices"), list):
                 raise UpstreamFailure(self.name, "bad_response", "no choices")
+            reply.doc = doc
         return reply
 
     async def open_stream(self, request: dict[str, Any]) -> UpstreamStream:

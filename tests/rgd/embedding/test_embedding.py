@@ -141,6 +141,25 @@ def test_tfidf_unknown_words_embed_to_zero(tfidf):
     assert x.shape == (1, 8) and not x.any()
 
 
+def test_tfidf_small_batches_gather_and_large_ones_use_the_sparse_product(tfidf):
+    """A batch up to _GATHER_MAX texts is projected by gathering SVD columns, a larger one by SciPy's product:
+    both are the TF-IDF rows times the components (unit-normalised), a text's vector does not depend on its (small) batch, and a
+    text with no known term is zero either way."""
+    from rgd.embedding import tfidf as module
+
+    texts = (CORPUS * 8)[: module._GATHER_MAX + 9] + ["qqqq zzzz"]
+    from rgd.embedding.vectors import normalize_rows
+
+    reference = normalize_rows(tfidf._tfidf(texts).toarray() @ tfidf.components_.T)  # embed gives unit rows
+    large = tfidf.embed(texts)  # over _GATHER_MAX: the sparse product
+    small = np.vstack([tfidf.embed(texts[i: i + 8]) for i in range(0, len(texts), 8)])
+    np.testing.assert_allclose(large, reference, atol=1e-6)
+    np.testing.assert_allclose(small, reference, atol=1e-6)
+    alone = np.vstack([tfidf.embed([t]) for t in texts[:8]])
+    np.testing.assert_array_equal(alone, small[:8])  # each row is summed on its own
+    assert not large[-1].any() and not small[-1].any()
+
+
 def test_tfidf_save_load_round_trip(tfidf, tmp_path):
     tfidf.save(tmp_path / "emb")
     files = sorted(p.name for p in (tmp_path / "emb").iterdir())

@@ -53,6 +53,25 @@ def test_cascal_does_not_read_the_keys(pool):
     assert np.array_equal(a, b)
 
 
+def test_cascal_recomputes_its_sharpened_scores_after_a_new_temperature_or_fit(pool, tmp_path):
+    """The sharpened cluster/global/subject scores are cached per fitted state and temperature: changing
+    either gives the scores a router built that way from scratch gives."""
+    train, x = pool[0], pool[2][:40]
+    router = fitted(pool, "cascal")
+    first = router.scores(x)
+    router.set_params(score_temperature=0.5)
+    hotter = router.scores(x)
+    fresh = Router.load(router.save(tmp_path / "r"))  # loaded with score_temperature 0.5, nothing cached
+    np.testing.assert_array_equal(hotter, fresh.scores(x))
+    assert not np.allclose(first, hotter)
+    router.set_params(score_temperature=0.05)
+    np.testing.assert_array_equal(router.scores(x), first)
+    # a refit on other data (its own consensus scores) replaces the cached arrays too
+    other = TrainingSet(train.table, train.embeddings[::-1].copy(), train.consensus)
+    router.fit(other)
+    np.testing.assert_array_equal(router.scores(x), CascalRouter(**router.get_params()).fit(other).scores(x))
+
+
 def test_label_routers_refuse_tables_without_keys(pool):
     ts, *_ = pool
     blind = ts.table.with_answers(np.full(ts.table.n_questions, -1))

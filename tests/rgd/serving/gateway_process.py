@@ -28,8 +28,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_config(path: Path, *, model_name: str, tracking_uri: str, pool: list[dict], **sections) -> Path:
-    doc = {"registry": {"model_name": model_name, "tracking_uri": tracking_uri, "poll_interval_s": 0.5},
+def write_config(path: Path, *, model_name: str, tracking_uri: str, pool: list[dict], poll_interval_s: float = 0.5,
+                 **sections) -> Path:
+    doc = {"registry": {"model_name": model_name, "tracking_uri": tracking_uri, "poll_interval_s": poll_interval_s},
            "pool": pool, **sections}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path

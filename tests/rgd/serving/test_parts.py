@@ -182,6 +182,55 @@ def test_a_loaded_router_ranks_each_request_with_its_own_cost_weight():
         asyncio.run(ranks(LoadedRouter("1", plain), 0.5))
 
 
+def test_a_loaded_router_asks_for_correctness_scores_only_where_they_differ_from_its_scores(monkeypatch):
+    """The cost policy reads correctness scores. A router with its own (truth_cluster) is asked for them; one
+    that inherits Router's default (cascal: its scores) is not asked again, and neither is any router served
+    without a cost policy, where nothing reads them."""
+    import numpy as np
+
+    from rgd.routers.base import Router
+    from rgd.routers.policy import POLICY_METADATA_KEY
+    from rgd.serving.reload import LoadedRouter
+    from tests.rgd.tracking.test_pyfunc_cost import QUESTIONS, policy_bundle
+
+    calls = []
+    default = Router.correctness_scores
+    monkeypatch.setattr(Router, "correctness_scores", lambda self, x: calls.append(self.name) or default(self, x))
+    with_policy = policy_bundle()  # cascal
+    calls.clear()
+    scores, correctness, _ = LoadedRouter("1", with_policy)._score_batch(QUESTIONS)[0]
+    assert calls == [] and np.array_equal(scores, correctness)
+
+    own = fit_bundle("truth_cluster")
+    finer = type(own.router).correctness_scores
+    assert finer is not default
+    monkeypatch.setattr(type(own.router), "correctness_scores", lambda self, x: calls.append(self.name) or finer(self, x))
+    expected = np.asarray(finer(own.router, own.embedder.embed(QUESTIONS)), dtype=np.float64)
+    own.metadata[POLICY_METADATA_KEY] = with_policy.metadata[POLICY_METADATA_KEY]
+    rows = LoadedRouter("1", own)._score_batch(QUESTIONS)
+    assert calls == ["truth_cluster"]
+    np.testing.assert_array_equal(np.vstack([c for _, c, _ in rows]), expected)
+    del own.metadata[POLICY_METADATA_KEY]
+    rows = LoadedRouter("1", own)._score_batch(QUESTIONS)  # no policy: the scores stand in, unread
+    assert calls == ["truth_cluster"]
+    np.testing.assert_array_equal(np.vstack([c for _, c, _ in rows]), np.vstack([s for s, _, _ in rows]))
+
+
+def test_the_gateway_keeps_an_upstream_reply_as_it_came_and_adds_its_own_field():
+    import json
+
+    from rgd.serving.app import with_field
+
+    body = b'{"id": "c1", "choices": [{"message": {"content": "caf\u00e9"}}]}\n'
+    out = with_field(body, json.loads(body), "rgd", {"model": "m", "ranking": ["m", "n"]})
+    assert out.startswith(body.strip()[:-1])  # the upstream's bytes, unchanged
+    assert json.loads(out) == {**json.loads(body), "rgd": {"model": "m", "ranking": ["m", "n"]}}
+    clash = b'{"rgd": "upstream", "choices": []}'
+    assert json.loads(with_field(clash, json.loads(clash), "rgd", 1)) == {"rgd": 1, "choices": []}
+    for odd in (b"{}", '{"choices": []}'.encode("utf-16")):  # nothing to splice into; not UTF-8
+        assert json.loads(with_field(odd, json.loads(odd), "rgd", 1)) == {**json.loads(odd), "rgd": 1}
+
+
 def test_the_gateway_says_when_a_question_shares_nothing_with_the_training_data():
     from rgd.routers.bundle import BLANK_QUERY_WARNING
     from rgd.serving.reload import LoadedRouter
