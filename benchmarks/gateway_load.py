@@ -10,7 +10,8 @@ subprocess), and this script as the closed-loop load generator (aiohttp when ins
 Runs (a) fake upstreams: TF-IDF and MiniLM bundles, top-1 at concurrency 1, 16, 64 (100 / 600 / 2,000
 requests) and TF-IDF top-3 at 16; (b) the real llama.cpp server of the backend tests (xllamacpp, gemma-3 270M,
 4 new tokens): top-1 at 1, 16, 64 (8 / 32 / 64 requests). The overhead of a run is its p50 (p99) minus the p50
-(p99) of the same requests at the same concurrency sent straight to the upstreams. Faults, TF-IDF, top-1,
+(p99) of the same requests at the same concurrency sent straight to the upstreams; both start on open,
+kept-alive connections (each worker's first, unmeasured request opens its own). Faults, TF-IDF, top-1,
 concurrency 16: one upstream killed (SIGKILL) after 300 of 1,500 requests; the champion alias moved to a new
 version after 200 of 2,000 requests.
 """
@@ -47,10 +48,17 @@ def questions(n: int, seed: int = 7) -> list[str]:
 
 
 class Load:
-    """Closed loop: ``concurrency`` workers send the requests one after another; latencies in ms."""
+    """Closed loop: ``concurrency`` workers send the requests one after another; latencies in ms.
 
-    def __init__(self, urls: list[str], bodies: list[bytes], concurrency: int, on_done=None) -> None:
+    ``warmup`` requests go first on the same connections and are not measured: every worker's connection is
+    open and kept alive before the clock starts, as a client with keep-alive (an OpenAI SDK) has them. Without
+    it the measured run opened ``concurrency`` connections at one instant, all to the one gateway process but
+    spread over four upstreams in the direct reference, and those first requests were most of the p99 at 64."""
+
+    def __init__(self, urls: list[str], bodies: list[bytes], concurrency: int, on_done=None,
+                 warmup: list[bytes] | None = None) -> None:
         self.urls, self.bodies, self.concurrency, self.on_done = urls, bodies, concurrency, on_done
+        self.warmup = warmup or []
         self.latencies: list[float] = []
         self.errors = 0
         self.error_kinds: Counter[str] = Counter()
@@ -62,8 +70,6 @@ class Load:
             import aiohttp
         except ImportError:
             aiohttp = None
-        next_i = iter(range(len(self.bodies)))
-        start = time.perf_counter()
         if aiohttp is not None:
             connector = aiohttp.TCPConnector(limit=self.concurrency, force_close=False)
             async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=300)) as s:
@@ -71,16 +77,24 @@ class Load:
                     async with s.post(url, data=body, headers=HEADERS) as r:
                         await r.read()
                         return r.status, r.headers.get("x-rgd-router-version")
-                await asyncio.gather(*(self._worker(send, next_i) for _ in range(self.concurrency)))
-        else:
-            import httpx
+                return await self._timed(send)
+        import httpx
 
-            limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-            async with httpx.AsyncClient(limits=limits, timeout=300) as c:
-                async def send(url, body):
-                    r = await c.post(url, content=body, headers=HEADERS)
-                    return r.status_code, r.headers.get("x-rgd-router-version")
-                await asyncio.gather(*(self._worker(send, next_i) for _ in range(self.concurrency)))
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        async with httpx.AsyncClient(limits=limits, timeout=300) as c:
+            async def send(url, body):
+                r = await c.post(url, content=body, headers=HEADERS)
+                return r.status_code, r.headers.get("x-rgd-router-version")
+            return await self._timed(send)
+
+    async def _timed(self, send) -> float:
+        async def warm(i: int) -> None:
+            for body in self.warmup[i:: self.concurrency]:
+                await send(self.urls[i % len(self.urls)], body)
+        await asyncio.gather(*(warm(i) for i in range(self.concurrency)))
+        next_i = iter(range(len(self.bodies)))
+        start = time.perf_counter()
+        await asyncio.gather(*(self._worker(send, next_i) for _ in range(self.concurrency)))
         return time.perf_counter() - start
 
     async def _worker(self, send, next_i) -> None:
@@ -110,20 +124,22 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
-def measure(urls, bodies, concurrency, on_done=None) -> tuple[Load, float]:
-    load = Load(urls, bodies, concurrency, on_done)
+def measure(urls, bodies, concurrency, on_done=None, warmup: list[bytes] | None = None) -> tuple[Load, float]:
+    load = Load(urls, bodies, concurrency, on_done, warmup)
     wall = asyncio.run(load.run())
     return load, wall
 
 
 def run_pair(name: str, embedder: str, mode: str, gateway_url: str, direct_urls: list[str], bodies: list[bytes],
              direct_bodies: list[bytes], concurrency: int, upstream: str, gateway_pid: int) -> dict:
-    measure([gateway_url], bodies[: max(concurrency, 20)], concurrency)  # warm connections and the router
+    # every worker sends one unmeasured request first, which opens its connection (and warms the gateway's
+    # router and upstream connections); then the measured run on those connections
+    warm = concurrency
     load_before = os.getloadavg()[0]
-    direct, _ = measure(direct_urls, direct_bodies, concurrency)
+    direct, _ = measure(direct_urls, direct_bodies, concurrency, warmup=direct_bodies[:warm])
     cpu_before = process_cpu_s(gateway_pid)
-    gw, wall = measure([gateway_url], bodies, concurrency)
-    cpu_ms = (process_cpu_s(gateway_pid) - cpu_before) / len(bodies) * 1000
+    gw, wall = measure([gateway_url], bodies, concurrency, warmup=bodies[:warm])
+    cpu_ms = (process_cpu_s(gateway_pid) - cpu_before) / (len(bodies) + warm) * 1000  # the warm-up's CPU too
     row = {
         "embedder": embedder, "mode": mode, "concurrency": concurrency,
         "rps": round(len(bodies) / wall, 1),
