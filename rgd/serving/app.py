@@ -26,7 +26,7 @@ import logging
 import re
 import time
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Awaitable, Callable, TypeVar
 
 import aiohttp
 from fastapi import FastAPI, Request
@@ -39,13 +39,14 @@ from rgd.serving.errors import GatewayError, error_body
 from rgd.serving.metrics import GatewayMetrics
 from rgd.serving.ratelimit import RateLimiter
 from rgd.serving.reload import CostWeightError, LoadedRouter, RouterHolder, RouterSource
-from rgd.serving.upstream import Upstream, UpstreamFailure, UpstreamReply, UpstreamStream
+from rgd.serving.upstream import Upstream, UpstreamFailure, UpstreamReply
 from rgd.serving.voting import Vote, answer_of, decide
 
 log = logging.getLogger("rgd.serving")
 access_log = logging.getLogger("rgd.serving.access")
 
 _JSON = "application/json"
+T = TypeVar("T")
 
 
 class Gateway:
@@ -206,21 +207,28 @@ class Gateway:
         detail = "; ".join(failures) if failures else "every pool model's circuit is open"
         return GatewayError(502, f"every pool model failed: {detail}", type="upstream_error", code="all_upstreams_failed")
 
-    async def top1(self, ranking: list[str], payload: dict[str, Any]) -> tuple[str, UpstreamReply, list[str]]:
+    async def first_answer(self, ranking: list[str], call: Callable[[Upstream], Awaitable[T]]
+                           ) -> tuple[str, Upstream, T, list[str]]:
+        """Failover: ``call`` on each ranked model whose circuit is closed until one does not fail; (model,
+        upstream, result, the failures before it). 502 when every model fails or has its circuit open."""
         failures: list[str] = []
         for model in ranking:
             up = self.upstreams[model]
             if not up.breaker.allow():
                 continue
             try:
-                reply = await up.chat(payload)
+                result = await call(up)
             except UpstreamFailure as f:
                 self._failed(up, f)
                 failures.append(str(f))
                 continue
-            self._succeeded(up, reply.seconds)
-            return model, reply, failures
+            return model, up, result, failures
         raise self._all_failed(failures)
+
+    async def top1(self, ranking: list[str], payload: dict[str, Any]) -> tuple[str, UpstreamReply, list[str]]:
+        model, up, reply, failures = await self.first_answer(ranking, lambda up: up.chat(payload))
+        self._succeeded(up, reply.seconds)
+        return model, reply, failures
 
     async def consensus(self, ranking: list[str], payload: dict[str, Any], k: int, question: str):
         candidates = iter(enumerate(ranking))
@@ -311,40 +319,29 @@ class Gateway:
 
     async def _stream(self, router: LoadedRouter, ranking: list[str], payload: dict[str, Any],
                       extra: dict[str, Any]) -> Response:
-        failures: list[str] = []
-        for model in ranking:
-            up = self.upstreams[model]
-            if not up.breaker.allow():
-                continue
+        model, up, r, failures = await self.first_answer(ranking, lambda up: up.open_stream(payload))
+        self._succeeded(up)
+        headers = self._headers(router, model, ranking, "top1")
+        if r.status >= 300:
+            body = await r.read()
+            self.metrics.upstream_errors.labels(model=model, kind="4xx").inc()
+            return Response(body, r.status, headers=headers, media_type=r.content_type)
+        self.metrics.chosen.labels(model=model, mode="top1").inc()
+        info = {"model": model, "router_version": router.version, "ranking": ranking, "mode": "top1", **extra}
+        if failures:
+            info["failovers"] = failures
+        first = {"object": "chat.completion.chunk", "choices": [], "model": model, "rgd": info}
+
+        async def relay():
+            yield f"data: {json.dumps(first)}\n\n".encode("utf-8")
             try:
-                r = await up.open_stream(payload)
-            except UpstreamFailure as f:
-                self._failed(up, f)
-                failures.append(str(f))
-                continue
-            self._succeeded(up)
-            headers = self._headers(router, model, ranking, "top1")
-            if r.status >= 300:
-                body = await r.read()
-                self.metrics.upstream_errors.labels(model=model, kind="4xx").inc()
-                return Response(body, r.status, headers=headers, media_type=r.content_type)
-            self.metrics.chosen.labels(model=model, mode="top1").inc()
-            info = {"model": model, "router_version": router.version, "ranking": ranking, "mode": "top1", **extra}
-            if failures:
-                info["failovers"] = failures
-            first = {"object": "chat.completion.chunk", "choices": [], "model": model, "rgd": info}
+                async for chunk in r.chunks():
+                    yield chunk
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # mid-stream: too late to fail over
+                self.metrics.upstream_errors.labels(model=up.name, kind="stream_broken").inc()
+                log.warning("stream from %s broke: %s", up.name, type(exc).__name__)
 
-            async def relay(r: UpstreamStream = r, up: Upstream = up, first: dict = first):
-                yield f"data: {json.dumps(first)}\n\n".encode("utf-8")
-                try:
-                    async for chunk in r.chunks():
-                        yield chunk
-                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # mid-stream: too late to fail over
-                    self.metrics.upstream_errors.labels(model=up.name, kind="stream_broken").inc()
-                    log.warning("stream from %s broke: %s", up.name, type(exc).__name__)
-
-            return StreamingResponse(relay(), 200, headers=headers, media_type=r.content_type)
-        raise self._all_failed(failures)
+        return StreamingResponse(relay(), 200, headers=headers, media_type=r.content_type)
 
     async def ready(self) -> tuple[bool, str]:
         if self.holder.current is None:

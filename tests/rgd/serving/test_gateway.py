@@ -249,6 +249,21 @@ def test_5xx_fails_over_and_the_circuit_opens_then_recovers(healthy, upstreams):
     assert _metric(healthy.metrics(), "rgd_gateway_breaker_open", model=first) == 0.0
 
 
+def test_a_stream_fails_over_before_its_first_byte(healthy, upstreams):
+    """A 5xx to a streaming request moves it to the next-ranked model, which streams; the routing chunk
+    names the failover."""
+    first, second = _ranking(healthy, BIO)[:2]
+    upstreams[first].control(mode="error500")
+    with httpx.stream("POST", f"{healthy.url}/v1/chat/completions", content=chat_body(BIO, stream=True),
+                      headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}) as r:
+        assert r.status_code == 200 and r.headers["x-rgd-model"] == second
+        events = [line[6:] for line in r.iter_lines() if line.startswith("data: ")]
+    routing = json.loads(events[0])["rgd"]
+    assert routing["model"] == second and "5xx" in routing["failovers"][0] and events[-1] == "[DONE]"
+    text = "".join(json.loads(e)["choices"][0]["delta"]["content"] for e in events[1:-1])
+    assert text == f"Hello from {second}."
+
+
 def test_a_timeout_fails_over_to_the_next_ranked_model(healthy, upstreams):
     first, second = _ranking(healthy, HISTORY)[:2]
     upstreams[first].control(latency_ms=2500)  # timeout_s = 1
