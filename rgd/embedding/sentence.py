@@ -221,12 +221,43 @@ _PROBE = [
 ]
 
 
+#: (weights, device, torch threads) -> (bfloat16's speed-up, its lowest cosine to float32): measured once per
+#: process, so a gateway that loads a new version of the same model does not spend the probe again
+_MEASURED: dict[tuple[str, str, int], tuple[float, float]] = {}
+
+
 def faster_precision(embedder: SentenceTransformerEmbedder, min_speedup: float = 1.25,
                      min_cosine: float = 0.999) -> tuple[str, float, float]:
     """Which precision to serve with on this machine: (precision, bfloat16's speed-up, its lowest cosine to the
     float32 vectors on a probe batch). bfloat16 is chosen only when it is at least ``min_speedup`` times faster
     (best of two timings each, after a warm-up) and its vectors agree with float32 ones to ``min_cosine``; a CPU
-    without native bfloat16 runs it slower, so it stays float32. The embedder is left at the precision chosen."""
+    without native bfloat16 runs it slower, so it stays float32. The embedder is left at the precision chosen.
+    The measurement is made once per model, device and thread count in a process (``_MEASURED``)."""
+    key = _measure_key(embedder)
+    measured = _MEASURED.get(key) if key is not None else None
+    if measured is None:
+        measured = _measure_bfloat16(embedder)
+        if measured is None:
+            return "float32", 0.0, float("nan")
+        if key is not None:
+            _MEASURED[key] = measured
+    speedup, cosine = measured
+    embedder.precision = "bfloat16" if speedup >= min_speedup and cosine >= min_cosine else "float32"
+    return embedder.precision, speedup, cosine
+
+
+def _measure_key(embedder) -> tuple[str, str, int] | None:
+    weights = getattr(embedder, "_weights_identity", None)
+    if weights is None:
+        return None
+    import torch
+
+    return weights(), str(embedder.model.device), torch.get_num_threads()
+
+
+def _measure_bfloat16(embedder) -> tuple[float, float] | None:
+    """(bfloat16's speed-up over float32, the lowest cosine between the two on the probe); None (and the
+    embedder in float32) where bfloat16 does not run."""
     batch = (_PROBE * 8)[:64]
     timings, vectors = {}, {}
     for precision in PRECISIONS:
@@ -238,7 +269,7 @@ def faster_precision(embedder: SentenceTransformerEmbedder, min_speedup: float =
                 raise
             log.warning("bfloat16 does not run here (%s: %s); embedding in float32", type(exc).__name__, exc)
             embedder.precision = "float32"
-            return "float32", 0.0, float("nan")
+            return None
         best = float("inf")
         for _ in range(2):
             start = time.perf_counter()
@@ -246,6 +277,4 @@ def faster_precision(embedder: SentenceTransformerEmbedder, min_speedup: float =
             best = min(best, time.perf_counter() - start)
         timings[precision] = best
     speedup = timings["float32"] / max(timings["bfloat16"], 1e-9)
-    cosine = float(np.min(np.sum(vectors["float32"] * vectors["bfloat16"], axis=1)))
-    embedder.precision = "bfloat16" if speedup >= min_speedup and cosine >= min_cosine else "float32"
-    return embedder.precision, speedup, cosine
+    return speedup, float(np.min(np.sum(vectors["float32"] * vectors["bfloat16"], axis=1)))

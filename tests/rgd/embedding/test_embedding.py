@@ -472,6 +472,34 @@ def test_faster_precision_measures_and_keeps_float32_unless_bfloat16_pays(minilm
         minilm.precision = "float32"
 
 
+@needs_minilm
+def test_faster_precision_measures_once_per_model_device_and_thread_count(minilm, monkeypatch):
+    """A gateway loading a new version of the same model does not spend the probe again."""
+    import torch
+
+    from rgd.embedding import sentence
+
+    monkeypatch.setattr(sentence, "_MEASURED", {})
+    calls = []
+    embed = type(minilm).embed
+    monkeypatch.setattr(type(minilm), "embed", lambda self, texts: calls.append(len(texts)) or embed(self, texts))
+    try:
+        first = sentence.faster_precision(minilm)
+        probed = len(calls)
+        assert probed >= 6  # a warm-up and two timings per precision
+        again = sentence.faster_precision(SentenceTransformerEmbedder(minilm.model_name, show_progress=False))
+        assert len(calls) == probed and again[1:] == first[1:]  # the same measurement, no new embedding
+        threads = torch.get_num_threads()
+        torch.set_num_threads(threads + 1)
+        try:
+            sentence.faster_precision(minilm)
+            assert len(calls) == 2 * probed  # another thread count is measured again
+        finally:
+            torch.set_num_threads(threads)
+    finally:
+        minilm.precision = "float32"
+
+
 def test_faster_precision_keeps_float32_where_bfloat16_does_not_run():
     from rgd.embedding.sentence import faster_precision
 
