@@ -40,17 +40,12 @@ from rgd.workflow.curate import build_consensus  # noqa: E402
 def leave_one_out_scores(table, est) -> np.ndarray:
     """(M, Q) each model's P(right) under the posterior of every other voter, with the fitted voter models."""
     confidence = table.confidence if table.has_confidence else None
-    votes = truth._Votes(table.choices, table.n_options, confidence, None, table.subjects)
-    prm = est.params
-    p = np.clip(truth._sigmoid(truth._eta(votes, prm["theta"], prm["delta"], prm["beta"], est.difficulty)),
-                1e-4, 1 - 1e-4)
     m_count, q_count = table.choices.shape
     out = np.zeros((m_count, q_count))
     for m in range(m_count):
         choices = table.choices.copy()
         choices[m] = -1  # an unanswered vote adds nothing to the posterior
-        posterior, _, _ = truth._e_step(truth._Votes(choices, table.n_options, confidence, None, table.subjects),
-                                        p, prm["rho"])
+        posterior = truth.posterior_given(est, choices, table.n_options, confidence, subjects=table.subjects)
         c = table.choices[m]
         out[m] = np.where(c >= 0, posterior[np.arange(q_count), np.clip(c, 0, None)], 0.0)
     return out

@@ -292,6 +292,23 @@ def estimate_truth(
     return TruthEstimate(post, scores.sum(axis=1) / d.n_q, scores, theta, b, rho, ll, d.n_pool, params)
 
 
+def posterior_given(estimate: TruthEstimate, choices: np.ndarray, n_options: np.ndarray,
+                    confidence: np.ndarray | None = None, key: np.ndarray | None = None,
+                    subjects: np.ndarray | None = None) -> np.ndarray:
+    """(Q, O) the posterior over each question's options for these votes under ``estimate``'s fitted voter
+    models and question difficulties, with nothing refitted: what the estimate says when some votes change,
+    e.g. with one voter left out (its row set to -1). The votes are for the estimate's own voters, key and
+    questions; with the votes it was fitted on this is ``estimate.posterior``."""
+    d = _Votes(choices, n_options, confidence, key, subjects)
+    prm = estimate.params
+    if d.n_v != len(estimate.ability) or d.n_q != len(estimate.difficulty):
+        raise ParameterError(f"votes of {d.n_v} voters on {d.n_q} questions, but the estimate has "
+                             f"{len(estimate.ability)} voters and {len(estimate.difficulty)} questions")
+    b = estimate.difficulty if prm["model"] == "irt" else 0 * estimate.difficulty
+    p = np.clip(_sigmoid(_eta(d, prm["theta"], prm["delta"], prm["beta"], b)), 1e-4, 1 - 1e-4)
+    return _e_step(d, p, prm["rho"])[0]
+
+
 def heldout_loglik(choices, n_options, key=None, subjects=None, *, n_folds: int = 2, seed: int = 0, **kw) -> float:
     """Label-free model selection: mean per-question log-likelihood of held-out questions (higher is better).
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rgd.errors import DataError, ParameterError
-from rgd.truth import estimate_truth, heldout_loglik, key_is_anchor
+from rgd.truth import estimate_truth, heldout_loglik, key_is_anchor, posterior_given
 
 K = 5
 
@@ -44,6 +44,26 @@ def test_a_dominant_model_outvotes_a_family_that_shares_errors():
     # without the distractor model (one-coin errors) the family's agreement counts as strong evidence
     onecoin = estimate_truth(choices, n_opt, model="onecoin", distractor=False)
     assert (est.truth == truth).mean() > (onecoin.truth == truth).mean()
+
+
+@pytest.mark.parametrize("options", [{}, {"model": "onecoin", "distractor": False}, {"with_key": True}])
+def test_the_posterior_for_changed_votes_uses_the_fitted_voter_models(options):
+    """With the votes it was fitted on, posterior_given is the estimate's own posterior; with a voter left
+    out (its votes -1) it is the other voters' verdict, nothing refitted."""
+    options = dict(options)
+    choices, n_opt, truth, rng = _world(n=600, seed=3)
+    key = np.where(rng.random(len(truth)) < 0.7, truth, (truth + 1) % K) if options.pop("with_key", False) else None
+    subjects = np.arange(len(truth)) % 3
+    conf = rng.normal(size=choices.shape)
+    est = estimate_truth(choices, n_opt, conf, key, subjects, **options)
+    np.testing.assert_allclose(posterior_given(est, choices, n_opt, conf, key, subjects), est.posterior, atol=1e-12)
+    without_strong = choices.copy()
+    without_strong[0] = -1
+    others = posterior_given(est, without_strong, n_opt, conf, key, subjects)
+    assert np.allclose(others.sum(axis=1), 1)
+    assert (others.argmax(axis=1) == truth).mean() < (est.truth == truth).mean()  # the strong voter mattered
+    with pytest.raises(ParameterError, match="the estimate has"):
+        posterior_given(est, choices[1:], n_opt, conf[1:], key, subjects)
 
 
 def test_the_key_is_a_voter_whose_reliability_is_estimated():
