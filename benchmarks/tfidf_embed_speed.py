@@ -43,7 +43,7 @@ def main() -> None:
                     call(batch)
                 best = min(best, (time.perf_counter() - start) / args.repeat)
             result[f"{label}_{size}_us"] = round(best * 1e6, 1)
-    served.batcher.close()
+    served.close()
     print(json.dumps(result))
 
 

@@ -231,13 +231,13 @@ class CascalRouter(Router):
         commute): the same for every query, so computed once per fitted state and temperature. The cache (not
         fitted state: no trailing underscore) is keyed on the very arrays it was computed from, so a refit or a
         load recomputes it."""
-        key = (self.score_temperature, self.cluster_scores_, self.global_scores_, self.subject_scores_)
+        arrays = (self.cluster_scores_, self.global_scores_, self.subject_scores_)
         cached = getattr(self, "_sharp_cache", None)
-        if cached is None or cached[0][0] != key[0] or any(a is not b for a, b in zip(cached[0][1:], key[1:])):
-            cached = (key, (self._sharpen(self.cluster_scores_), self._sharpen(self.global_scores_),
-                            self._sharpen(self.subject_scores_)))
+        if (cached is None or cached[0] != self.score_temperature
+                or any(was is not now for was, now in zip(cached[1], arrays))):
+            cached = (self.score_temperature, arrays, tuple(self._sharpen(a) for a in arrays))
             self._sharp_cache = cached
-        return cached[1]
+        return cached[2]
 
     def _sharpen(self, s: np.ndarray) -> np.ndarray:
         z = (s - s.max(axis=-1, keepdims=True)) / self.score_temperature

@@ -373,8 +373,8 @@ class Gateway:
 
 def with_field(body: bytes, doc: dict[str, Any], name: str, value: Any) -> bytes:
     """The JSON object ``body`` (parsed: ``doc``) with ``name: value`` added. The upstream's bytes are kept as
-    they came and the field is spliced in before the closing brace, which saves decoding and re-encoding
-    every reply; an empty object, a body that already has the field, or one that is not UTF-8 text starting with ``{``, is
+    they came and the field is spliced in before the closing brace, which saves re-encoding every reply. An
+    empty object, a body that already has the field, or one that is not UTF-8 text from ``{`` to ``}`` is
     re-encoded instead."""
     text = body.strip()
     if not doc or name in doc or not (text.startswith(b"{") and text.endswith(b"}")):

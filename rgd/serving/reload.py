@@ -81,11 +81,12 @@ class LoadedRouter:
                 self.metrics.batch_seconds.observe(seconds)
         window = self.window_s if self.window_s is not None else (WINDOW_S if offloaded else 0.0)
         self.policy = self._policy()
-        # does the router estimate correctness apart from its scores (Router's default returns the scores)?
+        # correctness scores are read only by a cost policy, and differ from the scores only where the router
+        # overrides Router's default (truth_cluster)
         from rgd.routers.base import Router
 
-        own = getattr(type(getattr(self.bundle, "router", None)), "correctness_scores", Router.correctness_scores)
-        self._finer_correctness = own is not Router.correctness_scores
+        self._finer_correctness = (self.policy is not None and
+                                   type(self.bundle.router).correctness_scores is not Router.correctness_scores)
         self.batcher = MicroBatcher(self._score_batch, window, self.max_batch, on_batch, inline=not offloaded)
 
     def _set_precision(self, embedder) -> None:
@@ -139,7 +140,7 @@ class LoadedRouter:
         x = self.bundle.embedder.embed(list(texts))
         scores = np.asarray(self.bundle.router.scores(x), dtype=np.float64)
         correctness = scores
-        if self.policy is not None and self._finer_correctness:  # else nothing reads it, or it equals scores
+        if self._finer_correctness:  # else nothing reads it, or it equals the scores
             correctness = np.asarray(self.bundle.router.correctness_scores(x), dtype=np.float64)
         return list(zip(scores, correctness, query_warnings(x)))
 
