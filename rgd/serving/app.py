@@ -311,11 +311,16 @@ class Gateway:
         if failures:
             info["failovers"] = failures
         headers = self._headers(router, model, ranking, mode)
-        if reply.status >= 300:  # a client error, passed through as it came
-            self.metrics.upstream_errors.labels(model=model, kind="4xx").inc()
-            return Response(reply.body, reply.status, headers=headers, media_type=reply.content_type)
+        if reply.status >= 300:
+            return self._passed_through(model, reply.body, reply.status, headers, reply.content_type)
         self.metrics.chosen.labels(model=model, mode=mode).inc()
         return Response(with_field(reply.body, reply.json(), "rgd", info), 200, headers=headers, media_type=_JSON)
+
+    def _passed_through(self, model: str, body: bytes, status: int, headers: dict[str, str],
+                        content_type: str | None) -> Response:
+        """An upstream's client error (4xx), counted and passed through as it came: no failover."""
+        self.metrics.upstream_errors.labels(model=model, kind="4xx").inc()
+        return Response(body, status, headers=headers, media_type=content_type)
 
     async def _stream(self, router: LoadedRouter, ranking: list[str], payload: dict[str, Any],
                       extra: dict[str, Any]) -> Response:
@@ -323,9 +328,7 @@ class Gateway:
         self._succeeded(up)
         headers = self._headers(router, model, ranking, "top1")
         if r.status >= 300:
-            body = await r.read()
-            self.metrics.upstream_errors.labels(model=model, kind="4xx").inc()
-            return Response(body, r.status, headers=headers, media_type=r.content_type)
+            return self._passed_through(model, await r.read(), r.status, headers, r.content_type)
         self.metrics.chosen.labels(model=model, mode="top1").inc()
         info = {"model": model, "router_version": router.version, "ranking": ranking, "mode": "top1", **extra}
         if failures:

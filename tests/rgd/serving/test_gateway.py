@@ -281,14 +281,17 @@ def test_a_failing_voter_is_replaced_by_the_next_ranked_model(healthy, upstreams
     assert votes == [ranking[0], ranking[2]]
 
 
-def test_a_4xx_is_passed_through_without_failover(healthy, upstreams):
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_4xx_is_passed_through_without_failover(healthy, upstreams, stream):
     first, second = _ranking(healthy, BIO)[:2]
     upstreams[first].control(mode="error400")
     before = upstreams[second].stats()["requests"]
-    r = _post(healthy, chat_body(BIO))
+    r = _post(healthy, chat_body(BIO, stream=True) if stream else chat_body(BIO))
     assert r.status_code == 400 and r.json()["error"]["message"] == f"{first} refuses"
     assert r.headers["x-rgd-model"] == first
     assert upstreams[second].stats()["requests"] == before
+    metrics = httpx.get(f"{healthy.url}/metrics").text
+    assert f'rgd_gateway_upstream_errors_total{{kind="4xx",model="{first}"}}' in metrics
 
 
 def test_every_model_failing_gives_a_502_openai_error(healthy, upstreams):
