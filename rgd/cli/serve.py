@@ -16,6 +16,9 @@ from rgd.cli.main import main
 @click.option("--port", default=None, type=int, help="Listen port (default: server.port of the config).")
 def serve_cmd(config_path: str, host: str | None, port: int | None) -> None:
     """Serve the registered router's alias as an OpenAI-compatible gateway: route, call the pool, fail over."""
+    from rgd.serving.openmp import passive_openmp
+
+    passive_openmp()  # before anything imports torch
     try:
         import uvicorn
 

@@ -119,7 +119,9 @@ class RoutingSpec(_Strict):
         "embedder ranked on a worker thread (MiniLM), 0 for one ranked on the event loop (TF-IDF)")
     max_batch: int = Field(64, ge=1, description="most questions embedded in one call")
     embedder_threads: int = Field(
-        1, ge=1, description="torch threads of a MiniLM embedder; more than the free cores makes it far slower")
+        2, ge=1, description="torch threads of a MiniLM embedder; rgd serve makes them wait asleep "
+        "(OMP_WAIT_POLICY=PASSIVE), so on a busy core a second one costs little; set 1 where the environment "
+        "makes them spin (OMP_WAIT_POLICY=ACTIVE)")
     embedder_precision: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="a MiniLM embedder's precision; auto: bfloat16 when a probe batch at load shows it at "
         "least 1.25x faster on this machine with vectors agreeing to a cosine of 0.999, else float32")

@@ -68,8 +68,8 @@ class LoadedRouter:
             inner.show_progress = False  # no progress bar per request batch
         offloaded = getattr(inner, "kind", None) in TORCH_EMBEDDERS
         if offloaded:
-            # measured on 2 shared cores: one 64-question batch takes 0.9 s with 1 thread and 1.9 s with 2,
-            # a single question 30 ms and 620 ms (OpenMP threads spinning for cores they do not get)
+            # more than one thread only with OpenMP's passive wait (rgd serve sets it: rgd.serving.openmp); spinning
+            # threads on shared cores made a 64-question batch take 1.9 s with 2 threads instead of 0.9 s with 1
             import torch
 
             torch.set_num_threads(self.torch_threads)

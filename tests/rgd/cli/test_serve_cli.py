@@ -38,3 +38,45 @@ def test_an_upstream_key_variable_that_is_not_set_is_named(tmp_path):
                             "auth": {"required": False, "api_keys_env": None}},
                  env={"RGD_TEST_NOPE": ""})
     assert res.exit_code == 1 and "RGD_TEST_NOPE is not set" in res.output
+
+
+def _in_fresh_python(code: str, env: dict[str, str]) -> str:
+    import os
+    import subprocess
+    import sys
+
+    clean = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    return subprocess.run([sys.executable, "-c", code], env={**clean, **env}, capture_output=True, text=True,
+                          check=True, timeout=120).stdout.strip()
+
+
+_SERVE_UNTIL_TORCH = """
+import os, sys
+import rgd.serving.app as app
+seen = {}
+def create_app(config, source):  # stands in for the gateway: what was the policy when torch could first load?
+    seen['torch_loaded'] = 'torch' in sys.modules
+    seen['policy'] = os.environ.get('OMP_WAIT_POLICY')
+    raise SystemExit(0)
+app.create_app = create_app
+from click.testing import CliRunner
+from rgd.cli import main
+CliRunner().invoke(main, ['serve', '--config', os.environ['CFG']])
+print(seen['torch_loaded'], seen['policy'])
+"""
+
+
+def test_serve_makes_torch_threads_wait_asleep_before_torch_loads(tmp_path):
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml.safe_dump({"registry": {"tracking_uri": f"sqlite:///{tmp_path}/mlflow.db"},
+                                    "pool": [{"name": "a", "base_url": "http://127.0.0.1:9/v1"}],
+                                    "auth": {"required": False, "api_keys_env": None}}))
+    assert _in_fresh_python(_SERVE_UNTIL_TORCH, {"CFG": str(path)}) == "False PASSIVE"
+    # a policy the environment sets is kept
+    assert _in_fresh_python(_SERVE_UNTIL_TORCH, {"CFG": str(path), "OMP_WAIT_POLICY": "ACTIVE"}) == "False ACTIVE"
+
+
+def test_passive_openmp_says_when_it_is_too_late():
+    code = "import torch\nfrom rgd.serving.openmp import passive_openmp\nprint(passive_openmp())"
+    assert _in_fresh_python(code, {}) == "False"
+    assert _in_fresh_python(code.replace("import torch\n", ""), {}) == "True"
