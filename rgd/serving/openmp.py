@@ -4,7 +4,7 @@ By default OpenMP threads spin while they wait for work or for each other. On co
 upstream traffic or other pods, a spinning thread burns the time slice its partner needs: measured on 2 cores
 with one of them busy, a 32-question MiniLM batch took 168 ms with 2 torch threads against 58 ms with 1. Asleep
 instead, 2 threads took 56 ms there, and 44 ms against 53-57 when the second core was free; through the gateway
-at 64 concurrent, 471-502 req/s against 399-438 with 1 thread (benchmarks/README.md, "Routing gateway", fix 9).
+at 64 concurrent, 427-472 req/s against 399-438 with 1 thread (benchmarks/README.md, "Routing gateway", fix 9).
 OpenMP reads the policy once, when torch loads it, so this must run before ``import torch``.
 """
 
