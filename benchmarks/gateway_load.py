@@ -12,9 +12,9 @@ requests; the 64-concurrent points ``--repeats`` times, default 3, reported as t
 with every run's figures under ``repeats``) and TF-IDF top-3 at 16; (b) the real llama.cpp server of the
 backend tests (xllamacpp, gemma-3 270M, 4 new tokens): top-1 at 1, 16, 64 (8 / 32 / 64 requests). The
 overhead of a run is its p50 (p99) minus the p50 (p99) of the same requests at the same concurrency sent
-straight to the upstreams; both start on open, kept-alive connections (each worker's first, unmeasured request opens its own). Faults, TF-IDF, top-1,
-concurrency 16: one upstream killed (SIGKILL) after 300 of 1,500 requests; the champion alias moved to a new
-version after 200 of 2,000 requests.
+straight to the upstreams; both start on open, kept-alive connections (each worker's first, unmeasured
+request opens its own). Faults, TF-IDF, top-1, concurrency 16: one upstream killed (SIGKILL) after 300 of
+1,500 requests; the champion alias moved to a new version after 200 of 2,000 requests.
 """
 
 from __future__ import annotations
