@@ -44,7 +44,7 @@ from threadpoolctl import threadpool_limits
 from rgd.embedding.vectors import normalize_rows
 from rgd.errors import ParameterError, check_counts
 from rgd.routers.base import Router, TrainingSet
-from rgd.truth import estimate_truth, heldout_loglik, key_is_anchor
+from rgd.truth import estimate_truth_restarts, heldout_loglik, key_is_anchor
 
 LEVELS = ("auto", "global", "subject", "clusters")
 #: how the truth estimate groups questions for its per-group voter abilities (see ``truth_grouping``)
@@ -164,10 +164,10 @@ class TruthClusterRouter(Router):
         self.truth_grouping_loglik_ = {}
         self.truth_grouping_, groups = self.truth_groups(train)
         kw = dict(subjects=groups, subject_prior=self.subject_prior, subject_rho=self.subject_rho,
-                  n_iter=self.n_iter)
-        est = estimate_truth(t.choices, t.n_options, confidence=conf, key=key, **kw)
+                  n_iter=self.n_iter, seed=self.seed)
+        est = estimate_truth_restarts(t.choices, t.n_options, confidence=conf, key=key, **kw)
         if key is not None and not key_is_anchor(est):
-            est_without = estimate_truth(t.choices, t.n_options, confidence=conf, **kw)
+            est_without = estimate_truth_restarts(t.choices, t.n_options, confidence=conf, **kw)
             est_without.params["dropped_key_accuracy"] = est.key_accuracy
             return est_without
         return est

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rgd.errors import DataError, ParameterError
-from rgd.truth import estimate_truth, heldout_loglik, key_is_anchor, posterior_given
+from rgd.truth import estimate_truth, estimate_truth_restarts, heldout_loglik, key_is_anchor, led_start, posterior_given
 
 K = 5
 
@@ -88,6 +88,53 @@ def test_confidences_help_when_they_carry_information():
     confidence = np.where(right, rng.normal(-0.2, 0.3, choices.shape), rng.normal(-1.2, 0.3, choices.shape))
     base = (estimate_truth(choices, n_opt).truth == truth).mean()
     assert (estimate_truth(choices, n_opt, confidence=confidence).truth == truth).mean() > base + 0.03
+
+
+def _three_voters(n=3000, seed=0, options=10):
+    """A strong voter (0.7, idiosyncratic errors), a middling one (0.42) and a weak one (0.2, 15% unanswered)
+    whose errors fall on one shared distractor: the two weak voters agree with each other on wrong answers."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(options, size=n)
+    distractor = (truth + rng.integers(1, options, size=n)) % options
+
+    def wrong():
+        return (truth + rng.integers(1, options, size=n)) % options
+
+    choices = np.empty((3, n), dtype=np.int64)
+    choices[0] = np.where(rng.random(n) < 0.7, truth, wrong())
+    for v, p in ((1, 0.42), (2, 0.2)):
+        choices[v] = np.where(rng.random(n) < p, truth, np.where(rng.random(n) < 0.6, distractor, wrong()))
+    choices[2] = np.where(rng.random(n) < 0.15, -1, choices[2])
+    return choices, np.full(n, options), truth
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_restart_from_the_runner_up_fixes_a_wrong_leader(seed):
+    # from the plain majority, EM follows the two voters that share errors and ranks the middling one first
+    choices, n_opt, truth = _three_voters(seed=seed)
+    plain = estimate_truth(choices, n_opt)
+    assert int(np.argmax(plain.accuracy)) == 1 and (plain.truth == truth).mean() < 0.5
+    # the runner-up's start reaches a more likely answer: the strong voter first, the truth recovered
+    est = estimate_truth_restarts(choices, n_opt, seed=seed)
+    assert est.params["start"] == 0 and int(np.argmax(est.accuracy)) == 0
+    assert est.log_likelihood > plain.log_likelihood and (est.truth == truth).mean() > 0.65
+
+
+def test_a_restart_changes_nothing_where_the_majority_start_is_right():
+    choices, n_opt, _, _ = _world(seed=1)
+    plain = estimate_truth(choices, n_opt)
+    est = estimate_truth_restarts(choices, n_opt)
+    assert est.params["start"] == "majority" and set(est.params["restart_loglik"]) == {0, int(np.argsort(-plain.accuracy)[1])}
+    np.testing.assert_array_equal(est.posterior, plain.posterior)
+
+
+def test_a_led_start_leans_to_its_voter_where_voters_disagree():
+    choices = np.array([[0, 1, 2], [1, 1, 0]])
+    start = led_start(choices, np.full(3, 3), voter=0)
+    assert start.shape == (3, 3) and np.allclose(start.sum(axis=1), 1)
+    assert (start.argmax(axis=1) == [0, 1, 2]).all()
+    with pytest.raises(ParameterError, match="start"):
+        estimate_truth(choices, np.full(3, 3), start=np.ones((2, 3)) / 3)
 
 
 def test_heldout_likelihood_prefers_the_model_that_fits():
