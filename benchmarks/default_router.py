@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.pool_sweep import pool_dir  # noqa: E402
 from rgd.data.recorded import load_recorded  # noqa: E402
 from rgd.workflow.recorded import embed_with, run_recorded  # noqa: E402
 
@@ -32,14 +32,8 @@ ROUTERS = ("truth_cluster", "cascal", "knn", "mlp", "best_single")
 
 def dominant_pool(data: Path, into: Path) -> Path:
     """A recorded directory of the 12 models plus the strong generator as a pool member (symlinks)."""
-    (into / "responses").mkdir(parents=True, exist_ok=True)
-    for name in ("questions.jsonl.gz", "split.json"):
-        os.symlink(data / name, into / name)
-    for f in (data / "responses").iterdir():
-        os.symlink(f, into / "responses" / f.name)
-    strong = GENERATORS["strong"]
-    os.symlink(data / "generators" / f"{strong}.jsonl.gz", into / "responses" / f"{strong}.jsonl.gz")
-    return into
+    pool = sorted(p.name.removesuffix(".jsonl.gz") for p in (data / "responses").glob("*.jsonl.gz"))
+    return pool_dir(data, into, [*pool, GENERATORS["strong"]])
 
 
 def main() -> None:
