@@ -182,6 +182,9 @@ class TruthClusterRouter(Router):
             subjects = np.asarray(train.table.subjects)
             scores = est.pool_scores
             anchored = key_is_anchor(est)
+            start = est.params.get("start", "majority")  # which EM start the estimate kept (label-free)
+            self.truth_start_ = start if isinstance(start, str) else (
+                train.table.models[start] if start < est.n_pool else "generator key")
             if self.levels == "auto":
                 criterion = self._criterion(x, subjects, scores, est.posterior, train.table.choices)
                 best = finest = int(np.argmax(criterion))
@@ -254,7 +257,8 @@ class TruthClusterRouter(Router):
                 "key_accuracy": self.key_accuracy_, "key_anchor": self.key_anchor_,
                 "correctness_level": self.correctness_level_,
                 "correctness_cluster_size": self.correctness_cluster_size_,
-                "truth_grouping": self.truth_grouping_, "truth_grouping_loglik": self.truth_grouping_loglik_}
+                "truth_grouping": self.truth_grouping_, "truth_grouping_loglik": self.truth_grouping_loglik_,
+                "truth_start": self.truth_start_}
         arrays = {"centroids": self.centroids_, "cluster_scores": self.cluster_scores_, "criterion": self.criterion_,
                   "estimated_accuracy": self.estimated_accuracy_}
         if self.correctness_centroids_ is not self.centroids_:
@@ -272,6 +276,7 @@ class TruthClusterRouter(Router):
             raise ValueError("cluster scores do not match the centroids and the pool")
         self.truth_grouping_ = str(meta.get("truth_grouping", "subject"))
         self.truth_grouping_loglik_ = dict(meta.get("truth_grouping_loglik") or {})
+        self.truth_start_ = str(meta.get("truth_start", "majority"))
         self.correctness_level_ = str(meta.get("correctness_level", self.level_))
         self.correctness_cluster_size_ = int(meta.get("correctness_cluster_size", self.level_cluster_size_))
         if "correctness_centroids" in arrays:
@@ -290,7 +295,7 @@ class TruthClusterRouter(Router):
                 "correctness_cluster_size": self.correctness_cluster_size_,
                 "truth_grouping": self.truth_grouping_,
                 "truth_grouping_loglik": {k: round(v, 5) for k, v in self.truth_grouping_loglik_.items()},
-                "key_accuracy": self.key_accuracy_, "key_anchor": self.key_anchor_,
+                "truth_start": self.truth_start_, "key_accuracy": self.key_accuracy_, "key_anchor": self.key_anchor_,
                 "criterion": dict(zip([f"{lv}:{s}" if s else lv for lv, s in AUTO_CANDIDATES],
                                       np.round(self.criterion_, 4).tolist())),
                 "estimated_accuracy": dict(zip(self.models_, np.round(self.estimated_accuracy_, 4).tolist()))}

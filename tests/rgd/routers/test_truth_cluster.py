@@ -66,6 +66,27 @@ def test_scores_are_shrunk_probabilities_of_being_right():
     assert own.mean() > others.mean() + 0.05 and own.mean() < 0.95 and others.mean() > 0.3
 
 
+def test_a_wrong_leader_is_caught_by_the_restart_and_reported(tmp_path):
+    # three voters: a strong one with its own errors, and two weak ones that share a wrong answer; from the
+    # plain majority EM ranks the middling weak voter first, the restart from the runner-up's side does not
+    rng = np.random.default_rng(0)
+    n, k = 2400, 10
+    truth = rng.integers(k, size=n)
+    distractor = (truth + rng.integers(1, k, size=n)) % k
+    choices = np.empty((3, n), dtype=np.int8)
+    choices[0] = np.where(rng.random(n) < 0.7, truth, (truth + rng.integers(1, k, size=n)) % k)
+    for v, p in ((1, 0.42), (2, 0.2)):
+        wrong = np.where(rng.random(n) < 0.6, distractor, (truth + rng.integers(1, k, size=n)) % k)
+        choices[v] = np.where(rng.random(n) < p, truth, wrong)
+    table = ResponseTable(models=("strong", "middling", "weak"), question_ids=tuple(map(str, range(n))),
+                          subjects=np.full(n, "all"), n_options=np.full(n, k, np.int16), choices=choices,
+                          confidence=np.full(choices.shape, np.nan, np.float32), answers=truth.astype(np.int8))
+    x = rng.normal(size=(n, 8)).astype(np.float32)
+    router = fit_router("truth_cluster", {}, TrainingSet(table, x, ConsensusScorer().fit_score(table)))
+    assert router.summary()["truth_start"] == "strong" and (router.rank(x)[:, 0] == 0).all()
+    assert Router.load(router.save(tmp_path / "r")).summary()["truth_start"] == "strong"
+
+
 def test_a_key_is_used_only_when_it_anchors():
     strong, _, _, _ = _training_set("dominant", seed=3, key_accuracy=0.95)
     router = fit_router("truth_cluster", {}, strong)
