@@ -300,6 +300,11 @@ def estimate_truth(
     return TruthEstimate(post, scores.sum(axis=1) / d.n_q, scores, theta, b, rho, ll, d.n_pool, params)
 
 
+def _columns(a, m):
+    """The questions ``m`` (a mask or indices) of an optional per-question array: (Q,) or (voters, Q)."""
+    return None if a is None else np.asarray(a)[..., m]
+
+
 #: the EM restart (:func:`estimate_truth_restarts`): the sample and iterations its two starts are compared on,
 #: and the per-question log-likelihood by which the runner-up's start must beat the leader's (measured on
 #: MMLU-Pro pools: below 1e-3 where both starts reach one answer, 4e-3 where they reach two)
@@ -339,11 +344,9 @@ def estimate_truth_restarts(choices, n_options, confidence=None, key=None, subje
     if n_q > RESTART_SAMPLE:
         rows = np.sort(np.random.default_rng([seed, 0x57A7]).choice(n_q, RESTART_SAMPLE, replace=False))
 
-    def part(a):
-        return None if a is None else np.asarray(a)[..., rows]
-
     sample_kw = {**kw, "n_iter": min(RESTART_EM_ITERATIONS, kw.get("n_iter", 20))}
-    sample = (np.asarray(choices)[:, rows], np.asarray(n_options)[rows], part(confidence), part(key), part(subjects))
+    sample = (_columns(choices, rows), _columns(n_options, rows), _columns(confidence, rows), _columns(key, rows),
+              _columns(subjects, rows))
     leader, runner_up = np.argsort(-first.accuracy, kind="stable")[:2].tolist()
     loglik = {v: estimate_truth(*sample, start=led_start(*sample[:2], v, key=sample[3], confidence=sample[2]),
                                 **sample_kw).log_likelihood / len(rows) for v in (leader, runner_up)}
@@ -388,10 +391,7 @@ def heldout_loglik(choices, n_options, key=None, subjects=None, *, n_folds: int 
     for f in range(n_folds):
         tr, te = fold != f, fold == f
 
-        def part(a, m):
-            return None if a is None else np.asarray(a)[..., m]
-
-        fit = estimate_truth(choices[:, tr], np.asarray(n_options)[tr], key=part(key, tr), subjects=part(subjects, tr),
+        fit = estimate_truth(choices[:, tr], np.asarray(n_options)[tr], key=_columns(key, tr), subjects=_columns(subjects, tr),
                              **kw)
         params = dict(fit.params)
         if subjects is not None:  # the subject parameters of the held-out fold's subjects
@@ -402,7 +402,7 @@ def heldout_loglik(choices, n_options, key=None, subjects=None, *, n_folds: int 
             if params["rho"] is not None:
                 params["rho"] = params["rho"][:, pos] if params["rho"].shape[1] > 1 else params["rho"][:, [0] * len(pos)]
         rest = {k: v for k, v in kw.items() if k not in ("subject_prior", "subject_rho", "n_iter")}
-        ev = estimate_truth(choices[:, te], np.asarray(n_options)[te], key=part(key, te), subjects=part(subjects, te),
+        ev = estimate_truth(choices[:, te], np.asarray(n_options)[te], key=_columns(key, te), subjects=_columns(subjects, te),
                             fixed=params, subject_prior=None, n_iter=15, **rest)
         total += ev.log_likelihood
     return total / n_q
