@@ -8,6 +8,7 @@ import pytest
 
 from rgd.errors import DataError, ParameterError
 from rgd.truth import estimate_truth, estimate_truth_restarts, heldout_loglik, key_is_anchor, led_start, posterior_given
+from tests.rgd.voter_worlds import three_voters
 
 K = 5
 
@@ -90,28 +91,10 @@ def test_confidences_help_when_they_carry_information():
     assert (estimate_truth(choices, n_opt, confidence=confidence).truth == truth).mean() > base + 0.03
 
 
-def _three_voters(n=3000, seed=0, options=10):
-    """A strong voter (0.7, idiosyncratic errors), a middling one (0.42) and a weak one (0.2, 15% unanswered)
-    whose errors fall on one shared distractor: the two weak voters agree with each other on wrong answers."""
-    rng = np.random.default_rng(seed)
-    truth = rng.integers(options, size=n)
-    distractor = (truth + rng.integers(1, options, size=n)) % options
-
-    def wrong():
-        return (truth + rng.integers(1, options, size=n)) % options
-
-    choices = np.empty((3, n), dtype=np.int64)
-    choices[0] = np.where(rng.random(n) < 0.7, truth, wrong())
-    for v, p in ((1, 0.42), (2, 0.2)):
-        choices[v] = np.where(rng.random(n) < p, truth, np.where(rng.random(n) < 0.6, distractor, wrong()))
-    choices[2] = np.where(rng.random(n) < 0.15, -1, choices[2])
-    return choices, np.full(n, options), truth
-
-
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_restart_from_the_runner_up_fixes_a_wrong_leader(seed):
     # from the plain majority, EM follows the two voters that share errors and ranks the middling one first
-    choices, n_opt, truth = _three_voters(seed=seed)
+    choices, n_opt, truth = three_voters(seed=seed)
     plain = estimate_truth(choices, n_opt)
     assert int(np.argmax(plain.accuracy)) == 1 and (plain.truth == truth).mean() < 0.5
     # the runner-up's start reaches a more likely answer: the strong voter first, the truth recovered

@@ -11,6 +11,7 @@ from rgd.errors import NotFittedError, ParameterError
 from rgd.routers.base import Router, TrainingSet
 from rgd.routers.registry import fit_router
 from rgd.routers.truth_cluster import TruthClusterRouter
+from tests.rgd.voter_worlds import three_voters
 
 K = 4
 
@@ -69,17 +70,11 @@ def test_scores_are_shrunk_probabilities_of_being_right():
 def test_a_wrong_leader_is_caught_by_the_restart_and_reported(tmp_path):
     # three voters: a strong one with its own errors, and two weak ones that share a wrong answer; from the
     # plain majority EM ranks the middling weak voter first, the restart from the runner-up's side does not
+    choices, n_options, truth = three_voters()
+    n = len(truth)
     rng = np.random.default_rng(0)
-    n, k = 2400, 10
-    truth = rng.integers(k, size=n)
-    distractor = (truth + rng.integers(1, k, size=n)) % k
-    choices = np.empty((3, n), dtype=np.int8)
-    choices[0] = np.where(rng.random(n) < 0.7, truth, (truth + rng.integers(1, k, size=n)) % k)
-    for v, p in ((1, 0.42), (2, 0.2)):
-        wrong = np.where(rng.random(n) < 0.6, distractor, (truth + rng.integers(1, k, size=n)) % k)
-        choices[v] = np.where(rng.random(n) < p, truth, wrong)
     table = ResponseTable(models=("strong", "middling", "weak"), question_ids=tuple(map(str, range(n))),
-                          subjects=np.full(n, "all"), n_options=np.full(n, k, np.int16), choices=choices,
+                          subjects=np.full(n, "all"), n_options=n_options.astype(np.int16), choices=choices.astype(np.int8),
                           confidence=np.full(choices.shape, np.nan, np.float32), answers=truth.astype(np.int8))
     x = rng.normal(size=(n, 8)).astype(np.float32)
     router = fit_router("truth_cluster", {}, TrainingSet(table, x, ConsensusScorer().fit_score(table)))
