@@ -13,7 +13,8 @@ chosen model, the router version and the ranking, in ``X-RGD-*`` headers and in 
 stream: a first chunk with no choices).
 
 Failover: a timeout, a 5xx or a dropped connection moves the request to the next-ranked model whose circuit
-is closed; a 4xx is passed through; when every model fails, 502. Requests need a client key
+is closed; a 4xx is passed through; when every model fails, 502. A stream that breaks after its first byte
+ends with an error event (:mod:`rgd.serving.sse`). Requests need a client key
 (``Authorization: Bearer``; 401), stay within a per-key rate (429 + Retry-After) and a body size (413);
 malformed requests get OpenAI-style 400s. Question text is logged only when ``server.log_prompts`` is on.
 """
@@ -28,7 +29,6 @@ import time
 from contextlib import asynccontextmanager
 from typing import Any, Awaitable, Callable, TypeVar
 
-import aiohttp
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -39,6 +39,7 @@ from rgd.serving.errors import GatewayError, error_body
 from rgd.serving.metrics import GatewayMetrics
 from rgd.serving.ratelimit import RateLimiter
 from rgd.serving.reload import CostWeightError, LoadedRouter, RouterHolder, RouterSource
+from rgd.serving.sse import relay
 from rgd.serving.upstream import Upstream, UpstreamFailure, UpstreamReply
 from rgd.serving.voting import Vote, answer_of, decide
 
@@ -335,16 +336,14 @@ class Gateway:
             info["failovers"] = failures
         first = {"object": "chat.completion.chunk", "choices": [], "model": model, "rgd": info}
 
-        async def relay():
-            yield f"data: {json.dumps(first)}\n\n".encode("utf-8")
-            try:
-                async for chunk in r.chunks():
-                    yield chunk
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # mid-stream: too late to fail over
-                self.metrics.upstream_errors.labels(model=up.name, kind="stream_broken").inc()
-                log.warning("stream from %s broke: %s", up.name, type(exc).__name__)
+        def broken(exc: BaseException) -> str:  # mid-stream: too late to fail over, the client is told
+            self.metrics.upstream_errors.labels(model=up.name, kind="stream_broken").inc()
+            why = "no chunk within timeout_s" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
+            log.warning("stream from %s broke: %s", up.name, why)
+            return f"the stream from {model} broke midway ({why}): the answer is incomplete"
 
-        return StreamingResponse(relay(), 200, headers=headers, media_type=r.content_type)
+        relayed = relay(f"data: {json.dumps(first)}\n\n".encode("utf-8"), r.chunks(), broken)
+        return StreamingResponse(relayed, 200, headers=headers, media_type=r.content_type)
 
     async def ready(self) -> tuple[bool, str]:
         if self.holder.current is None:

@@ -84,9 +84,10 @@ class Upstream:
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:  # created inside the running event loop
+            # replies are decoded as any HTTP client would: aiohttp asks for gzip and deflate (br with the
+            # Brotli package of the 'serve' extra) and decompresses bodies and streams alike
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=512, ttl_dns_cache=300), headers=self.headers,
-                auto_decompress=False)
+                connector=aiohttp.TCPConnector(limit=512, ttl_dns_cache=300), headers=self.headers)
         return self._session
 
     def _body(self, request: dict[str, Any]) -> bytes:

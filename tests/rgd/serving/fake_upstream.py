@@ -1,11 +1,13 @@
 """A fast fake OpenAI-compatible upstream on loopback, in its own process, steered over HTTP.
 
 ``python -m tests.rgd.serving.fake_upstream --name NAME [--latency-ms 50] [--answer B]`` prints
-``PORT <n>`` once it listens on 127.0.0.1. ``POST /control`` with ``{"mode": "ok" | "error500" | "error400",
-"latency_ms": .., "answer": ..}`` changes its behaviour; ``GET /stats`` returns ``{"requests": n}``.
-Chat replies say ``"<name> thinks. The answer is (<answer>)."`` (or ``"Hello from <name>."`` without an
-answer), as JSON or, with ``stream: true``, as SSE chunks ending in ``data: [DONE]``. Used by the gateway
-tests (``UpstreamProcess``) and by ``benchmarks/gateway_load.py``.
+``PORT <n>`` once it listens on 127.0.0.1. ``POST /control`` with ``{"mode": "ok" | "error500" | "error400" |
+"stream_break", "latency_ms": .., "answer": .., "compress": null | "gzip" | "deflate" | "br"}`` changes its
+behaviour; ``GET /stats`` returns ``{"requests": n}``. Chat replies say ``"<name> thinks. The answer is
+(<answer>)."`` (or ``"Hello from <name>."`` without an answer), as JSON or, with ``stream: true``, as SSE chunks
+ending in ``data: [DONE]``; ``compress`` encodes every reply (``Content-Encoding``), chunk by chunk for a
+stream, whatever the client accepts; ``stream_break`` sends two chunks and half a third, then drops the
+connection. Used by the gateway tests (``UpstreamProcess``) and by ``benchmarks/gateway_load.py``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zlib
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -29,6 +32,7 @@ class FakeUpstream:
     def __init__(self, name: str, latency_ms: float, answer: str | None) -> None:
         self.name, self.latency_ms, self.answer = name, latency_ms, answer
         self.mode = "ok"
+        self.compress: str | None = None
         self.requests = 0
         self.last_body: dict | None = None
         self.last_auth: str | None = None
@@ -57,14 +61,16 @@ class FakeUpstream:
             self.mode = doc.get("mode", self.mode)
             self.latency_ms = float(doc.get("latency_ms", self.latency_ms))
             self.answer = doc.get("answer", self.answer)
-            return await self._json(send, 200, {"ok": True})
+            self.compress = doc.get("compress", self.compress)
+            return await self._json(send, 200, {"ok": True}, None)
         if path == "/stats":
             return await self._json(send, 200, {"requests": self.requests, "last_body": self.last_body,
-                                                "last_auth": self.last_auth})
+                                                "last_auth": self.last_auth}, None)
         if path == "/v1/models":
-            return await self._json(send, 200, {"object": "list", "data": [{"id": self.name, "object": "model"}]})
+            return await self._json(send, 200, {"object": "list", "data": [{"id": self.name, "object": "model"}]},
+                                    self.compress)
         if path != "/v1/chat/completions":
-            return await self._json(send, 404, {"error": {"message": "not found"}})
+            return await self._json(send, 404, {"error": {"message": "not found"}}, self.compress)
         self.requests += 1
         request = json.loads(body)
         self.last_body = request
@@ -72,32 +78,69 @@ class FakeUpstream:
         if self.latency_ms:
             await asyncio.sleep(self.latency_ms / 1000.0)
         if self.mode == "error500":
-            return await self._json(send, 500, {"error": {"message": "upstream broke", "type": "server_error"}})
+            return await self._json(send, 500, {"error": {"message": "upstream broke", "type": "server_error"}},
+                                    self.compress)
         if self.mode == "error400":
-            return await self._json(send, 400, {"error": {"message": f"{self.name} refuses", "type": "invalid_request_error"}})
+            return await self._json(send, 400, {"error": {"message": f"{self.name} refuses", "type": "invalid_request_error"}},
+                                    self.compress)
         text = self.text()
         if request.get("stream"):
+            encoder = Encoder(self.compress)
             await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"text/event-stream")]})
+                        "headers": [(b"content-type", b"text/event-stream"), *encoder.headers]})
             for i, word in enumerate(text.split(" ")):
                 chunk = {"id": "c1", "object": "chat.completion.chunk", "model": request.get("model"),
                          "choices": [{"index": 0, "delta": {"content": (" " if i else "") + word}, "finish_reason": None}]}
-                await send({"type": "http.response.body", "body": f"data: {json.dumps(chunk)}\n\n".encode(), "more_body": True})
-            await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
+                event = f"data: {json.dumps(chunk)}\n\n".encode()
+                if self.mode == "stream_break" and i == 2:
+                    await send({"type": "http.response.body", "body": encoder.chunk(event[:20]), "more_body": True})
+                    raise ConnectionAbortedError("stream_break: the connection drops mid-stream")
+                await send({"type": "http.response.body", "body": encoder.chunk(event), "more_body": True})
+            await send({"type": "http.response.body", "body": encoder.chunk(b"data: [DONE]\n\n") + encoder.end()})
             return
         reply = {
             "id": "cmpl-1", "object": "chat.completion", "created": int(time.time()), "model": request.get("model"),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 10, "completion_tokens": len(text.split()), "total_tokens": 10 + len(text.split())},
         }
-        await self._json(send, 200, reply)
+        await self._json(send, 200, reply, self.compress)
 
     @staticmethod
-    async def _json(send, status: int, doc: dict) -> None:
-        payload = json.dumps(doc).encode()
+    async def _json(send, status: int, doc: dict, compress: str | None) -> None:
+        encoder = Encoder(compress)
+        payload = encoder.chunk(json.dumps(doc).encode()) + encoder.end()
         await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                                *encoder.headers]})
         await send({"type": "http.response.body", "body": payload})
+
+
+class Encoder:
+    """A body's Content-Encoding, applied chunk by chunk (each chunk flushed, as a compressing proxy streams)."""
+
+    def __init__(self, kind: str | None) -> None:
+        self.kind = kind
+        self.headers = [(b"content-encoding", kind.encode())] if kind else []
+        if kind == "br":
+            import brotli
+
+            self._br = brotli.Compressor()
+        elif kind in ("gzip", "deflate"):
+            self._z = zlib.compressobj(wbits=31 if kind == "gzip" else 15)
+        elif kind is not None:
+            raise ValueError(f"unknown compression {kind!r}")
+
+    def chunk(self, data: bytes) -> bytes:
+        if self.kind is None:
+            return data
+        if self.kind == "br":
+            return self._br.process(data) + self._br.flush()
+        return self._z.compress(data) + self._z.flush(zlib.Z_SYNC_FLUSH)
+
+    def end(self) -> bytes:
+        if self.kind is None:
+            return b""
+        return self._br.finish() if self.kind == "br" else self._z.flush()
 
 
 def main() -> None:

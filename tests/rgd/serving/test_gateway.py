@@ -3,6 +3,7 @@ streaming, failover, circuit breaker, 4xx pass-through, 401/413/429/400, hot rel
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
@@ -86,7 +87,7 @@ def healthy(gateway, upstreams):
     """Every live upstream answers normally and no circuit is open."""
     for up in upstreams.values():
         if up.proc.poll() is None:
-            up.control(mode="ok", latency_ms=0, answer="")
+            up.control(mode="ok", latency_ms=0, answer="", compress=None)
     deadline = time.monotonic() + 10
     while any(p["circuit"] == "open" for p in _models(gateway)["rgd"]["pool"]):
         assert time.monotonic() < deadline
@@ -99,6 +100,13 @@ def _post(gw, body: bytes, key: str | None = KEY, **headers) -> httpx.Response:
         headers["Authorization"] = f"Bearer {key}"
     return httpx.post(f"{gw.url}/v1/chat/completions", content=body,
                       headers={"Content-Type": "application/json", **headers}, timeout=30)
+
+
+def _stream(gw, body: bytes) -> tuple[httpx.Response, list[str]]:
+    """A streaming request's response and its events (the ``data:`` lines' payloads)."""
+    with httpx.stream("POST", f"{gw.url}/v1/chat/completions", content=body, timeout=30,
+                      headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}) as r:
+        return r, [line[6:] for line in r.iter_lines() if line.startswith("data: ")]
 
 
 def _models(gw) -> dict:
@@ -185,6 +193,41 @@ def test_streaming_is_passed_through_with_the_routing_first(healthy):
     assert first["rgd"]["cost_weight"] == 0.0 and "warning" not in first["rgd"]
     text = "".join(json.loads(e)["choices"][0]["delta"]["content"] for e in events[1:-1])
     assert text == "Hello from bio-expert."
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", pytest.param("br", marks=pytest.mark.skipif(
+    importlib.util.find_spec("brotli") is None, reason="aiohttp decodes br only with Brotli (the 'serve' extra)"))])
+def test_a_compressing_upstream_is_decoded_for_plain_and_streaming_requests(healthy, upstreams, encoding):
+    upstreams["bio-expert"].control(compress=encoding)
+    r = _post(healthy, chat_body(BIO))
+    assert r.status_code == 200, r.text
+    assert r.json()["rgd"]["model"] == "bio-expert" and "failovers" not in r.json()["rgd"]
+    assert r.json()["choices"][0]["message"]["content"] == "Hello from bio-expert."
+    assert "content-encoding" not in r.headers  # what the client gets is the decoded reply
+    r, events = _stream(healthy, chat_body(BIO, stream=True))
+    assert r.status_code == 200 and r.headers["x-rgd-model"] == "bio-expert" and events[-1] == "[DONE]"
+    text = "".join(json.loads(e)["choices"][0]["delta"]["content"] for e in events[1:-1])
+    assert text == "Hello from bio-expert."
+
+
+def test_a_stream_that_breaks_midway_ends_with_an_error_event(healthy, upstreams):
+    """The upstream drops the connection after two chunks and half a third: the client gets the two whole
+    chunks, then an error event (the OpenAI SDK raises it), never a clean-looking end."""
+    import openai
+
+    upstreams["bio-expert"].control(mode="stream_break")
+    r, events = _stream(healthy, chat_body(BIO, stream=True))
+    assert r.status_code == 200 and r.headers["x-rgd-model"] == "bio-expert"
+    docs = [json.loads(e) for e in events]  # every event is whole: the half chunk was dropped
+    assert [d["choices"][0]["delta"]["content"] for d in docs[1:-1]] == ["Hello", " from"]
+    error = docs[-1]["error"]
+    assert error["code"] == "stream_broken" and "bio-expert" in error["message"] and "[DONE]" not in events
+    client = openai.OpenAI(base_url=f"{healthy.url}/v1", api_key=KEY, max_retries=0)
+    with pytest.raises(openai.APIError, match="broke midway"):
+        list(client.chat.completions.create(model="rgd-router", messages=[{"role": "user", "content": BIO}],
+                                            stream=True))
+    assert _metric(healthy.metrics(), "rgd_gateway_upstream_errors_total", model="bio-expert",
+                   kind="stream_broken") >= 2
 
 
 def test_an_unknown_question_is_answered_with_a_warning_in_the_routing(healthy):
