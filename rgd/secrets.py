@@ -67,6 +67,18 @@ def secret_value_kind(value: Any) -> str | None:
     return None
 
 
+def key_shaped(value: Any) -> bool:
+    """True when a value given as an environment variable's *name* (``api_key_env``) looks like the key itself: a
+    known token format, or a part between underscores of 16 or more letters and digits mixing both
+    (``sk_live_4eC39HqLyjWDarjtT1zdp7dc``), which names made of words joined by ``_`` do not have."""
+    if not isinstance(value, str):
+        return False
+    if secret_value_kind(value):
+        return True
+    return any(len(part) >= 16 and re.search(r"\d", part) and re.search(r"[A-Za-z]", part)
+               for part in value.split("_"))
+
+
 def looks_like_secret_value(value: Any) -> bool:
     return secret_value_kind(value) is not None
 

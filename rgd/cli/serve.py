@@ -13,7 +13,8 @@ from rgd.cli.main import main
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Gateway config (YAML; see configs/serve/gateway.yaml).")
 @click.option("--host", default=None, help="Listen address (default: server.host of the config).")
-@click.option("--port", default=None, type=int, help="Listen port (default: server.port of the config).")
+@click.option("--port", default=None, type=click.IntRange(0, 65535),
+              help="Listen port, 0-65535 (default: server.port of the config; 0: any free port).")
 def serve_cmd(config_path: str, host: str | None, port: int | None) -> None:
     """Serve the registered router's alias as an OpenAI-compatible gateway: route, call the pool, fail over."""
     from rgd.serving.openmp import passive_openmp

@@ -13,8 +13,9 @@ A YAML file with these sections (``configs/serve/gateway.yaml`` is a documented 
                 embedder_precision
     server:     host, port, max_body_bytes, log_prompts
 
-Every section forbids unknown fields, so a typo fails with the field's path. Secrets are never in the file:
-only the *names* of the environment variables that hold them.
+Every section forbids unknown fields, so a typo fails with the field's path, and types are strict, as in run
+configs. Secrets are never in the file: only the *names* of the environment variables that hold them; a
+secret-looking value (credentials inside a ``base_url``, a key given as ``api_key_env``) is refused, unshown.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rgd.config.aliases import check_alias_name
 from rgd.config.run_config import read_yaml
 from rgd.errors import DataError, ParameterError, validation_message
+from rgd.secrets import find_plaintext_secrets, key_shaped
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -38,8 +40,15 @@ class _Strict(BaseModel):
 
 
 def _env_name(value: str | None) -> str | None:
-    if value is not None and not _ENV_NAME.match(value):
-        raise ValueError(f"{value!r} is not an environment variable name (the key itself never goes in the file)")
+    """The name of an environment variable; the value is never echoed, in case it is the key itself."""
+    if value is None:
+        return value
+    if key_shaped(value):
+        raise ValueError("this looks like a key, not the name of the environment variable holding it (value not "
+                         "shown): set the key in an environment variable and name that variable here")
+    if not _ENV_NAME.match(value):
+        raise ValueError("not an environment variable name: letters, digits and _, not starting with a digit "
+                         "(value not shown; the key itself never goes in the file)")
     return value
 
 
@@ -145,13 +154,14 @@ class GatewayConfig(_Strict):
     routing: RoutingSpec = RoutingSpec()
     server: ServerSpec = ServerSpec()
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> "GatewayConfig":
-        names = [u.name for u in self.pool]
+    @field_validator("pool")
+    @classmethod
+    def _unique_names(cls, pool: list[UpstreamSpec]) -> list[UpstreamSpec]:
+        names = [u.name for u in pool]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"pool names must be unique, repeated: {dupes}")
-        return self
+            raise ValueError(f"each pool model's name must be unique; named more than once: {dupes}")
+        return pool
 
     def pool_costs(self) -> dict[str, float] | None:
         """Every upstream's cost when any is given (> 0), else None (the router's registered costs apply)."""
@@ -164,10 +174,17 @@ class GatewayConfig(_Strict):
 
 
 def parse_gateway_config(data: object, source: str = "gateway config") -> GatewayConfig:
+    """Validate a gateway config as run configs are: strict types (``"8080"`` is not a port, ``"no"`` not a
+    boolean), the field named, and a plain-text secret anywhere (credentials in a ``base_url``, a key where
+    a variable's name belongs) refused without being shown."""
     if not isinstance(data, dict):
         raise DataError("a gateway config is a mapping (registry, pool, auth, ...)", path=source)
+    secrets = find_plaintext_secrets(data)
+    if secrets:
+        lines = "; ".join(f"{f.field}: {f.reason} (not shown); {f.instead}" for f in secrets)
+        raise ParameterError(f"{source}: plain-text secret in the gateway config, refused: {lines}")
     try:
-        return GatewayConfig.model_validate(data)
+        return GatewayConfig.model_validate(data, strict=True)
     except ValidationError as exc:
         raise ParameterError(f"{source}: {validation_message(exc)}") from None
 

@@ -12,16 +12,33 @@ pytest.importorskip("fastapi", reason="the gateway needs the 'serve' extra")
 pytest.importorskip("mlflow", reason="rgd serve reads the registry (extra 'pipeline')")
 
 
-def _serve(tmp_path, doc, env=None):
+def _serve(tmp_path, doc, env=None, args=()):
     path = tmp_path / "gateway.yaml"
     path.write_text(yaml.safe_dump(doc))
-    return CliRunner().invoke(main, ["serve", "--config", str(path)], env=env or {})
+    return CliRunner().invoke(main, ["serve", "--config", str(path), *args], env=env or {})
 
 
 def test_a_bad_config_names_the_field(tmp_path):
     res = _serve(tmp_path, {"pool": [{"name": "a", "base_url": "http://127.0.0.1:9/v1", "timeout_s": -1}]})
     assert res.exit_code == 1 and "invalid pool.0.timeout_s" in res.output
     assert "Traceback" not in res.output
+
+
+def test_a_port_out_of_range_is_refused_not_wrapped(tmp_path):
+    res = _serve(tmp_path, {"pool": [{"name": "a", "base_url": "http://127.0.0.1:9/v1"}]}, args=["--port", "99999"])
+    assert res.exit_code == 2 and "--port" in res.output and "99999 is not in the range 0<=x<=65535" in res.output
+    assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("entry, field", [
+    ({"base_url": "http://gw-user:hunter2-Secret@127.0.0.1:9/v1"}, "pool[0].base_url: this value looks like credentials"),
+    ({"api_key_env": "sk_live_4eC39HqLyjWDarjtT1zdp7dc"}, "invalid pool.0.api_key_env: Value error, this looks like a key"),
+    ({"api_key_env": "sk-proj-4eC39HqLyjWDarjtT1zdp7dc"}, "pool[0].api_key_env: this value looks like an OpenAI-style"),
+])
+def test_a_secret_in_the_gateway_config_is_refused_without_being_shown(tmp_path, entry, field):
+    res = _serve(tmp_path, {"pool": [{"name": "a", "base_url": "http://127.0.0.1:9/v1", **entry}]})
+    assert res.exit_code == 1 and field in res.output and str(tmp_path / "gateway.yaml") in res.output
+    assert "hunter2" not in res.output and "4eC39HqLy" not in res.output and "Traceback" not in res.output
 
 
 def test_required_keys_missing_refuses_to_start(tmp_path):

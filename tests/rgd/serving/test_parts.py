@@ -39,7 +39,8 @@ def test_the_sample_config_loads():
     "change, field",
     [
         ({"pool": []}, "pool"),
-        ({"pool": POOL * 2}, "unique"),
+        ({"pool": POOL * 2}, r"invalid pool: .*name must be unique; named more than once: \['a'\]"),
+        ({"pool": POOL, "server": {"port": "8080"}}, "server.port"),  # strict, as run configs are
         ({"pool": [{**POOL[0], "api_key_env": "sk-live-123"}]}, "api_key_env"),
         ({"pool": [{**POOL[0], "base_url": "ftp://x"}]}, "base_url"),
         ({"pool": POOL, "breaker": {"failure_threshold": 0}}, "breaker.failure_threshold"),
@@ -51,6 +52,11 @@ def test_the_sample_config_loads():
 def test_bad_configs_name_the_field(change, field):
     with pytest.raises(ParameterError, match=field):
         parse_gateway_config(change)
+
+
+def test_environment_variable_names_are_not_taken_for_keys():
+    for name in ("OPENAI_API_KEY", "RGD_TEST_BIO_KEY", "AZURE_OPENAI_API_KEY_2", "vllm_qwen25_key", "HF_TOKEN"):
+        assert parse_gateway_config({"pool": [{**POOL[0], "api_key_env": name}]}).pool[0].api_key_env == name
 
 
 def test_required_auth_without_keys_refuses_to_start(monkeypatch, tmp_path):
