@@ -27,15 +27,26 @@ def serve_cmd(config_path: str, host: str | None, port: int | None) -> None:
     except ImportError as exc:
         raise click.ClickException(f"the gateway needs the 'serve' extra ({exc}): pip install 'rgd-router[serve]'") from None
     try:
-        from rgd.tracking.serving_source import RegistrySource
+        from rgd.tracking.serving_source import RegistrySource, bound_registry_calls
     except ImportError as exc:
         raise click.ClickException(f"MLflow is not installed ({exc}); pip install 'rgd-router[pipeline]'") from None
     from rgd.serving.config import load_gateway_config
 
     config = load_gateway_config(config_path)
+    bound_registry_calls()
     source = RegistrySource(config.registry.model_name, config.registry.alias, config.registry.tracking_uri)
-    app = create_app(config, source)
     host = host or config.server.host
     port = config.server.port if port is None else port
+    server: uvicorn.Server | None = None
+
+    def stop() -> None:  # the gateway cannot serve at all (a pool sharing no model with the router)
+        server.should_exit = True
+
+    app = create_app(config, source, config_path=config_path, on_fatal=stop)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
     logging.getLogger("rgd.serving").info("gateway for %s@%s on %s:%d", source.name, source.alias, host, port)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    server.run()
+    if app.state.gateway.fatal is not None:
+        raise click.ClickException(app.state.gateway.fatal)
+    if not server.started:
+        raise click.ClickException(f"the gateway did not start on {host}:{port} (see the error above)")

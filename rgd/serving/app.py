@@ -1,8 +1,10 @@
 """The OpenAI-compatible routing gateway: the router ranks the pool, the gateway calls the models.
 
 Endpoints: ``POST /v1/chat/completions`` (non-streaming, and streaming SSE passed through), ``GET /v1/models``,
-``/healthz`` (the process is alive), ``/readyz`` (a router is loaded and at least one upstream answers) and
-``/metrics`` (Prometheus). The question routed is the last user message.
+``/healthz`` (the process is alive: answered from the start, while the router loads in the background),
+``/readyz`` (a request would succeed: the alias's version is loaded and an upstream it ranks answers) and
+``/metrics`` (Prometheus). The question routed is the last user message. A router version that ranks none
+of the pool's models is refused; at start, that stops the gateway with an error naming the config's pool.
 
 Modes, per request: ``model: "rgd-router"`` (top-1: the first-ranked model answers) or
 ``"rgd-router:top3"`` (consensus: the 3 first-ranked models answer concurrently, the majority's response is
@@ -33,7 +35,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rgd.errors import ParameterError
 from rgd.serving.auth import KeyChecker
+from rgd.serving.breaker import OPEN
 from rgd.serving.config import GatewayConfig
 from rgd.serving.errors import GatewayError, error_body
 from rgd.serving.metrics import GatewayMetrics
@@ -50,11 +54,20 @@ _JSON = "application/json"
 T = TypeVar("T")
 
 
-class Gateway:
-    """Everything one gateway process holds: config, router, upstreams, limits, metrics."""
+class PoolMismatch(ParameterError):
+    """A router version that ranks none of the pool's models: every request would fail."""
 
-    def __init__(self, config: GatewayConfig, source: RouterSource, keys: list[str] | None = None) -> None:
+
+class Gateway:
+    """Everything one gateway process holds: config, router, upstreams, limits, metrics. ``on_fatal`` is
+    called when the gateway cannot serve at all (``fatal`` says why): the command stops the server."""
+
+    def __init__(self, config: GatewayConfig, source: RouterSource, keys: list[str] | None = None,
+                 config_path: str = "the gateway config", on_fatal: Callable[[], None] | None = None) -> None:
         self.config = config
+        self.config_path = config_path
+        self.on_fatal = on_fatal
+        self.fatal: str | None = None
         self.metrics = GatewayMetrics()
         self.keys = KeyChecker(config.auth.load_keys() if keys is None else keys)
         self.limiter = RateLimiter(config.rate_limit.requests_per_s, config.rate_limit.burst)
@@ -62,27 +75,40 @@ class Gateway:
         r = config.routing
         window_s = None if r.batch_window_ms is None else r.batch_window_ms / 1000.0
         self.holder = RouterHolder(source, self.metrics, window_s, r.max_batch, config.registry.poll_interval_s,
-                                   r.embedder_threads, config.pool_costs(), r.embedder_precision)
+                                   r.embedder_threads, config.pool_costs(), r.embedder_precision,
+                                   config.registry.retry_refused_s, self.vet)
         self._mode = re.compile(rf"^{re.escape(r.public_model)}(?::top(\d+))?$")
-        self._ready_cache: tuple[float, bool] = (0.0, False)
+        self._ready_cache: tuple[float, str, bool] = (0.0, "", False)  # (when, router version, ready)
         self._poller: asyncio.Task | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        await self.holder.check_once()
-        if self.holder.current is None:
-            log.error("no router loaded yet (%s); /readyz stays 503 until one loads", self.holder.last_error)
-        else:
-            missing = [m for m in self.holder.current.models if m not in self.upstreams]
-            if missing:
-                log.warning("the router ranks models the pool config does not name (skipped): %s", missing)
+        """Returns at once, so that liveness is answered while the registry is slow or down: the alias's
+        version loads in the background, and /readyz says not ready until it has."""
+        self._poller = asyncio.get_running_loop().create_task(self._follow_registry())
 
-        async def poll() -> None:
-            while True:
-                await asyncio.sleep(self.config.registry.poll_interval_s)
-                await self.holder.check_once()
+    async def _follow_registry(self) -> None:
+        while True:
+            await self.holder.check_once()
+            if self.holder.current is None and isinstance(self.holder.last_refusal, PoolMismatch):
+                self.fatal = str(self.holder.last_refusal)
+                log.error("the gateway cannot serve: %s", self.fatal)
+                if self.on_fatal is not None:
+                    self.on_fatal()
+                return
+            await asyncio.sleep(self.config.registry.poll_interval_s)
 
-        self._poller = asyncio.get_running_loop().create_task(poll())
+    def vet(self, router: LoadedRouter) -> None:
+        """Refuse a version that ranks none of the pool's models; warn about those the pool does not name."""
+        missing = [m for m in router.models if m not in self.upstreams]
+        if len(missing) == len(router.models):
+            raise PoolMismatch(
+                f"{self.config_path}: pool: no pool model is one that {self.holder.source.name} version "
+                f"{router.version} ranks ({', '.join(router.models)}); the pool names {', '.join(self.upstreams)}. "
+                "Give each pool entry the name the router knows (pool[].name; the upstream's own id goes in "
+                "pool[].model)")
+        if missing:
+            log.warning("version %s ranks models the pool config does not name (skipped): %s", router.version, missing)
 
     async def stop(self) -> None:
         if self._poller is not None:
@@ -346,15 +372,24 @@ class Gateway:
         return StreamingResponse(relayed, 200, headers=headers, media_type=r.content_type)
 
     async def ready(self) -> tuple[bool, str]:
-        if self.holder.current is None:
+        """Ready means a request would succeed: the version the alias points at is served (not an older one
+        kept because the alias's was refused), and a pool model it ranks has its circuit closed and answers."""
+        if self.fatal is not None:
+            return False, self.fatal
+        router = self.holder.current
+        if router is None:
             return False, f"no router loaded ({self.holder.last_error or 'loading'})"
+        refused = self.holder.alias_refused
+        if refused is not None:
+            return False, f"serving version {router.version}, which the alias no longer points at: {refused}"
+        routable = [self.upstreams[m] for m in router.models if m in self.upstreams]
+        if all(u.breaker.state == OPEN for u in routable):
+            return False, "the circuit of every pool model the router ranks is open"
         now = time.monotonic()
-        if now - self._ready_cache[0] < 2.0:
-            ok = self._ready_cache[1]
-        else:
-            results = await asyncio.gather(*(u.reachable() for u in self.upstreams.values()))
-            ok = any(results)
-            self._ready_cache = (now, ok)
+        at, version, ok = self._ready_cache
+        if now - at >= 2.0 or version != router.version:
+            ok = any(await asyncio.gather(*(u.reachable() for u in routable)))
+            self._ready_cache = (now, router.version, ok)
         return ok, "ready" if ok else "no upstream reachable"
 
     def models_list(self) -> dict[str, Any]:
@@ -384,9 +419,11 @@ def with_field(body: bytes, doc: dict[str, Any], name: str, value: Any) -> bytes
     return b"%s,%s:%s}" % (text[:-1], json.dumps(name).encode("utf-8"), json.dumps(value).encode("utf-8"))
 
 
-def create_app(config: GatewayConfig, source: RouterSource, keys: list[str] | None = None) -> FastAPI:
-    """The FastAPI app of a gateway; ``keys`` overrides the configured client keys (tests)."""
-    gw = Gateway(config, source, keys)
+def create_app(config: GatewayConfig, source: RouterSource, keys: list[str] | None = None,
+               config_path: str = "the gateway config", on_fatal: Callable[[], None] | None = None) -> FastAPI:
+    """The FastAPI app of a gateway; ``keys`` overrides the configured client keys (tests); ``config_path``
+    names the config in errors; ``on_fatal``: see :class:`Gateway`."""
+    gw = Gateway(config, source, keys, config_path, on_fatal)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -2,7 +2,7 @@
 
 A YAML file with these sections (``configs/serve/gateway.yaml`` is a documented sample)::
 
-    registry:   model_name, alias (default champion), tracking_uri, poll_interval_s
+    registry:   model_name, alias (default champion), tracking_uri, poll_interval_s, retry_refused_s
     pool:       - name (the pool model the router knows), base_url (OpenAI-compatible, ending in /v1),
                   model (the upstream's model id; default: name), api_key_env (the environment variable
                   holding its key; none for keyless servers), timeout_s, cost (reported, not used)
@@ -57,6 +57,8 @@ class RegistrySpec(_Strict):
     alias: str = Field("champion", min_length=1, description="the alias served; the gateway follows it")
     tracking_uri: str | None = Field(None, description="MLflow tracking URI; default $MLFLOW_TRACKING_URI")
     poll_interval_s: float = Field(30.0, gt=0, description="how often the alias is checked for a new version")
+    retry_refused_s: float = Field(300.0, gt=0, description="how often a refused version the alias still points "
+                                   "at is downloaded and verified again (its artifacts may have been repaired)")
 
     _check_alias = field_validator("alias")(classmethod(lambda cls, v: check_alias_name(v, "registry.alias")))
 

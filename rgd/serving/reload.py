@@ -5,8 +5,11 @@ A :class:`RouterSource` says which version the alias points at and loads a versi
 :class:`rgd.tracking.serving_source.RegistrySource`, wired in by ``rgd serve``; this package never imports
 MLflow). :class:`RouterHolder` keeps the current :class:`LoadedRouter`: a request takes it once and uses
 that object to the end, so swapping the reference is atomic and in-flight requests finish on the old one.
-A version that fails to load or verify is refused (logged, counted) and the old one keeps serving; it is not
-tried again until the alias moves to another version and back.
+A version that fails to load or verify is refused (logged, counted) and the old one keeps serving; it is
+tried again every ``retry_refused_s`` while the alias points at it (its artifacts may have been repaired, or
+the registry was briefly unreachable), and at once when the alias moves to it again. No artifact store gives
+a cheap sign that a version's files changed (a flipped byte keeps every size), so a retry downloads and
+verifies the version again.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -172,9 +176,14 @@ def freeze_long_lived() -> None:
 
 
 class RouterHolder:
+    """The served version, and the registry's: ``check_once`` reads the alias, loads and swaps in what it
+    points at. ``vet`` (the gateway's) may refuse a loaded version by raising; ``refused`` holds, per refused
+    version, when and why."""
+
     def __init__(self, source: RouterSource, metrics: GatewayMetrics, window_s: float | None, max_batch: int,
                  poll_interval_s: float, torch_threads: int = 1, costs: dict[str, float] | None = None,
-                 embedder_precision: str = "auto") -> None:
+                 embedder_precision: str = "auto", retry_refused_s: float = 300.0,
+                 vet: Callable[[LoadedRouter], None] | None = None) -> None:
         self.source = source
         self.embedder_precision = embedder_precision
         self.costs = costs
@@ -183,9 +192,21 @@ class RouterHolder:
         self.window_s = window_s
         self.max_batch = max_batch
         self.poll_interval_s = poll_interval_s
+        self.retry_refused_s = retry_refused_s
+        self.vet = vet
         self.current: LoadedRouter | None = None
-        self.refused: set[str] = set()
+        self.alias_version: str | None = None  # what the alias pointed at when the registry last answered
+        self.refused: dict[str, tuple[float, str]] = {}  # version -> (time.monotonic() when refused, why)
+        self.last_refusal: Exception | None = None
         self.last_error: str | None = None
+
+    @property
+    def alias_refused(self) -> str | None:
+        """Why the version the alias points at was refused, while another (or none) is served; else None."""
+        v = self.alias_version
+        if v is None or v not in self.refused or (self.current is not None and self.current.version == v):
+            return None
+        return self.refused[v][1]
 
     def load_version(self, version: str) -> LoadedRouter | None:
         """Load and verify ``version`` (blocking); None, logged and counted, when it is refused."""
@@ -193,13 +214,21 @@ class RouterHolder:
             # a malformed cost policy refuses the version too
             loaded = LoadedRouter(version, self.source.load(version), self.window_s, self.max_batch, self.metrics,
                                   self.torch_threads, self.costs, self.embedder_precision)
+            if self.vet is not None:
+                try:
+                    self.vet(loaded)
+                except Exception:
+                    loaded.close()
+                    raise
         except Exception as exc:  # noqa: BLE001 - any failure to load or verify refuses the version
-            self.refused.add(version)
+            self.last_refusal = exc
             self.last_error = f"version {version} refused: {exc}"
+            self.refused[version] = (time.monotonic(), self.last_error)
             self.metrics.reloads.labels(result="refused").inc()
             log.error("router %s version %s refused, keeping %s: %s", self.source.name, version,
                       self.current.version if self.current else "nothing", exc)
             return None
+        self.refused.pop(version, None)
         self.metrics.reloads.labels(result="loaded").inc()
         return loaded
 
@@ -220,9 +249,11 @@ class RouterHolder:
             self.last_error = f"registry: {exc}"
             log.warning("cannot read %s from the registry: %s", self.source.name, exc)
             return False
-        if (self.current is not None and version == self.current.version) or version in self.refused:
-            if self.current is not None and version == self.current.version:
-                self.refused.clear()  # the alias came back: a later move may be retried
+        moved, self.alias_version = version != self.alias_version, version
+        if self.current is not None and version == self.current.version:
+            return False
+        refused = self.refused.get(version)
+        if refused is not None and not moved and time.monotonic() - refused[0] < self.retry_refused_s:
             return False
         loaded = await asyncio.to_thread(self.load_version, version)
         if loaded is None:

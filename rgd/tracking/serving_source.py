@@ -10,6 +10,7 @@ with its manifest is refused too. The temporary copy is removed once the bundle 
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,6 +20,18 @@ from rgd.tracking.config import DEFAULT_MODEL_NAME, tracking_uri
 from rgd.tracking.promotion import CHAMPION
 
 BUNDLE_SHA_TAG = "bundle_sha256"
+
+#: MLflow's HTTP settings for the gateway, unless the environment sets them: the gateway asks the registry again
+#: every poll_interval_s itself, and MLflow's defaults (7 retries with exponential backoff, 120 s timeouts) keep
+#: one call to a registry that is down busy for minutes, which delays the load once it is back
+GATEWAY_MLFLOW_HTTP = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                       "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+
+
+def bound_registry_calls() -> None:
+    """Apply :data:`GATEWAY_MLFLOW_HTTP` where the environment does not say otherwise (``rgd serve`` only)."""
+    for name, value in GATEWAY_MLFLOW_HTTP.items():
+        os.environ.setdefault(name, value)
 
 
 class RegistrySource:

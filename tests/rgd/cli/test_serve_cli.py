@@ -71,7 +71,7 @@ _SERVE_UNTIL_TORCH = """
 import os, sys
 import rgd.serving.app as app
 seen = {}
-def create_app(config, source):  # stands in for the gateway: what was the policy when torch could first load?
+def create_app(config, source, **kw):  # stands in for the gateway: what was the policy when torch could first load?
     seen['torch_loaded'] = 'torch' in sys.modules
     seen['policy'] = os.environ.get('OMP_WAIT_POLICY')
     raise SystemExit(0)

@@ -30,15 +30,19 @@ def free_port() -> int:
 
 def write_config(path: Path, *, model_name: str, tracking_uri: str, pool: list[dict], poll_interval_s: float = 0.5,
                  **sections) -> Path:
-    doc = {"registry": {"model_name": model_name, "tracking_uri": tracking_uri, "poll_interval_s": poll_interval_s},
-           "pool": pool, **sections}
+    """A gateway config; ``sections`` add to it (``registry``'s fields to the ones given here)."""
+    registry = {"model_name": model_name, "tracking_uri": tracking_uri, "poll_interval_s": poll_interval_s,
+                **sections.pop("registry", {})}
+    doc = {"registry": registry, "pool": pool, **sections}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
 
 
 class GatewayProcess:
+    """``rgd serve`` started and waited for: until ``wait_for`` answers 200 (``/healthz``: only alive)."""
+
     def __init__(self, config: Path, env: dict[str, str], log_path: Path, timeout_s: float = 120,
-                 verbose: bool = True) -> None:
+                 verbose: bool = True, wait_for: str = "/readyz") -> None:
         self.port = free_port()
         self.log_path = log_path
         self._log = open(log_path, "w")
@@ -51,14 +55,14 @@ class GatewayProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gateway exited ({self.proc.returncode}): {self.log()[-3000:]}")
             try:
-                with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as resp:
+                with urllib.request.urlopen(f"{self.url}{wait_for}", timeout=2) as resp:
                     if resp.status == 200:
                         break
             except (urllib.error.URLError, OSError):
                 pass
             if time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"gateway not ready in {timeout_s} s: {self.log()[-3000:]}")
+                raise RuntimeError(f"gateway: no 200 from {wait_for} in {timeout_s} s: {self.log()[-3000:]}")
             time.sleep(0.2)
 
     @property

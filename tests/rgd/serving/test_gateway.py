@@ -31,6 +31,7 @@ BIO = "which enzyme binds the cell membrane protein?"
 HISTORY = "which treaty ended the war of the empire?"
 ALGEBRA = "solve the quadratic equation polynomial root of the integer matrix"
 OPEN_S = 3.0  # long enough that a loaded machine does not half-open a circuit mid-test
+RETRY_REFUSED_S = 1.0  # a refused version the alias points at is tried again this often
 
 
 def _uri(home: Path) -> str:
@@ -76,6 +77,7 @@ def gateway(registry, upstreams, tmp_path_factory):
         tmp / "gateway.yaml", model_name=NAME, tracking_uri=_uri(registry), pool=_pool(upstreams),
         auth={"api_keys_env": "RGD_TEST_GATEWAY_KEYS"}, rate_limit={"requests_per_s": 1000, "burst": 2000},
         breaker={"failure_threshold": 2, "open_s": OPEN_S}, routing={"max_k": 4}, server={"max_body_bytes": 20000},
+        registry={"retry_refused_s": RETRY_REFUSED_S},
     )
     gw = GatewayProcess(config, _env(registry), tmp / "gateway.log")
     yield gw
@@ -433,14 +435,15 @@ def _store_bundle(version: str) -> Path:
     return manifest.parent
 
 
-def _wait_for_refusals(gw, n: int) -> None:
+def _wait_for_log(gw, text: str) -> None:
     deadline = time.monotonic() + 30
-    while _metric(gw.metrics(), "rgd_gateway_reloads_total", result="refused") < n:
+    while text not in gw.log():
         assert time.monotonic() < deadline, gw.log()[-2000:]
         time.sleep(0.2)
 
 
-def test_a_tampered_version_is_refused_and_the_old_one_keeps_serving(healthy, registry, tmp_path):
+def test_a_tampered_version_is_refused_the_old_one_keeps_serving_unready_until_it_is_repaired(
+        healthy, registry, tmp_path):
     serving = _post(healthy, chat_body(BIO)).json()["rgd"]["router_version"]
     refused_before = _metric(healthy.metrics(), "rgd_gateway_reloads_total", result="refused")
     # 1. a byte flipped in the artifact store: the manifest's sha256 no longer matches
@@ -450,17 +453,30 @@ def test_a_tampered_version_is_refused_and_the_old_one_keeps_serving(healthy, re
     data[100] ^= 0xFF
     arrays.write_bytes(bytes(data))
     move_alias(NAME, bad)
-    _wait_for_refusals(healthy, refused_before + 1)
+    _wait_for_log(healthy, f"version {bad} refused")
     r = _post(healthy, chat_body(BIO))
     assert r.status_code == 200 and r.json()["rgd"]["router_version"] == serving
     assert f"version {bad} refused" in healthy.log() and "modified after it was written" in healthy.log()
     # 2. the whole bundle swapped for another valid one (manifest included): the registered hash catches it
     worse = register(fit_bundle("cascal", seed=2).save(tmp_path / "v4"), NAME, _uri(registry))
     store = _store_bundle(worse)
+    shutil.copytree(store, tmp_path / "v4-as-stored")
     shutil.rmtree(store)
     fit_bundle("best_single").save(store)
     move_alias(NAME, worse)
-    _wait_for_refusals(healthy, refused_before + 2)
+    _wait_for_log(healthy, f"v{worse}: bundle content")
     assert _post(healthy, chat_body(BIO)).json()["rgd"]["router_version"] == serving
     assert "does not match the registered bundle_sha256" in healthy.log()
-    assert httpx.get(f"{healthy.url}/readyz").json()["router_version"] == serving
+    assert _metric(healthy.metrics(), "rgd_gateway_reloads_total", result="refused") >= refused_before + 2
+    # the old version answers, but no alias points at it: not ready
+    r = httpx.get(f"{healthy.url}/readyz")
+    assert r.status_code == 503 and r.json()["router_version"] == serving
+    assert f"serving version {serving}, which the alias no longer points at: version {worse} refused" in r.json()["status"]
+    # 3. the artifacts repaired in place: the refused version is tried again, served, and the gateway is ready
+    shutil.rmtree(store)
+    shutil.copytree(tmp_path / "v4-as-stored", store)
+    deadline = time.monotonic() + 30
+    while (r := httpx.get(f"{healthy.url}/readyz")).status_code != 200:
+        assert time.monotonic() < deadline, f"{r.text}\n{healthy.log()[-2000:]}"
+        time.sleep(0.2)
+    assert r.json()["router_version"] == worse == _post(healthy, chat_body(BIO)).json()["rgd"]["router_version"]
