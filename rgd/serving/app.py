@@ -175,9 +175,11 @@ class Gateway:
             raise GatewayError(
                 400, f"unknown model or mode {model!r}: use {public!r} (top-1) or '{public}:topK' (consensus of K)",
                 param="model", code="unknown_mode")
-        k = int(m.group(1) or 1)
+        digits = m.group(1) or "1"
+        k = int(digits) if len(digits) <= 9 else 0  # int() refuses a number of over 4300 digits (a 500)
         if not 1 <= k <= self.config.routing.max_k:
-            raise GatewayError(400, f"top-k needs 1 <= k <= {self.config.routing.max_k}, got {k}", param="model",
+            shown = digits if len(digits) <= 12 else f"{digits[:12]}... ({len(digits)} digits)"
+            raise GatewayError(400, f"top-k needs 1 <= k <= {self.config.routing.max_k}, got {shown}", param="model",
                                code="unknown_mode")
         return k
 

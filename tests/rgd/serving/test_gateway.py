@@ -379,6 +379,7 @@ def test_client_keys_are_required(healthy):
          "invalid_messages"),
         (chat_body(BIO, model="gpt-4o"), "unknown_mode"),
         (chat_body(BIO, model="rgd-router:top9"), "unknown_mode"),
+        (chat_body(BIO, model="rgd-router:top" + "9" * 5000), "unknown_mode"),  # past int()'s 4300 digits
         (chat_body(BIO, rgd_mode="best"), "unknown_mode"),
         (chat_body(BIO, model="rgd-router:top3", stream=True), "unsupported_mode"),
         (chat_body(BIO, rgd_cost_weight=1.5), "invalid_cost_weight"),
