@@ -347,6 +347,9 @@ def test_every_model_failing_gives_a_502_openai_error(healthy, upstreams):
     err = r.json()["error"]
     assert err["type"] == "upstream_error" and err["code"] == "all_upstreams_failed"
     assert all(m in err["message"] for m in MODELS)
+    assert _post(healthy, chat_body(BIO)).status_code == 502  # failure_threshold = 2: every circuit opens
+    r = httpx.get(f"{healthy.url}/readyz")  # upstreams that answer HTTP, but no request would succeed
+    assert r.status_code == 503 and r.json()["status"] == "the circuit of every pool model the router ranks is open"
 
 
 def test_a_killed_upstream_fails_over_on_the_refused_connection(healthy, upstreams):
