@@ -1,6 +1,16 @@
-"""Does the product's router hold on pools it was not developed on? Random pools drawn from the recorded models.
+"""Does the product's router hold on pools it was not developed on? Random and stressed pools of the recorded models.
 
-    python benchmarks/pool_sweep.py [--data ../shared/data/mmlu_pro] [--pools 24] [--embedder minilm] [--output FILE]
+    python benchmarks/pool_sweep.py [--suite random|stress] [--seeds 0 1 2] [--keys strong|weak|very_weak]
+                                    [--pools 24] [--embedder minilm] [--output FILE]
+
+``--suite stress`` builds the pools with :mod:`rgd.evaluation.stress` (clones that share a weak model's
+errors, position bias, missing answers, one strong model among 4-8 weak correlated ones) from the recorded
+answers instead of drawing them as they are. ``--keys`` gives the routers a shared generator's answers as the
+training keys (the generator is then left out of the pools): the label-using baselines learn from them, and
+best_single is chosen on them, the fair comparison when keys exist. Per pool the JSON also has the router's
+identifiability flag (:func:`rgd.truth.identifiability`) and the few-label mode (:mod:`rgd.few_labels`): the
+true train keys of at most ``--labels`` questions asked where the candidates disagree, as a user would fill
+them in, and the test top-1 once the labels have re-decided the leader of a flagged pool.
 
 The issue-9 settings are two pools of one data set, and every default of the product's router was
 developed on them. Here each pool is a seeded random draw of 3 to 10 models from the 15 with recorded
@@ -30,10 +40,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rgd.data.recorded import load_recorded  # noqa: E402
+from rgd import few_labels  # noqa: E402
+from rgd.data.recorded import RecordedDataset, load_recorded  # noqa: E402
+from rgd.evaluation.stress import stress_suite  # noqa: E402
 from rgd.workflow.recorded import embed_with, run_recorded  # noqa: E402
 
 ROUTERS = ("truth_cluster", "cascal", "best_single")
+#: the generators of ../shared/data/mmlu_pro/generators by quality
+GENERATORS = {"strong": "gemini-1.5-pro-002", "weak": "Mistral-7B-Instruct-v0.1", "very_weak": "Llama-2-7b-hf"}
 
 
 def pool_dir(data: Path, into: Path, members: list[str]) -> Path:
@@ -57,6 +71,17 @@ def draw_pools(models: list[str], n_pools: int, seed: int) -> list[list[str]]:
     return [sorted(rng.choice(models, size=int(rng.integers(3, 11)), replace=False).tolist()) for _ in range(n_pools)]
 
 
+def flag_summary(rows: list[dict]) -> dict:
+    """The identifiability flag against the pools the router loses by more than 2 points: recall, the share of
+    pools flagged, precision."""
+    flagged = np.array([not r["identifiability"]["identifiable"] for r in rows])
+    bad = np.array([r["margins"]["top1_vs_best_single"] < -0.02 for r in rows])
+    return {"pools": len(rows), "pools_below_by_2pt": int(bad.sum()), "flagged": int(flagged.sum()),
+            "flagged_share": round(float(flagged.mean()), 4),
+            "recall": None if not bad.any() else round(float(flagged[bad].mean()), 4),
+            "precision": None if not flagged.any() else round(float(bad[flagged].mean()), 4)}
+
+
 def summary(rows: list[dict]) -> dict:
     out = {}
     for ref in ("best_single", "cascal", "majority_all"):
@@ -66,7 +91,45 @@ def summary(rows: list[dict]) -> dict:
             m = np.array([r["margins"][f"{metric}_vs_{ref}"] for r in rows])
             out[f"{metric}_vs_{ref}"] = {"mean": round(float(m.mean()), 4), "worst": round(float(m.min()), 4),
                                          "pools_below_by_1pt": int((m < -0.01).sum())}
+    m = np.array([r["few_labels"]["top1"] - r["routers"]["best_single"]["top1"] for r in rows])
+    out["few_labels_top1_vs_best_single"] = {"mean": round(float(m.mean()), 4), "worst": round(float(m.min()), 4),
+                                             "pools_below_by_1pt": int((m < -0.01).sum()),
+                                             "labels_max": max(r["few_labels"]["n_labels"] for r in rows)}
+    out["identifiability_flag"] = flag_summary(rows)
     return out
+
+
+def pools_of(args, data: Path, tmp: Path, seed: int) -> list[tuple[tuple[str, ...], RecordedDataset]]:
+    """(what the stress suite changed, dataset) per pool of the sweep for one seed."""
+    models = available_models(data)
+    if args.keys:
+        models = [m for m in models if m != GENERATORS[args.keys]]
+    if args.suite == "random":
+        return [((), load_recorded(pool_dir(data, tmp / f"pool{seed}-{i}", p)))
+                for i, p in enumerate(draw_pools(models, args.pools, seed))]
+    everything = load_recorded(pool_dir(data, tmp / f"all{seed}", models))
+    return [((sp.name, *sp.changes), RecordedDataset(sp.name, everything.questions, sp.table, everything.train_ids,
+                                                     everything.test_ids))
+            for sp in stress_suite(everything.table, args.pools, seed)]
+
+
+def with_few_labels(ds: RecordedDataset, report: dict, n_labels: int, seed: int) -> dict:
+    """The few-label mode on a pool, the user's keys played by the true train keys: asked only where the
+    router's top choice is flagged; the labels' leader then takes every question (the pool-wide routing)."""
+    tc, ident = report["truth_cluster"], report["truth_cluster"]["identifiability"]
+    top1 = report["routers"]["truth_cluster"]["top1"]
+    if ident["identifiable"]:
+        return {"asked": False, "n_labels": 0, "top1": top1}
+    _, train = ds.part("train")
+    _, test = ds.part("test")
+    est = np.array([tc["estimated_accuracy"][m] for m in train.models])
+    competing = few_labels.candidates(est)
+    asked = few_labels.questions_to_ask(train.choices, competing, n_labels, seed)
+    decision = few_labels.decide(train.choices, competing, asked, train.answers[asked])
+    if decision.changed:
+        top1 = float((test.choices[decision.leader] == test.answers).mean())
+    return {"asked": True, "n_labels": decision.n_labels, "leader": train.models[decision.leader],
+            "changed": decision.changed, "top1": top1}
 
 
 def main() -> None:
@@ -74,15 +137,22 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "mmlu_pro")
     ap.add_argument("--cache", type=Path, default=REPO / ".rgd" / "cache" / "embeddings")
     ap.add_argument("--embedder", default="minilm")
-    ap.add_argument("--pools", type=int, default=24)
-    ap.add_argument("--seed", type=int, default=0, help="the draw of the pools (the routers' seed is 0)")
+    ap.add_argument("--suite", choices=("random", "stress"), default="random")
+    ap.add_argument("--pools", type=int, default=24, help="pools per seed")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="the draws of the pools (the routers' seed is 0)")
+    ap.add_argument("--seed", type=int, dest="seeds_one", help="one draw (the earlier spelling of --seeds S)")
+    ap.add_argument("--keys", choices=sorted(GENERATORS), help="train on this shared generator's keys")
+    ap.add_argument("--labels", type=int, default=few_labels.DEFAULT_QUESTIONS,
+                    help="questions the few-label mode may ask per flagged pool")
     ap.add_argument("--params", type=json.loads, default={},
                     help='truth_cluster parameters as JSON, e.g. \'{"local_margin": 0.03}\' (default: the library\'s)')
     ap.add_argument("--output", type=Path)
     args = ap.parse_args()
+    seeds = [args.seeds_one] if args.seeds_one is not None else args.seeds
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     embed_once = embed_with(args.embedder, args.cache)
     vectors: list = []
+    keys_from = None if not args.keys else args.data / "generators" / f"{GENERATORS[args.keys]}.jsonl.gz"
 
     def embed(train_texts, test_texts):  # every pool has the same questions: embed them once
         if not vectors:
@@ -92,26 +162,34 @@ def main() -> None:
     rows = []
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        for i, members in enumerate(draw_pools(available_models(args.data), args.pools, args.seed)):
-            report = run_recorded(load_recorded(pool_dir(args.data, Path(tmp) / f"pool{i}", members)), embed,
-                                  routers=ROUTERS, embedder_name=args.embedder,
-                                  router_params={"truth_cluster": args.params})
-            r = {k: report["routers"][k] for k in ROUTERS}
-            majority = report["routers"]["majority_all"]["top1"]
-            tc = r["truth_cluster"]
-            row = {"pool": members, "routers": {k: {"top1": round(v["top1"], 4), "top3_vote": round(v["top3_vote"], 4)}
-                                                for k, v in r.items()},
-                   "majority_all": round(majority, 4), "level": report["truth_cluster"]["level"],
-                   "margins": {"top1_vs_best_single": round(tc["top1"] - r["best_single"]["top1"], 4),
-                               "top1_vs_cascal": round(tc["top1"] - r["cascal"]["top1"], 4),
-                               "top3_vote_vs_cascal": round(tc["top3_vote"] - r["cascal"]["top3_vote"], 4),
-                               "top1_vs_majority_all": round(tc["top1"] - majority, 4),
-                               "top3_vote_vs_majority_all": round(tc["top3_vote"] - majority, 4)}}
-            rows.append(row)
-            print(f"pool {i:2d} ({len(members):2d} models) truth_cluster {tc['top1']:.4f}/{tc['top3_vote']:.4f} "
-                  f"cascal {r['cascal']['top1']:.4f}/{r['cascal']['top3_vote']:.4f} best_single "
-                  f"{r['best_single']['top1']:.4f} majority {majority:.4f} level {row['level']}", flush=True)
-    out = {"embedder": args.embedder, "seed": args.seed, "truth_cluster_params": args.params, "pools": rows, "summary": summary(rows),
+        for seed in seeds:
+            for i, (changes, ds) in enumerate(pools_of(args, args.data, Path(tmp), seed)):
+                members = list(ds.table.models)
+                report = run_recorded(ds, embed, routers=ROUTERS, embedder_name=args.embedder,
+                                      router_params={"truth_cluster": args.params}, keys_from=keys_from)
+                r = {k: report["routers"][k] for k in ROUTERS}
+                majority = report["routers"]["majority_all"]["top1"]
+                tc = r["truth_cluster"]
+                ident = report["truth_cluster"]["identifiability"]
+                row = {"seed": seed, "pool": members, "changes": list(changes),
+                       "routers": {k: {"top1": round(v["top1"], 4), "top3_vote": round(v["top3_vote"], 4)}
+                                   for k, v in r.items()},
+                       "majority_all": round(majority, 4), "level": report["truth_cluster"]["level"],
+                       "identifiability": {k: v for k, v in ident.items() if k != "sentence"},
+                       "few_labels": with_few_labels(ds, report, args.labels, seed),
+                       "margins": {"top1_vs_best_single": round(tc["top1"] - r["best_single"]["top1"], 4),
+                                   "top1_vs_cascal": round(tc["top1"] - r["cascal"]["top1"], 4),
+                                   "top3_vote_vs_cascal": round(tc["top3_vote"] - r["cascal"]["top3_vote"], 4),
+                                   "top1_vs_majority_all": round(tc["top1"] - majority, 4),
+                                   "top3_vote_vs_majority_all": round(tc["top3_vote"] - majority, 4)}}
+                rows.append(row)
+                print(f"seed {seed} pool {i:2d} ({len(members):2d} models) truth_cluster {tc['top1']:.4f} best_single "
+                      f"{r['best_single']['top1']:.4f} margin {row['margins']['top1_vs_best_single']:+.4f} "
+                      f"{'FLAGGED' if not ident['identifiable'] else 'settled'} few-labels "
+                      f"{row['few_labels']['top1']:.4f} level {row['level']}", flush=True)
+    out = {"embedder": args.embedder, "suite": args.suite, "seeds": seeds, "keys": args.keys,
+           "truth_cluster_params": args.params, "pools": rows, "summary": summary(rows),
+           "summary_per_seed": {str(s): summary([r for r in rows if r["seed"] == s]) for s in seeds},
            "wall_s": round(time.perf_counter() - t_start, 1)}
     print(json.dumps(out["summary"], indent=1))
     if args.output:

@@ -44,6 +44,12 @@ def _zenml_lineage() -> dict[str, str]:
     return out
 
 
+def identifiability_of(bundle: RouterBundle) -> dict[str, Any] | None:
+    """The router's identifiability report (:func:`rgd.truth.identifiability`), None for a router without one."""
+    summary = bundle.router.summary() if hasattr(bundle.router, "identifiability_") else {}
+    return summary.get("identifiability")
+
+
 @step(enable_cache=False)
 def register_router(
     config: RunConfig,
@@ -54,7 +60,7 @@ def register_router(
     filter_report: Optional[dict[str, Any]] = None,
 ) -> Annotated[dict[str, Any], "registration"]:
     from rgd.tracking import configure_mlflow, log_router, promote
-    from rgd.tracking.promotion import comparison_tag
+    from rgd.tracking.promotion import IDENTIFIABLE_TAG, comparison_tag
 
     lineage = _zenml_lineage()
     tags = {
@@ -74,6 +80,10 @@ def register_router(
                      "estimate_questions_sha256": estimate["questions_sha256"],
                      "n_estimate_questions": estimate["n_questions"]})
     tags["label_free"] = str(config.is_label_free).lower()
+    ident = identifiability_of(router_bundle)
+    if ident is not None:  # whether the votes single out the top model (label-free); the gate reads it
+        tags[IDENTIFIABLE_TAG] = str(ident["identifiable"]).lower()
+        tags["identifiability"] = json.dumps({k: v for k, v in ident.items() if k != "sentence"}, sort_keys=True)
     if filter_report is not None:
         tags["filter_report"] = json.dumps({k: filter_report[k] for k in ("n_input", "n_kept", "failures")})
     for g in config.generators:
@@ -108,6 +118,7 @@ def register_router(
               "promoted": bool(decision.promoted), "reason": decision.reason,
               "champion_before": decision.champion_before, "metric": metric,
               "baselines": {k: v for k, v in decision.baselines.items() if v is not None},
-              "challenger_metric": decision.challenger_metric, "champion_metric": decision.champion_metric}
+              "challenger_metric": decision.challenger_metric, "champion_metric": decision.champion_metric,
+              "identifiability": None if ident is None else ident["sentence"]}
     log_metadata(metadata={k: v for k, v in result.items() if v is not None})
     return result

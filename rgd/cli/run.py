@@ -75,6 +75,8 @@ def _report(run, home: Path, seconds: float) -> None:
         status = "promoted to champion" if registration["promoted"] else "stays challenger"
         click.echo(f"\nregistered {registration['model_name']} version {registration['version']}: {status}")
         click.echo(f"  {registration['reason']}")
+        if registration.get("identifiability"):
+            click.echo(f"  {registration['identifiability']}")
     from rgd.tracking import tracking_uri
 
     click.echo("\nwhere to look:")

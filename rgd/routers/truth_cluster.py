@@ -39,6 +39,7 @@ is as good as the dear one, and the policy's calibration on held-out questions j
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -47,7 +48,7 @@ from threadpoolctl import threadpool_limits
 from rgd.embedding.vectors import normalize_rows
 from rgd.errors import ParameterError, check_counts
 from rgd.routers.base import Router, TrainingSet
-from rgd.truth import estimate_truth_restarts, heldout_loglik, key_is_anchor
+from rgd.truth import Identifiability, estimate_truth_restarts, heldout_loglik, identifiability, key_is_anchor
 
 LEVELS = ("auto", "global", "subject", "clusters")
 #: how the truth estimate groups questions for its per-group voter abilities (see ``truth_grouping``)
@@ -170,9 +171,10 @@ class TruthClusterRouter(Router):
                   n_iter=self.n_iter, seed=self.seed)
         est = estimate_truth_restarts(t.choices, t.n_options, confidence=conf, key=key, **kw)
         if key is not None and not key_is_anchor(est):
-            est_without = estimate_truth_restarts(t.choices, t.n_options, confidence=conf, **kw)
-            est_without.params["dropped_key_accuracy"] = est.key_accuracy
-            return est_without
+            dropped = est.key_accuracy
+            key, est = None, estimate_truth_restarts(t.choices, t.n_options, confidence=conf, **kw)
+            est.params["dropped_key_accuracy"] = dropped
+        est.params["identifiability"] = identifiability(est, t.choices, t.n_options, conf, key, groups)
         return est
 
     def _fit(self, train: TrainingSet) -> None:
@@ -215,6 +217,7 @@ class TruthClusterRouter(Router):
         self.estimated_accuracy_ = est.accuracy[: est.n_pool].astype(np.float64)
         self.key_accuracy_ = est.key_accuracy if est.key_accuracy is not None else est.params.get("dropped_key_accuracy")
         self.key_anchor_ = bool(anchored)
+        self.identifiability_ = est.params["identifiability"]
 
     def _criterion(self, x, subjects, scores, posterior, choices) -> np.ndarray:
         """Held-out estimated accuracy ((top-1 + top-3 vote) / 2) of each candidate routing, label-free; on a
@@ -258,7 +261,7 @@ class TruthClusterRouter(Router):
                 "correctness_level": self.correctness_level_,
                 "correctness_cluster_size": self.correctness_cluster_size_,
                 "truth_grouping": self.truth_grouping_, "truth_grouping_loglik": self.truth_grouping_loglik_,
-                "truth_start": self.truth_start_}
+                "truth_start": self.truth_start_, "identifiability": self._identifiability_state()}
         arrays = {"centroids": self.centroids_, "cluster_scores": self.cluster_scores_, "criterion": self.criterion_,
                   "estimated_accuracy": self.estimated_accuracy_}
         if self.correctness_centroids_ is not self.centroids_:
@@ -277,6 +280,8 @@ class TruthClusterRouter(Router):
         self.truth_grouping_ = str(meta.get("truth_grouping", "subject"))
         self.truth_grouping_loglik_ = dict(meta.get("truth_grouping_loglik") or {})
         self.truth_start_ = str(meta.get("truth_start", "majority"))
+        ident = meta.get("identifiability")  # None in a bundle written before it was kept
+        self.identifiability_ = None if ident is None else Identifiability(**ident)
         self.correctness_level_ = str(meta.get("correctness_level", self.level_))
         self.correctness_cluster_size_ = int(meta.get("correctness_cluster_size", self.level_cluster_size_))
         if "correctness_centroids" in arrays:
@@ -298,7 +303,13 @@ class TruthClusterRouter(Router):
                 "truth_start": self.truth_start_, "key_accuracy": self.key_accuracy_, "key_anchor": self.key_anchor_,
                 "criterion": dict(zip([f"{lv}:{s}" if s else lv for lv, s in AUTO_CANDIDATES],
                                       np.round(self.criterion_, 4).tolist())),
-                "estimated_accuracy": dict(zip(self.models_, np.round(self.estimated_accuracy_, 4).tolist()))}
+                "estimated_accuracy": dict(zip(self.models_, np.round(self.estimated_accuracy_, 4).tolist())),
+                "identifiability": None if self.identifiability_ is None else {
+                    **self.identifiability_.to_dict(self.models_),
+                    "sentence": self.identifiability_.sentence(self.models_)}}
+
+    def _identifiability_state(self) -> dict[str, Any] | None:
+        return None if self.identifiability_ is None else dataclasses.asdict(self.identifiability_)
 
 
 # ---------------------------------------------------------------------- the pieces, as functions

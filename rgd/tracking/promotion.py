@@ -37,6 +37,9 @@ TEST_SET_TAG = "test_set_id"
 #: the held-out questions + pool a label-free estimate was made on (rgd.workflow.estimate.estimate_set_id)
 ESTIMATE_SET_TAG = "estimate_set_id"
 ESTIMATED_PREFIX = "estimated_"
+#: "false" when the router's label-free estimate could not single out the pool's best model
+#: (rgd.truth.identifiability): a label-free metric then cannot show it beats a safe alternative
+IDENTIFIABLE_TAG = "identifiable"
 PREVIOUS_CHAMPION_TAG = "promotion.previous_champion"
 REGISTRATION_TAG = "registration"
 REGISTRATION_COMPLETE = "complete"
@@ -203,6 +206,17 @@ def baseline_gate(client, mv, metric: str, margin: float, must_beat: Sequence[st
     return None, values
 
 
+def identifiability_gate(mv, metric: str) -> str | None:
+    """Why ``mv`` cannot be promoted on a label-free ``metric`` when its router's choice of the top model is
+    not identifiable without labels (None: no objection). A labelled test set's metric is evidence of its own
+    and is not held back."""
+    if not metric.startswith(ESTIMATED_PREFIX) or (mv.tags or {}).get(IDENTIFIABLE_TAG) != "false":
+        return None
+    return (f"v{mv.version}'s router could not single out the pool's best model without labels (tag "
+            f"{IDENTIFIABLE_TAG}=false), so its label-free {metric} cannot show that it beats a safe alternative; "
+            f"settle it with a few labels (rgd check) or promote it by hand (rgd promote)")
+
+
 def promote(
     model_name: str,
     version: str | int,
@@ -258,6 +272,8 @@ def _promote(model_name, version, *, metric, margin, test_set_id, force, higher_
     if challenger_metric is None:
         return record(False, f"v{mv.version} has no finite {metric!r} metric in its run", None)
     failed, baselines = baseline_gate(client, mv, metric, margin, must_beat, higher_is_better)
+    if not failed:
+        failed = identifiability_gate(mv, metric)
     if failed:
         champion = current_champion(model_name, CHAMPION, client)
         return record(False, failed, None if champion is None else str(champion.version), None, baselines)

@@ -152,3 +152,27 @@ def test_niche_specialists_are_found_by_grouping_the_truth_by_cluster_chosen_on_
     assert router.truth_grouping_ == "subject" and list(router.truth_grouping_loglik_) == ["subject", "clusters:150"]
     with pytest.raises(ParameterError, match="truth_grouping"):
         TruthClusterRouter(truth_grouping="topics")
+
+
+def _voters_table(accs, n, rng):
+    truth = rng.integers(K, size=n)
+    choices = np.array([np.where(rng.random(n) < a, truth, (truth + rng.integers(1, K, size=n)) % K) for a in accs])
+    table = ResponseTable(models=tuple("abcdefgh"[: len(accs)]), question_ids=tuple(map(str, range(n))),
+                          subjects=np.full(n, "all"), n_options=np.full(n, K, np.int16),
+                          choices=choices.astype(np.int8), confidence=np.full(choices.shape, np.nan, np.float32),
+                          answers=truth.astype(np.int8))
+    x = rng.normal(size=(n, 8)).astype(np.float32)
+    return TrainingSet(table, x, ConsensusScorer().fit_score(table))
+
+
+def test_the_router_reports_whether_its_top_model_is_identifiable_and_keeps_it(tmp_path):
+    rng = np.random.default_rng(7)
+    settled = fit_router("truth_cluster", {}, _voters_table((0.75, 0.5, 0.5, 0.5, 0.5, 0.5), 1500, rng))
+    ident = settled.summary()["identifiability"]
+    assert ident["identifiable"] and ident["leader"] == "a" and "is identifiable" in ident["sentence"]
+    # two equally able models: the votes cannot say which one is better
+    tied = fit_router("truth_cluster", {}, _voters_table((0.6, 0.6, 0.45, 0.45), 1500, rng))
+    summary = tied.summary()["identifiability"]
+    assert not summary["identifiable"] and {summary["leader"], summary["runner_up"]} == {"a", "b"}
+    assert "NOT identifiable" in summary["sentence"]
+    assert Router.load(tied.save(tmp_path / "r")).summary()["identifiability"] == summary

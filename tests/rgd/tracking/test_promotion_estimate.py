@@ -49,3 +49,27 @@ def test_estimated_gate_checks_the_estimated_baselines(mlflow_home, bundle_dir):
     d1 = promote(name, v1.version, metric="estimated_top1", test_set_id="sha256:held-a", must_beat=["best_single"])
     assert not d1.promoted and "best_single.estimated_top1" not in d1.reason
     assert "does not beat its own baseline best_single" in d1.reason and "champion" not in _aliases(name)
+
+
+def test_a_router_whose_top_model_is_not_identifiable_is_not_promoted_on_its_estimate(mlflow_home, bundle_dir):
+    from rgd.tracking.promotion import IDENTIFIABLE_TAG
+
+    name = "estimated-unidentifiable"
+    v1 = log_router(bundle_dir, model_name=name,
+                    metrics={"estimated_top1": 0.70, "best_single.estimated_top1": 0.50, "top1": 0.70,
+                             "best_single.top1": 0.50},
+                    tags={"test_set_id": "sha256:test", "estimate_set_id": "sha256:held-a", IDENTIFIABLE_TAG: "false"})
+    refused = promote(name, v1.version, metric="estimated_top1", test_set_id="sha256:held-a",
+                      must_beat=["best_single"])
+    assert not refused.promoted and "could not single out the pool's best model" in refused.reason
+    assert "champion" not in _aliases(name)
+    # a labelled test set's metric is evidence of its own: the flag does not hold it back
+    labelled = promote(name, v1.version, metric="top1", test_set_id="sha256:test", must_beat=["best_single"])
+    assert labelled.promoted and _aliases(name)["champion"] == "1"
+    # the same figures on a router whose top model is identifiable pass the label-free gate
+    other = name + "-settled"
+    v2 = log_router(bundle_dir, model_name=other, metrics={"estimated_top1": 0.70, "best_single.estimated_top1": 0.50},
+                    tags={"test_set_id": "none (label-free)", "estimate_set_id": "sha256:held-a",
+                          IDENTIFIABLE_TAG: "true"})
+    assert promote(other, v2.version, metric="estimated_top1", test_set_id="sha256:held-a",
+                   must_beat=["best_single"]).promoted

@@ -1,0 +1,70 @@
+"""The fewest labels that settle who the pool's best model is (an opt-in mode; label-free stays the default).
+
+When the label-free estimate cannot single out the best model (:func:`rgd.truth.identifiability`), a user who
+can label a handful of questions settles it: :func:`questions_to_ask` picks at most ``n`` questions where the
+candidates (the estimate's first-ranked models) answer differently, at random among those (on questions where
+they all give the same answer, a label cannot tell them apart); :func:`decide` reads the keys the user gave
+and names the candidate right on the most of them, the label-free order breaking ties. The labels are the
+user's own, given on purpose: nothing here reads a key the user did not supply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rgd.errors import DataError, ParameterError
+
+#: how many of the estimate's first-ranked models compete for the lead (the leader, the runner-up and one more)
+N_CANDIDATES = 3
+#: the default number of questions asked (issue 23: at most 30)
+DEFAULT_QUESTIONS = 30
+
+
+def candidates(estimated_accuracy: np.ndarray, n: int = N_CANDIDATES) -> np.ndarray:
+    """Indices of the ``n`` models of highest estimated accuracy, best first."""
+    return np.argsort(-np.asarray(estimated_accuracy), kind="stable")[: max(2, n)]
+
+
+def questions_to_ask(choices: np.ndarray, competing: np.ndarray, n: int = DEFAULT_QUESTIONS,
+                     seed: int = 0) -> np.ndarray:
+    """(k <= n,) sorted question indices where the ``competing`` models do not all give the same answer (a
+    missing answer counts as an answer of its own: it is wrong whatever the key), drawn at random among them."""
+    if n < 1:
+        raise ParameterError(f"the number of questions to label must be >= 1, got {n}")
+    c = np.asarray(choices)[np.asarray(competing)]
+    contested = np.flatnonzero((c != c[:1]).any(axis=0))
+    rng = np.random.default_rng([seed, 0xC4EC])
+    return np.sort(rng.permutation(contested)[:n])
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Which candidate the labels favour, with each candidate's count of right answers on them."""
+
+    leader: int
+    label_free_leader: int
+    correct: dict[int, int]
+    n_labels: int
+
+    @property
+    def changed(self) -> bool:
+        return self.leader != self.label_free_leader
+
+
+def decide(choices: np.ndarray, competing: np.ndarray, questions: np.ndarray, keys: np.ndarray) -> Decision:
+    """The candidate right on the most labelled ``questions`` (``keys``: the user's key per question, -1 = not
+    given); ties go to the earlier candidate of ``competing`` (the label-free order)."""
+    keys = np.asarray(keys)
+    questions = np.asarray(questions)
+    if keys.shape != questions.shape:
+        raise ParameterError(f"one key per question: {questions.shape} questions, {keys.shape} keys")
+    given = keys >= 0
+    if not given.any():
+        raise DataError("no key was given for any of the questions asked; fill in the keys and run again")
+    c = np.asarray(choices)[np.asarray(competing)][:, questions[given]]
+    right = (c == keys[given][None, :]).sum(axis=1)
+    best = int(np.flatnonzero(right == right.max())[0])
+    return Decision(int(competing[best]), int(competing[0]), {int(m): int(k) for m, k in zip(competing, right)},
+                    int(given.sum()))

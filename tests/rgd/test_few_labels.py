@@ -1,0 +1,50 @@
+"""The few-label mode: questions asked only where the candidates differ, and the labels' verdict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rgd import few_labels
+from rgd.errors import DataError, ParameterError
+from rgd.truth import estimate_truth, identifiability
+
+
+def test_questions_are_asked_only_where_the_candidates_answer_differently():
+    choices = np.array([[0, 1, 2, 3, -1, 0], [0, 1, 3, 3, 2, 1], [0, 2, 2, 3, 2, 0]])
+    asked = few_labels.questions_to_ask(choices, np.array([0, 1]), n=10)
+    assert asked.tolist() == [2, 4, 5]  # a missing answer differs from any answer
+    assert len(few_labels.questions_to_ask(choices, np.array([0, 1, 2]), n=2)) == 2
+    with pytest.raises(ParameterError):
+        few_labels.questions_to_ask(choices, np.array([0, 1]), n=0)
+
+
+def test_the_labels_name_the_candidate_right_most_often_and_ties_keep_the_label_free_order():
+    choices = np.array([[0, 0, 0, 0], [1, 1, 1, 0], [2, 2, 1, 1]])
+    keys = np.array([1, 1, -1, 0])  # question 2 not labelled
+    d = few_labels.decide(choices, np.array([0, 1, 2]), np.arange(4), keys)
+    assert d.leader == 1 and d.changed and d.correct == {0: 1, 1: 3, 2: 0} and d.n_labels == 3
+    tie = few_labels.decide(choices, np.array([2, 0]), np.arange(4), np.array([0, 2, -1, -1]))
+    assert tie.leader == 2 and not tie.changed
+    with pytest.raises(DataError, match="no key"):
+        few_labels.decide(choices, np.array([0, 1]), np.arange(4), np.full(4, -1))
+
+
+def _pool(accs, n_q=3000, seed=0):
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(0, 5, n_q)
+    rows = [np.where(rng.random(n_q) < a, keys, (keys + rng.integers(1, 5, n_q)) % 5) for a in accs]
+    return np.array(rows), np.full(n_q, 5), keys
+
+
+def test_identifiability_needs_a_clear_lead():
+    choices, n_opt, _ = _pool([0.75, 0.55, 0.5, 0.5, 0.45, 0.45])
+    clear = identifiability(estimate_truth(choices, n_opt), choices, n_opt)
+    assert clear.identifiable and clear.leader == 0 and clear.lead > 0.03
+    choices, n_opt, _ = _pool([0.6, 0.59, 0.5, 0.45])
+    close = identifiability(estimate_truth(choices, n_opt), choices, n_opt)
+    assert not close.identifiable and {close.leader, close.runner_up} == {0, 1}
+    assert "NOT identifiable" in close.sentence(list("abcd")) and close.required_lead == pytest.approx(2 * close.lead_se)
+    # the plain estimate's lead counts the leader's own votes: judged by the others it is smaller
+    full = estimate_truth(choices, n_opt)
+    assert close.lead < full.accuracy[close.leader] - full.accuracy[close.runner_up]

@@ -1,0 +1,87 @@
+"""rgd check: the questions asked, the labels read back, the verdict; clear errors for bad label files."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from rgd.cli.main import main
+from rgd.data.recorded import load_recorded
+from rgd.errors import DataError
+from rgd.workflow import check
+from tests.rgd.conftest import write_recorded
+
+LETTERS = "ABCDE"
+
+
+def _tied_pool(tmp_path, n=900, seed=0):
+    """Two models the votes cannot tell apart (one is truly better), and two weaker ones sharing errors."""
+    rng = np.random.default_rng(seed)
+    rows, preds = [], {m: [] for m in ("better", "worse", "crowd1", "crowd2")}
+    for q in range(n):
+        key = int(rng.integers(5))
+        rows.append({"question_id": q, "category": "s", "question": f"question {q}",
+                     "options": [f"o{k}" for k in range(5)], "answer": LETTERS[key]})
+        lure = (key + 1 + int(rng.integers(4))) % 5
+        for m, p in (("better", 0.62), ("worse", 0.55), ("crowd1", 0.4), ("crowd2", 0.4)):
+            wrong = lure if (m.startswith("crowd") and rng.random() < 0.7) else (key + 1 + int(rng.integers(4))) % 5
+            preds[m].append(LETTERS[key] if rng.random() < p else LETTERS[wrong])
+    return write_recorded(tmp_path / "pool", rows, preds)
+
+
+def _fill(asked, data_dir, out):
+    keys = {q.id: q.answer_index for q in load_recorded(data_dir).questions}
+    rows = list(csv.DictReader(open(asked, encoding="utf-8")))
+    for r in rows:
+        r["key"] = LETTERS[keys[r["question_id"]]]
+    with open(out, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return rows
+
+
+def test_ask_writes_contested_questions_and_settle_reads_the_keys_back(tmp_path):
+    data = _tied_pool(tmp_path)
+    report = check.ask(data, tmp_path / "ask.csv", n=30)
+    assert report["n_asked"] == 30 and set(report["candidates"][:2]) == {"better", "worse"}
+    rows = list(csv.DictReader(open(tmp_path / "ask.csv", encoding="utf-8")))
+    assert len(rows) == 30 and all(r["key"] == "" for r in rows)  # no key is written out
+    answers = [[r[f"answer_of:{m}"] for m in report["candidates"]] for r in rows]
+    assert all(len(set(a)) > 1 for a in answers)  # only where the candidates answer differently
+    _fill(tmp_path / "ask.csv", data, tmp_path / "filled.csv")
+    verdict = check.settle(data, tmp_path / "filled.csv")
+    assert verdict["n_labels"] == 30 and verdict["leader"] in report["candidates"]
+    right = verdict["right_on_labels"]
+    assert right[verdict["leader"]] == max(right.values())
+
+
+def test_the_command_runs_both_halves_and_refuses_bad_label_files(tmp_path):
+    data = _tied_pool(tmp_path, seed=1)
+    runner = CliRunner()
+    asked = runner.invoke(main, ["check", str(data), "--ask", str(tmp_path / "ask.csv"), "-n", "12"])
+    assert asked.exit_code == 0, asked.output
+    assert "identifiable" in asked.output and "Wrote 12 questions" in asked.output
+    _fill(tmp_path / "ask.csv", data, tmp_path / "filled.csv")
+    settled = runner.invoke(main, ["check", str(data), "--labels", str(tmp_path / "filled.csv"), "--json"])
+    assert settled.exit_code == 0 and json.loads(settled.output)["n_labels"] == 12
+    (tmp_path / "bad.csv").write_text("question_id,key\n0,7\n")
+    assert "not an option letter" in runner.invoke(main, ["check", str(data), "--labels",
+                                                          str(tmp_path / "bad.csv")]).output
+    (tmp_path / "empty.csv").write_text("question_id,key\n0,\n")
+    assert "no key is filled in" in runner.invoke(main, ["check", str(data), "--labels",
+                                                         str(tmp_path / "empty.csv")]).output
+    (tmp_path / "test.jsonl").write_text(json.dumps({"question_id": "899", "key": "A"}) + "\n")
+    out = runner.invoke(main, ["check", str(data), "--labels", str(tmp_path / "test.jsonl")]).output
+    assert "not in the train split" in out
+    assert runner.invoke(main, ["check", str(data)]).exit_code == 2
+    with pytest.raises(DataError, match="header"):
+        (tmp_path / "nohead.csv").write_text("id,answer\n0,A\n")
+        check.read_labels(tmp_path / "nohead.csv")
+    (tmp_path / "latin1.csv").write_bytes("question_id,key\n0,\xe9\n".encode("latin-1"))
+    with pytest.raises(DataError, match="UTF-8"):
+        check.read_labels(tmp_path / "latin1.csv")
