@@ -230,9 +230,10 @@ ESTIMATED_METRICS = ("estimated_top1", "estimated_top3_vote")
 class EvaluationSpec(_Strict):
     """What a training run is evaluated on besides the labelled test set (if any)."""
 
-    holdout_fraction: float = Field(0.15, ge=0, lt=1, description="seeded share of the filtered generated "
+    holdout_fraction: float = Field(0.15, ge=0, le=0.5, description="seeded share of the filtered generated "
                                     "questions kept out of training; every router's accuracy is estimated on them "
-                                    "without labels (0: none; a run without test_set needs some)")
+                                    "without labels (0: none; a run without test_set needs some; at most 0.5: "
+                                    "at least half of them train the router)")
 
 
 class RegistrySpec(_Strict):

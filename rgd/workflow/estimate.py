@@ -10,6 +10,7 @@ compares two estimates only when they were made on the same held-out questions a
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -99,6 +100,13 @@ def holdout_stage(config, kept, table: ResponseTable):
         raise ParameterError(f"evaluation.holdout_fraction {config.evaluation.holdout_fraction} holds out no "
                              f"question of the {len(kept)} the filter kept (a subject needs two or more); "
                              "generate more questions")
+    per_subject = Counter(kept.questions[i].subject for i in train_pos)
+    if held_pos and max(per_subject.values(), default=0) < 2:
+        # the router compares routings on halves of each subject's training questions: one each leaves nothing
+        raise ParameterError(f"evaluation.holdout_fraction {config.evaluation.holdout_fraction} leaves "
+                             f"{len(train_pos)} training question(s) of the {len(kept)} the filter kept, at most "
+                             "one per subject (the router needs two or more in a subject): lower "
+                             "evaluation.holdout_fraction or generate more questions")
     train_q = kept.subset([kept.ids[i] for i in train_pos], role="filtered")
     held_q = kept.subset([kept.ids[i] for i in held_pos], role="holdout")
     return train_q, table.take(train_pos), held_q, table.take(held_pos)
