@@ -35,9 +35,11 @@ def main(verbose: int) -> None:
 
 
 def check_writable(path: Path, option: str) -> None:
-    """Fail before any work when ``path`` cannot be written (a directory, or a folder that cannot be made)."""
+    """Fail before any work when ``path`` cannot be written (a directory, a folder that cannot be made, a file
+    that cannot be opened for writing: read-only, a name too long, a read-only file system). The file is opened
+    to append, which changes nothing; one this made is removed again."""
     path = Path(path)
-    if path.is_dir():
+    if os.path.isdir(path):
         raise click.BadParameter(f"{path} is a directory; give a file name", param_hint=option)
     parent = path.parent if str(path.parent) else Path(".")
     try:
@@ -46,3 +48,11 @@ def check_writable(path: Path, option: str) -> None:
         raise click.BadParameter(f"cannot create {parent} ({exc.strerror})", param_hint=option) from None
     if not os.access(parent, os.W_OK):
         raise click.BadParameter(f"{parent} is not writable", param_hint=option)
+    existed = os.path.lexists(path)
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write {path} ({exc.strerror})", param_hint=option) from None
+    if not existed:
+        path.unlink(missing_ok=True)

@@ -1,9 +1,11 @@
 import gzip
 import json
+import os
 
 from click.testing import CliRunner
 
 from rgd.cli import main
+from rgd.cli.main import check_writable
 from rgd.data.schema import LETTERS
 from tests.rgd.conftest import SHARED_MMLU, needs_mmlu, synthetic_pool, write_recorded
 
@@ -126,6 +128,28 @@ def test_a_bad_output_path_fails_before_any_work(tmp_path):
     assert res.exit_code == 2 and "--output" in res.output and "Traceback" not in res.output
     res = _run([str(data), "--embedder", "tfidf", "--output", str(tmp_path)])
     assert res.exit_code == 2 and "is a directory" in res.output
+
+
+def test_an_output_that_cannot_be_opened_fails_before_any_work(tmp_path):
+    """A writable folder is not enough (issue 28, 9): a name too long for the file system (or, below, a
+    read-only file) used to pass the check, run the whole evaluation, then lose it to a traceback."""
+    rows, preds, _ = synthetic_pool(60)
+    data = write_recorded(tmp_path / "p", rows, preds)
+    res = _run([str(data), "--embedder", "tfidf", "--output", str(tmp_path / ("o" * 300 + ".json"))])
+    assert res.exit_code == 2 and "--output" in res.output and "cannot write" in res.output, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    check_writable(tmp_path / "new" / "out.json", "--output")  # a probe leaves no file behind
+    assert list((tmp_path / "new").iterdir()) == []
+    if os.geteuid() == 0:
+        return  # root writes read-only files and folders
+    locked = tmp_path / "locked.json"
+    locked.write_text("{}")
+    locked.chmod(0o444)
+    res = _run([str(data), "--embedder", "tfidf", "--output", str(locked)])
+    assert res.exit_code == 2 and "cannot write" in res.output and locked.read_text() == "{}"
+    (tmp_path / "ro").mkdir(mode=0o555)
+    res = _run([str(data), "--embedder", "tfidf", "--output", str(tmp_path / "ro" / "out.json")])
+    assert res.exit_code == 2 and "not writable" in res.output
 
 
 def test_a_test_question_without_a_key_is_named(tmp_path):
