@@ -111,7 +111,15 @@ def promote_cmd(
 def _read_questions(path: Path) -> list[str]:
     if not path.is_file():
         raise click.ClickException(f"{path}: no such file")
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        data = path.read_bytes()
+        lines = data.decode("utf-8").splitlines()
+    except OSError as exc:
+        raise click.ClickException(f"{path}: cannot read it ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        row = data[: exc.start].count(b"\n") + 1
+        raise click.ClickException(f"{path}, row {row}: not UTF-8 text (byte {data[exc.start]:#04x}); save the "
+                                   "questions as UTF-8") from None
     if path.suffix.lower() != ".jsonl":
         return [line.strip() for line in lines if line.strip()]
     out = []
