@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -221,12 +222,12 @@ def load_split_parts(directory: str | Path, benchmark: str | None = None) -> dic
 
 
 def _load_split(path: Path, known: Mapping[str, object]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The one reader of ``split.json``: both parts non-empty, known ids only, no overlap."""
+    """The one reader of ``split.json``: both parts non-empty, known ids only, none repeated, no overlap."""
     try:
-        split = json.loads(path.read_text())
+        split = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DataError(f"malformed JSON ({exc.msg} at line {exc.lineno})", path=path) from None
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read split ({exc})", path=path) from None
     parts = {}
     for part in ("train", "test"):
@@ -241,6 +242,9 @@ def _load_split(path: Path, known: Mapping[str, object]) -> tuple[tuple[str, ...
                 f"(first: {unknown[:5]})",
                 path=path,
             )
+        repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
+        if repeated:
+            raise DataError(f"{part!r} repeats {len(repeated)} question ids (first: {repeated[:5]})", path=path)
         parts[part] = tuple(ids)
     overlap = set(parts["train"]) & set(parts["test"])
     if overlap:

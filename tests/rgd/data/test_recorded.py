@@ -76,6 +76,14 @@ def test_split_naming_unknown_ids(tmp_path):
         load_recorded(d)
 
 
+@pytest.mark.parametrize("train, test", [([0, 1, 2, 1], [3, 4]), ([0, 1, 2], [3, 4, 4])])
+def test_split_repeating_an_id_names_the_split_file(tmp_path, train, test):
+    rows, preds, _ = synthetic_pool(20)
+    d = write_recorded(tmp_path / "p", rows, preds, train_ids=train, test_ids=test)
+    with pytest.raises(DataError, match=r"split\.json: '(train|test)' repeats 1 question ids \(first: \['[14]'\]\)"):
+        load_recorded(d)
+
+
 def test_responses_file_without_rows(tmp_path):
     rows, preds, _ = synthetic_pool(20)
     d = write_recorded(tmp_path / "p", rows, preds)
