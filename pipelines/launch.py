@@ -175,9 +175,11 @@ def preflight(config: RunConfig) -> None:
     from rgd.workflow.train import seeded_params
 
     try:
-        make_embedder(config.embedder.kind, **config.embedder.params)
+        embedder = make_embedder(config.embedder.kind, **config.embedder.params)
     except (TypeError, ValueError) as exc:
         raise ParameterError(f"embedder.params: {exc}") from None
+    if hasattr(embedder, "check_available"):  # a pretrained model that is nowhere: now, not in the embed step
+        embedder.check_available()
     for name in dict.fromkeys([config.router.name, *config.router.baselines]):
         params = config.router.params if name == config.router.name else {}
         try:

