@@ -115,10 +115,11 @@ def pools_of(args, data: Path, tmp: Path, seed: int) -> list[tuple[tuple[str, ..
 
 def with_few_labels(ds: RecordedDataset, report: dict, n_labels: int, seed: int) -> dict:
     """The few-label mode on a pool, the user's keys played by the true train keys: asked only where the
-    router's top choice is flagged; the labels' leader then takes every question (the pool-wide routing)."""
+    router's top choice is flagged and it routes pool-wide (a local routing does not send every question to
+    the leader the flag is about); the labels' leader then takes every question."""
     tc, ident = report["truth_cluster"], report["truth_cluster"]["identifiability"]
     top1 = report["routers"]["truth_cluster"]["top1"]
-    if ident["identifiable"]:
+    if ident["identifiable"] or tc["level"] != "global":
         return {"asked": False, "n_labels": 0, "top1": top1}
     _, train = ds.part("train")
     _, test = ds.part("test")

@@ -16,8 +16,10 @@ import numpy as np
 
 from rgd.errors import DataError, ParameterError
 
-#: how many of the estimate's first-ranked models compete for the lead (the leader, the runner-up and one more)
-N_CANDIDATES = 3
+#: how many of the estimate's first-ranked models compete for the lead: the leader and the runner-up, the two
+#: :func:`rgd.truth.identifiability` could not tell apart. Measured (benchmarks/README.md): with 30 labels a third
+#: candidate dilutes the questions that separate the first two and loses more pools than it rescues
+N_CANDIDATES = 2
 #: the default number of questions asked (issue 23: at most 30)
 DEFAULT_QUESTIONS = 30
 
