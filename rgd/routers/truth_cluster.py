@@ -305,8 +305,14 @@ class TruthClusterRouter(Router):
                                       np.round(self.criterion_, 4).tolist())),
                 "estimated_accuracy": dict(zip(self.models_, np.round(self.estimated_accuracy_, 4).tolist())),
                 "identifiability": None if self.identifiability_ is None else {
-                    **self.identifiability_.to_dict(self.models_),
-                    "sentence": self.identifiability_.sentence(self.models_)}}
+                    **self.identifiability_.to_dict(self.models_), "sentence": self._identifiability_sentence()}}
+
+    def _identifiability_sentence(self) -> str:
+        sentence = self.identifiability_.sentence(self.models_)
+        if self.level_ == "global":
+            return sentence
+        return (f"{sentence[:-1]} (it routes per {'subject' if self.level_ == 'subject' else 'skill cluster'}: this "
+                f"is about the pool-wide ranking its local rankings are shrunk towards).")
 
     def _identifiability_state(self) -> dict[str, Any] | None:
         return None if self.identifiability_ is None else dataclasses.asdict(self.identifiability_)
