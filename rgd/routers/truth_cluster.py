@@ -304,15 +304,26 @@ class TruthClusterRouter(Router):
                 "criterion": dict(zip([f"{lv}:{s}" if s else lv for lv, s in AUTO_CANDIDATES],
                                       np.round(self.criterion_, 4).tolist())),
                 "estimated_accuracy": dict(zip(self.models_, np.round(self.estimated_accuracy_, 4).tolist())),
-                "identifiability": None if self.identifiability_ is None else {
-                    **self.identifiability_.to_dict(self.models_), "sentence": self._identifiability_sentence()}}
+                "identifiability": self._identifiability_report()}
 
-    def _identifiability_sentence(self) -> str:
-        sentence = self.identifiability_.sentence(self.models_)
-        if self.level_ == "global":
-            return sentence
-        return (f"{sentence[:-1]} (it routes per {'subject' if self.level_ == 'subject' else 'skill cluster'}: this "
-                f"is about the pool-wide ranking its local rankings are shrunk towards).")
+    def _identifiability_report(self) -> dict[str, Any] | None:
+        """Whether the routed choice is settled without labels. Routing pool-wide, it is the top model's
+        identifiability (:func:`rgd.truth.identifiability`); routing locally, the local routing passed its own
+        label-free test (the criterion beyond ``local_margin``), and which model is best pool-wide (often none,
+        in a pool of specialists) is reported beside it as ``top_model_identifiable``."""
+        if self.identifiability_ is None:
+            return None
+        ident = self.identifiability_
+        out = {**ident.to_dict(self.models_), "top_model_identifiable": ident.identifiable,
+               "sentence": ident.sentence(self.models_)}
+        if self.level_ != "global":
+            where = "subject" if self.level_ == "subject" else "skill cluster"
+            out["identifiable"] = True
+            out["sentence"] = (f"It routes per {where}, a choice its label-free criterion made; "
+                               + ("the" if ident.identifiable else "no") + " single best model is identifiable "
+                               f"pool-wide ({self.models_[ident.leader]} leads {self.models_[ident.runner_up]} by "
+                               f"{ident.lead:+.1%} judged by the other voters, needs {ident.required_lead:.1%}).")
+        return out
 
     def _identifiability_state(self) -> dict[str, Any] | None:
         return None if self.identifiability_ is None else dataclasses.asdict(self.identifiability_)
