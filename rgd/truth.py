@@ -71,6 +71,20 @@ class TruthEstimate:
         return float(self.accuracy[-1]) if self.scores.shape[0] > self.n_pool else None
 
 
+def key_is_arbiter(estimate: TruthEstimate) -> bool:
+    """Whether the generator's key is estimated at least as reliable as the pool's runner-up.
+
+    Then it is kept as a voter: a model outside the pool, it does not share the pool's crowd errors, and as
+    reliable as the second-best model it can tell the first two apart where the crowd sides with the wrong
+    one (measured on the recorded pools with a strong generator's keys: dropping such a key, as when only an
+    anchor was kept, cost up to 18 points; benchmarks/README.md). A key below the runner-up is dropped: it
+    cannot tell the crowd's shared errors from the truth better than the pool, and only moves the estimate.
+    """
+    key = estimate.key_accuracy
+    pool = np.sort(estimate.accuracy[: estimate.n_pool])[::-1]
+    return key is not None and key >= float(pool[min(1, len(pool) - 1)])
+
+
 def key_is_anchor(estimate: TruthEstimate) -> bool:
     """Whether the generator's key is estimated more reliable than every pool model.
 

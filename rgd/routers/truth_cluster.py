@@ -6,8 +6,9 @@ Training (no answer key is read):
    generator's key as one more voter whose reliability is estimated, and confidences when recorded
    (:func:`rgd.truth.estimate_truth`: item-response Dawid-Skene with a popular-distractor error model, which
    copes with model families that share errors and lets a dominant model out-vote them). A key estimated
-   weaker than the pool's best model is dropped: it cannot tell the crowd's shared errors from the truth any
-   better than the pool does, and measured, it only moves the estimate around (benchmarks/README.md).
+   less reliable than the pool's runner-up is dropped (:func:`rgd.truth.key_is_arbiter`): it cannot tell the
+   crowd's shared errors from the truth any better than the pool does, and measured, it only moves the
+   estimate around; one at least as reliable arbitrates between the first two (benchmarks/README.md).
    Each voter's ability varies by group: by subject, or by skill cluster within a subject (niche
    specialists are right in their niche and wrong beside it), whichever makes held-out votes more likely
    (``truth_grouping="auto"``, :meth:`TruthClusterRouter.truth_groups`; label-free).
@@ -48,7 +49,14 @@ from threadpoolctl import threadpool_limits
 from rgd.embedding.vectors import normalize_rows
 from rgd.errors import ParameterError, check_counts
 from rgd.routers.base import Router, TrainingSet
-from rgd.truth import Identifiability, estimate_truth_restarts, heldout_loglik, identifiability, key_is_anchor
+from rgd.truth import (
+    Identifiability,
+    estimate_truth_restarts,
+    heldout_loglik,
+    identifiability,
+    key_is_anchor,
+    key_is_arbiter,
+)
 
 LEVELS = ("auto", "global", "subject", "clusters")
 #: how the truth estimate groups questions for its per-group voter abilities (see ``truth_grouping``)
@@ -160,7 +168,7 @@ class TruthClusterRouter(Router):
         return best, options[best]
 
     def estimate(self, train: TrainingSet):
-        """The label-free truth this router learns from (the key dropped unless it anchors), with voter
+        """The label-free truth this router learns from (the key dropped unless it arbitrates), with voter
         abilities per :meth:`truth_groups`."""
         t = train.table
         conf = t.confidence if (self.use_confidence and t.has_confidence) else None
@@ -170,7 +178,7 @@ class TruthClusterRouter(Router):
         kw = dict(subjects=groups, subject_prior=self.subject_prior, subject_rho=self.subject_rho,
                   n_iter=self.n_iter, seed=self.seed)
         est = estimate_truth_restarts(t.choices, t.n_options, confidence=conf, key=key, **kw)
-        if key is not None and not key_is_anchor(est):
+        if key is not None and not key_is_arbiter(est):
             dropped = est.key_accuracy
             key, est = None, estimate_truth_restarts(t.choices, t.n_options, confidence=conf, **kw)
             est.params["dropped_key_accuracy"] = dropped

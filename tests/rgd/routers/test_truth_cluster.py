@@ -176,3 +176,15 @@ def test_the_router_reports_whether_its_top_model_is_identifiable_and_keeps_it(t
     assert not summary["identifiable"] and {summary["leader"], summary["runner_up"]} == {"a", "b"}
     assert "NOT identifiable" in summary["sentence"]
     assert Router.load(tied.save(tmp_path / "r")).summary()["identifiability"] == summary
+
+
+def test_a_key_between_the_pools_first_two_is_kept_as_an_arbiter_but_does_not_anchor():
+    from rgd.truth import key_is_arbiter
+
+    middle, _, _, _ = _training_set("dominant", seed=8, key_accuracy=0.62)  # m0 0.75, the others 0.5
+    router = fit_router("truth_cluster", {}, middle)
+    without = fit_router("truth_cluster", {"use_key": False}, middle)
+    assert not router.key_anchor_ and 0.5 < router.key_accuracy_ < 0.75
+    assert not np.array_equal(router.cluster_scores_, without.cluster_scores_)  # the key voted
+    est = router.estimate(middle)
+    assert key_is_arbiter(est) and est.key_accuracy is not None

@@ -38,6 +38,18 @@ def write_config(path: Path, *, model_name: str, tracking_uri: str, pool: list[d
     return path
 
 
+def stop_group(proc: subprocess.Popen, log) -> None:
+    """Stop a process started with ``start_new_session``: SIGTERM to its group, SIGKILL after 15 s; close its log."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    log.close()
+
+
 class GatewayProcess:
     """``rgd serve`` started and waited for: until ``wait_for`` answers 200 (``/healthz``: only alive)."""
 
@@ -79,14 +91,7 @@ class GatewayProcess:
             return resp.read().decode()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self._log.close()
+        stop_group(self.proc, self._log)
 
 
 def register(bundle_dir: Path, model_name: str, tracking_uri: str) -> str:

@@ -3,8 +3,6 @@ whose only routable model is dead. Liveness is answered at once; readiness only 
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,6 +19,7 @@ from tests.rgd.serving.gateway_process import (  # noqa: E402
     free_port,
     move_alias,
     register,
+    stop_group,
     write_config,
 )
 
@@ -71,14 +70,7 @@ class MlflowServer:
             cwd=workdir, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self._log.close()
+        stop_group(self.proc, self._log)
 
 
 def test_a_pool_sharing_no_model_with_the_router_stops_the_gateway_naming_the_file_and_field(
