@@ -81,8 +81,7 @@ def key_is_arbiter(estimate: TruthEstimate) -> bool:
     cannot tell the crowd's shared errors from the truth better than the pool, and only moves the estimate.
     """
     key = estimate.key_accuracy
-    pool = np.sort(estimate.accuracy[: estimate.n_pool])[::-1]
-    return key is not None and key >= float(pool[min(1, len(pool) - 1)])
+    return key is not None and key >= float(np.sort(estimate.accuracy[: estimate.n_pool])[-2])
 
 
 def key_is_anchor(estimate: TruthEstimate) -> bool:
@@ -476,14 +475,12 @@ def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
         raise DataError("identifiability needs a pool of at least two models")
     leader, runner_up = (int(i) for i in np.argsort(-acc, kind="stable")[:2])
     choices = np.asarray(choices)
+    votes = _Votes(choices, n_options, None, None, None)  # the pool's own choices, to score them
     judged = []
     for v in (leader, runner_up):
         without = choices.copy()
         without[v] = -1
-        post = posterior_given(estimate, without, n_options, confidence, key, subjects)
-        c = choices[v].astype(np.int64)
-        ok = (c >= 0) & (c < np.asarray(n_options))
-        judged.append(np.where(ok, post[np.arange(len(c)), np.where(ok, c, 0)], 0.0))
+        judged.append(votes.chosen(posterior_given(estimate, without, n_options, confidence, key, subjects))[v])
     diff = judged[0] - judged[1]
     se = float(diff.std() / np.sqrt(max(len(diff), 1)))
     return Identifiability(leader, runner_up, float(diff.mean()), se, IDENTIFIABLE_Z * se)

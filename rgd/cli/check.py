@@ -43,5 +43,5 @@ def check_cmd(data_dir: Path, ask_file: Path | None, labels_file: Path | None, q
     else:
         report = check.settle(data_dir, labels_file)
         counts = ", ".join(f"{m} {k}/{report['n_labels']}" for m, k in report["right_on_labels"].items())
-        lines = [f"{report['sentence'][0].upper()}{report['sentence'][1:]} (right on the labels: {counts})."]
+        lines = [f"{report['sentence']} (right on the labels: {counts})."]
     click.echo(json.dumps(report, indent=1) if as_json else "\n".join(lines))

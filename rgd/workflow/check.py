@@ -131,8 +131,8 @@ def settle(data: RecordedDataset | str | Path, labels_path: Path) -> dict[str, A
     competing = few_labels.candidates(acc)
     decision = few_labels.decide(table.choices, competing, cols, keys)
     leader, before = table.models[decision.leader], table.models[decision.label_free_leader]
-    verdict = (f"the labels change the top model: {leader} (was {before})" if decision.changed
-               else f"the labels confirm the top model: {leader}")
+    verdict = (f"The labels change the top model: {leader} (was {before})" if decision.changed
+               else f"The labels confirm the top model: {leader}")
     return {"leader": leader, "label_free_leader": before, "changed": decision.changed,
             "n_labels": decision.n_labels,
             "right_on_labels": {table.models[m]: k for m, k in decision.correct.items()},
