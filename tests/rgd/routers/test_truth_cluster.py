@@ -101,6 +101,7 @@ def test_the_true_keys_are_never_read():
     b = TruthClusterRouter().fit(poisoned)  # even fitted directly (fit_router would hide them anyway)
     np.testing.assert_array_equal(a.scores(x), b.scores(x))
     assert a.level_ == b.level_ and np.array_equal(a.criterion_, b.criterion_)
+    assert a.summary()["identifiability"] == b.summary()["identifiability"]  # nor by the identifiability flag
 
 
 def test_save_load_round_trip_and_clear_errors(tmp_path):

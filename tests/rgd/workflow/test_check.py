@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 
 import numpy as np
@@ -85,3 +86,18 @@ def test_the_command_runs_both_halves_and_refuses_bad_label_files(tmp_path):
     (tmp_path / "latin1.csv").write_bytes("question_id,key\n0,\xe9\n".encode("latin-1"))
     with pytest.raises(DataError, match="UTF-8"):
         check.read_labels(tmp_path / "latin1.csv")
+
+
+def test_ask_never_reads_the_recorded_keys(tmp_path):
+    data = _tied_pool(tmp_path / "a", seed=2)
+    report = check.ask(data, tmp_path / "a.csv", n=20)
+    # the same pool with every key replaced by a wrong one: the same questions, candidates and flag
+    questions = data / "questions.jsonl.gz"
+    rows = [json.loads(line) for line in gzip.open(questions, "rt")]
+    for r in rows:
+        r["answer"] = LETTERS[(LETTERS.index(r["answer"]) + 1) % 5]
+    with gzip.open(questions, "wt") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in rows)
+    poisoned = check.ask(data, tmp_path / "b.csv", n=20)
+    assert poisoned == {**report, "questions_file": str(tmp_path / "b.csv")}
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
