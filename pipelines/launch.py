@@ -1,14 +1,7 @@
 """Build and launch the RGD pipelines from a run-config file: the ZenML side of ``rgd run`` and ``rgd schedule``.
 
-A run-config file comes in one of two shapes:
-
-* a plain RGD config (``configs/default.yaml``): :class:`~rgd.config.run_config.RunConfig`'s fields at the top
-  level, plus an optional ``zenml:`` mapping passed to ZenML as its run configuration (``enable_cache``,
-  ``settings``, ``steps``, ``run_name``, ...);
-* a ZenML run configuration (``configs/k8s/*.yaml``) that carries the RGD config under ``extra.rgd``; the rest
-  of the file is ZenML's.
-
-The RGD config never sees the ZenML part.
+A run-config file comes in one of two shapes, a plain RGD config or a ZenML run configuration carrying it
+under ``extra.rgd``; :mod:`rgd.config.run_file` parses both.
 """
 
 from __future__ import annotations
@@ -21,40 +14,11 @@ from typing import Any
 
 import yaml
 
-from rgd.config.run_config import RunConfig, embedded_default, parse_run_config, read_yaml
-from rgd.errors import DataError, ParameterError, RGDError
-from rgd.params import check_param_types
-
-#: ZenML run-configuration keys: a file with any of these at the top level is a ZenML run config
-ZENML_TOP_KEYS = frozenset({"settings", "steps", "run_name", "enable_cache", "schedule", "extra", "parameters",
-                            "enable_artifact_metadata", "enable_artifact_visualization", "enable_step_logs",
-                            "model", "retry", "build", "tags", "substitutions", "failure_hook_source",
-                            "success_hook_source", "environment", "secrets", "cache_policy"})
-
-
-def _zenml_shaped(data: Any) -> bool:
-    return isinstance(data, dict) and bool(ZENML_TOP_KEYS & set(data)) and "rgd" in (data.get("extra") or {})
-
-
-def parse_run_file(data: Any, origin: str = "<config>") -> tuple[RunConfig, dict[str, Any]]:
-    """Split a config mapping (either shape) into the validated RGD config and ZenML's run configuration."""
-    if not isinstance(data, dict):
-        raise DataError("a run config must be a YAML mapping", path=origin)
-    if _zenml_shaped(data):
-        zenml_cfg = {k: v for k, v in data.items() if k != "extra"}
-        extra = dict(data.get("extra") or {})
-        rgd_data = extra.pop("rgd")
-        if extra:
-            zenml_cfg["extra"] = extra
-        return parse_run_config(rgd_data, origin, prefix="extra.rgd."), zenml_cfg
-    rgd_data = dict(data)
-    zenml_cfg = dict(rgd_data.pop("zenml", None) or {})
-    return parse_run_config(rgd_data, origin), zenml_cfg
-
-
-def load_run_file(path: str | Path) -> tuple[RunConfig, dict[str, Any]]:
-    """Read a YAML run-config file (either shape): the RGD config and ZenML's run configuration."""
-    return parse_run_file(read_yaml(path), str(path))
+from rgd.config.run_config import RunConfig, embedded_default
+from rgd.config.run_file import load_run_file, parse_run_file  # noqa: F401 - re-exported
+from rgd.config.run_file import zenml_shaped as _zenml_shaped
+from rgd.data.yaml_file import read_yaml
+from rgd.errors import ParameterError, RGDError
 
 
 def load(config_path: Path | None, generator: str | None = None) -> tuple[RunConfig, dict[str, Any]]:
@@ -136,39 +100,11 @@ def build_pipeline(config: RunConfig, zenml_cfg: dict[str, Any], config_file: Pa
 
 
 # ---------------------------------------------------------------------------------------------- preflight
-def _backend_class(kind: str):
-    import importlib
-
-    from rgd.llm.backends import BACKENDS
-
-    module_name, class_name = BACKENDS[kind]
-    return getattr(importlib.import_module(module_name), class_name)
-
-
-def check_backend(kind: str, model: str, params: dict[str, Any], what: str) -> None:
-    """The parameters of a backend, checked without loading a model: they must fit its constructor, and a
-    backend that is cheap to construct (the OpenAI-compatible one: no connection is made) is constructed."""
-    import inspect
-
-    cls = _backend_class(kind)
-    check_param_types(cls, {"model": model, **params}, f"{what}: {kind} backend")
-    try:
-        inspect.signature(cls).bind(model=model, **params)
-    except TypeError as exc:
-        allowed = [p for p in inspect.signature(cls).parameters if p not in ("self", "model")]
-        raise ParameterError(f"{what}: bad {kind} backend parameters ({exc}); allowed: {', '.join(allowed)}") from None
-    if kind == "openai":
-        try:
-            cls(model=model, **params)
-        except (TypeError, ValueError) as exc:
-            raise ParameterError(f"{what}: {exc}") from None
-
-
 def preflight(config: RunConfig) -> None:
-    """Check before any step runs what can be checked without the data being produced: the embedder, router
-    and backend parameters (each constructed, or matched against its constructor), the pool's model names,
-    the subjects, the test-set and recorded directories (read with the loaders the steps use). Raises the
-    library's :class:`ParameterError` / :class:`DataError` naming the field."""
+    """Check before any step runs what can be checked without the data being produced: the embedder and
+    router parameters (each constructed), then what the run's source checks (backend parameters, the pool's
+    model names, the subjects, the test-set and recorded directories: :func:`rgd.workflow.sources.source_for`).
+    Raises the library's :class:`ParameterError` / :class:`DataError` naming the field."""
     from rgd.embedding import make_embedder
     from rgd.routers.registry import make_router
     from rgd.workflow.sources import source_for
@@ -186,36 +122,7 @@ def preflight(config: RunConfig) -> None:
             make_router(name, **seeded_params(name, params, config.seed))
         except (TypeError, ValueError) as exc:
             raise ParameterError(f"router {name!r}: {exc}") from None
-    if config.pipeline == "recorded":
-        from rgd.data.recorded import load_recorded
-
-        load_recorded(config.recorded.dir, config.recorded.models)
-        return
-    names = source_for(config).pool_model_names()
-    if config.is_simulated:
-        return
-    from rgd.data.recorded import load_split_questions
-    from rgd.generation import load_subjects
-
-    for spec in config.generators:
-        if spec.kind == "recorded":  # a replay: its directory, split and answers file read as the step will
-            from rgd.workflow.sources import replay_spec
-
-            replay_spec(spec, config.generation)
-        else:
-            check_backend(spec.kind, spec.model, dict(spec.params), f"generator {spec.name!r}")
-    if config.pool.kind == "recorded":
-        from rgd.data.recorded import load_recorded
-
-        load_recorded(config.pool.params["dir"], names)
-    else:
-        for model in names:
-            spec = next(m for m in config.pool.models if m.name == model)
-            check_backend(config.pool.kind, model, {**config.pool.params, **spec.params}, f"pool model {model!r}")
-    if config.generation.subjects or config.benchmark:
-        load_subjects(config.generation.subjects or config.benchmark)
-    if config.test_set is not None:  # none: label-free end to end (estimated on held-out generated questions)
-        load_split_questions(config.test_set.dir, config.test_set.split, config.benchmark)
+    source_for(config).preflight()
 
 
 def _is_transient(exc: BaseException) -> bool:

@@ -105,16 +105,32 @@ def test_import_contracts_hold():
     assert f"{len(_contracts())} kept, 0 broken" in proc.stdout
 
 
-@pytest.mark.skipif(not LINT_IMPORTS.exists(), reason="lint-imports is not installed (dev extra)")
-@pytest.mark.parametrize("forbidden", ["zenml", "pipelines.launch", "steps.names", "materializers", "rgd_k8s.checks"])
-def test_a_library_module_importing_an_adapter_breaks_the_contract(tmp_path, forbidden):
+def _lint_with_sneaky_import(tmp_path, sneaky: str, forbidden: str) -> subprocess.CompletedProcess:
+    """lint-imports on a copy of the tree where the module ``sneaky`` (a dotted path) imports ``forbidden``."""
     for root in ("rgd", "pipelines", "steps", "materializers"):
         shutil.copytree(REPO_ROOT / root, tmp_path / root, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO_ROOT / "k8s" / "tools" / "rgd_k8s", tmp_path / "rgd_k8s",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    (tmp_path / "rgd" / "workflow" / "sneaky.py").write_text(f"import {forbidden}\n")
-    proc = subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=tmp_path, capture_output=True, text=True,
+    (tmp_path / (sneaky.replace(".", "/") + ".py")).write_text(f"import {forbidden}\n")
+    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=tmp_path, capture_output=True, text=True,
                           timeout=300, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)})
+
+
+@pytest.mark.skipif(not LINT_IMPORTS.exists(), reason="lint-imports is not installed (dev extra)")
+@pytest.mark.parametrize("forbidden", ["zenml", "pipelines.launch", "steps.names", "materializers", "rgd_k8s.checks"])
+def test_a_library_module_importing_an_adapter_breaks_the_contract(tmp_path, forbidden):
+    proc = _lint_with_sneaky_import(tmp_path, "rgd.workflow.sneaky", forbidden)
     assert proc.returncode != 0
     assert "BROKEN" in proc.stdout and "rgd.workflow.sneaky" in proc.stdout
+
+
+@pytest.mark.skipif(not LINT_IMPORTS.exists(), reason="lint-imports is not installed (dev extra)")
+@pytest.mark.parametrize(("sneaky", "forbidden"), [("rgd_k8s.sneaky", "pipelines.launch"),
+                                                   ("rgd_k8s.sneaky", "steps.names"),
+                                                   ("pipelines.sneaky", "rgd_k8s.run_config")])
+def test_the_kubernetes_tools_and_the_adapters_importing_each_other_breaks_a_contract(tmp_path, sneaky, forbidden):
+    """The Kubernetes tools sit beside the pipelines: what both need (step names, run-file shapes) is the library's."""
+    proc = _lint_with_sneaky_import(tmp_path, sneaky, forbidden)
+    assert proc.returncode != 0
+    assert "BROKEN" in proc.stdout and sneaky in proc.stdout

@@ -18,10 +18,10 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rgd.data.schema import MAX_OPTIONS
+from rgd.data.yaml_file import YAMLError, safe_load_unique
 from rgd.errors import DataError, ParameterError
 
 MIN_OPTIONS = 2
@@ -92,8 +92,8 @@ def builtin_subject_sets() -> list[str]:
 def parse_subjects(text: str, origin: str) -> SubjectSet:
     """Validate YAML text as a subject set; errors name ``origin`` and the offending field."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        data = safe_load_unique(text)
+    except YAMLError as exc:
         raise DataError(f"malformed YAML ({exc})", path=origin) from None
     if not isinstance(data, dict):
         raise DataError("a subject file must be a mapping with 'benchmark', 'n_options' and 'subjects'", path=origin)

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from rgd.config import step_names as naming
 from rgd.secrets import is_reference, is_secret_key, secret_value_kind
 from rgd_k8s.quantity import parse_quantity
 from rgd_k8s.run_config import GPU_RESOURCE, K8S_SETTINGS_KEYS, K8sRunConfig, RunConfigError
 from rgd_k8s.strict import suggestion, unknown_fields
-from steps import names as naming
 
 KUBERNETES_VERSION = "1.32"
 STACK_COMPONENT_TYPES = (

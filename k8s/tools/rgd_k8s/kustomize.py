@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
+from rgd.data.yaml_file import safe_load_all_unique
+from rgd.errors import RGDError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 K8S_DIR = REPO_ROOT / "k8s"
 
 
-class KustomizeError(RuntimeError):
+class KustomizeError(RGDError, RuntimeError):
     """kustomize is missing or failed on an overlay."""
 
 
@@ -43,7 +44,7 @@ def render(directory: Path) -> list[dict[str, Any]]:
     result = subprocess.run(command + [str(directory)], capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
         raise KustomizeError(f"{' '.join(command)} {directory} failed:\n{result.stderr.strip()}")
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    return [doc for doc in safe_load_all_unique(result.stdout) if doc]
 
 
 def validation_errors(documents: list[dict[str, Any]], version: str = "1.32", strict: bool = True) -> list[str]:

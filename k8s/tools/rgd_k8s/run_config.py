@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from steps import names as naming
+from rgd.config import step_names as naming
+from rgd.config.run_file import as_zenml_shaped
+from rgd.data.yaml_file import read_yaml
+from rgd.errors import DataError, RGDError
 
 K8S_SETTINGS_KEYS = ("orchestrator.kubernetes", "orchestrator")
 GPU_RESOURCE = "nvidia.com/gpu"
 
 
-class RunConfigError(ValueError):
+class RunConfigError(RGDError, ValueError):
     """A run configuration file that cannot be read at all."""
 
 
@@ -30,19 +31,6 @@ def _recursive_update(original: dict, update: dict) -> dict:
     from zenml.utils.dict_utils import recursive_update
 
     return recursive_update(copy.deepcopy(original), copy.deepcopy(update), ignore_none=True)
-
-
-def as_zenml_shaped(data: dict[str, Any]) -> dict[str, Any]:
-    """A plain RGD config (``configs/default.yaml``: RGD fields at the top, ZenML's in a ``zenml:`` block) in
-    the shape of a ZenML run configuration that carries the RGD config under ``extra.rgd``; ZenML-shaped files
-    as they are (the same two shapes ``rgd run`` reads: pipelines/launch.py)."""
-    from pipelines.launch import ZENML_TOP_KEYS
-
-    if ZENML_TOP_KEYS & set(data) and "rgd" in (data.get("extra") or {}):
-        return data
-    zenml = dict(data.get("zenml") or {})
-    rgd = {k: v for k, v in data.items() if k != "zenml"}
-    return {**zenml, "extra": {**(zenml.get("extra") or {}), "rgd": rgd}}
 
 
 @dataclass
@@ -54,13 +42,9 @@ class K8sRunConfig:
     def load(cls, path: str | Path) -> "K8sRunConfig":
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as err:
-            raise RunConfigError(f"{path}: cannot read the file ({err.strerror})") from err
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            raise RunConfigError(f"{path}: not valid YAML: {err}") from err
+            data = read_yaml(path)  # a duplicate key is refused, as in every YAML the project reads
+        except DataError as err:
+            raise RunConfigError(str(err)) from err
         if not isinstance(data, dict):
             raise RunConfigError(f"{path}: a run configuration must be a YAML mapping, got {type(data).__name__}")
         return cls(path=path, data=as_zenml_shaped(data))
