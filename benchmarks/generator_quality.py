@@ -85,8 +85,9 @@ def train_and_evaluate(config: RunConfig, train: QuestionSet, table: ResponseTab
     """Consensus, embeddings, every router, evaluation on the true-key test set: {router: {top1, top3_vote}}."""
     consensus = stages.consensus_stage(config, table)
     _, train_x, test_x = stages.embed_stage(config, train, test, cache_dir=cache_dir)
-    routers = stages.train_stage(config, table, train_x, consensus)
-    evaluation = stages.evaluate_stage(routers, test_table, test_x, consensus)
+    training = stages.training_data(config, table, train_x, consensus)
+    routers = stages.train_stage(config, training)
+    evaluation = stages.evaluate_stage(routers, test_table, test_x, training)
     return {name: {"top1": r["top1"], "top3_vote": r["top3_vote"]} for name, r in evaluation["routers"].items()}
 
 

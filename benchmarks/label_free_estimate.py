@@ -213,7 +213,7 @@ def sim_variants(seed: int, n_per_subject: int, n_test: int, embedder: str, cach
         for filtered, (qs, tab) in (("raw", (generated, table)), ("filtered", (kept, kept_table))):
             consensus = stages.consensus_stage(config, tab)
             _, train_x, test_x = stages.embed_stage(config, qs, test, cache_dir=cache_dir)
-            routers = stages.train_stage(config, tab, train_x, consensus)
+            routers = stages.train_stage(config, stages.training_data(config, tab, train_x, consensus))
             true = evaluate_routers(routers.routers, test_table, test_x.vectors, consensus.scorer)
             # one estimator for every variant: fitted on the test set's own answers (no keys)
             scorer, _ = stages.build_consensus(test_table, seed=seed)

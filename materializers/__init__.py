@@ -7,6 +7,7 @@ from materializers.embeddings import EmbedderMaterializer, EmbeddingMatrixMateri
 from materializers.question_set import QuestionSetMaterializer
 from materializers.response_table import ResponseTableMaterializer
 from materializers.routers import RouterBundleMaterializer, RouterSetMaterializer
+from materializers.training_data import TrainingDataMaterializer
 
 __all__ = [
     "ConsensusMaterializer",
@@ -16,4 +17,5 @@ __all__ = [
     "ResponseTableMaterializer",
     "RouterBundleMaterializer",
     "RouterSetMaterializer",
+    "TrainingDataMaterializer",
 ]

@@ -30,28 +30,20 @@ from steps.respond import respond
 from steps.train import train_router
 
 
-def replayed_generator_files(config: RunConfig) -> list[str]:
-    """The directories and answers files the recorded generators of ``config`` replay (none for other kinds)."""
-    files = []
-    for spec in config.generators:
-        if spec.kind == "recorded":
-            files += [spec.params["dir"]] + ([spec.params["answers"]] if spec.params.get("answers") else [])
-    return files
-
-
 @pipeline(name="rgd_training")
 def rgd_training(config: RunConfig) -> None:
-    # a recorded replay's files are hashed into the generate and respond steps' inputs: editing them reruns those
-    generator, generated_sha256 = data_input(generate_questions, *replayed_generator_files(config))
+    # the files the run reads are hashed into the steps' inputs (a recorded replay's, the test set's, a recorded
+    # pool's): editing them reruns those steps
+    source = source_for(config)
+    files = source.input_files()
+    generator, generated_sha256 = data_input(generate_questions, *files.generators)
     generated, self_answers = generator(config=config_for(config, names.GENERATE_STEP), data_sha256=generated_sha256)
-    test_loader, test_sha256 = data_input(load_test_set, None if config.is_simulated or config.test_set is None
-                                          else config.test_set.dir)
+    test_loader, test_sha256 = data_input(load_test_set, *files.test_set)
     test = test_loader(config=config_for(config, names.TEST_SET_STEP), data_sha256=test_sha256)
     respond_cfg = config_for(config, names.RESPOND_STEP)
-    responder, pool_sha256 = data_input(respond, config.pool.params.get("dir") if config.pool.kind == "recorded"
-                                        else None)
+    responder, pool_sha256 = data_input(respond, *files.pool)
     train_parts, test_parts = [], []
-    for model in source_for(config).pool_model_names():
+    for model in source.pool_model_names():
         step_id = respond_step_name(model)
         invocation = responder.with_options(substitutions={"model": step_id.removeprefix(names.RESPOND_PREFIX)})
         train_r, test_r = invocation(config=respond_cfg, model=model, generated=generated, test=test,
@@ -64,12 +56,10 @@ def rgd_training(config: RunConfig) -> None:
         self_answers=self_answers)
     consensus = score_consensus(config=config_for(config, names.CONSENSUS_STEP), pool_responses=pool_responses)
     embedder, train_x, test_x = embed_questions(config=config_for(config, names.EMBED_STEP), train=kept, test=test)
-    routers, bundle = train_router(config=config_for(config, names.TRAIN_STEP), pool_responses=pool_responses,
-                                   train_embeddings=train_x, consensus=consensus, embedder=embedder)
-    evaluation = evaluate_router(config=config_for(config, names.EVALUATE_STEP), routers=routers,
-                                 test_responses=test_parts, test_embeddings=test_x, consensus=consensus,
-                                 train_responses=pool_responses, holdout=holdout,
-                                 holdout_responses=holdout_responses, embedder=embedder, train_embeddings=train_x,
-                                 router_bundle=bundle)
+    routers, bundle, training = train_router(config=config_for(config, names.TRAIN_STEP), pool_responses=pool_responses,
+                                             train_embeddings=train_x, consensus=consensus, embedder=embedder)
+    evaluation = evaluate_router(config=config_for(config, names.EVALUATE_STEP), routers=routers, router_bundle=bundle,
+                                 training_data=training, test_responses=test_parts, test_embeddings=test_x,
+                                 holdout=holdout, holdout_responses=holdout_responses)
     register_router(config=config, router_bundle=bundle, evaluation=evaluation, train_questions=kept,
                     train_embeddings=train_x, filter_report=report)

@@ -11,39 +11,35 @@ from zenml import log_metadata, step
 import materializers  # noqa: F401 - registers the RGD materializers with ZenML
 from rgd.config.run_config import RunConfig
 from rgd.data.response_table import ResponseTable
-from rgd.embedding.base import Embedder
 from rgd.routers.bundle import RouterBundle
-from rgd.routers.policy import POLICY_METADATA_KEY
-from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, QuestionSet, RouterSet
+from rgd.workflow.artifacts import EmbeddingMatrix, QuestionSet, RouterSet
 from rgd.workflow.costs import cost_stage
 from rgd.workflow.evaluate import evaluate_stage
 from rgd.workflow.respond import merge_pool
+from rgd.workflow.training_data import TrainingData
 
 
 @step
-def evaluate_router(config: RunConfig, routers: RouterSet, test_responses: list[ResponseTable],
-                    test_embeddings: EmbeddingMatrix, consensus: ConsensusArtifact,
-                    train_responses: Optional[ResponseTable] = None, holdout: Optional[QuestionSet] = None,
-                    holdout_responses: Optional[ResponseTable] = None, embedder: Optional[Embedder] = None,
-                    train_embeddings: Optional[EmbeddingMatrix] = None, router_bundle: Optional[RouterBundle] = None,
+def evaluate_router(config: RunConfig, routers: RouterSet, router_bundle: RouterBundle, training_data: TrainingData,
+                    test_responses: list[ResponseTable], test_embeddings: EmbeddingMatrix,
+                    holdout: Optional[QuestionSet] = None, holdout_responses: Optional[ResponseTable] = None,
                     ) -> Annotated[dict[str, Any], "evaluation"]:
+    """``router_bundle``: the registered router's embedder (it embeds the held-out questions) and cost policy."""
     from rgd.embedding import embed_questions
     from rgd.home import embedding_cache_dir
 
     test_table = merge_pool(test_responses, list(routers.main.models_))
+    embedder = router_bundle.embedder
     holdout_x = None
-    if holdout is not None and len(holdout) and embedder is not None:
+    if holdout is not None and len(holdout):
         holdout_x = EmbeddingMatrix(tuple(holdout.ids), embed_questions(embedder, holdout.texts, embedding_cache_dir()),
                                     embedder.identity, embedder.kind)
-    evaluation = evaluate_stage(routers, test_table, test_embeddings, consensus, train_table=train_responses,
-                                holdout=holdout, holdout_table=holdout_responses, holdout_x=holdout_x,
-                                seed=config.seed)
-    if train_responses is not None and train_embeddings is not None:
-        policy = router_bundle.metadata.get(POLICY_METADATA_KEY) if router_bundle is not None else None
-        cost = cost_stage(config, routers, train_responses, train_embeddings, consensus, test_table, test_embeddings,
-                          policy)
-        if cost is not None:
-            evaluation["cost"] = cost
+    evaluation = evaluate_stage(routers, test_table, test_embeddings, training_data, holdout=holdout,
+                                holdout_table=holdout_responses, holdout_x=holdout_x, seed=config.seed)
+    cost = cost_stage(config, routers, training_data, test_table, test_embeddings,
+                      None if router_bundle.policy is None else router_bundle.policy.to_dict())
+    if cost is not None:
+        evaluation["cost"] = cost
     metadata = {name: r["top1"] for name, r in evaluation["routers"].items()}
     for name, r in evaluation.get("estimate", {}).get("routers", {}).items():
         metadata[f"{name}.estimated_top1"] = r["top1"]

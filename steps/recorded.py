@@ -42,9 +42,9 @@ def load_recorded_data(config: RunConfig, data_sha256: Optional[str] = None) -> 
     Annotated[ResponseTable, "test_responses"],
 ]:
     """``data_sha256``: the content hash of ``recorded.dir`` (a cache key; see the module docstring)."""
-    from rgd.data.recorded import load_recorded
+    from rgd.workflow.sources import source_for
 
-    data = load_recorded(config.recorded.dir, config.recorded.models)
+    data = source_for(config).load()
     train_q, train_table = data.part("train")
     test_q, test_table = data.part("test")
     report = {"source": data.name, "data_sha256": data_sha256}

@@ -1,4 +1,5 @@
-"""train_router: the configured router (CASCAL) and the baselines, on the same generated data."""
+"""train_router: the configured router and the baselines, fitted on the run's one training set (which it
+builds and hands on to evaluate_router)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from rgd.config.run_config import RunConfig
 from rgd.data.response_table import ResponseTable
 from rgd.embedding.base import Embedder
 from rgd.routers.bundle import RouterBundle
-from rgd.routers.policy import POLICY_METADATA_KEY
+from rgd.routers.policy import CostPolicy
 from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, RouterSet
 from rgd.workflow.costs import policy_stage
-from rgd.workflow.train import train_stage
+from rgd.workflow.train import train_stage, training_data
+from rgd.workflow.training_data import TrainingData
 
 
 @step
@@ -22,11 +24,13 @@ def train_router(config: RunConfig, pool_responses: ResponseTable, train_embeddi
                  consensus: ConsensusArtifact, embedder: Embedder) -> tuple[
     Annotated[RouterSet, "routers"],
     Annotated[RouterBundle, "router_bundle"],
+    Annotated[TrainingData, "training_data"],
 ]:
-    routers = train_stage(config, pool_responses, train_embeddings, consensus)
+    data = training_data(config, pool_responses, train_embeddings, consensus)
+    routers = train_stage(config, data)
     bundle = RouterBundle(routers.main, embedder, {"router": routers.primary, "config_name": config.name,
                                                    "n_train": pool_responses.n_questions})
-    policy = policy_stage(config, routers, pool_responses, train_embeddings, consensus)
+    policy = policy_stage(config, routers, data)
     if policy is not None:  # the pool has costs: the served model takes a cost weight per request
-        bundle.metadata[POLICY_METADATA_KEY] = policy
-    return routers, bundle
+        bundle.policy = CostPolicy.from_dict(policy)
+    return routers, bundle, data

@@ -402,23 +402,6 @@ class RunConfig(_Strict):
         return RunConfig.model_validate({**self.model_dump(exclude={"generators"}), "generators":
                                          [g.model_dump() for g in gens]}, strict=True)
 
-    def pool_costs(self, models: list[str] | tuple[str, ...]) -> dict[str, float] | None:
-        """Every pool model's cost, validated (:mod:`rgd.routers.cost`), or None where the config gives none:
-        ``recorded.costs``, else ``pool.models[*].cost`` (all or none), else the simulated pool's own."""
-        from rgd.routers.cost import check_costs, load_costs
-
-        if self.recorded is not None and self.recorded.costs is not None:
-            return load_costs(self.recorded.costs, models)
-        given = {m.name: m.cost for m in self.pool.models if m.cost is not None}
-        if given:
-            return check_costs(given, models, where="pool.models: ")
-        if self.simulated is not None and self.pool.kind == "simulated":
-            from rgd.simulated.pool import SimulatedPool
-            from rgd.simulated.world import World
-
-            return check_costs(SimulatedPool(World(self.simulated.world), self.simulated.pool).costs, models)
-        return None
-
     def lineage_params(self, pool: list[str] | None = None) -> dict[str, Any]:
         """Flat, string-valued summary (MLflow params / tags); ``pool``: the pool's model names."""
         return {

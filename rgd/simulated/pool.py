@@ -122,6 +122,33 @@ def _embedded_row(world: World, prompt: str, index: int) -> int:
     )
 
 
+def specialist_homes(subjects: Sequence[str], n_specialists: int) -> list[str]:
+    """Each specialist's home subject: the world's subjects in turn."""
+    return [subjects[i % len(subjects)] for i in range(n_specialists)]
+
+
+def model_names(subjects: Sequence[str], config: PoolConfig) -> list[str]:
+    """The pool's model names in table order (specialists, then generalists), from the world's subjects
+    (``WorldConfig.subjects()``) and the pool's config alone: no world is built."""
+    names, used = [], {}
+    for home in specialist_homes(subjects, config.n_specialists):
+        abbr = home.replace("_", "")[:4]
+        used[abbr] = used.get(abbr, 0) + 1
+        names.append(f"sim-specialist-{abbr}-{used[abbr]}")
+    n_gen = config.n_generalists
+    sizes = {1: ["large"], 2: ["large", "small"], 3: ["large", "medium", "small"]}
+    return names + [f"sim-generalist-{s}" for s in sizes.get(n_gen, [str(i + 1) for i in range(n_gen)])]
+
+
+def model_costs(subjects: Sequence[str], config: PoolConfig) -> dict[str, float]:
+    """Serving cost per model name (specialists cheap, generalists dear, the strongest dearest; see
+    :class:`PoolConfig`), from the world's subjects and the pool's config alone."""
+    names, n_spec, n_gen = model_names(subjects, config), config.n_specialists, config.n_generalists
+    gen_costs = np.linspace(config.generalist_cost_max, config.generalist_cost_min, n_gen) if n_gen else []
+    return {**{n: float(config.specialist_cost) for n in names[:n_spec]},
+            **{n: float(c) for n, c in zip(names[n_spec:], gen_costs)}}
+
+
 class SimulatedPool:
     """The pool of simulated models over a world; ``answer_table`` is the fast path."""
 
@@ -135,7 +162,7 @@ class SimulatedPool:
         champions = np.full(n_niche, -1)
         if n_spec:
             skill[:n_spec] = cfg.off_niche_skill + rng.normal(0, cfg.skill_noise, (n_spec, n_niche))
-            home = np.arange(n_spec) % len(world.subjects)  # each specialist's home subject
+            home = np.arange(n_spec) % len(world.subjects)  # each specialist's home subject (specialist_homes)
             for si, subject in enumerate(world.subjects):
                 niches = world.niches_of(subject)
                 locals_ = np.flatnonzero(home == si)
@@ -150,13 +177,11 @@ class SimulatedPool:
                     if n_spec > 1:
                         second = (champ + 1 + rng.integers(n_spec - 1)) % n_spec
                         skill[second, nid] = cfg.secondary_skill + rng.normal(0, cfg.skill_noise)
-            self.home = [world.subjects[h] for h in home]
-        else:
-            self.home = []
+        self.home = specialist_homes(world.subjects, n_spec)
         levels = np.linspace(cfg.generalist_skill_max, cfg.generalist_skill_min, n_gen) if n_gen else []
         for g, level in enumerate(levels):
             skill[n_spec + g] = level + rng.normal(0, cfg.skill_noise / 2, n_niche)
-        names = self._specialist_names(champions, n_spec) + self._generalist_names(n_gen)
+        names = model_names(world.subjects, cfg)
         roles = ["specialist"] * n_spec + ["generalist"] * n_gen
         self.champions = champions
         self.params = AnswerParams(
@@ -171,23 +196,8 @@ class SimulatedPool:
             conf_scale=rng.uniform(cfg.conf_scale_min, cfg.conf_scale_max, m),
         )
         self.models = [SimulatedModel(world, n, self.params[i], r) for i, (n, r) in enumerate(zip(names, roles))]
-        gen_costs = np.linspace(cfg.generalist_cost_max, cfg.generalist_cost_min, n_gen) if n_gen else []
         #: serving cost per model name (specialists cheap, generalists dear; see PoolConfig)
-        self.costs = {**{n: float(cfg.specialist_cost) for n in names[:n_spec]},
-                      **{n: float(c) for n, c in zip(names[n_spec:], gen_costs)}}
-
-    def _specialist_names(self, champions: np.ndarray, n_spec: int) -> list[str]:
-        names, used = [], {}
-        for s in range(n_spec):
-            abbr = self.home[s].replace("_", "")[:4]
-            used[abbr] = used.get(abbr, 0) + 1
-            names.append(f"sim-specialist-{abbr}-{used[abbr]}")
-        return names
-
-    @staticmethod
-    def _generalist_names(n_gen: int) -> list[str]:
-        sizes = {1: ["large"], 2: ["large", "small"], 3: ["large", "medium", "small"]}
-        return [f"sim-generalist-{s}" for s in sizes.get(n_gen, [str(i + 1) for i in range(n_gen)])]
+        self.costs = model_costs(world.subjects, cfg)
 
     # ------------------------------------------------------------------ views
     @property

@@ -21,8 +21,10 @@ from rgd.errors import ParameterError
 from rgd.evaluation.cost_curve import cost_curve_summary, policy_curve, reliability, single_points
 from rgd.routers.base import Router, TrainingSet
 from rgd.routers.policy import COST_WEIGHT_RANGE, CostPolicy, fit_calibrator, knob_grid
-from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, RouterSet
+from rgd.workflow.artifacts import EmbeddingMatrix, RouterSet
+from rgd.workflow.sources import source_for
 from rgd.workflow.train import seeded_params
+from rgd.workflow.training_data import TrainingData
 
 log = logging.getLogger(__name__)
 
@@ -118,34 +120,26 @@ def cost_metrics(report: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
-def training_keys(config: RunConfig, table: ResponseTable) -> np.ndarray | None:
-    """The generator keys a training set carries: the generated questions' keys in the training pipeline;
-    none in the recorded pipeline, whose table holds the benchmark's TRUE keys."""
-    return table.answers if config.pipeline == "training" else None
-
-
-def cost_stage(config: RunConfig, routers: RouterSet, train_table: ResponseTable, train_x: EmbeddingMatrix,
-               consensus: ConsensusArtifact, test_table: ResponseTable, test_x: EmbeddingMatrix,
-               policy: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+def cost_stage(config: RunConfig, routers: RouterSet, train: TrainingData, test_table: ResponseTable,
+               test_x: EmbeddingMatrix, policy: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
     """The pipeline's cost evaluation (:func:`cost_evaluation`) when the pool has costs and the run a labelled
     test set, else None. ``policy``: the registered router's policy from training (JSON), reused."""
-    costs = config.pool_costs(list(routers.main.models_))
+    costs = source_for(config).pool_costs(list(routers.main.models_))
     if costs is None or not test_table.n_questions or not test_table.has_answers:
         return None
-    train = TrainingSet(train_table, train_x.vectors, consensus.result, generator_keys=training_keys(config, train_table))
     given = {routers.primary: CostPolicy.from_dict(policy)} if policy is not None else None
-    report, _ = cost_evaluation(routers.routers, routers.primary, train, test_table, test_x.vectors, costs,
-                                router_params={routers.primary: config.router.params}, seed=config.seed, given=given)
+    report, _ = cost_evaluation(routers.routers, routers.primary, train.training_set, test_table, test_x.vectors,
+                                costs, router_params={routers.primary: config.router.params}, seed=config.seed,
+                                given=given)
     return report
 
 
-def policy_stage(config: RunConfig, routers: RouterSet, table: ResponseTable, embeddings: EmbeddingMatrix,
-                 consensus: ConsensusArtifact) -> dict[str, Any] | None:
-    """The registered router's cost policy (:class:`rgd.routers.policy.CostPolicy`, JSON) when the config
-    gives the pool's costs (:meth:`RunConfig.pool_costs`), else None: stored in the bundle's metadata, so the
-    served model and ``rgd route`` take a cost weight."""
-    costs = config.pool_costs(list(routers.main.models_))
+def policy_stage(config: RunConfig, routers: RouterSet, train: TrainingData) -> dict[str, Any] | None:
+    """The registered router's cost policy (:class:`rgd.routers.policy.CostPolicy`, JSON) when the run's
+    source gives the pool's costs (:meth:`rgd.workflow.sources.Source.pool_costs`), else None: stored in the
+    bundle's metadata, so the served model and ``rgd route`` take a cost weight."""
+    costs = source_for(config).pool_costs(list(routers.main.models_))
     if costs is None:
         return None
-    train = TrainingSet(table, embeddings.vectors, consensus.result, generator_keys=training_keys(config, table))
-    return fit_policy(routers.primary, routers.main, config.router.params, train, costs, seed=config.seed).to_dict()
+    return fit_policy(routers.primary, routers.main, config.router.params, train.training_set, costs,
+                      seed=config.seed).to_dict()

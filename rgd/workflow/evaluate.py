@@ -18,9 +18,10 @@ from rgd.data.response_table import ResponseTable
 from rgd.errors import DataError
 from rgd.evaluation.estimate import hide_keys
 from rgd.evaluation.metrics import evaluate_routers
-from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, QuestionSet, RouterSet
+from rgd.workflow.artifacts import EmbeddingMatrix, QuestionSet, RouterSet
 from rgd.workflow.costs import cost_metrics
 from rgd.workflow.estimate import estimate_set_id, label_free_estimate, truth_posterior
+from rgd.workflow.training_data import TrainingData
 
 
 def labelled_set_id(table: ResponseTable) -> str:
@@ -29,19 +30,18 @@ def labelled_set_id(table: ResponseTable) -> str:
     return f"sha256:{digest.hexdigest()[:16]}"
 
 
-def evaluate_stage(routers: RouterSet, test_table: ResponseTable, test_x: EmbeddingMatrix,
-                   consensus: ConsensusArtifact, *, train_table: ResponseTable | None = None,
+def evaluate_stage(routers: RouterSet, test_table: ResponseTable, test_x: EmbeddingMatrix, train: TrainingData, *,
                    holdout: QuestionSet | None = None, holdout_table: ResponseTable | None = None,
                    holdout_x: EmbeddingMatrix | None = None, seed: int = 0) -> dict[str, Any]:
     """Accuracy of every router and reference on the labelled test set, and the label-free estimate on the
-    held-out questions (or, with none, on the test set with its keys hidden; needs ``train_table``, the
-    answers the estimator is fitted on). JSON-able."""
+    held-out questions (or, with none, on the test set with its keys hidden); the estimator is fitted on the
+    training set's answers. JSON-able."""
     if test_x.question_ids != test_table.question_ids:
         raise DataError("test embeddings and test responses are not aligned")
     out: dict[str, Any] = {"primary": routers.primary, "n_test": test_table.n_questions, "test_set_id": None,
                            "routers": {}}
     if test_table.n_questions:
-        results = evaluate_routers(routers.routers, test_table, test_x.vectors, consensus.scorer)
+        results = evaluate_routers(routers.routers, test_table, test_x.vectors, train.consensus.scorer)
         out.update(test_set_id=labelled_set_id(test_table),
                    routers={name: r.to_dict() for name, r in results.items()},
                    pool_accuracy={m: float(a) for m, a in zip(test_table.models, test_table.accuracy())})
@@ -49,25 +49,22 @@ def evaluate_stage(routers: RouterSet, test_table: ResponseTable, test_x: Embedd
         if holdout is None or holdout_x is None or holdout_x.question_ids != holdout_table.question_ids \
                 or tuple(holdout.ids) != holdout_table.question_ids:
             raise DataError("held-out questions, their embeddings and the pool's answers to them are not aligned")
-        out["estimate"] = estimate_block(routers, train_table, holdout_table, holdout_x.vectors, consensus,
-                                         "holdout", holdout.content_hash, seed)
-    elif train_table is not None and test_table.n_questions:
-        out["estimate"] = estimate_block(routers, train_table, test_table, test_x.vectors, consensus, "test",
-                                         out["test_set_id"], seed)
+        out["estimate"] = estimate_block(routers, train, holdout_table, holdout_x.vectors, "holdout",
+                                         holdout.content_hash, seed)
+    elif test_table.n_questions:
+        out["estimate"] = estimate_block(routers, train, test_table, test_x.vectors, "test", out["test_set_id"], seed)
     if not out["routers"] and "estimate" not in out:
         raise DataError("nothing to evaluate the routers on: no labelled test question and no held-out question")
     return out
 
 
-def estimate_block(routers: RouterSet, train_table: ResponseTable | None, table: ResponseTable, x: np.ndarray,
-                   consensus: ConsensusArtifact, on: str, questions_key: str, seed: int) -> dict[str, Any]:
+def estimate_block(routers: RouterSet, train: TrainingData, table: ResponseTable, x: np.ndarray, on: str,
+                   questions_key: str, seed: int) -> dict[str, Any]:
     """The label-free estimate of every router (and the pool's majority vote) on ``table``'s questions."""
-    if train_table is None:
-        raise DataError("the label-free estimate needs the training answers its estimator is fitted on")
-    z = consensus.scorer.zscores(table)
-    estimates = label_free_estimate(routers.routers, train_table, table, x, z=z, seed=seed)
-    posterior = truth_posterior(train_table, table, seed=seed)
-    majority = consensus.scorer.all_voters().score(hide_keys(table)).majority
+    z = train.consensus.scorer.zscores(table)
+    estimates = label_free_estimate(routers.routers, train.table, table, x, z=z, seed=seed)
+    posterior = truth_posterior(train.table, table, seed=seed)
+    majority = train.consensus.scorer.all_voters().score(hide_keys(table)).majority
     mass = np.where(majority >= 0, posterior[np.arange(table.n_questions), np.maximum(majority, 0)], 0.0)
     routers_out = {name: e.to_dict() for name, e in estimates.items()}
     routers_out["majority_all"] = {"top1": float(mass.mean()), "top3_vote": float(mass.mean())}

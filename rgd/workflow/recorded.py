@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -17,17 +18,19 @@ from rgd.data.recorded import RecordedDataset, load_recorded
 from rgd.errors import DataError
 from rgd.evaluation.label_noise import corrupt_keys
 from rgd.evaluation.metrics import evaluate_routers
-from rgd.routers.base import TrainingSet
 from rgd.routers.cost import load_costs
+from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix
 from rgd.workflow.costs import cost_evaluation
 from rgd.workflow.curate import build_consensus
 from rgd.workflow.estimate import label_free_estimate
 from rgd.workflow.train import fit_routers
+from rgd.workflow.training_data import TrainingData
 
 log = logging.getLogger(__name__)
 
 #: the router the pipeline trains and registers by default (the product's); ``cascal`` is the paper's
 DEFAULT_ROUTER = "truth_cluster"
+
 ALL_ROUTERS = (DEFAULT_ROUTER, "cascal", "cascal_gt", "knn", "mlp", "best_single", "random")
 EmbedFn = Callable[[Sequence[str], Sequence[str]], tuple[np.ndarray, np.ndarray]]
 
@@ -76,11 +79,10 @@ def run_recorded(
     if unkeyed:
         raise DataError(f"{len(unkeyed)} test questions have no answer key, so they cannot be scored "
                         f"(first: {unkeyed[:5]}); give them keys or move them to the train split")
-    generator_keys = None
-    if keys_from is not None:
-        generator_keys = load_generator_keys(keys_from, train_table.question_ids, train_table.n_options,
-                                             known_ids=data.table.question_ids)
-        train_table = train_table.with_answers(generator_keys)
+    if keys_from is not None:  # the training keys are then a generator's (TrainingData.build)
+        train_table = train_table.with_answers(load_generator_keys(keys_from, train_table.question_ids,
+                                                                   train_table.n_options,
+                                                                   known_ids=data.table.question_ids))
 
     t0 = time.perf_counter()
     train_x, test_x = embed([q.text for q in train_q], [q.text for q in test_q])
@@ -90,9 +92,14 @@ def run_recorded(
     scorer, consensus = build_consensus(train_table, seed=seed, **(consensus_params or {}))
     t_consensus = time.perf_counter() - t0
 
-    noisy = corrupt_keys(train_table, label_noise, noise_kind, seed) if label_noise > 0 else train_table
+    data_set = TrainingData.build(train_table, EmbeddingMatrix(train_table.question_ids, train_x, embedder_name,
+                                                               embedder_name),
+                                  ConsensusArtifact(scorer, consensus, train_table.question_ids),
+                                  generated=keys_from is not None)
+    train = data_set.training_set
+    if label_noise > 0:  # the label-using routers' keys only: the generator's keys stay as they were, as data
+        train = replace(train, table=corrupt_keys(train_table, label_noise, noise_kind, seed))
     # fit_router hides the answers from label-free routers; the generator's keys stay visible as data
-    train = TrainingSet(noisy, train_x, consensus, generator_keys=generator_keys)
     fitted, t_train = fit_routers(routers, router_params, train, seed=seed)
 
     results = evaluate_routers(fitted, test_table, test_x, scorer)

@@ -1,15 +1,20 @@
-"""Where a run's data comes from: the simulated world or real models. The ONE simulated-or-real switch.
+"""Where a run's data comes from: the simulated world, real models, or a recorded pool. The ONE answer to
+what kind of run this is.
 
-:func:`source_for` looks at the run config once and returns a :class:`SimulatedSource` or an
-:class:`LLMSource`; every stage asks the source (questions, test set, pool backends, pool names) and never
-checks the kind itself. A simulated world is rebuilt from its config and the questions' exported latent
-truth (:mod:`rgd.simulated.portable`), so nothing relies on state kept in memory between stages.
+:func:`source_for` looks at the run config once and returns a :class:`SimulatedSource`, an
+:class:`LLMSource` (the training pipeline) or a :class:`RecordedSource` (the recorded pipeline); every
+stage, the pipelines and the launcher ask the source (questions, test set, pool backends and names, the
+pool's costs, whether the keys are a generator's, the files the run reads, what to check before it runs)
+and never check the kind themselves. A simulated world is rebuilt from its config and the questions'
+exported latent truth (:mod:`rgd.simulated.portable`), so nothing relies on state kept in memory between
+stages.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
 import numpy as np
@@ -25,8 +30,49 @@ from rgd.workflow.artifacts import QuestionSet, content_hash
 SELF_ANSWER_TEMPERATURE = 0.7
 
 
-class Source(Protocol):
-    """What the stages need from the world the data comes from."""
+@dataclass(frozen=True)
+class InputFiles:
+    """The files and directories a run reads, by what reads them (their content hash keys the steps' cache)."""
+
+    generators: tuple[str, ...] = ()  # a recorded replay's directories and answers files
+    test_set: tuple[str, ...] = ()
+    pool: tuple[str, ...] = ()  # a recorded pool's directory (the recorded pipeline's data)
+
+
+def configured_costs(config: RunConfig, models: Sequence[str]) -> dict[str, float] | None:
+    """The costs the config gives, validated (:mod:`rgd.routers.cost`): ``recorded.costs``, else
+    ``pool.models[*].cost`` (all or none); None where it gives none."""
+    from rgd.routers.cost import check_costs, load_costs
+
+    if config.recorded is not None and config.recorded.costs is not None:
+        return load_costs(config.recorded.costs, models)
+    given = {m.name: m.cost for m in config.pool.models if m.cost is not None}
+    return check_costs(given, models, where="pool.models: ") if given else None
+
+
+class Source:
+    """What every run's source answers; this base: the costs the config gives, no input files."""
+
+    #: the training questions' keys are a generator's (data for the label-free router), not TRUE keys
+    generated = True
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+
+    def pool_costs(self, models: Sequence[str]) -> dict[str, float] | None:
+        """Every pool model's cost (validated, in ``models`` order), or None where the run has none."""
+        return configured_costs(self.config, models)
+
+    def input_files(self) -> InputFiles:
+        return InputFiles()
+
+    def preflight(self) -> None:
+        """Check what can be checked before any step runs (backends, directories, subjects)."""
+        raise NotImplementedError
+
+
+class TrainingSource(Protocol):
+    """What the training pipeline's stages need from the world the data comes from (besides :class:`Source`)."""
 
     def generate(self, progress: bool = True) -> tuple[QuestionSet, ResponseTable | None]: ...
 
@@ -44,7 +90,10 @@ class Source(Protocol):
 
 
 def source_for(config: RunConfig) -> Source:
-    """The source of a training run: simulated when its pool is simulated (the config forbids mixing)."""
+    """The source of a run: recorded for the recorded pipeline; simulated when the training pipeline's pool
+    is simulated (the config forbids mixing); else real models."""
+    if config.pipeline == "recorded":
+        return RecordedSource(config)
     return SimulatedSource(config) if config.is_simulated else LLMSource(config)
 
 
@@ -93,11 +142,20 @@ def count_subjects(questions: Sequence[Question]) -> dict[str, int]:
     return out
 
 
-class SimulatedSource:
+class SimulatedSource(Source):
     """The offline world with known truth: simulated generators, pool and true-key test set."""
 
-    def __init__(self, config: RunConfig) -> None:
-        self.config = config
+    def pool_costs(self, models: Sequence[str]) -> dict[str, float] | None:
+        """The configured costs, else the simulated pool's own (computed from its config, no world built)."""
+        from rgd.routers.cost import check_costs
+        from rgd.simulated.pool import model_costs
+
+        sim = self.config.simulated
+        return configured_costs(self.config, models) or check_costs(model_costs(sim.world.subjects(), sim.pool),
+                                                                    models)
+
+    def preflight(self) -> None:
+        self.pool_model_names()
 
     def world(self, *question_sets: QuestionSet):
         """A fresh world of the config with the given question sets' latent truth registered."""
@@ -148,10 +206,9 @@ class SimulatedSource:
 
     def pool_model_names(self) -> list[str]:
         """The world's pool in table order, or the subset ``pool.models`` names."""
-        from rgd.simulated.pool import SimulatedPool
-        from rgd.simulated.world import World
+        from rgd.simulated.pool import model_names
 
-        names = SimulatedPool(World(self.config.simulated.world), self.config.simulated.pool).names
+        names = model_names(self.config.simulated.world.subjects(), self.config.simulated.pool)
         chosen = [m.name for m in self.config.pool.models]
         unknown = [n for n in chosen if n not in names]
         if unknown:
@@ -183,11 +240,42 @@ class SimulatedSource:
                 "pool": sim.pool.model_dump(mode="json"), "latents": h.hexdigest()}
 
 
-class LLMSource:
+class LLMSource(Source):
     """Real models behind backends (vLLM, OpenAI-compatible servers, Gemini) and a benchmark's test split."""
 
-    def __init__(self, config: RunConfig) -> None:
-        self.config = config
+    def input_files(self) -> InputFiles:
+        generators: list[str] = []
+        for spec in self.config.generators:
+            if spec.kind == "recorded":
+                generators += [spec.params["dir"]] + ([spec.params["answers"]] if spec.params.get("answers") else [])
+        test_set = self.config.test_set
+        pool = self.config.pool
+        return InputFiles(tuple(generators), () if test_set is None else (test_set.dir,),
+                          (pool.params["dir"],) if pool.kind == "recorded" else ())
+
+    def preflight(self) -> None:
+        """The generators' and the pool's backend parameters (matched against their constructors), a replay's
+        files, the pool's names, the subjects and the test set (read with the loaders the steps use)."""
+        from rgd.data.recorded import load_recorded, load_split_questions
+        from rgd.generation import load_subjects
+        from rgd.llm.backends import check_backend
+
+        config = self.config
+        for spec in config.generators:
+            if spec.kind == "recorded":  # a replay: its directory, split and answers file read as the step will
+                replay_spec(spec, config.generation)
+            else:
+                check_backend(spec.kind, spec.model, dict(spec.params), f"generator {spec.name!r}")
+        names = self.pool_model_names()
+        if config.pool.kind == "recorded":
+            load_recorded(config.pool.params["dir"], names)
+        else:
+            for model in names:
+                check_backend(config.pool.kind, model, self._params(model, None), f"pool model {model!r}")
+        if config.generation.subjects or config.benchmark:
+            load_subjects(config.generation.subjects or config.benchmark)
+        if config.test_set is not None:  # none: label-free end to end (estimated on held-out generated questions)
+            load_split_questions(config.test_set.dir, config.test_set.split, config.benchmark)
 
     def generate(self, progress: bool = True) -> tuple[QuestionSet, ResponseTable | None]:
         from rgd.generation import generate_questions, load_subjects
@@ -265,11 +353,7 @@ class LLMSource:
                      extra_params: dict[str, Any] | None = None) -> LLMBackend:
         from rgd.llm.backends import make_backend
 
-        pool = self.config.pool
-        spec = next((m for m in pool.models if m.name == model), None)
-        if spec is None:
-            raise DataError(f"{model!r} is not in the configured pool {[m.name for m in pool.models]}")
-        return make_backend(pool.kind, model=model, **self._params(model, extra_params))
+        return make_backend(self.config.pool.kind, model=model, **self._params(model, extra_params))
 
     def _params(self, model: str, extra_params: dict[str, Any] | None) -> dict[str, Any]:
         pool = self.config.pool
@@ -293,6 +377,26 @@ class LLMSource:
 
             identity["recorded"] = directory_fingerprint(Path(params["dir"]) / "responses")
         return identity
+
+
+class RecordedSource(Source):
+    """A recorded pool's answers to a benchmark's questions, split into train and test (the recorded pipeline):
+    no generator, so the training keys are TRUE keys."""
+
+    generated = False
+
+    def input_files(self) -> InputFiles:
+        return InputFiles(pool=(self.config.recorded.dir,))
+
+    def preflight(self) -> None:
+        """The recorded directory, read with the loader the step uses."""
+        self.load()
+
+    def load(self):
+        """The recorded data set (:class:`rgd.data.recorded.RecordedDataset`), ``recorded.models`` only."""
+        from rgd.data.recorded import load_recorded
+
+        return load_recorded(self.config.recorded.dir, self.config.recorded.models)
 
 
 def replay_spec(spec: Any, generation: Any) -> tuple[list[Question], dict[str, Any]]:

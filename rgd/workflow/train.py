@@ -14,11 +14,12 @@ from typing import Any, Mapping, Sequence
 
 from rgd.config.run_config import RunConfig
 from rgd.data.response_table import ResponseTable
-from rgd.errors import DataError
 from rgd.home import embedding_cache_dir
 from rgd.routers.base import Router, TrainingSet
 from rgd.routers.registry import ROUTERS, fit_router
 from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, QuestionSet, RouterSet
+from rgd.workflow.sources import source_for
+from rgd.workflow.training_data import TrainingData
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +55,15 @@ def fit_routers(names: Sequence[str], params: Mapping[str, Mapping[str, Any]], t
     return fitted, seconds
 
 
-def train_stage(config: RunConfig, table: ResponseTable, embeddings: EmbeddingMatrix,
-                consensus: ConsensusArtifact) -> RouterSet:
-    """Train the configured router and the baselines on the same generated data."""
-    if embeddings.question_ids != table.question_ids or consensus.question_ids != table.question_ids:
-        raise DataError("embeddings, consensus and responses are not aligned on the same training questions")
-    # generated questions carry their generator's key: label-using baselines learn from it (all a query-answer
-    # router has here), and the label-free router may weigh the generator as one more voter. A recorded pool's
-    # keys are a benchmark's TRUE keys: only the label-using baselines see them (as a reference), never as data
-    keys = table.answers if config.pipeline == "training" else None
-    train = TrainingSet(table, embeddings.vectors, consensus.result, generator_keys=keys)
-    routers, _ = fit_routers([config.router.name, *config.router.baselines], {config.router.name: config.router.params},
-                             train, seed=config.seed)
-    return RouterSet(routers, config.router.name)
+def training_data(config: RunConfig, table: ResponseTable, embeddings: EmbeddingMatrix,
+                  consensus: ConsensusArtifact) -> TrainingData:
+    """The run's training set: its keys are the generator's when the run's source writes its questions
+    (:attr:`rgd.workflow.sources.Source.generated`), a benchmark's TRUE keys for a recorded pool."""
+    return TrainingData.build(table, embeddings, consensus, generated=source_for(config).generated)
 
+
+def train_stage(config: RunConfig, data: TrainingData) -> RouterSet:
+    """Train the configured router and the baselines on the same training set."""
+    routers, _ = fit_routers([config.router.name, *config.router.baselines], {config.router.name: config.router.params},
+                             data.training_set, seed=config.seed)
+    return RouterSet(routers, config.router.name)

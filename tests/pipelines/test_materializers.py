@@ -16,11 +16,13 @@ from materializers.embeddings import EmbedderMaterializer, EmbeddingMatrixMateri
 from materializers.question_set import QuestionSetMaterializer  # noqa: E402
 from materializers.response_table import ResponseTableMaterializer  # noqa: E402
 from materializers.routers import RouterBundleMaterializer, RouterSetMaterializer  # noqa: E402
+from materializers.training_data import TrainingDataMaterializer  # noqa: E402
 from rgd.data.response_table import ResponseTable  # noqa: E402
 from rgd.embedding.base import Embedder  # noqa: E402
 from rgd.errors import ArtifactError  # noqa: E402
 from rgd.routers.bundle import RouterBundle  # noqa: E402
 from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, QuestionSet, RouterSet  # noqa: E402
+from rgd.workflow.training_data import TrainingData  # noqa: E402
 from tests.rgd.tracking.synthetic import fit_bundle  # noqa: E402
 from tests.rgd.workflow.conftest import consensus, embeddings, pool, questions, routers  # noqa: E402,F401
 
@@ -42,6 +44,8 @@ def test_each_materializer_stores_what_its_type_saves(pool, questions, consensus
         (EmbeddingMatrixMaterializer, embeddings, lambda a, b: np.array_equal(a.vectors, b.vectors)),
         (EmbedderMaterializer, embedder, lambda a, b: a.identity == b.identity),
         (RouterSetMaterializer, routers, lambda a, b: list(a.routers) == list(b.routers)),
+        (TrainingDataMaterializer, TrainingData.build(table, embeddings, consensus, generated=True),
+         lambda a, b: np.array_equal(a.generator_keys, b.generator_keys)),
     ]
     for cls, data, same in cases:
         m, uri = store(cls, data, tmp_path, cls.__name__)

@@ -29,13 +29,19 @@ TRANSPORT_PARAMS = frozenset({"timeout_s", "max_retries", "timeout_retries", "ba
                               "api_key_env", "download_dir", "gpu_memory_utilization", "client"})
 
 
-def make_backend(kind: str, **params: Any) -> LLMBackend:
-    """A backend of the given kind (``vllm``, ``openai``, ``gemini``, ``recorded``, ``simulated``), built
-    with ``params`` as keyword arguments of its class."""
+def backend_class(kind: str) -> type:
+    """The class of a backend kind (its module imported now)."""
     if kind not in BACKENDS:
         raise ParameterError(f"unknown backend kind {kind!r}; choose one of {sorted(BACKENDS)}")
     module_name, class_name = BACKENDS[kind]
-    cls = getattr(importlib.import_module(module_name), class_name)
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def make_backend(kind: str, **params: Any) -> LLMBackend:
+    """A backend of the given kind (``vllm``, ``openai``, ``gemini``, ``recorded``, ``simulated``), built
+    with ``params`` as keyword arguments of its class."""
+    cls = backend_class(kind)
+    class_name = cls.__name__
     check_param_types(cls, params, f"backend {kind!r} ({class_name})")
     try:
         return cls(**params)
@@ -43,4 +49,24 @@ def make_backend(kind: str, **params: Any) -> LLMBackend:
         raise ParameterError(f"bad parameters for backend {kind!r} ({class_name}): {exc}") from None
 
 
-__all__ = ["BACKENDS", "TRANSPORT_PARAMS", "BackendError", "Generation", "LLMBackend", "SamplingConfig", "make_backend"]
+def check_backend(kind: str, model: str, params: dict[str, Any], what: str) -> None:
+    """The parameters of a backend, checked without loading a model: they must fit its constructor, and a
+    backend that is cheap to construct (the OpenAI-compatible one: no connection is made) is constructed."""
+    import inspect
+
+    cls = backend_class(kind)
+    check_param_types(cls, {"model": model, **params}, f"{what}: {kind} backend")
+    try:
+        inspect.signature(cls).bind(model=model, **params)
+    except TypeError as exc:
+        allowed = [p for p in inspect.signature(cls).parameters if p not in ("self", "model")]
+        raise ParameterError(f"{what}: bad {kind} backend parameters ({exc}); allowed: {', '.join(allowed)}") from None
+    if kind == "openai":
+        try:
+            cls(model=model, **params)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(f"{what}: {exc}") from None
+
+
+__all__ = ["BACKENDS", "TRANSPORT_PARAMS", "BackendError", "Generation", "LLMBackend", "SamplingConfig", "backend_class",
+           "check_backend", "make_backend"]

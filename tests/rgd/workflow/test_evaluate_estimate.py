@@ -30,7 +30,8 @@ def run(tmp_path_factory):
     train_q, train_table, held_q, held_table = holdout_stage(config, kept, kept_table)
     consensus = stages.consensus_stage(config, train_table)
     embedder, train_x, test_x = stages.embed_stage(config, train_q, test, cache_dir=tmp_path_factory.mktemp("c"))
-    routers = stages.train_stage(config, train_table, train_x, consensus)
+    training = stages.training_data(config, train_table, train_x, consensus)
+    routers = stages.train_stage(config, training)
     held_x = EmbeddingMatrix(tuple(held_q.ids), embedder.embed(held_q.texts), embedder.identity, embedder.kind)
     return locals()
 
@@ -43,9 +44,8 @@ def test_holdout_is_kept_out_of_training(run):
 
 
 def test_labelled_and_estimated_side_by_side(run):
-    ev = stages.evaluate_stage(run["routers"], run["test_table"], run["test_x"], run["consensus"],
-                               train_table=run["train_table"], holdout=run["held_q"], holdout_table=run["held_table"],
-                               holdout_x=run["held_x"])
+    ev = stages.evaluate_stage(run["routers"], run["test_table"], run["test_x"], run["training"],
+                               holdout=run["held_q"], holdout_table=run["held_table"], holdout_x=run["held_x"])
     assert ev["test_set_id"] and {"best_single", "majority_all", "oracle"} <= set(ev["routers"])
     est = ev["estimate"]
     assert est["on"] == "holdout" and est["n_questions"] == len(run["held_q"]) and est["set_id"].startswith("sha256:")
@@ -59,8 +59,8 @@ def test_labelled_and_estimated_side_by_side(run):
 def test_label_free_run_is_evaluated_on_the_estimate_alone(run, tmp_path):
     empty = run["test_table"].take(np.arange(0))
     empty_x = EmbeddingMatrix((), np.zeros((0, run["test_x"].vectors.shape[1]), np.float32), "x", "tfidf")
-    ev = stages.evaluate_stage(run["routers"], empty, empty_x, run["consensus"], train_table=run["train_table"],
-                               holdout=run["held_q"], holdout_table=run["held_table"], holdout_x=run["held_x"])
+    ev = stages.evaluate_stage(run["routers"], empty, empty_x, run["training"], holdout=run["held_q"],
+                               holdout_table=run["held_table"], holdout_x=run["held_x"])
     assert ev["routers"] == {} and ev["test_set_id"] is None and ev["estimate"]["routers"]
     metrics = stages.flat_metrics(ev)
     assert "top1" not in metrics and "estimated_top1" in metrics
@@ -73,4 +73,4 @@ def test_label_free_run_is_evaluated_on_the_estimate_alone(run, tmp_path):
     write_plots(ev, run["routers"].main, tmp_path / "p")
     assert (tmp_path / "p" / "estimated_accuracy.png").is_file() and not (tmp_path / "p" / "accuracy.png").exists()
     with pytest.raises(DataError, match="nothing to evaluate"):
-        stages.evaluate_stage(run["routers"], empty, empty_x, run["consensus"])
+        stages.evaluate_stage(run["routers"], empty, empty_x, run["training"])
