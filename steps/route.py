@@ -7,10 +7,11 @@ from typing import Annotated, Any, Optional
 from zenml import log_metadata, step
 
 import materializers  # noqa: F401 - registers the RGD materializers with ZenML
+from rgd.config.aliases import CHAMPION, DEFAULT_MODEL_NAME
 
 
 @step(enable_cache=False)
-def route_batch(questions: list[str], model_name: str = "rgd-router", alias: str = "champion",
+def route_batch(questions: list[str], model_name: str = DEFAULT_MODEL_NAME, alias: str = CHAMPION,
                 version: Optional[str] = None, k: int = 3, tracking_uri: Optional[str] = None
                 ) -> Annotated[list[dict[str, Any]], "routes"]:
     import json

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from rgd.cli.main import check_writable, main
+from rgd.embedding.registry import EMBEDDER_KIND_NAMES, MINILM_KIND
 from rgd.evaluation.label_noise import NOISE_KINDS
 from rgd.home import embedding_cache_dir
 
@@ -27,20 +28,20 @@ def _voters(text: str | None) -> int | float | None:
 
 def _params(pairs: tuple[str, ...]) -> dict:
     """NAME=VALUE pairs; values are read as YAML scalars (numbers, booleans, strings)."""
-    import yaml
+    from rgd.data.yaml_file import safe_load_unique
 
     out = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise click.BadParameter(f"expected NAME=VALUE, got {pair!r}", param_hint="--cascal")
-        out[name.strip()] = yaml.safe_load(value)
+        out[name.strip()] = safe_load_unique(value)
     return out
 
 
 @main.command("evaluate-recorded")
 @click.argument("data_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--embedder", type=click.Choice(["tfidf", "minilm"]), default="minilm", show_default=True)
+@click.option("--embedder", type=click.Choice(EMBEDDER_KIND_NAMES), default=MINILM_KIND, show_default=True)
 @click.option("--label-noise", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Probability of replacing each training key by a wrong option (query-answer routers only).")
 @click.option("--noise-kind", type=click.Choice(NOISE_KINDS), default="plausible", show_default=True)

@@ -14,8 +14,9 @@ from typing import Any, Iterator
 import click
 
 from rgd.cli.main import check_writable, main
+from rgd.config.aliases import CHAMPION, DEFAULT_MODEL_NAME
 
-DEFAULT_NAME = "rgd-router"
+DEFAULT_NAME = DEFAULT_MODEL_NAME
 _BATCH = 256
 
 name_option = click.option("--name", default=DEFAULT_NAME, show_default=True, help="Registered model name.")
@@ -81,7 +82,7 @@ def models_cmd(as_json: bool, name: str, tracking_uri: str | None) -> None:
 
 @main.command("promote")
 @click.argument("version", required=False)
-@click.option("--alias", default="champion", show_default=True, help="Alias to point at VERSION.")
+@click.option("--alias", default=CHAMPION, show_default=True, help="Alias to point at VERSION.")
 @click.option("--rollback", "do_rollback", is_flag=True, help="Give champion back to the previous champion.")
 @click.option("--reason", default="by hand (rgd promote)", show_default=True, help="Recorded with the decision.")
 @name_option
@@ -176,7 +177,7 @@ def _route_rows(model, questions: list[str], k: int, cost_weight: float = 0.0) -
 @main.command("route")
 @click.argument("question", required=False)
 @click.option("--version", default=None, help="Route with this registered version.")
-@click.option("--alias", default="champion", show_default=True, help="Route with the version holding this alias.")
+@click.option("--alias", default=CHAMPION, show_default=True, help="Route with the version holding this alias.")
 @click.option("--k", default=3, show_default=True, type=click.IntRange(min=1), help="How many models per question.")
 @click.option("--cost-weight", type=float, default=0.0, show_default=True,
               help="Trade accuracy for cost, in [0, 1]: 0 ranks by quality alone (the router's ranking), 1 sends "

@@ -15,11 +15,10 @@ from pathlib import Path
 import click
 
 from rgd.cli.main import main
+from rgd.config.aliases import DEFAULT_MODEL_NAME
 from rgd.errors import RGDError
 from rgd.home import rgd_home
-
-GENERATOR_CHOICES = ("strong", "medium", "weak", "very_weak")
-DEFAULT_MODEL_NAME = "rgd-router"
+from rgd.simulated.presets import PRESET_ORDER
 
 
 def prepare_environment(home: str | Path | None = None) -> Path:
@@ -96,7 +95,7 @@ def where_to_look(registration: dict | None) -> str:
 @main.command("run")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Run config YAML (default: the embedded default, a simulated world).")
-@click.option("--generator", type=click.Choice(GENERATOR_CHOICES), default=None,
+@click.option("--generator", type=click.Choice(PRESET_ORDER), default=None,
               help="Replace the simulated generator by this preset (e.g. weak: a run that should stay challenger).")
 @click.option("--no-cache", is_flag=True, help="Run every step again even where inputs are unchanged, and reuse "
               "no saved answers or generated questions (checkpoints are rewritten).")

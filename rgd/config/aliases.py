@@ -1,12 +1,22 @@
-"""Registry alias names (``champion``, ``challenger``, yours): checked where a user gives one (``rgd promote
---alias``, the gateway's ``registry.alias``) before anything reaches the registry. No MLflow import, so the
-gateway's config can use it."""
+"""The registry's names, each typed once: the default registered model, the experiment, and the aliases the
+promotion gate moves (``champion``, ``challenger``); and alias names (those, or yours), checked where a user
+gives one (``rgd promote --alias``, the gateway's ``registry.alias``) before anything reaches the registry.
+No MLflow import, so the run config, the gateway's config and the command line can use it."""
 
 from __future__ import annotations
 
 import re
 
 from rgd.errors import ParameterError
+
+#: the registered model a run registers to, the gateway serves and the commands read, unless told otherwise
+DEFAULT_MODEL_NAME = "rgd-router"
+#: the MLflow experiment a run logs to by default
+DEFAULT_EXPERIMENT = "rgd"
+#: the alias of the version that serves (the promotion gate moves it)
+CHAMPION = "champion"
+#: the alias every complete version gets when it is registered, until it becomes the champion
+CHALLENGER = "challenger"
 
 _ALIAS = re.compile(r"^[A-Za-z0-9_-]+$")
 _RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)

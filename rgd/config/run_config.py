@@ -17,21 +17,24 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from rgd.config.aliases import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME
+from rgd.data.yaml_file import read_yaml
+from rgd.embedding.registry import EMBEDDER_KIND_NAMES, MINILM_KIND, TFIDF_KIND
+from rgd.embedding.sentence import MINILM_ALIASES
 from rgd.errors import DataError, ParameterError
 from rgd.filtering import FilterConfig
+from rgd.routers.registry import DEFAULT_ROUTER
 from rgd.secrets import find_plaintext_secrets
 from rgd.simulated.generator import GeneratorConfig
 from rgd.simulated.pool import PoolConfig
+from rgd.simulated.presets import PRESET_ORDER
 from rgd.simulated.world import WorldConfig
 
 LLM_KINDS = ("vllm", "openai", "gemini")
-GENERATOR_PRESETS = ("strong", "medium", "weak", "very_weak")
 #: references every evaluation has besides the routers (rgd.evaluation.metrics), usable in registry.must_beat
 GATE_REFERENCES = ("majority_all",)
-MINILM_ALIASES = ("minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2")
 
 
 class _Strict(BaseModel):
@@ -78,9 +81,9 @@ class GeneratorSpec(_Strict):
     def _check(self) -> "GeneratorSpec":
         if self.kind == "simulated":
             if self.preset is None:
-                raise ParameterError("a simulated generator needs a preset (strong, medium, weak, very_weak)")
-            if self.preset not in GENERATOR_PRESETS:
-                raise ParameterError(f"unknown generator preset {self.preset!r}; choose from {', '.join(GENERATOR_PRESETS)}")
+                raise ParameterError(f"a simulated generator needs a preset ({', '.join(PRESET_ORDER)})")
+            if self.preset not in PRESET_ORDER:
+                raise ParameterError(f"unknown generator preset {self.preset!r}; choose from {', '.join(PRESET_ORDER)}")
         elif not self.model:
             raise ParameterError(f"a {self.kind} generator needs 'model'")
         if self.kind == "recorded":
@@ -165,7 +168,7 @@ class PoolSpec(_Strict):
 
 
 class EmbedderSpec(_Strict):
-    kind: Literal["tfidf", "minilm"] = "tfidf"
+    kind: Literal[EMBEDDER_KIND_NAMES] = TFIDF_KIND
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -178,7 +181,7 @@ class ConsensusSpec(_Strict):
 
 
 class RouterSpec(_Strict):
-    name: str = Field("truth_cluster", description="the router that is registered (the product's; cascal: the paper's)")
+    name: str = Field(DEFAULT_ROUTER, description="the router that is registered (the product's; cascal: the paper's)")
     params: dict[str, Any] = Field(default_factory=dict)
     baselines: list[str] = Field(default_factory=lambda: ["cascal", "best_single", "knn", "random"],
                                  description="routers trained on the same data for comparison")
@@ -237,8 +240,8 @@ class EvaluationSpec(_Strict):
 
 
 class RegistrySpec(_Strict):
-    model_name: str = "rgd-router"
-    experiment: str = "rgd"
+    model_name: str = DEFAULT_MODEL_NAME
+    experiment: str = DEFAULT_EXPERIMENT
     metric: Literal["top1", "top3_vote", "estimated_top1", "estimated_top3_vote"] | None = Field(
         None, description="the promotion gate's metric; default: top1 with a labelled test set, else "
         "estimated_top1 (the label-free estimate on the held-out generated questions)")
@@ -284,7 +287,7 @@ class RunConfig(_Strict):
             data["generators"] = [data.pop("generator")]
         if isinstance(data.get("generators"), list):
             data["generators"] = [
-                ({"kind": "simulated", "preset": g} if g in GENERATOR_PRESETS else {"kind": "vllm", "model": g})
+                ({"kind": "simulated", "preset": g} if g in PRESET_ORDER else {"kind": "vllm", "model": g})
                 if isinstance(g, str) else g
                 for g in data["generators"]
             ]
@@ -292,10 +295,10 @@ class RunConfig(_Strict):
             data["pool"] = {"kind": "vllm", "models": data["pool"]}
         emb = data.get("embedder")
         if isinstance(emb, str):
-            if emb.lower() in MINILM_ALIASES or emb == "minilm":
-                data["embedder"] = {"kind": "minilm"}
+            if emb.lower() in {MINILM_KIND, *(a.lower() for a in MINILM_ALIASES)}:
+                data["embedder"] = {"kind": MINILM_KIND}
             elif "/" in emb:  # any sentence-transformers model id (the minilm kind's class loads it)
-                data["embedder"] = {"kind": "minilm", "params": {"model_name": emb}}
+                data["embedder"] = {"kind": MINILM_KIND, "params": {"model_name": emb}}
             else:
                 data["embedder"] = {"kind": emb}
         return data
@@ -447,48 +450,6 @@ def parse_run_config(data: Any, origin: str = "<config>", prefix: str = "") -> R
         return RunConfig.model_validate(data, strict=True)
     except ValidationError as exc:
         raise DataError(f"invalid run config:\n{_format_errors(exc, prefix)}", path=origin) from None
-
-
-class UniqueKeyLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses a mapping with the same key twice (YAML keeps the last one silently).
-    Merge keys (``<<: *anchor``) are not duplicates: the explicit keys override the merged ones."""
-
-    def construct_mapping(self, node, deep=False):
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[Any, int] = {}
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue
-                key = self.construct_object(key_node, deep=True)
-                line = key_node.start_mark.line + 1
-                try:
-                    first = seen.setdefault(key, line)
-                except TypeError:  # an unhashable key: the constructor reports it
-                    continue
-                if first != line:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key!r} at line {line} (first at line {first})",
-                        key_node.start_mark)
-        return super().construct_mapping(node, deep=deep)
-
-
-def safe_load_unique(text: str) -> Any:
-    """``yaml.safe_load`` that refuses duplicate mapping keys (:class:`UniqueKeyLoader`)."""
-    return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-
-
-def read_yaml(path: str | Path) -> Any:
-    """A YAML file's content; unreadable or invalid files (a duplicate key among them) are a
-    :class:`DataError` naming the file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"cannot read the config ({exc.strerror})", path=path) from None
-    try:
-        return safe_load_unique(text)
-    except yaml.YAMLError as exc:
-        raise DataError(f"not valid YAML ({exc})", path=path) from None
 
 
 def load_run_config(path: str | Path) -> RunConfig:

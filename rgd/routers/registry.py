@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 
 from rgd.errors import DataError, ParameterError
-from rgd.params import check_param_types
 from rgd.routers.base import ROUTERS, Router, TrainingSet, register_routers
 from rgd.routers.cascal import CascalGTRouter, CascalRouter
 from rgd.routers.query_answer import KnnConsensusRouter, KnnRouter, MlpRouter
@@ -24,7 +23,10 @@ register_routers(
     RandomRouter,
 )
 
-__all__ = ["ROUTERS", "fit_router", "make_router"]
+__all__ = ["DEFAULT_ROUTER", "ROUTERS", "fit_router", "make_router"]
+
+#: the router a run trains and registers unless its config names another (the product's; ``cascal`` is the paper's)
+DEFAULT_ROUTER = TruthClusterRouter.name
 
 
 def fit_router(name: str, params: dict[str, Any], train: TrainingSet) -> Router:
@@ -45,7 +47,6 @@ def fit_router(name: str, params: dict[str, Any], train: TrainingSet) -> Router:
 def make_router(name: str, **params: Any) -> Router:
     if name not in ROUTERS:
         raise ParameterError(f"unknown router {name!r}; choose from {sorted(ROUTERS)}")
-    check_param_types(ROUTERS[name], params, f"the {name!r} router")
     try:
         return ROUTERS[name](**params)
     except TypeError as exc:

@@ -27,8 +27,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from rgd.config.aliases import check_alias_name
-from rgd.config.run_config import read_yaml
+from rgd.config.aliases import CHAMPION, DEFAULT_MODEL_NAME, check_alias_name
+from rgd.data.yaml_file import read_yaml
 from rgd.errors import DataError, ParameterError, validation_message
 from rgd.secrets import find_plaintext_secrets, key_shaped
 
@@ -53,8 +53,8 @@ def _env_name(value: str | None) -> str | None:
 
 
 class RegistrySpec(_Strict):
-    model_name: str = Field("rgd-router", min_length=1, description="the registered router")
-    alias: str = Field("champion", min_length=1, description="the alias served; the gateway follows it")
+    model_name: str = Field(DEFAULT_MODEL_NAME, min_length=1, description="the registered router")
+    alias: str = Field(CHAMPION, min_length=1, description="the alias served; the gateway follows it")
     tracking_uri: str | None = Field(None, description="MLflow tracking URI; default $MLFLOW_TRACKING_URI")
     poll_interval_s: float = Field(30.0, gt=0, description="how often the alias is checked for a new version")
     retry_refused_s: float = Field(300.0, gt=0, description="how often a refused version the alias still points "
@@ -123,7 +123,7 @@ class BreakerSpec(_Strict):
 
 
 class RoutingSpec(_Strict):
-    public_model: str = Field("rgd-router", min_length=1, description="the model id clients send (':topK' for consensus)")
+    public_model: str = Field(DEFAULT_MODEL_NAME, min_length=1, description="the model id clients send (':topK' for consensus)")
     max_k: int = Field(5, ge=1, description="largest k a client may ask for in consensus mode")
     batch_window_ms: float | None = Field(
         None, ge=0, description="how long the router waits to batch concurrent questions; default: 2 ms for an "

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rgd.errors import RGDError
 
-class GatewayError(Exception):
+
+class GatewayError(RGDError):
+    """A request the gateway answers with an OpenAI-style error (its HTTP status, type and code)."""
+
     def __init__(self, status: int, message: str, *, type: str = "invalid_request_error", code: str | None = None,
                  param: str | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)

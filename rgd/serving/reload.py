@@ -23,6 +23,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
+from rgd.embedding.registry import MINILM_KIND
 from rgd.serving.batcher import WINDOW_S, MicroBatcher
 from rgd.serving.metrics import GatewayMetrics
 
@@ -39,21 +40,17 @@ class RouterSource(Protocol):
         """That version's bundle, verified (raises on anything amiss)."""
 
 
-class CostWeightError(ValueError):
-    """A cost weight the served router cannot honour (out of range, or no cost policy)."""
-
-
 #: torch embedders: they take ``torch_threads`` and are ranked on a worker thread, since torch releases the GIL
 #: while it computes and the event loop keeps serving; every other embedder (TF-IDF: ~0.3 ms a question, holding
 #: the GIL) is ranked on the event loop and batches only what arrived meanwhile (no window by default)
-TORCH_EMBEDDERS = frozenset({"minilm"})
+TORCH_EMBEDDERS = frozenset({MINILM_KIND})
 
 
 @dataclass
 class LoadedRouter:
     """One served router version. The batcher embeds and scores concurrent questions together; each request
-    then ranks its row of scores with its own cost weight (0: the router's own ranking; above 0: the bundle's
-    cost policy, :class:`rgd.routers.policy.CostPolicy`, with the gateway's costs where it gives them)."""
+    then ranks its row of scores with its own cost weight (:meth:`rgd.routers.bundle.RouterBundle.rank`: 0, the
+    router's own ranking; above 0, the bundle's cost policy with the gateway's costs where it gives them)."""
 
     version: str
     bundle: Any  # RouterBundle
@@ -64,7 +61,6 @@ class LoadedRouter:
     costs: dict[str, float] | None = None  # the gateway's per-model costs; None: the registered ones
     embedder_precision: str = "auto"  # a torch embedder's: float32, bfloat16, or auto (measured at load)
     batcher: MicroBatcher = field(init=False)
-    policy: Any = field(init=False, default=None)  # CostPolicy or None
 
     def __post_init__(self) -> None:
         inner = self.embedder
@@ -84,13 +80,10 @@ class LoadedRouter:
                 self.metrics.batch_size.observe(n)
                 self.metrics.batch_seconds.observe(seconds)
         window = self.window_s if self.window_s is not None else (WINDOW_S if offloaded else 0.0)
-        self.policy = self._policy()
-        # correctness scores are read only by a cost policy, and differ from the scores only where the router
-        # overrides Router's default (truth_cluster)
-        from rgd.routers.base import Router
-
-        self._finer_correctness = (self.policy is not None and
-                                   type(self.bundle.router).correctness_scores is not Router.correctness_scores)
+        if self.costs and self.bundle.policy is not None:
+            # models the gateway does not serve are never routed to; they take the dearest cost given
+            dearest = max(self.costs.values())
+            self.bundle = self.bundle.with_costs({m: self.costs.get(m, dearest) for m in self.bundle.policy.models})
         self.batcher = MicroBatcher(self._score_batch, window, self.max_batch, on_batch, inline=not offloaded)
 
     def _set_precision(self, embedder) -> None:
@@ -102,19 +95,6 @@ class LoadedRouter:
         precision, speedup, cosine = faster_precision(embedder)
         log.info("version %s embeds in %s (bfloat16 measured %.2fx as fast as float32, lowest cosine %.5f)",
                  self.version, precision, speedup, cosine)
-
-    def _policy(self):
-        from rgd.routers.policy import POLICY_METADATA_KEY, CostPolicy
-
-        doc = (self.bundle.metadata or {}).get(POLICY_METADATA_KEY)
-        if doc is None:
-            return None
-        policy = CostPolicy.from_dict(doc)
-        if self.costs:
-            # models the gateway does not serve are never routed to; they take the dearest cost given
-            dearest = max(self.costs.values())
-            policy = policy.with_costs({m: self.costs.get(m, dearest) for m in policy.models})
-        return policy
 
     @property
     def embedder(self):
@@ -137,29 +117,23 @@ class LoadedRouter:
         return tuple(self.bundle.models)
 
     def _score_batch(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, str | None]]:
-        """Per question: the router's scores, its correctness scores (the cost policy's input) and the
-        warning of a question the router knows nothing about (:func:`rgd.routers.bundle.query_warnings`)."""
+        """Per question: the router's scores, its correctness scores (the cost policy's input,
+        :meth:`RouterBundle.score`) and the warning of a question the router knows nothing about
+        (:func:`rgd.routers.bundle.query_warnings`)."""
         from rgd.routers.bundle import query_warnings
 
         x = self.bundle.embedder.embed(list(texts))
-        scores = np.asarray(self.bundle.router.scores(x), dtype=np.float64)
-        correctness = scores
-        if self._finer_correctness:  # else nothing reads it, or it equals the scores
-            correctness = np.asarray(self.bundle.router.correctness_scores(x), dtype=np.float64)
-        return list(zip(scores, correctness, query_warnings(x)))
+        scored = self.bundle.score(x)
+        return list(zip(scored.scores, scored.correctness, query_warnings(x)))
 
     async def rank(self, text: str, cost_weight: float = 0.0) -> tuple[list[str], str | None]:
-        """Every pool model the router knows, best first, for this question (the router's own ranking at
-        ``cost_weight`` 0, else the cost policy's; :class:`CostWeightError` without one), and the question's
-        warning (None, or why the ranking says nothing about it)."""
+        """Every pool model the router knows, best first, for this question (:meth:`RouterBundle.rank`: a
+        :class:`~rgd.routers.policy.CostWeightError` above 0 without a cost policy), and the question's warning
+        (None, or why the ranking says nothing about it)."""
+        from rgd.routers.bundle import Scored
+
         scores, correctness, warning = await self.batcher.submit(text)
-        if cost_weight == 0.0:
-            order = np.argsort(-scores, kind="stable")  # exactly RouterBundle.route's ranking
-        elif self.policy is None:
-            raise CostWeightError("this router was registered without a cost policy (its run's pool had no costs): "
-                                  "only cost weight 0 can be served")
-        else:
-            order = self.policy.rank(scores[None, :], cost_weight, correctness[None, :])[0]
+        order = self.bundle.rank(Scored(scores[None, :], correctness[None, :]), cost_weight).order[0]
         return [self.bundle.models[j] for j in order], warning
 
 

@@ -20,12 +20,14 @@ from typing import Any, AsyncIterator
 
 import aiohttp
 
-from rgd.errors import ParameterError
+from rgd.errors import ParameterError, RGDError
 from rgd.serving.breaker import CircuitBreaker
 from rgd.serving.config import BreakerSpec, UpstreamSpec
 
 
-class UpstreamFailure(Exception):
+class UpstreamFailure(RGDError):
+    """An upstream model that did not answer: its name, the kind of failure and the detail."""
+
     def __init__(self, model: str, kind: str, detail: str) -> None:
         super().__init__(f"{model}: {kind} ({detail})")
         self.model, self.kind, self.detail = model, kind, detail

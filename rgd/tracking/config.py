@@ -10,10 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from rgd.config.aliases import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME  # noqa: F401 - re-exported
 from rgd.home import rgd_home
-
-DEFAULT_EXPERIMENT = "rgd"
-DEFAULT_MODEL_NAME = "rgd-router"
 
 # mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI (for subprocesses); remember what we exported,
 # so that a value we set ourselves is not mistaken for the user's choice on the next configure_mlflow call

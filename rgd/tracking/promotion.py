@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from rgd.config.aliases import check_alias_name
+from rgd.config.aliases import CHALLENGER, CHAMPION, check_alias_name
 from rgd.errors import ParameterError
 from rgd.tracking.config import DEFAULT_MODEL_NAME
 from rgd.tracking.listing import NoRegisteredModelError
@@ -31,8 +31,6 @@ from rgd.tracking.locking import registry_lock
 
 log = logging.getLogger(__name__)
 
-CHAMPION = "champion"
-CHALLENGER = "challenger"
 TEST_SET_TAG = "test_set_id"
 #: the held-out questions + pool a label-free estimate was made on (rgd.workflow.estimate.estimate_set_id)
 ESTIMATE_SET_TAG = "estimate_set_id"

@@ -15,9 +15,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from rgd.config.aliases import CHAMPION, DEFAULT_MODEL_NAME
 from rgd.errors import ArtifactError
-from rgd.tracking.config import DEFAULT_MODEL_NAME, tracking_uri
-from rgd.tracking.promotion import CHAMPION
+from rgd.tracking.config import tracking_uri
 
 BUNDLE_SHA_TAG = "bundle_sha256"
 

@@ -19,6 +19,7 @@ from rgd.errors import DataError
 from rgd.evaluation.label_noise import corrupt_keys
 from rgd.evaluation.metrics import evaluate_routers
 from rgd.routers.cost import load_costs
+from rgd.routers.registry import DEFAULT_ROUTER
 from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix
 from rgd.workflow.costs import cost_evaluation
 from rgd.workflow.curate import build_consensus
@@ -27,9 +28,6 @@ from rgd.workflow.train import fit_routers
 from rgd.workflow.training_data import TrainingData
 
 log = logging.getLogger(__name__)
-
-#: the router the pipeline trains and registers by default (the product's); ``cascal`` is the paper's
-DEFAULT_ROUTER = "truth_cluster"
 
 ALL_ROUTERS = (DEFAULT_ROUTER, "cascal", "cascal_gt", "knn", "mlp", "best_single", "random")
 EmbedFn = Callable[[Sequence[str], Sequence[str]], tuple[np.ndarray, np.ndarray]]
