@@ -12,7 +12,6 @@ import materializers  # noqa: F401 - registers the RGD materializers with ZenML
 from rgd.config.run_config import RunConfig
 from rgd.data.response_table import ResponseTable
 from rgd.routers.bundle import RouterBundle
-from rgd.routers.policy import POLICY_METADATA_KEY
 from rgd.workflow.artifacts import EmbeddingMatrix, QuestionSet, RouterSet
 from rgd.workflow.costs import cost_stage
 from rgd.workflow.evaluate import evaluate_stage
@@ -38,7 +37,7 @@ def evaluate_router(config: RunConfig, routers: RouterSet, router_bundle: Router
     evaluation = evaluate_stage(routers, test_table, test_embeddings, training_data, holdout=holdout,
                                 holdout_table=holdout_responses, holdout_x=holdout_x, seed=config.seed)
     cost = cost_stage(config, routers, training_data, test_table, test_embeddings,
-                      router_bundle.metadata.get(POLICY_METADATA_KEY))
+                      None if router_bundle.policy is None else router_bundle.policy.to_dict())
     if cost is not None:
         evaluation["cost"] = cost
     metadata = {name: r["top1"] for name, r in evaluation["routers"].items()}

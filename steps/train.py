@@ -12,7 +12,7 @@ from rgd.config.run_config import RunConfig
 from rgd.data.response_table import ResponseTable
 from rgd.embedding.base import Embedder
 from rgd.routers.bundle import RouterBundle
-from rgd.routers.policy import POLICY_METADATA_KEY
+from rgd.routers.policy import CostPolicy
 from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, RouterSet
 from rgd.workflow.costs import policy_stage
 from rgd.workflow.train import train_stage, training_data
@@ -32,5 +32,5 @@ def train_router(config: RunConfig, pool_responses: ResponseTable, train_embeddi
                                                    "n_train": pool_responses.n_questions})
     policy = policy_stage(config, routers, data)
     if policy is not None:  # the pool has costs: the served model takes a cost weight per request
-        bundle.metadata[POLICY_METADATA_KEY] = policy
+        bundle.policy = CostPolicy.from_dict(policy)
     return routers, bundle, data

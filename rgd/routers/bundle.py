@@ -1,12 +1,19 @@
 """A trained router packaged with the embedder it was trained with, so raw question text can be routed.
 
 A :class:`RouterBundle` is what gets versioned and served: the router (``Router.save``), the fitted
-embedder (``Embedder.save``) and free-form metadata, in one directory::
+embedder (``Embedder.save``), the router's cost policy where its pool had costs
+(:class:`~rgd.routers.policy.CostPolicy`) and free-form metadata, in one directory::
 
     bundle/
       manifest.json     format name + version, router/embedder summary, metadata, sha256 of every file
       router/           router.json + arrays.npz
       embedder/         embedder.json (+ the fitted state of fitted embedders)
+      cost_policy.json  the cost policy (only where there is one)
+
+A bundle written before the policy was a field of its own keeps it in its metadata under ``"cost_policy"``;
+it loads the same. :meth:`RouterBundle.rank` is the one ranking every caller serves (the pyfunc model,
+``rgd route`` through it, the gateway): the router's own at cost weight 0, the policy's above, refused
+(:class:`~rgd.routers.policy.CostWeightError`) without one.
 
 Everything is JSON or NumPy (never pickle). :meth:`RouterBundle.load` checks the manifest's format and
 version, refuses missing, extra or altered files (their sha256 must match the manifest) before any of
@@ -18,19 +25,29 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
+from rgd.data.versioned_json import read_versioned_json, write_versioned_json
 from rgd.errors import ArtifactError, ParameterError
+from rgd.routers.policy import (
+    POLICY_FORMAT,
+    POLICY_METADATA_KEY,
+    POLICY_VERSION,
+    CostPolicy,
+    accepted_cost_weight,
+    rank_scores,
+)
 
 BUNDLE_FORMAT = "rgd.router_bundle"
 BUNDLE_FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 ROUTER_DIR = "router"
 EMBEDDER_DIR = "embedder"
+POLICY_FILE = "cost_policy.json"
 _CHUNK = 1 << 20
 
 
@@ -81,15 +98,49 @@ def query_warnings(x: np.ndarray) -> list[str | None]:
     return [BLANK_QUERY_WARNING if b else None for b in blank.tolist()]
 
 
+class Scored(NamedTuple):
+    """What the router says about embedded queries, both (n, M): its ``scores``, and the ``correctness`` scores
+    a cost policy calibrates (``Router.correctness_scores``; the scores themselves unless the bundle has a
+    policy and the router its own)."""
+
+    scores: np.ndarray
+    correctness: np.ndarray
+
+
+class Ranking(NamedTuple):
+    """Both (n, M): pool indices per query, best first, and per model its router score (cost weight 0) or its
+    estimated probability of being right (above 0)."""
+
+    order: np.ndarray
+    values: np.ndarray
+
+
 @dataclass
 class RouterBundle:
-    """A fitted router + the fitted embedder that produced its training embeddings + metadata."""
+    """A fitted router + the fitted embedder that produced its training embeddings + its cost policy (None:
+    the pool had no costs, only cost weight 0 is served) + metadata."""
 
     router: Any  # rgd.routers.base.Router
     embedder: Any  # rgd.embedding.base.Embedder
     metadata: dict[str, Any] = field(default_factory=dict)
     #: sha256 over every file, set by ``save`` and ``load``
     content_sha256: str | None = None
+    policy: CostPolicy | None = None
+
+    def __post_init__(self) -> None:
+        self.metadata = dict(self.metadata or {})
+        if POLICY_METADATA_KEY in self.metadata:  # a bundle from before the policy was a field
+            doc = self.metadata.pop(POLICY_METADATA_KEY)
+            if self.policy is not None:
+                raise ParameterError(f"the cost policy is given twice (policy and metadata[{POLICY_METADATA_KEY!r}])")
+            self.policy = None if doc is None else CostPolicy.from_dict(doc)
+        if self.policy is not None and tuple(self.policy.models) != self.models:
+            raise ParameterError(f"the cost policy is for pool {list(self.policy.models)}, the router's pool is "
+                                 f"{list(self.models)}")
+
+    def with_costs(self, costs: dict[str, Any]) -> "RouterBundle":
+        """The same bundle with its policy's costs replaced (:meth:`CostPolicy.with_costs`); itself without one."""
+        return self if self.policy is None else replace(self, policy=self.policy.with_costs(costs))
 
     # ------------------------------------------------------------------ routing
     @property
@@ -100,24 +151,41 @@ class RouterBundle:
     def has_subjects(self) -> bool:
         return hasattr(self.router, "subject_of") and bool(getattr(self.router, "subjects_", None))
 
-    def route(self, texts: Sequence[str], k: int = 3) -> list[dict[str, Any]]:
-        """Per query ``{"models": top-k names, "scores": their scores, "subject": inferred subject or None,
-        "warning": None, or why the ranking says nothing about this question (:func:`query_warnings`)}``."""
+    def score(self, x: np.ndarray) -> Scored:
+        """The router's scores of embedded queries ``x`` (n, d), and the correctness scores where a policy reads
+        them and the router has its own (``truth_cluster``; every other router's are its scores)."""
+        from rgd.routers.base import Router
+
+        scores = np.asarray(self.router.scores(x), dtype=np.float64)
+        if self.policy is None or type(self.router).correctness_scores is Router.correctness_scores:
+            return Scored(scores, scores)
+        return Scored(scores, np.asarray(self.router.correctness_scores(x), dtype=np.float64))
+
+    def rank(self, scored: Scored, cost_weight: float = 0.0) -> Ranking:
+        """The pool ranked for each scored query (:meth:`score`) at ``cost_weight``: the router's own ranking
+        at 0, the cost policy's above, a :class:`~rgd.routers.policy.CostWeightError` without a policy
+        (:func:`rgd.routers.policy.rank_scores`)."""
+        return Ranking(*rank_scores(self.policy, scored.scores, cost_weight, scored.correctness))
+
+    def route(self, texts: Sequence[str], k: int = 3, cost_weight: float = 0.0) -> list[dict[str, Any]]:
+        """Per query ``{"models": top-k names, "scores": theirs (:class:`Ranking`'s values), "subject":
+        inferred subject or None, "warning": None, or why the ranking says nothing about this question
+        (:func:`query_warnings`)}``, ranked by :meth:`rank` at ``cost_weight``."""
         if isinstance(texts, str):
             raise TypeError("route expects a list of question texts, got a single string")
         texts = list(texts)
         if int(k) < 1:
             raise ParameterError(f"k must be >= 1, got {k}")
+        cost_weight = accepted_cost_weight(self.policy, cost_weight)  # refused before anything is embedded
         if not texts:
             return []
         for i, t in enumerate(texts):
             if not isinstance(t, str):
                 raise TypeError(f"question #{i} is {type(t).__name__}, expected str")
         x = self.embedder.embed(texts)
-        scores = np.asarray(self.router.scores(x), dtype=np.float64)
-        k = min(int(k), scores.shape[1])
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        top_scores = np.take_along_axis(scores, order, axis=1)
+        ranking = self.rank(self.score(x), cost_weight)
+        order = ranking.order[:, : int(k)]
+        top_scores = np.take_along_axis(ranking.values, order, axis=1)
         subjects: list[str | None] = [None] * len(texts)
         if self.has_subjects:
             names = np.asarray(self.router.subjects_)
@@ -139,11 +207,17 @@ class RouterBundle:
         directory = Path(directory)
         if directory.exists() and any(directory.iterdir()):
             raise FileExistsError(f"{directory}: not empty; a bundle is written into a fresh directory")
+        if POLICY_METADATA_KEY in self.metadata:
+            raise ParameterError(f"metadata[{POLICY_METADATA_KEY!r}] was set after the bundle was made: the cost "
+                                 "policy is RouterBundle.policy")
         directory.mkdir(parents=True, exist_ok=True)
         json.dumps(self.metadata)  # fail early (TypeError) on metadata that is not JSON-able
         self.router.save(directory / ROUTER_DIR)
         embedder = unwrap_embedder(self.embedder)
         embedder.save(directory / EMBEDDER_DIR)
+        if self.policy is not None:
+            write_versioned_json(directory / POLICY_FILE, POLICY_FORMAT, POLICY_VERSION, self.policy.to_dict(),
+                                 sort_keys=True)
         files = {rel: file_sha256(directory / rel) for rel in _bundle_files(directory)}
         self.content_sha256 = content_hash(files)
         from rgd import __version__
@@ -184,7 +258,20 @@ class RouterBundle:
                 f"{where}: the embedder on disk ({embedder.kind}) does not match the manifest's "
                 f"({recorded.get('kind')}, {recorded.get('identity')})"
             )
-        return cls(router, embedder, dict(manifest.get("metadata") or {}), manifest["content_sha256"])
+        policy = _read_policy(directory) if POLICY_FILE in manifest["files"] else None
+        try:  # a bundle from before the policy was a field keeps it in its metadata: __post_init__ reads it
+            return cls(router, embedder, dict(manifest.get("metadata") or {}), manifest["content_sha256"], policy)
+        except ParameterError as exc:
+            raise ArtifactError(f"{where}: {exc}") from None
+
+
+def _read_policy(directory: Path) -> CostPolicy:
+    path = directory / POLICY_FILE
+    doc = read_versioned_json(path, POLICY_FORMAT, POLICY_VERSION, what="cost policy")
+    try:
+        return CostPolicy.from_dict(doc)
+    except ArtifactError as exc:
+        raise ArtifactError(f"{path}: {exc}") from None
 
 
 def read_manifest(directory: str | Path) -> dict[str, Any]:

@@ -15,12 +15,15 @@ the same ranking as maximising ``P(right) - lambda * cost / max cost`` with ``la
 probability of being right one would give up to avoid the dearest model's cost). ``w = 0`` is quality
 only and returns exactly the router's own ranking (``Router.rank``: raw scores, ties by pool order);
 ``w = 1`` sends each query to the cheapest model (ties by probability). Ties in ``u`` go to the higher
-probability, then the higher raw score, then pool order. A knob outside ``[0, 1]``, NaN or not a number is
-a :class:`~rgd.errors.ParameterError`.
+probability, then the higher raw score, then pool order. A knob outside ``[0, 1]``, NaN or not a number, and
+a knob above 0 for a router without a policy, are a :class:`CostWeightError` (a ParameterError).
 
-The policy is JSON (``to_dict`` / ``from_dict``), stored in a router bundle's metadata under
-:data:`POLICY_METADATA_KEY`, so the pyfunc model, ``rgd route`` and the serving gateway rank alike;
-:meth:`CostPolicy.with_costs` swaps in another pool config's costs (e.g. the gateway's per-model cost).
+:func:`rank_scores` is that rule, written once: :meth:`CostPolicy.rank` and
+:meth:`rgd.routers.bundle.RouterBundle.rank` (what the pyfunc model, ``rgd route`` and the serving gateway
+call) both use it. The policy is JSON (``to_dict`` / ``from_dict``), a typed field of the router bundle
+(``RouterBundle.policy``; bundles written before it keep it in their metadata under
+:data:`POLICY_METADATA_KEY`); :meth:`CostPolicy.with_costs` swaps in another pool config's costs (e.g. the
+gateway's per-model cost).
 """
 
 from __future__ import annotations
@@ -41,16 +44,33 @@ POLICY_FORMAT = "rgd.cost_policy"
 POLICY_VERSION = 1
 
 
+#: why a router without a cost policy refuses a knob above 0
+NO_POLICY = ("this router was registered without per-model costs, hence without a cost policy: only cost weight 0 "
+             "is accepted (register it from a run whose pool has costs)")
+
+
+class CostWeightError(ParameterError):
+    """A cost weight the router cannot honour: not a number in ``[0, 1]``, or above 0 without a cost policy."""
+
+
 def check_cost_weight(value: Any) -> float:
-    """The knob as a float in ``[0, 1]``; anything else is a ParameterError saying the range."""
+    """The knob as a float in ``[0, 1]``; anything else is a CostWeightError saying the range."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ParameterError(f"cost_weight must be a number in [0, 1], got {value!r}")
+        raise CostWeightError(f"cost_weight must be a number in [0, 1], got {value!r}")
     value = float(value)
     lo, hi = COST_WEIGHT_RANGE
     if not math.isfinite(value) or not lo <= value <= hi:
-        raise ParameterError(f"cost_weight must be in [{lo:g}, {hi:g}] (0: quality only, 1: cheapest model), "
-                             f"got {value!r}")
+        raise CostWeightError(f"cost_weight must be in [{lo:g}, {hi:g}] (0: quality only, 1: cheapest model), "
+                              f"got {value!r}")
     return value
+
+
+def accepted_cost_weight(policy: "CostPolicy | None", value: Any) -> float:
+    """The knob checked (:func:`check_cost_weight`), and refused above 0 where there is no ``policy``."""
+    w = check_cost_weight(value)
+    if w != 0.0 and policy is None:
+        raise CostWeightError(NO_POLICY)
+    return w
 
 
 def knob_grid(n: int = 400) -> np.ndarray:
@@ -229,22 +249,15 @@ class CostPolicy:
 
     def utility(self, correctness: np.ndarray, cost_weight: float) -> np.ndarray:
         """(n, M) ``(1 - w) * P(right) - w * relative cost``."""
-        w = check_cost_weight(cost_weight)
-        return (1.0 - w) * self.probabilities(correctness) - w * self.relative_costs[None, :]
+        return self._traded(self.probabilities(correctness), check_cost_weight(cost_weight))
+
+    def _traded(self, p: np.ndarray, w: float) -> np.ndarray:
+        return (1.0 - w) * p - w * self.relative_costs[None, :]
 
     def rank(self, scores: np.ndarray, cost_weight: float, correctness: np.ndarray | None = None) -> np.ndarray:
         """(n, M) model indices per query, best first, for router scores (n, M) and the knob; ``correctness``:
-        the router's ``correctness_scores`` where they differ from its ``scores``."""
-        w = check_cost_weight(cost_weight)
-        scores = np.atleast_2d(np.asarray(scores, dtype=np.float64))
-        if scores.shape[1] != len(self.models):
-            raise ParameterError(f"scores have {scores.shape[1]} columns, the policy's pool {len(self.models)}")
-        if w == 0.0:  # quality only: the router's own ranking, exactly
-            return np.argsort(-scores, axis=1, kind="stable")
-        p = self.probabilities(scores if correctness is None else correctness)
-        u = (1.0 - w) * p - w * self.relative_costs[None, :]
-        # lexsort: last key first; stable, so the remaining ties keep pool order
-        return np.lexsort((-scores, -p, -u), axis=1)
+        the router's ``correctness_scores`` where they differ from its ``scores`` (:func:`rank_scores`)."""
+        return rank_scores(self, scores, cost_weight, correctness)[0]
 
     def choose(self, scores: np.ndarray, cost_weight: float, correctness: np.ndarray | None = None) -> np.ndarray:
         """(n,) the first-ranked model per query."""
@@ -270,3 +283,21 @@ class CostPolicy:
         except ParameterError as exc:
             raise ArtifactError(f"malformed cost policy: {exc}") from None
 
+
+def rank_scores(policy: CostPolicy | None, scores: np.ndarray, cost_weight: Any,
+                correctness: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The ranking rule, the one place it is written: at knob 0 the router's own ranking (its raw ``scores``,
+    ties by pool order, exactly ``Router.rank``); above 0 without a ``policy`` a :class:`CostWeightError`;
+    otherwise the policy's (module doc), from ``correctness`` where given, else from ``scores``.
+
+    Returns ``(order, values)``, both (n, M): model indices per query, best first, and per model what a
+    caller reports with the ranking: the router's score at knob 0, the estimated P(right) above."""
+    w = accepted_cost_weight(policy, cost_weight)
+    scores = np.atleast_2d(np.asarray(scores, dtype=np.float64))
+    if policy is not None and scores.shape[1] != len(policy.models):
+        raise ParameterError(f"scores have {scores.shape[1]} columns, the policy's pool {len(policy.models)}")
+    if w == 0.0:  # quality only: the router's own ranking, exactly
+        return np.argsort(-scores, axis=1, kind="stable"), scores
+    p = policy.probabilities(scores if correctness is None else correctness)
+    # lexsort: last key first; stable, so the remaining ties keep pool order
+    return np.lexsort((-scores, -p, -policy._traded(p, w)), axis=1), p

@@ -36,13 +36,14 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rgd.errors import ParameterError
+from rgd.routers.policy import CostWeightError
 from rgd.serving.auth import KeyChecker
 from rgd.serving.breaker import OPEN
 from rgd.serving.config import GatewayConfig
 from rgd.serving.errors import GatewayError, error_body
 from rgd.serving.metrics import GatewayMetrics
 from rgd.serving.ratelimit import RateLimiter
-from rgd.serving.reload import CostWeightError, LoadedRouter, RouterHolder, RouterSource
+from rgd.serving.reload import LoadedRouter, RouterHolder, RouterSource
 from rgd.serving.sse import relay
 from rgd.serving.upstream import Upstream, UpstreamFailure, UpstreamReply
 from rgd.serving.voting import Vote, answer_of, decide

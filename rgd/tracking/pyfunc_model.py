@@ -10,8 +10,8 @@ list of the top-k names), ``scores`` (JSON list), ``top1`` and ``subject`` (the 
 
 ``cost_weight`` (param, default 0): the knob of :class:`rgd.routers.policy.CostPolicy`, in [0, 1]; 0 is the
 router's own quality-only ranking, above 0 the pool is ranked by ``(1 - w) * P(right) - w * relative cost``
-with the policy stored in the bundle's metadata at registration (``scores`` are then the estimated
-probabilities of being right). A bundle registered without costs accepts only 0.
+with the bundle's policy (``scores`` are then the estimated probabilities of being right). A bundle registered
+without costs accepts only 0. The ranking is :meth:`RouterBundle.route`'s (:meth:`RouterBundle.rank`).
 """
 
 from __future__ import annotations
@@ -88,19 +88,20 @@ def routes_to_frame(routes: list[dict[str, Any]]):
     )
 
 
-def invalid_input(message: str) -> ParameterError:
-    """A bad request to the served model, as both the library's ParameterError (``rgd route`` prints it in one
-    line) and MLflow's INVALID_PARAMETER_VALUE (``mlflow models serve`` answers 400 with this message, not its
-    generic "unexpected error" and a stack trace)."""
-    return _invalid_input_class()(message)
+def invalid_input(message: str, kind: type[ParameterError] = ParameterError) -> ParameterError:
+    """A bad request to the served model, as both the library's ``kind`` of ParameterError (``rgd route`` prints
+    it in one line; a refused cost weight stays a CostWeightError) and MLflow's INVALID_PARAMETER_VALUE
+    (``mlflow models serve`` answers 400 with this message, not its generic "unexpected error" and a stack
+    trace)."""
+    return _invalid_input_class(kind)(message)
 
 
 @functools.cache
-def _invalid_input_class() -> type:
+def _invalid_input_class(kind: type[ParameterError]) -> type:
     from mlflow.exceptions import MlflowException
     from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
-    class InvalidRouterInput(ParameterError, MlflowException):
+    class InvalidRouterInput(kind, MlflowException):
         def __init__(self, text: str) -> None:
             MlflowException.__init__(self, text, error_code=INVALID_PARAMETER_VALUE)
 
@@ -114,17 +115,13 @@ class RouterModel:
     """Serves a verified RouterBundle (what MLflow's pyfunc wrapper calls ``predict`` on)."""
 
     def __init__(self, bundle) -> None:
-        from rgd.routers.policy import POLICY_METADATA_KEY, CostPolicy
-
         self.bundle = bundle
-        doc = (bundle.metadata or {}).get(POLICY_METADATA_KEY)
-        self.policy = None if doc is None else CostPolicy.from_dict(doc)
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None):
         try:
             return self._predict(model_input, params)
         except ParameterError as exc:
-            raise invalid_input(str(exc)) from None
+            raise invalid_input(str(exc), type(exc)) from None
 
     def _predict(self, model_input: Any, params: dict[str, Any] | None):
         from rgd.routers.policy import check_cost_weight
@@ -135,31 +132,7 @@ class RouterModel:
             raise ParameterError(f"k must be at least 1, got {k}")
         w = check_cost_weight(params.get("cost_weight", DEFAULT_COST_WEIGHT))
         texts = questions_from(model_input)
-        if w == 0.0:
-            return routes_to_frame(self.bundle.route(texts, k=k))
-        if self.policy is None:
-            raise ParameterError("this router was registered without per-model costs, so cost_weight must be 0; "
-                                 "register it from a run whose pool has costs")
-        return routes_to_frame(route_by_cost(self.bundle, self.policy, texts, k, w))
-
-
-def route_by_cost(bundle, policy, texts: list[str], k: int, cost_weight: float) -> list[dict[str, Any]]:
-    """``RouterBundle.route``'s records, ranked by the cost policy; scores are the estimated P(right)."""
-    import numpy as np
-
-    from rgd.routers.bundle import query_warnings
-
-    if not texts:
-        return []
-    x = bundle.embedder.embed(texts)
-    scores, correctness = bundle.router.scores(x), bundle.router.correctness_scores(x)
-    order = policy.rank(scores, cost_weight, correctness)[:, : min(k, len(bundle.models))]
-    prob = np.take_along_axis(policy.probabilities(correctness), order, axis=1)
-    subjects: list[str | None] = [None] * len(texts)
-    if bundle.has_subjects:
-        subjects = np.asarray(bundle.router.subjects_)[bundle.router.subject_of(x)].tolist()
-    return [{"models": [bundle.models[j] for j in row], "scores": [float(p) for p in prow], "subject": subj,
-             "warning": warn} for row, prow, subj, warn in zip(order.tolist(), prob, subjects, query_warnings(x))]
+        return routes_to_frame(self.bundle.route(texts, k=k, cost_weight=w))
 
 
 def _load_pyfunc(data_path: str) -> RouterModel:

@@ -154,7 +154,7 @@ def test_a_tfidf_router_is_ranked_on_the_event_loop_and_minilm_on_a_worker_threa
     assert tfidf.batcher.inline and tfidf.batcher.window_s == 0.0
     explicit = LoadedRouter("1", fit_bundle("cascal"), window_s=0.005)
     assert explicit.batcher.window_s == 0.005 and explicit.batcher.inline
-    minilm = SimpleNamespace(embedder=SimpleNamespace(kind="minilm"), metadata={}, models=("a",))
+    minilm = SimpleNamespace(embedder=SimpleNamespace(kind="minilm"), metadata={}, policy=None, models=("a",))
     offloaded = LoadedRouter("1", minilm, torch_threads=1, embedder_precision="bfloat16")
     assert not offloaded.batcher.inline and offloaded.batcher.window_s == WINDOW_S
     assert minilm.embedder.precision == "bfloat16" == offloaded.precision  # an explicit one is set, not measured
@@ -164,7 +164,8 @@ def test_a_tfidf_router_is_ranked_on_the_event_loop_and_minilm_on_a_worker_threa
 
 
 def test_a_loaded_router_ranks_each_request_with_its_own_cost_weight():
-    from rgd.serving.reload import CostWeightError, LoadedRouter
+    from rgd.routers.policy import CostWeightError
+    from rgd.serving.reload import LoadedRouter
     from tests.rgd.tracking.test_pyfunc_cost import COSTS, QUESTIONS, policy_bundle
 
     bundle = policy_bundle()
@@ -195,7 +196,6 @@ def test_a_loaded_router_asks_for_correctness_scores_only_where_they_differ_from
     import numpy as np
 
     from rgd.routers.base import Router
-    from rgd.routers.policy import POLICY_METADATA_KEY
     from rgd.serving.reload import LoadedRouter
     from tests.rgd.tracking.test_pyfunc_cost import QUESTIONS, policy_bundle
 
@@ -212,11 +212,11 @@ def test_a_loaded_router_asks_for_correctness_scores_only_where_they_differ_from
     assert finer is not default
     monkeypatch.setattr(type(own.router), "correctness_scores", lambda self, x: calls.append(self.name) or finer(self, x))
     expected = np.asarray(finer(own.router, own.embedder.embed(QUESTIONS)), dtype=np.float64)
-    own.metadata[POLICY_METADATA_KEY] = with_policy.metadata[POLICY_METADATA_KEY]
+    own.policy = with_policy.policy
     rows = LoadedRouter("1", own)._score_batch(QUESTIONS)
     assert calls == ["truth_cluster"]
     np.testing.assert_array_equal(np.vstack([c for _, c, _ in rows]), expected)
-    del own.metadata[POLICY_METADATA_KEY]
+    own.policy = None
     rows = LoadedRouter("1", own)._score_batch(QUESTIONS)  # no policy: the scores stand in, unread
     assert calls == ["truth_cluster"]
     np.testing.assert_array_equal(np.vstack([c for _, c, _ in rows]), np.vstack([s for s, _, _ in rows]))

@@ -10,7 +10,6 @@ from rgd.consensus import ConsensusScorer
 from rgd.errors import ParameterError
 from rgd.routers.base import TrainingSet
 from rgd.routers.bundle import RouterBundle
-from rgd.routers.policy import POLICY_METADATA_KEY, CostPolicy
 from rgd.tracking.pyfunc_model import RouterModel
 from rgd.workflow.costs import fit_policy
 from tests.rgd.tracking.synthetic import fit_bundle, synthetic_pool
@@ -21,13 +20,13 @@ QUESTIONS = ["which enzyme binds the cell membrane protein?", "explain the quadr
 
 
 def policy_bundle() -> RouterBundle:
-    """A CASCAL bundle of the synthetic pool with its cost policy (COSTS) in the metadata."""
+    """A CASCAL bundle of the synthetic pool with its cost policy (COSTS)."""
     bundle = fit_bundle("cascal")
     texts, table = synthetic_pool(seed=0)
     x = bundle.embedder.embed(texts)
     train = TrainingSet(table.with_answers(np.full(table.n_questions, -1)), x, ConsensusScorer().fit_score(table))
     policy = fit_policy("cascal", bundle.router, {"min_points": 5}, train, COSTS)
-    bundle.metadata[POLICY_METADATA_KEY] = policy.to_dict()
+    bundle.policy = policy
     return bundle
 
 
@@ -52,7 +51,7 @@ def test_the_knob_per_request_moves_towards_cheap_models(bundle_with_policy):
     assert set(predict(model, 1.0)["top1"]) == {"math-expert"}  # the cheapest, whatever the question
     mid = predict(model, 0.3)
     assert mid["top1"].tolist() == ["bio-expert", "math-expert", "history-expert"]  # each question's expert
-    policy = CostPolicy.from_dict(bundle_with_policy.metadata[POLICY_METADATA_KEY])
+    policy = bundle_with_policy.policy
     scores = bundle_with_policy.router.scores(bundle_with_policy.embedder.embed(QUESTIONS))
     assert mid["top1"].tolist() == [bundle_with_policy.models[i] for i in policy.choose(scores, 0.3)]
 
