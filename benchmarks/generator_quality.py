@@ -43,6 +43,7 @@ from rgd import workflow as stages
 from rgd.config.run_config import RunConfig
 from rgd.data.response_table import ResponseTable
 from rgd.filtering import FilterConfig
+from rgd.routers.registry import DEFAULT_ROUTER  # the product's router; cascal is the paper's
 from rgd.simulated.pool import SimulatedPool
 from rgd.simulated.presets import GENERATOR_PRESETS, PRESET_ORDER
 from rgd.workflow.artifacts import QuestionSet
@@ -59,8 +60,7 @@ FILTER = FilterConfig(
     min_pool_correct=1,
     min_pool_wrong=1,
 )
-ROUTERS = ("truth_cluster", "cascal", "knn", "mlp", "best_single")  # evaluation adds majority_all and oracle
-DEFAULT_ROUTER = "truth_cluster"  # the product's router; cascal is the paper's
+ROUTERS = (DEFAULT_ROUTER, "cascal", "knn", "mlp", "best_single")  # evaluation adds majority_all and oracle
 QUERY_ANSWER = ("knn", "mlp")  # routers that learn per-query correctness from the keys
 SELF_ANSWER_SAMPLES = 3
 
