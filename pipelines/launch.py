@@ -85,7 +85,7 @@ def build_pipeline(config: RunConfig, zenml_cfg: dict[str, Any], config_file: Pa
         data = dict(zenml_cfg)
         if config_file is not None and "extra" not in data:
             raw = read_yaml(config_file)
-            if isinstance(raw, dict) and "rgd" in (raw.get("extra") or {}):
+            if _zenml_shaped(raw):
                 data = raw
                 if "enable_cache" in zenml_cfg:  # rgd run --no-cache overrides the file's setting
                     data["enable_cache"] = zenml_cfg["enable_cache"]
