@@ -16,10 +16,9 @@ import click
 from rgd.cli.main import check_writable, main
 from rgd.config.aliases import CHAMPION, DEFAULT_MODEL_NAME
 
-DEFAULT_NAME = DEFAULT_MODEL_NAME
 _BATCH = 256
 
-name_option = click.option("--name", default=DEFAULT_NAME, show_default=True, help="Registered model name.")
+name_option = click.option("--name", default=DEFAULT_MODEL_NAME, show_default=True, help="Registered model name.")
 uri_option = click.option(
     "--tracking-uri", default=None, help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or the local store)."
 )
