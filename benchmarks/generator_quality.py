@@ -83,10 +83,10 @@ def run_config(preset: str, seed: int, n_per_subject: int, n_test: int, embedder
 def train_and_evaluate(config: RunConfig, train: QuestionSet, table: ResponseTable, test: QuestionSet,
                        test_table: ResponseTable, cache_dir: Path) -> dict[str, dict[str, float]]:
     """Consensus, embeddings, every router, evaluation on the true-key test set: {router: {top1, top3_vote}}."""
-    consensus = stages.consensus_stage(config, table)
-    _, train_x, test_x = stages.embed_stage(config, train, test, cache_dir=cache_dir)
-    training = stages.training_data(config, table, train_x, consensus)
-    routers = stages.train_stage(config, training)
+    consensus = stages.consensus_stage(config.consensus, table, config.seed)
+    _, train_x, test_x = stages.embed_stage(config.embedder, train, test, cache_dir=cache_dir)
+    training = stages.TrainingData.build(table, train_x, consensus, generated=True)
+    routers = stages.train_stage(config.router, training, config.seed)
     evaluation = stages.evaluate_stage(routers, test_table, test_x, training)
     return {name: {"top1": r["top1"], "top3_vote": r["top3_vote"]} for name, r in evaluation["routers"].items()}
 
@@ -122,7 +122,8 @@ def run_level(preset: str, seed: int, n_per_subject: int, n_test: int, embedder:
     rows.append(raw)
     if with_filter:
         t0 = time.perf_counter()
-        kept, kept_table, report = stages.filter_stage(config, generated, table, self_answers)
+        kept, kept_table, report = stages.filter_stage(config.filter, generated, table, self_answers,
+                                                       consensus_temperature=config.consensus.temperature)
         row = {"generator": preset, "seed": seed, "filtered": True, **_training_facts(world, kept.questions, kept_table),
                "generator_key_accuracy_generated": generated_key_accuracy,
                "routers": train_and_evaluate(config, kept, kept_table, test_set, test_table, cache_dir),

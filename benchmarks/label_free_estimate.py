@@ -209,11 +209,13 @@ def sim_variants(seed: int, n_per_subject: int, n_test: int, embedder: str, cach
         generated, self_answers = stages.generate_stage(config, progress=False)
         world = stages.SimulatedSource(config).world(generated, test)
         table = SimulatedPool(world, config.simulated.pool).answer_table(list(generated.questions))
-        kept, kept_table, _ = stages.filter_stage(config, generated, table, self_answers)
+        kept, kept_table, _ = stages.filter_stage(config.filter, generated, table, self_answers,
+                                                  consensus_temperature=config.consensus.temperature)
         for filtered, (qs, tab) in (("raw", (generated, table)), ("filtered", (kept, kept_table))):
-            consensus = stages.consensus_stage(config, tab)
-            _, train_x, test_x = stages.embed_stage(config, qs, test, cache_dir=cache_dir)
-            routers = stages.train_stage(config, stages.training_data(config, tab, train_x, consensus))
+            consensus = stages.consensus_stage(config.consensus, tab, config.seed)
+            _, train_x, test_x = stages.embed_stage(config.embedder, qs, test, cache_dir=cache_dir)
+            routers = stages.train_stage(config.router, stages.TrainingData.build(tab, train_x, consensus,
+                                                                                  generated=True), config.seed)
             true = evaluate_routers(routers.routers, test_table, test_x.vectors, consensus.scorer)
             # one estimator for every variant: fitted on the test set's own answers (no keys)
             scorer, _ = stages.build_consensus(test_table, seed=seed)

@@ -15,35 +15,33 @@ from __future__ import annotations
 
 from zenml import pipeline
 
+from pipelines.learning import learn_and_register
 from rgd.config.run_config import RunConfig
 from rgd.workflow.sources import source_for
 from steps import names
-from steps.consensus import score_consensus
-from steps.embed import embed_questions
-from steps.evaluate import evaluate_router
 from steps.filter import filter_questions
 from steps.generate import generate_questions, load_test_set
-from steps.names import config_for, respond_step_name
+from steps.names import respond_step_name
 from steps.recorded import data_input
-from steps.register import register_router
 from steps.respond import respond
-from steps.train import train_router
 
 
 @pipeline(name="rgd_training")
 def rgd_training(config: RunConfig) -> None:
-    # the files the run reads are hashed into the steps' inputs (a recorded replay's, the test set's, a recorded
-    # pool's): editing them reruns those steps
+    # every step takes what it reads: its config section(s), or the run's source's view of the config (the data
+    # steps), so that a change elsewhere keeps its cache. The files the run reads are hashed into the data steps'
+    # inputs (a recorded replay's, the test set's, a recorded pool's): editing them reruns those steps
     source = source_for(config)
     files = source.input_files()
     generator, generated_sha256 = data_input(generate_questions, *files.generators)
-    generated, self_answers = generator(config=config_for(config, names.GENERATE_STEP), data_sha256=generated_sha256)
+    generated, self_answers = generator(config=source.generation_view(), data_sha256=generated_sha256)
     test_loader, test_sha256 = data_input(load_test_set, *files.test_set)
-    test = test_loader(config=config_for(config, names.TEST_SET_STEP), data_sha256=test_sha256)
-    respond_cfg = config_for(config, names.RESPOND_STEP)
+    test = test_loader(config=source.test_set_view(), data_sha256=test_sha256)
+    respond_cfg = source.respond_view()
     responder, pool_sha256 = data_input(respond, *files.pool)
+    pool_models = source.pool_model_names()
     train_parts, test_parts = [], []
-    for model in source.pool_model_names():
+    for model in pool_models:
         step_id = respond_step_name(model)
         invocation = responder.with_options(substitutions={"model": step_id.removeprefix(names.RESPOND_PREFIX)})
         train_r, test_r = invocation(config=respond_cfg, model=model, generated=generated, test=test,
@@ -52,14 +50,8 @@ def rgd_training(config: RunConfig) -> None:
         test_parts.append(test_r)
     # the filter also holds a seeded share of the kept questions out of training (evaluation.holdout_fraction)
     kept, pool_responses, report, holdout, holdout_responses = filter_questions(
-        config=config_for(config, names.FILTER_STEP), generated=generated, train_responses=train_parts,
-        self_answers=self_answers)
-    consensus = score_consensus(config=config_for(config, names.CONSENSUS_STEP), pool_responses=pool_responses)
-    embedder, train_x, test_x = embed_questions(config=config_for(config, names.EMBED_STEP), train=kept, test=test)
-    routers, bundle, training = train_router(config=config_for(config, names.TRAIN_STEP), pool_responses=pool_responses,
-                                             train_embeddings=train_x, consensus=consensus, embedder=embedder)
-    evaluation = evaluate_router(config=config_for(config, names.EVALUATE_STEP), routers=routers, router_bundle=bundle,
-                                 training_data=training, test_responses=test_parts, test_embeddings=test_x,
-                                 holdout=holdout, holdout_responses=holdout_responses)
-    register_router(config=config, router_bundle=bundle, evaluation=evaluation, train_questions=kept,
-                    train_embeddings=train_x, filter_report=report)
+        settings=config.filter, consensus_temperature=config.consensus.temperature,
+        holdout_fraction=config.evaluation.holdout_fraction, seed=config.seed, pool_models=pool_models,
+        generated=generated, train_responses=train_parts, self_answers=self_answers)
+    learn_and_register(config, source, pool_responses, kept, test, test_parts, holdout=holdout,
+                       holdout_responses=holdout_responses, filter_report=report)

@@ -47,7 +47,6 @@ class FilterConfig(BaseModel):
     min_score_std: float | None = Field(None, ge=0, description="std of the pool's consensus scores")
     min_pool_correct: int = Field(1, ge=0, description="pool models that must pick the key")
     min_pool_wrong: int = Field(1, ge=0, description="pool models that must not pick the key")
-    consensus_temperature: float = Field(1.0, gt=0)
 
 
 class DroppedQuestion(BaseModel):
@@ -123,13 +122,15 @@ def filter_questions(
     generator_table: ResponseTable | Sequence[Response] | str | None,
     config: FilterConfig | None = None,
     scorer: ConsensusScorer | None = None,
+    consensus_temperature: float = 1.0,
 ) -> tuple[list[Question], ResponseTable | None, FilterReport]:
     """Keep the questions that pass every applicable check.
 
     ``pool_table`` holds the pool's answers (any superset of the questions, any order); ``generator_table``
     the generator's own re-answers, one row per sample (a ResponseTable, a list of Responses, or the name
     of the generator's row in the pool table). ``scorer`` is a fitted ConsensusScorer for the pool; by
-    default one is fitted on these questions. Returns the kept questions, the pool table restricted to
+    default one is fitted on these questions (at ``consensus_temperature``, the run's
+    ``consensus.temperature``). Returns the kept questions, the pool table restricted to
     them (same order), and the report.
     """
     config = config or FilterConfig()
@@ -164,7 +165,7 @@ def filter_questions(
     else:
         if config.require_consensus_agreement or config.min_score_std is not None:
             if scorer is None:
-                scorer = ConsensusScorer(temperature=config.consensus_temperature).fit(pool)
+                scorer = ConsensusScorer(temperature=consensus_temperature).fit(pool)
             consensus = scorer.score(pool)
         if config.require_consensus_agreement:
             fails["consensus_disagrees"] = consensus.majority.astype(np.int64) != keys

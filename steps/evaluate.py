@@ -4,12 +4,11 @@ when the pool has costs and the run a labelled test set, the cost-accuracy curve
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Optional, Union
 
 from zenml import log_metadata, step
 
 import materializers  # noqa: F401 - registers the RGD materializers with ZenML
-from rgd.config.run_config import RunConfig
 from rgd.data.response_table import ResponseTable
 from rgd.routers.bundle import RouterBundle
 from rgd.workflow.artifacts import EmbeddingMatrix, QuestionSet, RouterSet
@@ -20,11 +19,14 @@ from rgd.workflow.training_data import TrainingData
 
 
 @step
-def evaluate_router(config: RunConfig, routers: RouterSet, router_bundle: RouterBundle, training_data: TrainingData,
+def evaluate_router(router_params: dict[str, Any], seed: int, costs: Optional[Union[str, dict[str, float]]],
+                    routers: RouterSet, router_bundle: RouterBundle, training_data: TrainingData,
                     test_responses: list[ResponseTable], test_embeddings: EmbeddingMatrix,
                     holdout: Optional[QuestionSet] = None, holdout_responses: Optional[ResponseTable] = None,
                     ) -> Annotated[dict[str, Any], "evaluation"]:
-    """``router_bundle``: the registered router's embedder (it embeds the held-out questions) and cost policy."""
+    """``router_params``: the registered router's (its cost policy's calibration refits with them); ``costs``:
+    the source's (:meth:`rgd.workflow.sources.Source.step_costs`); ``router_bundle``: the registered router's
+    embedder (it embeds the held-out questions) and cost policy."""
     from rgd.embedding import embed_questions
     from rgd.home import embedding_cache_dir
 
@@ -35,9 +37,9 @@ def evaluate_router(config: RunConfig, routers: RouterSet, router_bundle: Router
         holdout_x = EmbeddingMatrix(tuple(holdout.ids), embed_questions(embedder, holdout.texts, embedding_cache_dir()),
                                     embedder.identity, embedder.kind)
     evaluation = evaluate_stage(routers, test_table, test_embeddings, training_data, holdout=holdout,
-                                holdout_table=holdout_responses, holdout_x=holdout_x, seed=config.seed)
-    cost = cost_stage(config, routers, training_data, test_table, test_embeddings,
-                      None if router_bundle.policy is None else router_bundle.policy.to_dict())
+                                holdout_table=holdout_responses, holdout_x=holdout_x, seed=seed)
+    cost = cost_stage(routers, training_data, test_table, test_embeddings, costs, router_params=router_params,
+                      seed=seed, policy=None if router_bundle.policy is None else router_bundle.policy.to_dict())
     if cost is not None:
         evaluation["cost"] = cost
     metadata = {name: r["top1"] for name, r in evaluation["routers"].items()}

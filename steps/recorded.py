@@ -14,7 +14,7 @@ from typing import Annotated, Any, Optional
 from zenml import step
 
 import materializers  # noqa: F401 - registers the RGD materializers with ZenML
-from rgd.config.run_config import RunConfig
+from rgd.config.run_config import RecordedSpec
 from rgd.data.response_table import ResponseTable
 from rgd.workflow.artifacts import QuestionSet
 
@@ -35,16 +35,17 @@ def data_input(loader: Any, *paths: str | None) -> tuple[Any, Optional[str]]:
 
 
 @step
-def load_recorded_data(config: RunConfig, data_sha256: Optional[str] = None) -> tuple[
+def load_recorded_data(recorded: RecordedSpec, data_sha256: Optional[str] = None) -> tuple[
     Annotated[QuestionSet, "train_questions"],
     Annotated[ResponseTable, "pool_responses"],
     Annotated[QuestionSet, "test_questions"],
     Annotated[ResponseTable, "test_responses"],
 ]:
-    """``data_sha256``: the content hash of ``recorded.dir`` (a cache key; see the module docstring)."""
-    from rgd.workflow.sources import source_for
+    """``recorded``: the run's section; ``data_sha256``: the content hash of ``recorded.dir`` (a cache key;
+    see the module docstring)."""
+    from rgd.data.recorded import load_recorded
 
-    data = source_for(config).load()
+    data = load_recorded(recorded.dir, recorded.models)
     train_q, train_table = data.part("train")
     test_q, test_table = data.part("test")
     report = {"source": data.name, "data_sha256": data_sha256}

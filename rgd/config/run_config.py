@@ -2,7 +2,7 @@
 
 A config is the fields of :class:`RunConfig` (``configs/default.yaml``). How a file also carries an
 orchestrator's settings (a ``zenml:`` block, or a ZenML run configuration with this config under
-``extra.rgd``) is the launcher's business (``pipelines/launch.py``): this module knows nothing of ZenML, nor
+``extra.rgd``) is :mod:`rgd.config.run_file`'s business: this module knows nothing of ZenML, nor
 of step names.
 
 Every model here forbids unknown fields, so a typo fails with the field's path and the allowed names. Short
@@ -14,6 +14,7 @@ forms are accepted where they read naturally: ``generator: Qwen/Qwen2.5-7B-Instr
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -178,6 +179,8 @@ class ConsensusSpec(_Strict):
     n_voters: int | float | None = Field(None, description="None: every model votes; an int: that many of the "
                                          "strongest; a fraction in (0, 1): that share of the pool")
     voter_scope: Literal["pool", "subject"] = "pool"
+    temperature: float = Field(1.0, gt=0, description="softmax temperature of the consensus scores (also the "
+                               "filter's consensus-agreement check's)")
 
 
 class RouterSpec(_Strict):
@@ -280,7 +283,7 @@ class RunConfig(_Strict):
         if not isinstance(data, dict):
             return data
         refuse_plaintext_secrets(data)
-        data = dict(data)
+        data = _moved_keys(dict(data))
         if "generator" in data:
             if "generators" in data:
                 raise ParameterError("give either 'generator' or 'generators', not both")
@@ -379,14 +382,6 @@ class RunConfig(_Strict):
     def is_simulated(self) -> bool:
         return self.pipeline == "training" and self.pool.kind == "simulated"
 
-    def restricted_to(self, sections: frozenset[str] | set[str]) -> "RunConfig":
-        """This config with every section not named reset to its default (for caching on what is read).
-        ``generation.subjects`` is kept: it decides, like ``benchmark``, which subjects the run is about."""
-        include: dict[str, Any] = {s: True for s in sections}
-        if "generation" not in include and self.generation.subjects is not None:
-            include["generation"] = {"subjects"}
-        return RunConfig.model_validate(self.model_dump(include=include, exclude_unset=False), strict=True)
-
     def without_reuse(self) -> "RunConfig":
         """The same run reusing no saved work (``rgd run --no-cache``): every answer and generation
         checkpoint is ignored and rewritten."""
@@ -417,6 +412,30 @@ class RunConfig(_Strict):
             "n_per_subject": self.generation.n_per_subject,
             **{f"filter.{k}": v for k, v in self.filter.model_dump().items()},
         }
+
+
+#: keys that moved, old path -> new path (a config with the old key still loads, with a FutureWarning)
+MOVED_KEYS = {("filter", "consensus_temperature"): ("consensus", "temperature")}
+
+
+def _moved_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with every key of :data:`MOVED_KEYS` at its new place (a FutureWarning says where); the
+    same setting at both places is refused unless the values agree."""
+    for (old_section, old_key), (new_section, new_key) in MOVED_KEYS.items():
+        section = data.get(old_section)
+        if not isinstance(section, dict) or old_key not in section:
+            continue
+        section = dict(section)
+        value = section.pop(old_key)
+        target = dict(data.get(new_section) or {})
+        if new_key in target and target[new_key] != value:
+            raise ParameterError(f"{old_section}.{old_key} ({value!r}) and {new_section}.{new_key} "
+                                 f"({target[new_key]!r}) are the same setting: keep {new_section}.{new_key} only")
+        target[new_key] = value
+        data[old_section], data[new_section] = section, target
+        warnings.warn(f"{old_section}.{old_key} is deprecated: write {new_section}.{new_key} instead",
+                      FutureWarning, stacklevel=2)
+    return data
 
 
 def refuse_plaintext_secrets(data: Any, prefix: str = "") -> None:
@@ -468,6 +487,6 @@ def embedded_default() -> RunConfig:
     if path.is_file():
         data = read_yaml(path)
         if isinstance(data, dict):
-            data.pop("zenml", None)  # the orchestrator's block (pipelines/launch.py reads it)
+            data.pop("zenml", None)  # the orchestrator's block (rgd.config.run_file reads it)
         return parse_run_config(data, str(path))
     return RunConfig(name="default", generators=[GeneratorSpec(kind="simulated", preset="strong")])

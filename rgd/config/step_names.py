@@ -1,4 +1,5 @@
-"""Every step id of the RGD pipelines, and which run-config sections each step reads.
+"""Every step id of the RGD pipelines (what each step reads is its signature: its config sections, or the run's
+source's view for the data steps, :mod:`rgd.workflow.sources`).
 
 The one place step names are typed: the pipelines and steps (through :mod:`steps.names`), the Kubernetes
 run-config checks (``rgd_k8s``) and the command line's report read them from here. A library module, so the
@@ -7,7 +8,7 @@ Kubernetes tools know the steps without importing the adapters; it imports neith
 
 from __future__ import annotations
 
-from rgd.config.run_config import RunConfig, model_slug
+from rgd.config.run_config import model_slug
 
 __all__ = [
     "CONSENSUS_STEP",
@@ -23,11 +24,8 @@ __all__ = [
     "RESPOND_PREFIX",
     "RESPOND_STEP",
     "ROUTE_STEP",
-    "STEP_SECTIONS",
-    "STRUCTURAL_SECTIONS",
     "TEST_SET_STEP",
     "TRAIN_STEP",
-    "config_for",
     "is_known_step",
     "respond_step_name",
 ]
@@ -54,21 +52,6 @@ RECORDED_STEPS = (RECORDED_STEP,)
 #: steps whose output is the run's data (lineage starts there)
 DATA_STEPS = (GENERATE_STEP, RECORDED_STEP)
 
-#: sections every step may depend on (they decide what the data is)
-STRUCTURAL_SECTIONS = frozenset({"pipeline", "benchmark", "simulated", "generators", "pool", "test_set", "recorded"})
-#: sections each cached step reads besides the structural ones (register_router reads everything)
-STEP_SECTIONS: dict[str, frozenset[str]] = {
-    GENERATE_STEP: frozenset({"generation"}),
-    TEST_SET_STEP: frozenset(),
-    RECORDED_STEP: frozenset(),
-    RESPOND_STEP: frozenset({"respond"}),
-    FILTER_STEP: frozenset({"filter", "evaluation", "seed"}),
-    CONSENSUS_STEP: frozenset({"filter", "consensus", "seed"}),
-    EMBED_STEP: frozenset({"embedder"}),
-    TRAIN_STEP: frozenset({"router", "filter", "seed"}),
-    EVALUATE_STEP: frozenset({"router", "seed"}),  # router.params: the cost policy's calibration refits
-}
-
 
 def respond_step_name(model: str) -> str:
     """Invocation id of the respond step for one pool model."""
@@ -77,32 +60,3 @@ def respond_step_name(model: str) -> str:
 
 def is_known_step(name: str) -> bool:
     return name in FIXED_STEPS or name in RECORDED_STEPS or (name.startswith(RESPOND_PREFIX) and len(name) > len(RESPOND_PREFIX))
-
-
-def config_for(config: RunConfig, step: str) -> RunConfig:
-    """The config with the sections ``step`` does not read reset to defaults, so that changing, say, the
-    router's parameters does not invalidate the cached answers of the respond steps (ZenML caches on inputs)."""
-    own = STEP_SECTIONS.get(step)
-    if own is None:
-        return config
-    projected = config.restricted_to(STRUCTURAL_SECTIONS | own)
-    if step == GENERATE_STEP:
-        projected = _without_pool_settings(projected)
-    return projected
-
-
-def _without_pool_settings(config: RunConfig) -> RunConfig:
-    """Generation never asks the pool: its view keeps the pool's kind and model names (the run's shape) but
-    not the pool's parameters (a timeout, a URL) nor the simulated pool's config, so changing them keeps the
-    cached generation."""
-    from rgd.config.run_config import PoolModelSpec
-    from rgd.simulated.pool import PoolConfig
-
-    # a recorded pool's one parameter (its directory) is what it is, and the config must stay valid
-    params = config.pool.params if config.pool.kind == "recorded" else {}
-    pool = config.pool.model_copy(update={"params": params, "models": [PoolModelSpec(name=m.name)
-                                                                       for m in config.pool.models]})
-    update: dict = {"pool": pool}
-    if config.simulated is not None:
-        update["simulated"] = config.simulated.model_copy(update={"pool": PoolConfig()})
-    return config.model_copy(update=update)

@@ -10,11 +10,11 @@ from rgd.workflow.evaluate import evaluate_stage, flat_metrics
 from rgd.workflow.generate import generate_stage, load_test_set
 from rgd.workflow.respond import merge_pool, respond_stage
 from rgd.workflow.sources import SimulatedSource, source_for
-from rgd.workflow.train import embed_stage, fit_routers, train_stage, training_data
+from rgd.workflow.train import embed_stage, fit_routers, train_stage
 from rgd.workflow.training_data import TrainingData
 
 __all__ = [
     "SimulatedSource", "TrainingData", "build_consensus", "consensus_stage", "embed_stage", "evaluate_stage", "filter_stage",
     "fit_routers", "flat_metrics", "generate_stage", "load_test_set", "merge_pool", "respond_stage", "source_for",
-    "train_stage", "training_data",
+    "train_stage",
 ]

@@ -15,14 +15,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from rgd.config.run_config import RunConfig, model_slug
+from rgd.config.run_config import model_slug
 from rgd.data.response_table import ResponseTable
 from rgd.errors import ParameterError
 from rgd.evaluation.cost_curve import cost_curve_summary, policy_curve, reliability, single_points
 from rgd.routers.base import Router, TrainingSet
 from rgd.routers.policy import COST_WEIGHT_RANGE, CostPolicy, fit_calibrator, knob_grid
 from rgd.workflow.artifacts import EmbeddingMatrix, RouterSet
-from rgd.workflow.sources import source_for
 from rgd.workflow.train import seeded_params
 from rgd.workflow.training_data import TrainingData
 
@@ -120,26 +119,37 @@ def cost_metrics(report: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
-def cost_stage(config: RunConfig, routers: RouterSet, train: TrainingData, test_table: ResponseTable,
-               test_x: EmbeddingMatrix, policy: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
-    """The pipeline's cost evaluation (:func:`cost_evaluation`) when the pool has costs and the run a labelled
-    test set, else None. ``policy``: the registered router's policy from training (JSON), reused."""
-    costs = source_for(config).pool_costs(list(routers.main.models_))
-    if costs is None or not test_table.n_questions or not test_table.has_answers:
+def resolve_costs(costs: str | Mapping[str, Any] | None, models: Sequence[str]) -> dict[str, float] | None:
+    """The pool ``models``' costs from what the run's source gives (:meth:`rgd.workflow.sources.Source.step_costs`:
+    a costs file, a map, or None for none), validated (:func:`rgd.routers.cost.load_costs`)."""
+    from rgd.routers.cost import load_costs
+
+    return None if costs is None else load_costs(costs, models)
+
+
+def cost_stage(routers: RouterSet, train: TrainingData, test_table: ResponseTable, test_x: EmbeddingMatrix,
+               costs: str | Mapping[str, Any] | None, *, router_params: Mapping[str, Any] | None = None,
+               seed: int = 0, policy: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """The pipeline's cost evaluation (:func:`cost_evaluation`) when the pool has costs (:func:`resolve_costs`)
+    and the run a labelled test set, else None. ``router_params``: the registered router's; ``policy``: its
+    policy from training (JSON), reused."""
+    pool_costs = resolve_costs(costs, list(routers.main.models_))
+    if pool_costs is None or not test_table.n_questions or not test_table.has_answers:
         return None
     given = {routers.primary: CostPolicy.from_dict(policy)} if policy is not None else None
     report, _ = cost_evaluation(routers.routers, routers.primary, train.training_set, test_table, test_x.vectors,
-                                costs, router_params={routers.primary: config.router.params}, seed=config.seed,
+                                pool_costs, router_params={routers.primary: dict(router_params or {})}, seed=seed,
                                 given=given)
     return report
 
 
-def policy_stage(config: RunConfig, routers: RouterSet, train: TrainingData) -> dict[str, Any] | None:
-    """The registered router's cost policy (:class:`rgd.routers.policy.CostPolicy`, JSON) when the run's
-    source gives the pool's costs (:meth:`rgd.workflow.sources.Source.pool_costs`), else None: stored in the
-    bundle's metadata, so the served model and ``rgd route`` take a cost weight."""
-    costs = source_for(config).pool_costs(list(routers.main.models_))
-    if costs is None:
+def policy_stage(routers: RouterSet, train: TrainingData, costs: str | Mapping[str, Any] | None, *,
+                 router_params: Mapping[str, Any] | None = None, seed: int = 0) -> dict[str, Any] | None:
+    """The registered router's cost policy (:class:`rgd.routers.policy.CostPolicy`, JSON) when the pool has
+    costs (:func:`resolve_costs`), else None: stored in the bundle's metadata, so the served model and
+    ``rgd route`` take a cost weight."""
+    pool_costs = resolve_costs(costs, list(routers.main.models_))
+    if pool_costs is None:
         return None
-    return fit_policy(routers.primary, routers.main, config.router.params, train.training_set, costs,
-                      seed=config.seed).to_dict()
+    return fit_policy(routers.primary, routers.main, dict(router_params or {}), train.training_set, pool_costs,
+                      seed=seed).to_dict()

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rgd.config.run_config import RunConfig
+from rgd.config.run_config import ConsensusSpec
 from rgd.consensus import ConsensusResult, ConsensusScorer
 from rgd.data.response_table import ResponseTable
 from rgd.errors import DataError
-from rgd.filtering import FilterReport, filter_questions
+from rgd.filtering import FilterConfig, FilterReport, filter_questions
 from rgd.workflow.artifacts import ConsensusArtifact, QuestionSet
 
 #: the filter setting behind each check (what to loosen)
@@ -35,12 +35,16 @@ def explain_filter(report: FilterReport) -> str:
     return "; ".join(lines)
 
 
-def filter_stage(config: RunConfig, generated: QuestionSet, pool_table: ResponseTable,
-                 self_answers: ResponseTable | None) -> tuple[QuestionSet, ResponseTable, FilterReport]:
+def filter_stage(settings: FilterConfig, generated: QuestionSet, pool_table: ResponseTable,
+                 self_answers: ResponseTable | None, *, consensus_temperature: float = 1.0,
+                 ) -> tuple[QuestionSet, ResponseTable, FilterReport]:
+    """The generated questions the filter keeps (``settings``: the run's ``filter`` section; the agreement
+    check's consensus at ``consensus_temperature``, the run's ``consensus.temperature``)."""
     if not len(generated):
         raise DataError("no generated questions reached the filter: the generators wrote none (see the "
                         "generate_questions report)")
-    kept, kept_table, report = filter_questions(list(generated.questions), pool_table, self_answers, config.filter)
+    kept, kept_table, report = filter_questions(list(generated.questions), pool_table, self_answers, settings,
+                                                consensus_temperature=consensus_temperature)
     if not kept:
         raise DataError(f"the filter dropped all {report.n_input} generated questions; by check: "
                         f"{explain_filter(report)}. Loosen those settings (filter: ...) or use a better generator")
@@ -55,7 +59,7 @@ def build_consensus(table: ResponseTable, *, seed: int = 0, temperature: float =
     return scorer, scorer.score(table)
 
 
-def consensus_stage(config: RunConfig, table: ResponseTable) -> ConsensusArtifact:
-    scorer, result = build_consensus(table, seed=config.seed, temperature=config.filter.consensus_temperature,
-                                     **config.consensus.model_dump())
+def consensus_stage(spec: ConsensusSpec, table: ResponseTable, seed: int = 0) -> ConsensusArtifact:
+    """The consensus of the run's ``consensus`` section, fitted on the pool's training answers."""
+    scorer, result = build_consensus(table, seed=seed, **spec.model_dump())
     return ConsensusArtifact(scorer, result, table.question_ids)

@@ -89,21 +89,21 @@ def holdout_split(ids: Sequence[str], subjects: Sequence[str], fraction: float, 
     return [i for i in range(len(ids)) if i not in held_set], sorted(held)
 
 
-def holdout_stage(config, kept, table: ResponseTable):
+def holdout_stage(kept, table: ResponseTable, fraction: float, seed: int = 0):
     """Split the filtered questions (a QuestionSet) and the pool's answers to them into the training share and
-    the held-out share (``config.evaluation.holdout_fraction``, seeded by ``config.seed``)."""
+    the held-out share (``fraction``: the run's ``evaluation.holdout_fraction``; seeded by ``seed``)."""
     if tuple(kept.ids) != tuple(table.question_ids):
         raise ParameterError("the filtered questions and the pool's answers are not aligned")
     train_pos, held_pos = holdout_split(kept.ids, [q.subject for q in kept.questions],
-                                        config.evaluation.holdout_fraction, config.seed)
-    if config.evaluation.holdout_fraction > 0 and not held_pos:
-        raise ParameterError(f"evaluation.holdout_fraction {config.evaluation.holdout_fraction} holds out no "
+                                        fraction, seed)
+    if fraction > 0 and not held_pos:
+        raise ParameterError(f"evaluation.holdout_fraction {fraction} holds out no "
                              f"question of the {len(kept)} the filter kept (a subject needs two or more); "
                              "generate more questions")
     per_subject = Counter(kept.questions[i].subject for i in train_pos)
     if held_pos and max(per_subject.values(), default=0) < 2:
         # the router compares routings on halves of each subject's training questions: one each leaves nothing
-        raise ParameterError(f"evaluation.holdout_fraction {config.evaluation.holdout_fraction} leaves "
+        raise ParameterError(f"evaluation.holdout_fraction {fraction} leaves "
                              f"{len(train_pos)} training question(s) of the {len(kept)} the filter kept, at most "
                              "one per subject (the router needs two or more in a subject): lower "
                              "evaluation.holdout_fraction or generate more questions")

@@ -63,12 +63,43 @@ class Source:
         """Every pool model's cost (validated, in ``models`` order), or None where the run has none."""
         return configured_costs(self.config, models)
 
+    def step_costs(self) -> str | dict[str, float] | None:
+        """The pool's costs as the steps take them (:func:`rgd.workflow.costs.resolve_costs` validates them
+        against the trained pool): here every pool model's, validated now."""
+        return self.pool_costs(self.pool_model_names())
+
     def input_files(self) -> InputFiles:
         return InputFiles()
 
     def preflight(self) -> None:
         """Check what can be checked before any step runs (backends, directories, subjects)."""
         raise NotImplementedError
+
+    # the views of the data steps: what decides the data, every other section at its default, so that a change
+    # elsewhere (a router parameter, a filter threshold) keeps their cache (ZenML caches a step on its inputs)
+    def generation_view(self) -> RunConfig:
+        """The config generation reads: the data's sections and ``generation``, without the pool's settings
+        (its parameters, the simulated pool's config): generation never asks the pool."""
+        from rgd.config.run_config import PoolModelSpec
+        from rgd.simulated.pool import PoolConfig
+
+        config = data_view(self.config)
+        # a recorded pool's one parameter (its directory) is what it is, and the config must stay valid
+        params = config.pool.params if config.pool.kind == "recorded" else {}
+        pool = config.pool.model_copy(update={"params": params, "models": [PoolModelSpec(name=m.name)
+                                                                           for m in config.pool.models]})
+        update: dict[str, Any] = {"pool": pool}
+        if config.simulated is not None:
+            update["simulated"] = config.simulated.model_copy(update={"pool": PoolConfig()})
+        return config.model_copy(update=update)
+
+    def test_set_view(self) -> RunConfig:
+        """The config the test set's loader reads."""
+        return data_view(self.config)
+
+    def respond_view(self) -> RunConfig:
+        """The config a pool model's answering reads: the data's sections and ``respond``."""
+        return data_view(self.config, "respond")
 
 
 class TrainingSource(Protocol):
@@ -87,6 +118,19 @@ class TrainingSource(Protocol):
                         extra_params: dict[str, Any] | None = None) -> dict[str, Any]:
         """JSON-able: everything besides the questions and the sampling that decides ``model``'s answers."""
         ...
+
+
+#: the sections that decide what a run's data is (with ``generation``, which decides the generated questions)
+DATA_SECTIONS = frozenset({"pipeline", "benchmark", "simulated", "generators", "generation", "pool", "test_set",
+                           "recorded"})
+
+
+def data_view(config: RunConfig, *sections: str) -> RunConfig:
+    """``config`` with the :data:`DATA_SECTIONS` and ``sections`` as they are and every other section at its
+    default (a valid config still: each of them defaults to a consistent value)."""
+    kept = DATA_SECTIONS | set(sections)
+    return config.model_copy(update={name: field.get_default(call_default_factory=True)
+                                     for name, field in RunConfig.model_fields.items() if name not in kept})
 
 
 def source_for(config: RunConfig) -> Source:
@@ -272,6 +316,7 @@ class LLMSource(Source):
         else:
             for model in names:
                 check_backend(config.pool.kind, model, self._params(model, None), f"pool model {model!r}")
+        self.step_costs()  # all the pool models' costs or none, named now rather than in the train step
         if config.generation.subjects or config.benchmark:
             load_subjects(config.generation.subjects or config.benchmark)
         if config.test_set is not None:  # none: label-free end to end (estimated on held-out generated questions)
@@ -385,18 +430,18 @@ class RecordedSource(Source):
 
     generated = False
 
+    def step_costs(self) -> str | dict[str, float] | None:
+        """``recorded.costs`` as given (a file or a map): validated by the steps against the recorded pool."""
+        return self.config.recorded.costs
+
     def input_files(self) -> InputFiles:
         return InputFiles(pool=(self.config.recorded.dir,))
 
     def preflight(self) -> None:
         """The recorded directory, read with the loader the step uses."""
-        self.load()
-
-    def load(self):
-        """The recorded data set (:class:`rgd.data.recorded.RecordedDataset`), ``recorded.models`` only."""
         from rgd.data.recorded import load_recorded
 
-        return load_recorded(self.config.recorded.dir, self.config.recorded.models)
+        load_recorded(self.config.recorded.dir, self.config.recorded.models)
 
 
 def replay_spec(spec: Any, generation: Any) -> tuple[list[Question], dict[str, Any]]:

@@ -12,24 +12,23 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from rgd.config.run_config import RunConfig
-from rgd.data.response_table import ResponseTable
+from rgd.config.run_config import EmbedderSpec, RouterSpec
 from rgd.home import embedding_cache_dir
 from rgd.routers.base import Router, TrainingSet
 from rgd.routers.registry import ROUTERS, fit_router
-from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, QuestionSet, RouterSet
-from rgd.workflow.sources import source_for
+from rgd.workflow.artifacts import EmbeddingMatrix, QuestionSet, RouterSet
 from rgd.workflow.training_data import TrainingData
 
 log = logging.getLogger(__name__)
 
 
-def embed_stage(config: RunConfig, train: QuestionSet, test: QuestionSet, cache_dir: Path | None = None):
-    """Fit the embedder on the training texts; embed both sets (through the on-disk cache)."""
+def embed_stage(spec: EmbedderSpec, train: QuestionSet, test: QuestionSet, cache_dir: Path | None = None):
+    """Fit the embedder of the run's ``embedder`` section on the training texts; embed both sets (through the
+    on-disk cache)."""
     from rgd.embedding import fit_and_embed
 
-    embedder, train_v, test_v = fit_and_embed(config.embedder.kind, train.texts, test.texts,
-                                              cache_dir or embedding_cache_dir(), **config.embedder.params)
+    embedder, train_v, test_v = fit_and_embed(spec.kind, train.texts, test.texts, cache_dir or embedding_cache_dir(),
+                                              **spec.params)
     train_x = EmbeddingMatrix(tuple(train.ids), train_v, embedder.identity, embedder.kind)
     test_x = EmbeddingMatrix(tuple(test.ids), test_v, embedder.identity, embedder.kind)
     return embedder, train_x, test_x
@@ -55,15 +54,7 @@ def fit_routers(names: Sequence[str], params: Mapping[str, Mapping[str, Any]], t
     return fitted, seconds
 
 
-def training_data(config: RunConfig, table: ResponseTable, embeddings: EmbeddingMatrix,
-                  consensus: ConsensusArtifact) -> TrainingData:
-    """The run's training set: its keys are the generator's when the run's source writes its questions
-    (:attr:`rgd.workflow.sources.Source.generated`), a benchmark's TRUE keys for a recorded pool."""
-    return TrainingData.build(table, embeddings, consensus, generated=source_for(config).generated)
-
-
-def train_stage(config: RunConfig, data: TrainingData) -> RouterSet:
-    """Train the configured router and the baselines on the same training set."""
-    routers, _ = fit_routers([config.router.name, *config.router.baselines], {config.router.name: config.router.params},
-                             data.training_set, seed=config.seed)
-    return RouterSet(routers, config.router.name)
+def train_stage(spec: RouterSpec, data: TrainingData, seed: int = 0) -> RouterSet:
+    """Train the router of the run's ``router`` section and its baselines on the same training set."""
+    routers, _ = fit_routers([spec.name, *spec.baselines], {spec.name: spec.params}, data.training_set, seed=seed)
+    return RouterSet(routers, spec.name)

@@ -11,7 +11,6 @@ from pipelines.launch import parse_run_file as parse_run_config
 from rgd.config.run_config import RunConfig, model_slug
 from rgd.errors import DataError
 from rgd.workflow.sources import source_for
-from steps.names import config_for
 from tests.paths import REPO_ROOT as REPO
 
 
@@ -40,11 +39,14 @@ def test_k8s_config_respond_steps_match_the_pool():
     assert config.embedder.kind == "minilm" and config.generators[0].kind == "vllm"
 
 
-def test_step_projection_keeps_caches_of_unrelated_steps():
+def test_data_views_keep_caches_of_unrelated_steps():
     a = RunConfig(generators=["strong"])
-    b = RunConfig(generators=["strong"], router={"name": "cascal", "params": {"k_max": 3}})
-    assert config_for(a, "respond") == config_for(b, "respond")
-    assert config_for(a, "train_router") != config_for(b, "train_router")
+    b = RunConfig(generators=["strong"], router={"name": "cascal", "params": {"k_max": 3}},
+                  filter={"min_answer_entropy": 0.3})
+    for view in ("generation_view", "test_set_view", "respond_view"):
+        assert getattr(source_for(a), view)() == getattr(source_for(b), view)(), view
+    # the other steps take their own sections: a filter threshold is not the consensus step's input
+    assert a.consensus == b.consensus and a.router != b.router
 
 
 def test_simulated_latents_survive_a_fresh_process_world(tmp_path, monkeypatch):
@@ -73,14 +75,14 @@ def test_simulated_latents_survive_a_fresh_process_world(tmp_path, monkeypatch):
 
 
 def test_subjects_without_benchmark_survive_every_step_projection(tmp_path):
-    """generation.subjects without benchmark (issue 13, class 12): every step's view of the config validates."""
-    from steps import names
-
+    """generation.subjects without benchmark (issue 13, class 12): every data step's view of the config validates
+    again where the step reads it (ZenML stores it as JSON)."""
     config, _ = parse_run_config({"generators": [{"kind": "openai", "model": "g", "params": {"base_url": "http://h/v1"}}],
                                   "pool": {"kind": "openai", "models": ["a", "b"], "params": {"base_url": "http://h/v1"}},
                                   "generation": {"subjects": "mmlu_pro"}, "test_set": {"dir": str(tmp_path)}})
-    for step in [*names.FIXED_STEPS, names.RESPOND_STEP]:
-        assert config_for(config, step).generation.subjects == "mmlu_pro"
+    source = source_for(config)
+    for view in (source.generation_view(), source.test_set_view(), source.respond_view()):
+        assert RunConfig.model_validate(view.model_dump(mode="json")).generation.subjects == "mmlu_pro"
 
 
 def test_pool_settings_do_not_invalidate_the_cached_generation():
@@ -90,11 +92,11 @@ def test_pool_settings_do_not_invalidate_the_cached_generation():
            "benchmark": "mmlu_pro", "test_set": {"dir": "x"}}
     a = parse_run_config(llm)[0]
     b = parse_run_config({**llm, "pool": {**llm["pool"], "params": {"base_url": "http://h/v1", "timeout_s": 600}}})[0]
-    assert config_for(a, "generate_questions") == config_for(b, "generate_questions")
-    assert config_for(a, "respond") != config_for(b, "respond")
+    assert source_for(a).generation_view() == source_for(b).generation_view()
+    assert source_for(a).respond_view() != source_for(b).respond_view()
     s1 = parse_run_config({"generators": ["strong"]})[0]
     s2 = parse_run_config({"generators": ["strong"], "simulated": {"pool": {"seed": 3}}})[0]
-    assert config_for(s1, "generate_questions") == config_for(s2, "generate_questions")
-    assert config_for(s1, "respond") != config_for(s2, "respond")
+    assert source_for(s1).generation_view() == source_for(s2).generation_view()
+    assert source_for(s1).respond_view() != source_for(s2).respond_view()
     s3 = parse_run_config({"generators": ["strong"], "generation": {"n_per_subject": 7}})[0]
-    assert config_for(s1, "generate_questions") != config_for(s3, "generate_questions")
+    assert source_for(s1).generation_view() != source_for(s3).generation_view()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rgd.config.run_config import RunConfig
+from rgd.workflow.sources import data_view
 
 REAL = {"generators": [{"kind": "openai", "model": "gen"}], "pool": {"kind": "openai", "models": ["a", "b"]},
         "generation": {"subjects": "subjects.yaml"}}
@@ -25,7 +26,7 @@ def test_with_a_test_set_the_labelled_metric_is_the_default():
     assert bench.test_set is not None and bench.test_set.dir == "data/mmlu_pro"
     # `test_set: null` says there is none, even with a benchmark
     none = RunConfig.model_validate({**REAL, "benchmark": "mmlu_pro", "test_set": None})
-    assert none.is_label_free and none.restricted_to({"pipeline", "benchmark", "generators", "pool", "test_set"}).is_label_free
+    assert none.is_label_free and data_view(none).is_label_free
     assert RunConfig.model_validate({"generators": ["strong"]}).promotion_metric == "top1"
 
 

@@ -92,7 +92,9 @@ def test_the_train_stage_stores_a_cost_policy_only_when_the_pool_has_costs(tmp_p
     from rgd.routers.policy import CostPolicy
     from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix
     from rgd.workflow.costs import policy_stage
-    from rgd.workflow.train import train_stage, training_data
+    from rgd.workflow.sources import source_for
+    from rgd.workflow.train import train_stage
+    from rgd.workflow.training_data import TrainingData
     from tests.rgd.tracking.synthetic import MODELS
     from tests.rgd.tracking.synthetic import synthetic_pool as small_pool
 
@@ -105,14 +107,14 @@ def test_the_train_stage_stores_a_cost_policy_only_when_the_pool_has_costs(tmp_p
     base = {"pipeline": "recorded", "router": {"name": "cascal", "params": {"min_points": 5}, "baselines": []},
             "registry": {"must_beat": []}}
     with_costs = parse_run_config({**base, "recorded": {"dir": str(tmp_path), "costs": costs}})
-    data = training_data(with_costs, table, x, consensus)
-    routers = train_stage(with_costs, data)
-    doc = policy_stage(with_costs, routers, data)
+    data = TrainingData.build(table, x, consensus, generated=False)
+    routers = train_stage(with_costs.router, data)
+    doc = policy_stage(routers, data, source_for(with_costs).step_costs(), router_params=with_costs.router.params)
     policy = CostPolicy.from_dict(doc)
     assert policy.models == tuple(MODELS) and policy.costs.tolist() == [1.0, 2.0, 3.0, 4.0]
     assert np.array_equal(policy.rank(routers.main.scores(x.vectors), 0.0), routers.main.rank(x.vectors))
     without = parse_run_config({**base, "recorded": {"dir": str(tmp_path)}})
-    assert policy_stage(without, routers, data) is None
+    assert policy_stage(routers, data, source_for(without).step_costs()) is None
 
 
 def test_the_cost_plot_is_drawn_from_the_report(report, tmp_path):

@@ -28,7 +28,7 @@ def test_every_question_dropped_names_each_check_and_its_threshold():
                           answers=np.zeros(6, dtype=np.int8))
     config = RunConfig(generators=["strong"])
     with pytest.raises(DataError) as info:
-        filter_stage(config, QuestionSet(tuple(qs)), table, None)
+        filter_stage(config.filter, QuestionSet(tuple(qs)), table, None)
     msg = str(info.value)
     assert "all 6 generated questions" in msg
     assert "low_answer_entropy (min_answer_entropy=0.1): 6" in msg
@@ -41,4 +41,4 @@ def test_no_generated_questions_at_all():
                           n_options=np.zeros(0, dtype=np.int16), choices=np.zeros((2, 0), dtype=np.int8),
                           confidence=np.zeros((2, 0)), answers=np.zeros(0, dtype=np.int8))
     with pytest.raises(DataError, match="no generated questions reached the filter"):
-        filter_stage(RunConfig(generators=["strong"]), QuestionSet(()), table, None)
+        filter_stage(RunConfig(generators=["strong"]).filter, QuestionSet(()), table, None)

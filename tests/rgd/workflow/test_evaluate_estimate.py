@@ -26,12 +26,14 @@ def run(tmp_path_factory):
     test = stages.load_test_set(config)
     pool = SimulatedPool(stages.SimulatedSource(config).world(generated, test), config.simulated.pool)
     table, test_table = pool.answer_table(list(generated.questions)), pool.answer_table(list(test.questions))
-    kept, kept_table, _ = stages.filter_stage(config, generated, table, self_answers)
-    train_q, train_table, held_q, held_table = holdout_stage(config, kept, kept_table)
-    consensus = stages.consensus_stage(config, train_table)
-    embedder, train_x, test_x = stages.embed_stage(config, train_q, test, cache_dir=tmp_path_factory.mktemp("c"))
-    training = stages.training_data(config, train_table, train_x, consensus)
-    routers = stages.train_stage(config, training)
+    kept, kept_table, _ = stages.filter_stage(config.filter, generated, table, self_answers)
+    train_q, train_table, held_q, held_table = holdout_stage(kept, kept_table, config.evaluation.holdout_fraction,
+                                                             config.seed)
+    consensus = stages.consensus_stage(config.consensus, train_table, config.seed)
+    embedder, train_x, test_x = stages.embed_stage(config.embedder, train_q, test,
+                                                   cache_dir=tmp_path_factory.mktemp("c"))
+    training = stages.TrainingData.build(train_table, train_x, consensus, generated=True)
+    routers = stages.train_stage(config.router, training, config.seed)
     held_x = EmbeddingMatrix(tuple(held_q.ids), embedder.embed(held_q.texts), embedder.identity, embedder.kind)
     return locals()
 

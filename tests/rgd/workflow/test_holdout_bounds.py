@@ -36,8 +36,9 @@ def test_a_holdout_over_half_is_refused_at_config_load(fraction):
 def test_a_training_share_of_one_question_per_subject_is_refused():
     kept, table = _kept(3, 3)  # half of 3 rounds to 2 held out: 1 left to train on in each subject
     config = RunConfig.model_validate({"generators": ["strong"], "evaluation": {"holdout_fraction": 0.5}})
+    fraction = config.evaluation.holdout_fraction
     with pytest.raises(ParameterError, match=r"evaluation\.holdout_fraction 0\.5 leaves 3 training question"):
-        holdout_stage(config, kept, table)
+        holdout_stage(kept, table, fraction, config.seed)
     kept, table = _kept(3, 4)
-    train_q, _, held_q, _ = holdout_stage(config, kept, table)
+    train_q, _, held_q, _ = holdout_stage(kept, table, fraction, config.seed)
     assert len(train_q) == 6 and len(held_q) == 6

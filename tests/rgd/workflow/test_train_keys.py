@@ -8,14 +8,17 @@ from rgd.config.run_config import RunConfig
 from rgd.data.recorded import load_recorded
 from rgd.workflow.artifacts import EmbeddingMatrix
 from rgd.workflow.curate import consensus_stage
-from rgd.workflow.train import train_stage, training_data
+from rgd.workflow.sources import source_for
+from rgd.workflow.train import train_stage
+from rgd.workflow.training_data import TrainingData
 from tests.rgd.conftest import synthetic_pool, write_recorded
 
 
 def _fit(config, table, x):
-    consensus = consensus_stage(config, table)
+    consensus = consensus_stage(config.consensus, table, config.seed)
     emb = EmbeddingMatrix(table.question_ids, x, "test", "test")
-    return train_stage(config, training_data(config, table, emb, consensus)).routers["truth_cluster"]
+    data = TrainingData.build(table, emb, consensus, generated=source_for(config).generated)
+    return train_stage(config.router, data, config.seed).routers["truth_cluster"]
 
 
 def test_the_recorded_pipeline_keeps_true_keys_from_the_label_free_router(tmp_path):
