@@ -71,7 +71,7 @@ class TruthEstimate:
         return float(self.accuracy[-1]) if self.scores.shape[0] > self.n_pool else None
 
 
-def key_is_arbiter(estimate: TruthEstimate) -> bool:
+def key_is_arbiter(estimate: TruthEstimate, questions: np.ndarray | None = None) -> bool:
     """Whether the generator's key is estimated at least as reliable as the pool's runner-up.
 
     Then it is kept as a voter: a model outside the pool, it does not share the pool's crowd errors, and as
@@ -79,9 +79,13 @@ def key_is_arbiter(estimate: TruthEstimate) -> bool:
     one (measured on the recorded pools with a strong generator's keys: dropping such a key, as when only an
     anchor was kept, cost up to 18 points; benchmarks/README.md). A key below the runner-up is dropped: it
     cannot tell the crowd's shared errors from the truth better than the pool, and only moves the estimate.
+    ``questions`` (a mask or indices): judge every voter on those questions only (e.g. the ones the key
+    answered, when it has none for the others).
     """
-    key = estimate.key_accuracy
-    return key is not None and key >= float(np.sort(estimate.accuracy[: estimate.n_pool])[-2])
+    if estimate.key_accuracy is None:
+        return False
+    accuracy = estimate.accuracy if questions is None else estimate.scores[:, questions].mean(axis=1)
+    return bool(accuracy[-1] >= float(np.sort(accuracy[: estimate.n_pool])[-2]))
 
 
 def key_is_anchor(estimate: TruthEstimate) -> bool:
@@ -186,9 +190,10 @@ def _eta(d: _Votes, theta, delta, beta, b):
     return theta[:, None] + delta[:, d.subj] + beta[:, None] * d.z - b[None, :]
 
 
-def _e_step(d: _Votes, p, rho):
-    """Posterior over the truth (Q, O), over the distractor (Q, O) or None, and the log-likelihood."""
-    ans = d.answered
+def _e_step(d: _Votes, p, rho, ans: np.ndarray | None = None):
+    """Posterior over the truth (Q, O), over the distractor (Q, O) or None, and the log-likelihood; ``ans``
+    (V, Q): the votes that count (default: every answered one; a voter left out is a row of False)."""
+    ans = d.answered if ans is None else ans
     if rho is None:  # one-coin errors: uniform over the K - 1 wrong options
         km1 = np.maximum(d.n_options - 1, 1).astype(np.float64)[None, :]
         w = np.where(ans, np.log(p / (1 - p)) + np.log(km1), 0.0)
@@ -381,14 +386,37 @@ def posterior_given(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
     models and question difficulties, with nothing refitted: what the estimate says when some votes change,
     e.g. with one voter left out (its row set to -1). The votes are for the estimate's own voters, key and
     questions; with the votes it was fitted on this is ``estimate.posterior``."""
+    d, p = _fitted_votes(estimate, choices, n_options, confidence, key, subjects)
+    return _e_step(d, p, estimate.params["rho"])[0]
+
+
+def _fitted_votes(estimate: TruthEstimate, choices, n_options, confidence, key, subjects):
+    """The votes and every vote's probability of being right under ``estimate``'s fitted voter models."""
     d = _Votes(choices, n_options, confidence, key, subjects)
     prm = estimate.params
     if d.n_v != len(estimate.ability) or d.n_q != len(estimate.difficulty):
         raise ParameterError(f"votes of {d.n_v} voters on {d.n_q} questions, but the estimate has "
                              f"{len(estimate.ability)} voters and {len(estimate.difficulty)} questions")
     b = estimate.difficulty if prm["model"] == "irt" else 0 * estimate.difficulty
-    p = np.clip(_sigmoid(_eta(d, prm["theta"], prm["delta"], prm["beta"], b)), 1e-4, 1 - 1e-4)
-    return _e_step(d, p, prm["rho"])[0]
+    return d, np.clip(_sigmoid(_eta(d, prm["theta"], prm["delta"], prm["beta"], b)), 1e-4, 1 - 1e-4)
+
+
+def judged_by_others(estimate: TruthEstimate, choices: np.ndarray, n_options: np.ndarray,
+                     confidence: np.ndarray | None = None, key: np.ndarray | None = None,
+                     subjects: np.ndarray | None = None, voters=None) -> np.ndarray:
+    """(len(voters), Q) each of ``voters``' answers (default: every pool model) scored by the posterior with
+    that voter's own votes left out, nothing refitted (0 where it did not answer): how right the others say
+    it is. A voter's own votes pull the posterior its way, so its plain score vouches for itself."""
+    d, p = _fitted_votes(estimate, choices, n_options, confidence, key, subjects)
+    voters = range(estimate.n_pool) if voters is None else voters
+    rows = np.arange(d.n_q)
+    out = []
+    for v in voters:  # one E-step per voter (a loop over the pool's models, each vectorised over questions)
+        ans = d.answered.copy()
+        ans[v] = False
+        post = _e_step(d, p, estimate.params["rho"], ans)[0]
+        out.append(np.where(d.answered[v], post[rows, d.choices[v]], 0.0))
+    return np.array(out).reshape(len(out), d.n_q)
 
 
 def heldout_loglik(choices, n_options, key=None, subjects=None, *, n_folds: int = 2, seed: int = 0, **kw) -> float:
@@ -474,13 +502,7 @@ def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
     if len(acc) < 2:
         raise DataError("identifiability needs a pool of at least two models")
     leader, runner_up = (int(i) for i in np.argsort(-acc, kind="stable")[:2])
-    choices = np.asarray(choices)
-    votes = _Votes(choices, n_options, None, None, None)  # the pool's own choices, to score them
-    judged = []
-    for v in (leader, runner_up):
-        without = choices.copy()
-        without[v] = -1
-        judged.append(votes.chosen(posterior_given(estimate, without, n_options, confidence, key, subjects))[v])
+    judged = judged_by_others(estimate, choices, n_options, confidence, key, subjects, (leader, runner_up))
     diff = judged[0] - judged[1]
     se = float(diff.std() / np.sqrt(max(len(diff), 1)))
     return Identifiability(leader, runner_up, float(diff.mean()), se, IDENTIFIABLE_Z * se)

@@ -60,11 +60,18 @@ def _report(run, home: Path, seconds: float) -> None:
     estimate = (evaluation or {}).get("estimate")
     if estimate:
         where = "test questions, keys hidden" if estimate.get("on") == "test" else "held-out generated questions"
-        click.echo(f"\nlabel-free estimate on {estimate['n_questions']} {where} ({estimate['set_id']}; no keys read)")
-        click.echo(f"{'router':<14}{'est. top-1':>11}{'est. top-3':>11}")
+        click.echo(f"\nlabel-free estimate on {estimate['n_questions']} {where} ({estimate['set_id']}; no answer "
+                   "key read)")
+        click.echo(f"{'router':<14}{'est. top-1':>11}{'interval':>15}{'est. top-3':>11}")
         for name, r in estimate["routers"].items():
             mark = "  <- registered" if name == evaluation["primary"] else ""
-            click.echo(f"{name:<14}{r['top1']:>11.4f}{r['top3_vote']:>11.4f}{mark}")
+            span = f"{r['top1_low']:.3f}-{r['top1_high']:.3f}" if "top1_low" in r else "-"
+            click.echo(f"{name:<14}{r['top1']:>11.4f}{span:>15}{r['top3_vote']:>11.4f}{mark}")
+        primary = estimate["routers"].get(evaluation["primary"])
+        if primary:
+            from rgd.evaluation.estimate import level_sentence
+
+            click.echo(level_sentence(primary))
     cost = (evaluation or {}).get("cost")
     if cost:
         from rgd.evaluation.cost_curve import describe_cost_curve

@@ -7,7 +7,10 @@ than ``margin`` on the same test set (the ``test_set_id`` tags must match; a cha
 test set is not compared unless forced). On a label-free metric (``estimated_top1``, ``estimated_top3_vote``:
 the estimate on held-out generated questions) the two must have been estimated on the same questions answered
 by the same pool: their ``estimate_set_id`` tags must match, and a version estimated elsewhere is never
-compared (not even forced: promote it by hand). A version whose registration was interrupted (no
+compared (not even forced: promote it by hand). A label-free gain counts only when the generator's keys'
+reading of the estimate (``<metric>_keys``, where the questions were generated) shows it too, and a first
+version with no baseline to beat is not promoted on a label-free estimate whose readings disagree
+(``estimate_uncertain``). A version whose registration was interrupted (no
 ``registration=complete`` tag) is never promoted, neither automatically nor by hand.
 Every decision -- promotion, refusal, hand promotion, rollback -- is recorded as ``promotion.*`` tags on the
 model version and as a JSON document under ``promotion/`` in the version's run. A champion remembers the
@@ -25,6 +28,7 @@ from typing import Any, Sequence
 
 from rgd.config.aliases import CHALLENGER, CHAMPION, check_alias_name
 from rgd.errors import ParameterError
+from rgd.evaluation.estimate import ESTIMATED_PREFIX, KEYS_ARBITER_METRIC, UNCERTAIN_METRIC
 from rgd.tracking.config import DEFAULT_MODEL_NAME
 from rgd.tracking.listing import NoRegisteredModelError
 from rgd.tracking.locking import registry_lock
@@ -34,10 +38,12 @@ log = logging.getLogger(__name__)
 TEST_SET_TAG = "test_set_id"
 #: the held-out questions + pool a label-free estimate was made on (rgd.workflow.estimate.estimate_set_id)
 ESTIMATE_SET_TAG = "estimate_set_id"
-ESTIMATED_PREFIX = "estimated_"
 #: "false" when the router's label-free estimate could not single out the pool's best model
 #: (rgd.truth.identifiability): a label-free metric then cannot show it beats a safe alternative
 IDENTIFIABLE_TAG = "identifiable"
+#: a label-free metric's reading from the generator's keys (``<metric>_keys``, rgd.evaluation.estimate): where
+#: the keys are rated an arbiter (metric ``estimate_keys_arbiter``), a gain counts only when that reading shows it too
+KEYS_READING = "_keys"
 PREVIOUS_CHAMPION_TAG = "promotion.previous_champion"
 REGISTRATION_TAG = "registration"
 REGISTRATION_COMPLETE = "complete"
@@ -201,7 +207,43 @@ def baseline_gate(client, mv, metric: str, margin: float, must_beat: Sequence[st
         if not gain > margin:
             return (f"does not beat its own baseline {b} by more than the margin: {metric} {_fmt(candidate)} vs "
                     f"{b} {_fmt(value)} in the same run (gain {gain:+.6g}, margin {margin:g})"), values
+        if metric.startswith(ESTIMATED_PREFIX):
+            failed = keys_disagree(client, mv, _metric(client, mv, metric + KEYS_READING),
+                                   _metric(client, mv, f"{b}.{metric}{KEYS_READING}"), margin, higher_is_better,
+                                   metric, f"its baseline {b}")
+            if failed:
+                return failed, values
     return None, values
+
+
+def keys_disagree(client, mv, candidate: float | None, other: float | None, margin: float,
+                  higher_is_better: bool, metric: str, other_name: str) -> str | None:
+    """Why a gain on label-free ``metric`` does not count (None: it does, a reading is missing, or ``mv``'s
+    estimate did not rate the keys an arbiter): the generator's keys' reading of the candidate
+    (``candidate``) does not beat ``other_name``'s (``other``). Keys rated below the pool's runner-up are not
+    asked: their reading rewards resembling the generator (measured: a weak generator's keys ranked a router
+    10.6 points better than best_single below it; benchmarks/README.md)."""
+    if candidate is None or other is None or _metric(client, mv, KEYS_ARBITER_METRIC) != 1.0:
+        return None
+    gain = _gain(candidate, other, higher_is_better)
+    if gain > margin:
+        return None
+    return (f"the generator's keys do not confirm the label-free gain over {other_name}: {metric}{KEYS_READING} "
+            f"{_fmt(candidate)} vs {_fmt(other)} (gain {gain:+.6g}, margin {margin:g}); the pool's consensus and "
+            "the keys disagree, so the estimate cannot show it is better")
+
+
+def level_gate(client, mv, metric: str, must_beat: Sequence[str]) -> str | None:
+    """Why ``mv`` cannot become the first champion on a label-free ``metric`` with no baseline to beat: its
+    label-free readings disagree on the level (metric ``estimate_uncertain``), so its estimate alone says
+    nothing. None: no objection (a labelled metric, a baseline named, or readings that agree)."""
+    if not metric.startswith(ESTIMATED_PREFIX) or must_beat or _metric(client, mv, UNCERTAIN_METRIC) != 1.0:
+        return None
+    low, high = (_metric(client, mv, f"{metric}{end}") for end in ("_low", "_high"))
+    return (f"v{mv.version} has nothing to be compared with (registry.must_beat is empty, no champion yet) and "
+            f"its label-free {metric} is uncertain: its readings span {_fmt(low)} to {_fmt(high)}; name a "
+            "baseline in registry.must_beat, settle it with a few labels (rgd check) or promote it by hand "
+            "(rgd promote)")
 
 
 def identifiability_gate(mv, metric: str) -> str | None:
@@ -272,6 +314,8 @@ def _promote(model_name, version, *, metric, margin, test_set_id, force, higher_
     failed, baselines = baseline_gate(client, mv, metric, margin, must_beat, higher_is_better)
     if not failed:
         failed = identifiability_gate(mv, metric)
+    if not failed and current_champion(model_name, CHAMPION, client) is None:
+        failed = level_gate(client, mv, metric, must_beat)
     if failed:
         champion = current_champion(model_name, CHAMPION, client)
         return record(False, failed, None if champion is None else str(champion.version), None, baselines)
@@ -332,9 +376,15 @@ def _judge(client, mv, champion, metric, margin, test_set_id, force, higher_is_b
         f"{metric} {_fmt(challenger_metric)} vs champion v{champion_before} {_fmt(champion_metric)} "
         f"on {test_set_id!r} (gain {gain:+.6g}, margin {margin:g})"
     )
-    if gain > margin:
-        return True, f"beats the champion: {verdict}", champion_metric
-    return False, f"does not beat the champion by more than the margin: {verdict}", champion_metric
+    if not gain > margin:
+        return False, f"does not beat the champion by more than the margin: {verdict}", champion_metric
+    if set_tag == ESTIMATE_SET_TAG:
+        failed = keys_disagree(client, mv, _metric(client, mv, metric + KEYS_READING),
+                               _metric(client, champion, metric + KEYS_READING), margin, higher_is_better, metric,
+                               f"champion v{champion_before}")
+        if failed:
+            return False, failed, champion_metric
+    return True, f"beats the champion: {verdict}", champion_metric
 
 
 def set_alias_manually(

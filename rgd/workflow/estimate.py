@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -19,24 +20,38 @@ from rgd.data.response_table import ResponseTable
 from rgd.errors import ParameterError
 from rgd.evaluation.estimate import AccuracyEstimate, check_pool, estimate_routers, hide_keys
 from rgd.routers.base import Router
-from rgd.truth import estimate_truth
+from rgd.truth import estimate_truth, judged_by_others, key_is_arbiter
 from rgd.workflow.curate import build_consensus
 
 
-def truth_posterior(train_table: ResponseTable, table: ResponseTable, *, seed: int = 0,
-                    **params: Any) -> np.ndarray:
-    """(Q, O) posterior over the options of each of ``table``'s questions, from the pool's answers alone.
+@dataclass(frozen=True)
+class HeldOutTruth:
+    """What the truth estimator says of the estimated questions: the posterior over each question's options
+    (Q, O), and each pool model's answer scored by the posterior without that model's votes (M, Q; None for
+    the paper's vote, which has no voter model to leave one out of)."""
+
+    posterior: np.ndarray
+    judged: np.ndarray | None
+    #: given the generator's keys: whether the estimator rates them at least as reliable as the pool's runner-up
+    #: (:func:`rgd.truth.key_is_arbiter`, the router's own rule): only then may their reading overrule a gain
+    keys_arbiter: bool | None = None
+
+
+def held_out_truth(train_table: ResponseTable, table: ResponseTable, *, keys: np.ndarray | None = None,
+                   seed: int = 0, **params: Any) -> HeldOutTruth:
+    """The truth estimator on ``table``'s questions, from the pool's answers alone.
 
     The estimator (:func:`rgd.truth.estimate_truth`, or ``estimator="consensus"``: the paper's vote) sees the
     training and ``table``'s answers; neither table's keys are handed to it. Other ``params`` go to the
-    consensus (``n_voters``, ``voter_scope``, ...)."""
+    consensus (``n_voters``, ``voter_scope``, ...). ``keys``: the generator's own answers to ``table``'s
+    questions, judged (not used in the posterior) by a second fit in which they are one more voter."""
     check_pool(table)
     if tuple(train_table.models) != tuple(table.models):
         raise ParameterError(f"the estimator is fitted on pool {list(train_table.models)}, the estimate's pool is "
                              f"{list(table.models)}")
     if params.pop("estimator", "truth") == "consensus":  # the paper's confidence-weighted vote
         scorer, _ = build_consensus(hide_keys(train_table), seed=seed, **params)
-        return scorer.score(hide_keys(table)).posterior
+        return HeldOutTruth(scorer.score(hide_keys(table)).posterior, None)
     # the product's estimator (rgd.truth, the one the default router learns from), fitted on the training and
     # the estimated questions together: their answers only, no key
     both = [train_table, table]
@@ -45,18 +60,36 @@ def truth_posterior(train_table: ResponseTable, table: ResponseTable, *, seed: i
     subjects = np.concatenate([np.asarray(t.subjects) for t in both])
     conf = np.concatenate([t.confidence for t in both], axis=1) if table.has_confidence else None
     est = estimate_truth(choices, n_options, confidence=conf, subjects=subjects)
-    return est.posterior[train_table.n_questions:]
+    held = slice(train_table.n_questions, None)
+    arbiter = None
+    if keys is not None:
+        all_keys = np.concatenate([np.full(train_table.n_questions, -1), np.asarray(keys)])
+        judge = estimate_truth(choices, n_options, confidence=conf, key=all_keys, subjects=subjects)
+        arbiter = key_is_arbiter(judge, questions=all_keys >= 0)  # judged where the generator answered
+    return HeldOutTruth(est.posterior[held], judged_by_others(est, choices, n_options, conf, subjects=subjects)[:, held],
+                        arbiter)
+
+
+def truth_posterior(train_table: ResponseTable, table: ResponseTable, *, seed: int = 0,
+                    **params: Any) -> np.ndarray:
+    """(Q, O) posterior over the options of each of ``table``'s questions (:func:`held_out_truth`)."""
+    return held_out_truth(train_table, table, seed=seed, **params).posterior
 
 
 def label_free_estimate(routers: Mapping[str, Router], train_table: ResponseTable, table: ResponseTable,
                         embeddings: np.ndarray, *, z: np.ndarray | None = None, seed: int = 0,
-                        estimator_params: Mapping[str, Any] | None = None) -> dict[str, AccuracyEstimate]:
-    """Estimated top-1 / top-3 vote of every router on ``table``'s questions (no keys read).
+                        estimator_params: Mapping[str, Any] | None = None, keys: np.ndarray | None = None,
+                        truth: HeldOutTruth | None = None) -> dict[str, AccuracyEstimate]:
+    """Estimated top-1 / top-3 vote of every router on ``table``'s questions (no keys read), with the
+    judged-by-others reading and, given ``keys`` (the generator's own answers to these generated questions,
+    never a labelled test set's), the keys reading (:mod:`rgd.evaluation.estimate`).
 
     ``z``: the z-scored confidences the top-3 vote breaks ties with (the evaluation's, so the estimate
-    scores the same vote the labelled evaluation does)."""
-    posterior = truth_posterior(train_table, table, seed=seed, **dict(estimator_params or {}))
-    return estimate_routers(routers, table, embeddings, posterior, z)
+    scores the same vote the labelled evaluation does). ``truth``: :func:`held_out_truth`'s answer when the
+    caller already has it."""
+    if truth is None:
+        truth = held_out_truth(train_table, table, keys=keys, seed=seed, **dict(estimator_params or {}))
+    return estimate_routers(routers, table, embeddings, truth.posterior, z, judged=truth.judged, keys=keys)
 
 
 def estimate_set_id(questions_key: str, models: Sequence[str]) -> str:

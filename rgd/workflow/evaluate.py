@@ -16,11 +16,11 @@ import numpy as np
 from rgd.config.run_config import model_slug
 from rgd.data.response_table import ResponseTable
 from rgd.errors import DataError
-from rgd.evaluation.estimate import hide_keys
+from rgd.evaluation.estimate import ESTIMATED_PREFIX, KEYS_ARBITER_METRIC, UNCERTAIN_METRIC, hide_keys
 from rgd.evaluation.metrics import evaluate_routers
 from rgd.workflow.artifacts import EmbeddingMatrix, QuestionSet, RouterSet
 from rgd.workflow.costs import cost_metrics
-from rgd.workflow.estimate import estimate_set_id, label_free_estimate, truth_posterior
+from rgd.workflow.estimate import estimate_set_id, held_out_truth, label_free_estimate
 from rgd.workflow.training_data import TrainingData
 
 
@@ -62,14 +62,17 @@ def estimate_block(routers: RouterSet, train: TrainingData, table: ResponseTable
                    questions_key: str, seed: int) -> dict[str, Any]:
     """The label-free estimate of every router (and the pool's majority vote) on ``table``'s questions."""
     z = train.consensus.scorer.zscores(table)
-    estimates = label_free_estimate(routers.routers, train.table, table, x, z=z, seed=seed)
-    posterior = truth_posterior(train.table, table, seed=seed)
+    # held-out generated questions carry the generator's keys (data); a labelled test set's keys never count
+    keys = table.answers if on == "holdout" and train.generator_keys is not None else None
+    truth = held_out_truth(train.table, table, keys=keys, seed=seed)
+    estimates = label_free_estimate(routers.routers, train.table, table, x, z=z, seed=seed, keys=keys, truth=truth)
     majority = train.consensus.scorer.all_voters().score(hide_keys(table)).majority
-    mass = np.where(majority >= 0, posterior[np.arange(table.n_questions), np.maximum(majority, 0)], 0.0)
+    mass = np.where(majority >= 0, truth.posterior[np.arange(table.n_questions), np.maximum(majority, 0)], 0.0)
     routers_out = {name: e.to_dict() for name, e in estimates.items()}
     routers_out["majority_all"] = {"top1": float(mass.mean()), "top3_vote": float(mass.mean())}
     return {"on": on, "n_questions": table.n_questions, "set_id": estimate_set_id(questions_key, table.models),
-            "questions_sha256": questions_key, "pool": list(table.models), "routers": routers_out}
+            "questions_sha256": questions_key, "pool": list(table.models), "routers": routers_out,
+            "keys_arbiter": truth.keys_arbiter}
 
 
 def flat_metrics(evaluation: dict[str, Any], filter_report: dict[str, Any] | None = None) -> dict[str, float]:
@@ -81,9 +84,12 @@ def flat_metrics(evaluation: dict[str, Any], filter_report: dict[str, Any] | Non
     estimate = evaluation.get("estimate")
     if estimate:
         primary = estimate["routers"][evaluation["primary"]]
-        out["estimated_top1"], out["estimated_top3_vote"] = primary["top1"], primary["top3_vote"]
+        out.update({ESTIMATED_PREFIX + k: v for k, v in primary.items() if k != "uncertain"})
+        out[UNCERTAIN_METRIC] = primary.get("uncertain", 0.0)
+        if estimate.get("keys_arbiter") is not None:
+            out[KEYS_ARBITER_METRIC] = float(estimate["keys_arbiter"])
         for name, r in estimate["routers"].items():
-            out[f"{name}.estimated_top1"], out[f"{name}.estimated_top3_vote"] = r["top1"], r["top3_vote"]
+            out.update({f"{name}.{ESTIMATED_PREFIX}{k}": v for k, v in r.items() if k != "uncertain"})
     for name, r in evaluation["routers"].items():
         out[f"{name}.top1"], out[f"{name}.top3_vote"] = r["top1"], r["top3_vote"]
         for subject, s in r.get("per_subject", {}).items():

@@ -77,10 +77,13 @@ def run_recorded(
     if unkeyed:
         raise DataError(f"{len(unkeyed)} test questions have no answer key, so they cannot be scored "
                         f"(first: {unkeyed[:5]}); give them keys or move them to the train split")
+    test_keys = None  # the generator's own answers to the test questions: the estimate's keys reading (data)
     if keys_from is not None:  # the training keys are then a generator's (TrainingData.build)
         train_table = train_table.with_answers(load_generator_keys(keys_from, train_table.question_ids,
                                                                    train_table.n_options,
                                                                    known_ids=data.table.question_ids))
+        test_keys = load_generator_keys(keys_from, test_table.question_ids, test_table.n_options,
+                                        known_ids=data.table.question_ids)
 
     t0 = time.perf_counter()
     train_x, test_x = embed([q.text for q in train_q], [q.text for q in test_q])
@@ -103,7 +106,7 @@ def run_recorded(
     results = evaluate_routers(fitted, test_table, test_x, scorer)
     # the label-free estimate of the same test accuracies, from the pool's answers alone (keys hidden)
     estimates = label_free_estimate(fitted, train_table, test_table, test_x, z=scorer.zscores(test_table), seed=seed,
-                                    estimator_params=consensus_params)
+                                    estimator_params=consensus_params, keys=test_keys)
     report: dict[str, Any] = {
         "data": data.name,
         "models": list(data.table.models),

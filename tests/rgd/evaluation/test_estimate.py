@@ -109,3 +109,60 @@ def test_estimate_set_id_names_questions_and_pool():
     a = estimate_set_id("hash1", ["m1", "m2"])
     assert a == estimate_set_id("hash1", ["m1", "m2"])
     assert a != estimate_set_id("hash2", ["m1", "m2"]) and a != estimate_set_id("hash1", ["m1", "m3"])
+
+
+def test_the_readings_and_the_interval_span_what_each_label_free_signal_says():
+    from rgd.evaluation.estimate import INTERVAL_Z, LEVEL_TOLERANCE
+
+    t = _table([[0, 1, 2, 3], [0, 1, 0, 0], [1, 1, 2, 2]], [-1, -1, -1, -1])
+    posterior = np.array([[0.9, 0.1, 0, 0], [0, 1, 0, 0], [0, 0, 0.8, 0.2], [0.3, 0, 0, 0.7]])
+    ranks = np.array([[0, 1, 2], [1, 0, 2], [0, 1, 2], [2, 0, 1]])  # routed: m0, m1, m0, m2
+    judged = np.array([[0.5, 0.6, 0.4, 0.1], [0.2, 0.9, 0.1, 0.2], [0.3, 0.3, 0.3, 0.0]])
+    keys = np.array([0, 0, 2, -1])  # the generator's own answers; none for the last question
+    est = estimate_ranks(ranks, t, posterior, judged=judged, keys=keys)
+    # routed options: 0, 1, 2, 2 -> consensus 0.9, 1, 0.8, 0 ; judged (m0 q0, m1 q1, m0 q2, m2 q3): .5 .9 .4 0
+    assert est.top1 == pytest.approx(2.7 / 4)
+    assert est.readings["top1"]["judged"] == pytest.approx(1.8 / 4)
+    # the keys reading: how often the routed option is the generator's, on the questions it answered (2 of 3)
+    assert est.readings["top1"]["keys"] == pytest.approx(2 / 3)
+    low, high = est.interval("top1")
+    pad = INTERVAL_Z * est.se["top1"]
+    assert est.se["top1"] > 0
+    assert low == pytest.approx(max(0.0, 1.8 / 4 - pad)) and high == pytest.approx(min(1.0, 2.7 / 4 + pad))
+    assert est.spread("top1") == pytest.approx(2.7 / 4 - 1.8 / 4) and est.spread("top1") > LEVEL_TOLERANCE
+    assert est.uncertain and est.n_readings == 3
+    row = est.to_dict()
+    assert row["top1_keys"] == pytest.approx(2 / 3) and row["uncertain"] == 1.0 and row["top1_low"] == low
+    # with one reading only there is nothing to disagree: not uncertain, and the interval is the sampling noise
+    alone = estimate_ranks(ranks, t, posterior)
+    assert not alone.uncertain and alone.n_readings == 1
+    assert alone.interval("top1") == pytest.approx((max(0.0, est.top1 - pad), min(1.0, est.top1 + pad)))
+    with pytest.raises(ParameterError, match="judged must be"):
+        estimate_ranks(ranks, t, posterior, judged=judged[:2])
+    with pytest.raises(ParameterError, match="keys must be"):
+        estimate_ranks(ranks, t, posterior, keys=keys[:3])
+
+
+def test_readings_that_agree_leave_the_level_certain():
+    t = _table([[0, 1, 2, 3], [0, 1, 2, 0]], [-1, -1, -1, -1])
+    onehot = np.eye(4)[[0, 1, 2, 3]]
+    ranks = np.tile([0, 1], (4, 1))
+    est = estimate_ranks(ranks, t, onehot, judged=np.ones((2, 4)), keys=np.array([0, 1, 2, 3]))
+    assert est.readings["top1"] == {"judged": 1.0, "keys": 1.0} and est.spread("top1") == 0 and not est.uncertain
+
+
+def test_the_held_out_judged_reading_leaves_each_routed_models_own_vote_out():
+    from rgd.workflow.estimate import held_out_truth
+
+    routers, train, test, test_x, scorer = _fitted()
+    truth = held_out_truth(train, test)
+    plain = label_free_estimate(routers, train, test, test_x, z=scorer.zscores(test), truth=truth)
+    assert truth.judged.shape == test.choices.shape and truth.keys_arbiter is None
+    for name, e in plain.items():
+        # a model cannot vouch for itself: judged by the others it is never rated above its own posterior mass
+        assert e.readings["top1"]["judged"] <= e.top1 + 1e-9, name
+    # the generator's keys are judged by a second fit: a generator that is always right (the synthetic pool's
+    # keys playing its answers) is rated an arbiter, one that answers at random is not
+    assert held_out_truth(train, test, keys=test.answers).keys_arbiter is True
+    noise = np.random.default_rng(0).integers(0, 4, test.n_questions)
+    assert held_out_truth(train, test, keys=noise).keys_arbiter is False

@@ -73,3 +73,48 @@ def test_a_router_whose_top_model_is_not_identifiable_is_not_promoted_on_its_est
                           IDENTIFIABLE_TAG: "true"})
     assert promote(other, v2.version, metric="estimated_top1", test_set_id="sha256:held-a",
                    must_beat=["best_single"]).promoted
+
+
+def _log_readings(bundle_dir, name, est, best_single, keys, best_single_keys, arbiter, set_id="sha256:held-a"):
+    return log_router(bundle_dir, model_name=name,
+                      metrics={"estimated_top1": est, "best_single.estimated_top1": best_single,
+                               "estimated_top1_keys": keys, "best_single.estimated_top1_keys": best_single_keys,
+                               "estimate_keys_arbiter": float(arbiter)},
+                      tags={"test_set_id": "none (label-free)", "estimate_set_id": set_id})
+
+
+def test_a_label_free_gain_the_generators_keys_deny_is_not_promoted(mlflow_home, bundle_dir):
+    name = "estimated-keys"
+    # the consensus says +10 points over best_single, the keys (rated an arbiter) say it is worse: refused
+    v1 = _log_readings(bundle_dir, name, 0.70, 0.60, 0.50, 0.55, arbiter=True)
+    d1 = promote(name, v1.version, metric="estimated_top1", test_set_id="sha256:held-a", must_beat=["best_single"])
+    assert not d1.promoted and "generator's keys do not confirm" in d1.reason and "best_single" in d1.reason
+    # the same readings with keys rated below the pool's runner-up: their reading is not asked
+    v2 = _log_readings(bundle_dir, name, 0.70, 0.60, 0.50, 0.55, arbiter=False)
+    d2 = promote(name, v2.version, metric="estimated_top1", test_set_id="sha256:held-a", must_beat=["best_single"])
+    assert d2.promoted and _aliases(name)["champion"] == str(v2.version)
+    # against the champion: better on the consensus, worse on arbiter keys -> refused; better on both -> promoted
+    v3 = _log_readings(bundle_dir, name, 0.75, 0.60, 0.40, 0.35, arbiter=True)
+    v2_keys = mlflow.MlflowClient().get_run(v2.run_id).data.metrics["estimated_top1_keys"]
+    assert v2_keys == 0.50
+    d3 = promote(name, v3.version, metric="estimated_top1", test_set_id="sha256:held-a", must_beat=["best_single"])
+    assert not d3.promoted and f"champion v{v2.version}" in d3.reason and "keys do not confirm" in d3.reason
+    v4 = _log_readings(bundle_dir, name, 0.75, 0.60, 0.58, 0.35, arbiter=True)
+    d4 = promote(name, v4.version, metric="estimated_top1", test_set_id="sha256:held-a", must_beat=["best_single"])
+    assert d4.promoted and _aliases(name)["champion"] == str(v4.version)
+
+
+def test_a_first_version_with_nothing_to_beat_is_not_promoted_on_an_uncertain_estimate(mlflow_home, bundle_dir):
+    name = "estimated-level"
+    uncertain = log_router(bundle_dir, model_name=name,
+                           metrics={"estimated_top1": 0.68, "estimated_top1_low": 0.32, "estimated_top1_high": 0.69,
+                                    "estimate_uncertain": 1.0},
+                           tags={"test_set_id": "none (label-free)", "estimate_set_id": "sha256:held-a"})
+    d1 = promote(name, uncertain.version, metric="estimated_top1", test_set_id="sha256:held-a", must_beat=[])
+    assert not d1.promoted and "nothing to be compared with" in d1.reason and "0.32 to 0.69" in d1.reason
+    assert "champion" not in _aliases(name)
+    # readings that agree on the level: the estimate may stand alone
+    certain = log_router(bundle_dir, model_name=name,
+                         metrics={"estimated_top1": 0.68, "estimate_uncertain": 0.0},
+                         tags={"test_set_id": "none (label-free)", "estimate_set_id": "sha256:held-a"})
+    assert promote(name, certain.version, metric="estimated_top1", test_set_id="sha256:held-a", must_beat=[]).promoted
