@@ -33,13 +33,6 @@ class ParameterError(RGDError, ValueError):
     """A parameter (of a router, embedder, consensus, backend, config or command) outside its allowed values."""
 
 
-def check_counts(**counts: object) -> None:
-    """Refuse, by name, any of the given parameters that is not an int >= 1 (a bool is not a count)."""
-    for label, v in counts.items():
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ParameterError(f"{label} must be an int >= 1, got {v!r}")
-
-
 class ArtifactError(RGDError, ValueError):
     """A stored router or table that is corrupt or was written by an incompatible version."""
 

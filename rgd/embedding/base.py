@@ -21,6 +21,7 @@ import numpy as np
 from rgd.data.versioned_json import read_versioned_json, write_versioned_json
 from rgd.embedding.vectors import normalize_rows  # noqa: F401  (re-exported)
 from rgd.errors import ArtifactError, NotFittedError, ParameterError, check_is_fitted, fitted_attributes
+from rgd.params import read_params
 
 __all__ = ["CONFIG_FILE", "EMBEDDER_KINDS", "Embedder", "NotFittedError", "check_texts", "normalize_rows",
            "register_embedders"]
@@ -46,7 +47,8 @@ def check_texts(texts: Sequence[str], who: str) -> list[str]:
 
 
 class Embedder(ABC):
-    """Base class: subclasses set ``kind`` and implement ``_embed``, ``dim``, ``params`` and ``identity``."""
+    """Base class: subclasses set ``kind``, declare their parameters in ``__init__``'s signature (:mod:`rgd.params`)
+    and implement ``_embed``, ``dim`` and ``identity``."""
 
     kind: ClassVar[str]
     #: True when ``embed`` needs a state learned by ``fit``
@@ -88,9 +90,10 @@ class Embedder(ABC):
         )
 
     # ------------------------------------------------------------------ naming
-    @abstractmethod
     def params(self) -> dict[str, Any]:
-        """The constructor parameters, JSON-able, so that ``make_embedder(kind, **params)`` rebuilds it."""
+        """The constructor parameters, read back from the attributes of the same names (JSON-able), so that
+        ``make_embedder(kind, **params)`` rebuilds it."""
+        return read_params(self)
 
     @property
     @abstractmethod

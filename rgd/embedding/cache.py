@@ -23,6 +23,7 @@ import numpy as np
 
 from rgd.embedding.base import Embedder, check_texts
 from rgd.errors import ParameterError
+from rgd.params import Count, check_params
 
 log = logging.getLogger(__name__)
 
@@ -167,11 +168,10 @@ class CachedEmbedder(Embedder):
 
     kind: ClassVar[str] = "cached"  # not in the registry: it saves as the embedder it wraps
 
-    def __init__(self, inner: Embedder, cache_dir: str | Path, chunk_size: int = 4096) -> None:
+    def __init__(self, inner: Embedder, cache_dir: str | Path, chunk_size: Count = 4096) -> None:
         if not isinstance(inner, Embedder):
             raise TypeError(f"inner must be an Embedder, got {type(inner).__name__}")
-        if chunk_size < 1:
-            raise ParameterError(f"chunk_size must be >= 1, got {chunk_size}")
+        check_params(type(self), locals())
         #: missing texts are computed and stored this many at a time, so an interrupted run keeps its work
         self.chunk_size = int(chunk_size)
         self.inner = inner

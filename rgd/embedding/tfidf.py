@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Self, Sequence
+from typing import Annotated, Any, Callable, ClassVar, Self, Sequence
 
 import numpy as np
 from sklearn.decomposition import TruncatedSVD
@@ -25,6 +25,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from rgd.embedding.base import Embedder, check_texts
 from rgd.errors import ArtifactError, ParameterError
+from rgd.params import AscendingPair, Count, check_params
 
 log = logging.getLogger(__name__)
 
@@ -41,22 +42,17 @@ class TfidfSvdEmbedder(Embedder):
 
     def __init__(
         self,
-        n_components: int = 256,
-        max_features: int | None = 50000,
-        ngram_range: tuple[int, int] | list[int] = (1, 2),
+        n_components: Count = 256,
+        max_features: Count | None = 50000,
+        ngram_range: Annotated[tuple[int, int] | list[int], AscendingPair(low=1)] = (1, 2),
         sublinear_tf: bool = True,
         seed: int = 0,
     ) -> None:
-        if int(n_components) < 1:
-            raise ParameterError(f"n_components must be >= 1, got {n_components}")
-        if max_features is not None and int(max_features) < 1:
-            raise ParameterError(f"max_features must be >= 1 or None, got {max_features}")
-        ngram = tuple(int(n) for n in ngram_range)
-        if len(ngram) != 2 or not 1 <= ngram[0] <= ngram[1]:
-            raise ParameterError(f"ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n, got {ngram_range!r}")
+        check_params(type(self), locals())
+        # stored as plain Python values (numpy integers are allowed in), so params() is JSON
         self.n_components = int(n_components)
         self.max_features = None if max_features is None else int(max_features)
-        self.ngram_range: tuple[int, int] = (ngram[0], ngram[1])
+        self.ngram_range: tuple[int, int] = (int(ngram_range[0]), int(ngram_range[1]))
         self.sublinear_tf = bool(sublinear_tf)
         self.seed = int(seed)
         # fitted state, set by fit / load: vocabulary_ (V terms), idf_ (V,) float32, components_ (k, V) float32
@@ -168,15 +164,6 @@ class TfidfSvdEmbedder(Embedder):
         return int(self.components_.shape[0])
 
     # ------------------------------------------------------------------ naming
-    def params(self) -> dict[str, Any]:
-        return {
-            "n_components": self.n_components,
-            "max_features": self.max_features,
-            "ngram_range": list(self.ngram_range),
-            "sublinear_tf": self.sublinear_tf,
-            "seed": self.seed,
-        }
-
     def _hash_state(self) -> str:
         assert self.vocabulary_ is not None and self.idf_ is not None and self.components_ is not None
         h = hashlib.sha256()
@@ -185,6 +172,9 @@ class TfidfSvdEmbedder(Embedder):
         h.update(np.asarray(self.components_.shape, dtype="<i8").tobytes())
         h.update(self.components_.astype("<f4").tobytes())
         return h.hexdigest()[:16]
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "ngram_range": list(self.ngram_range)}  # as JSON reads it back
 
     @property
     def identity(self) -> str:

@@ -4,10 +4,11 @@
 ``rank(embeddings)`` returns, per query, the pool's model indices from best to worst. Routers persist as
 a JSON document plus a NumPy ``.npz`` of arrays (never pickle), and refuse artifacts they did not write.
 
-Routers follow scikit-learn's estimator conventions: ``__init__`` takes keyword parameters only and stores
-each one unchanged under its own name (it may refuse bad values, nothing else), so :meth:`Router.get_params`
-reads them back through the signature and :meth:`Router.set_params` changes them; everything ``fit`` (or
-``load``) learns lives in attributes ending in ``_``, and a router without them is not fitted
+Routers follow scikit-learn's estimator conventions: ``__init__`` takes keyword parameters only, each declared
+once in its signature (type, allowed values, default: :mod:`rgd.params`), and hands them to
+:func:`rgd.params.init_params`, which refuses bad values and stores each one unchanged under its own name, so
+:meth:`Router.get_params` reads them back through the signature and :meth:`Router.set_params` changes them;
+everything ``fit`` (or ``load``) learns lives in attributes ending in ``_``, and a router without them is not fitted
 (:class:`~rgd.errors.NotFittedError`). Which routers exist is said once, in :mod:`rgd.routers.registry`,
 which fills :data:`ROUTERS` (importing :mod:`rgd.routers` imports it, so ``Router.load`` knows every type).
 """
@@ -27,6 +28,7 @@ from rgd.data.response_table import ResponseTable
 from rgd.data.versioned_json import read_npz, read_versioned_json, write_versioned_json
 from rgd.embedding.vectors import normalize_rows  # noqa: F401  (re-exported)
 from rgd.errors import ArtifactError, ParameterError, check_is_fitted
+from rgd.params import init_parameters, read_params
 
 ROUTER_FORMAT = "rgd.router"
 ROUTER_FORMAT_VERSION = 1
@@ -88,16 +90,7 @@ class Router(ABC):
     @classmethod
     def _init_parameters(cls) -> list[inspect.Parameter]:
         """The constructor's parameters, in signature order (none for a router without ``__init__``)."""
-        if cls.__init__ is object.__init__:
-            return []
-        out = []
-        for p in inspect.signature(cls.__init__).parameters.values():
-            if p.name == "self":
-                continue
-            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                raise TypeError(f"{cls.__name__}.__init__ must name its parameters (no *args / **kwargs)")
-            out.append(p)
-        return out
+        return init_parameters(cls)
 
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -105,7 +98,7 @@ class Router(ABC):
 
     def get_params(self) -> dict[str, Any]:
         """The constructor parameters, read from the attributes of the same names (JSON-able)."""
-        return {name: getattr(self, name) for name in self._param_names()}
+        return read_params(self)
 
     def params(self) -> dict[str, Any]:
         """The same as :meth:`get_params` (the name the embedders use)."""

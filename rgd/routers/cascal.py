@@ -14,12 +14,13 @@ over queries and centroids.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from rgd.errors import ParameterError, check_counts
+from rgd.errors import ParameterError
+from rgd.params import Bounds, Count, Fraction, Positive, init_params
 from rgd.routers.base import Router, TrainingSet, normalize_rows
 from rgd.routers.clustering import choose_clusters, merge_close
 
@@ -30,60 +31,27 @@ class CascalRouter(Router):
     def __init__(
         self,
         *,
-        min_agreement: float = 0.5,
-        clustering: str = "kmeans",
-        k_min: int = 2,
-        k_max: int = 5,
+        min_agreement: Fraction = 0.5,
+        clustering: Literal["kmeans", "agglomerative"] = "kmeans",
+        k_min: Count = 2,
+        k_max: Annotated[int, Bounds(low="k_min")] = 5,
         silhouette_floor: float = 0.05,
-        max_silhouette_points: int = 300,
-        min_points: int = 10,
+        max_silhouette_points: Count = 300,
+        min_points: Count = 10,
         merge_distance: float = 0.15,
-        prune_top: int = 3,
+        prune_top: Count = 3,
         rank_min_agreement: float = 0.0,
-        subject_routing: str = "centroid",
-        subject_neighbors: int = 10,
-        n_nearest: int = 3,
-        distance_temperature: float = 0.05,
-        score_temperature: float = 0.05,
+        subject_routing: Literal["centroid", "knn"] = "centroid",
+        subject_neighbors: Count = 10,
+        n_nearest: Count = 3,
+        distance_temperature: Positive = 0.05,
+        score_temperature: Positive = 0.05,
         distance_threshold: float = 0.6,
-        fallback: str = "global",
-        fallback_weight: float = 0.5,
+        fallback: Literal["global", "subject"] = "global",
+        fallback_weight: Fraction = 0.5,
         seed: int = 0,
     ) -> None:
-        if clustering not in ("kmeans", "agglomerative"):
-            raise ParameterError(f"clustering must be 'kmeans' or 'agglomerative', got {clustering!r}")
-        if subject_routing not in ("centroid", "knn"):
-            raise ParameterError(f"subject_routing must be 'centroid' or 'knn', got {subject_routing!r}")
-        if fallback not in ("global", "subject"):
-            raise ParameterError(f"fallback must be 'global' or 'subject', got {fallback!r}")
-        if not 0 <= min_agreement <= 1 or not 0 <= fallback_weight <= 1:
-            raise ParameterError("min_agreement and fallback_weight must lie in [0, 1]")
-        if not 1 <= k_min <= k_max:
-            raise ParameterError(f"need 1 <= k_min <= k_max, got {k_min}, {k_max}")
-        check_counts(n_nearest=n_nearest, min_points=min_points, prune_top=prune_top,
-                     subject_neighbors=subject_neighbors, max_silhouette_points=max_silhouette_points)
-        for label, v in (("distance_temperature", distance_temperature), ("score_temperature", score_temperature)):
-            if v <= 0:
-                raise ParameterError(f"{label} must be > 0, got {v}")
-        self.min_agreement = min_agreement
-        self.clustering = clustering
-        self.k_min = k_min
-        self.k_max = k_max
-        self.silhouette_floor = silhouette_floor
-        self.max_silhouette_points = max_silhouette_points
-        self.min_points = min_points
-        self.merge_distance = merge_distance
-        self.prune_top = prune_top
-        self.rank_min_agreement = rank_min_agreement
-        self.subject_routing = subject_routing
-        self.subject_neighbors = subject_neighbors
-        self.n_nearest = n_nearest
-        self.distance_temperature = distance_temperature
-        self.score_temperature = score_temperature
-        self.distance_threshold = distance_threshold
-        self.fallback = fallback
-        self.fallback_weight = fallback_weight
-        self.seed = seed
+        init_params(self, locals())
 
     # ------------------------------------------------------------------ what the router is scored on
     def _model_scores(self, train: TrainingSet) -> np.ndarray:

@@ -5,9 +5,12 @@ They learn from the answer keys, so a generator's wrong keys become their wrong 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 
 from rgd.errors import ParameterError
+from rgd.params import Bounds, Count, init_params
 from rgd.routers.base import Router, TrainingSet, normalize_rows
 
 
@@ -17,11 +20,8 @@ class KnnRouter(Router):
     name = "knn"
     uses_labels = True
 
-    def __init__(self, *, k: int = 40, batch_size: int = 2048) -> None:
-        if k < 1:
-            raise ParameterError(f"k must be >= 1, got {k}")
-        self.k = k
-        self.batch_size = batch_size
+    def __init__(self, *, k: Count = 40, batch_size: Count = 2048) -> None:
+        init_params(self, locals())
 
     def _fit(self, train: TrainingSet) -> None:
         self.train_x_ = normalize_rows(train.embeddings)
@@ -57,8 +57,8 @@ class KnnConsensusRouter(KnnRouter):
     name = "knn_consensus"
     uses_labels = False
 
-    def __init__(self, *, k: int = 200, batch_size: int = 2048) -> None:
-        super().__init__(k=k, batch_size=batch_size)
+    def __init__(self, *, k: Count = 200, batch_size: Count = 2048) -> None:
+        init_params(self, locals())
 
     def _targets(self, train: TrainingSet) -> np.ndarray:
         return train.consensus.scores
@@ -71,12 +71,9 @@ class MlpRouter(Router):
     uses_labels = True
 
     def __init__(
-        self, *, hidden: int = 128, alpha: float = 1e-3, max_iter: int = 60, seed: int = 0
+        self, *, hidden: Count = 128, alpha: Annotated[float, Bounds(low=0)] = 1e-3, max_iter: Count = 60, seed: int = 0
     ) -> None:
-        self.hidden = hidden
-        self.alpha = alpha
-        self.max_iter = max_iter
-        self.seed = seed
+        init_params(self, locals())
 
     def _fit(self, train: TrainingSet) -> None:
         import warnings

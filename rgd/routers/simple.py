@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rgd.params import init_params
 from rgd.routers.base import Router, TrainingSet
 
 
@@ -32,7 +33,7 @@ class RandomRouter(Router):
     name = "random"
 
     def __init__(self, *, seed: int = 0) -> None:
-        self.seed = seed
+        init_params(self, locals())
 
     def _fit(self, train: TrainingSet) -> None:
         pass

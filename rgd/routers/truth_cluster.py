@@ -41,13 +41,13 @@ is as good as the dear one, and the policy's calibration on held-out questions j
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from rgd.embedding.vectors import normalize_rows
-from rgd.errors import ParameterError, check_counts
+from rgd.params import Bounds, Count, Positive, init_params
 from rgd.routers.base import Router, TrainingSet
 from rgd.truth import (
     Identifiability,
@@ -58,9 +58,11 @@ from rgd.truth import (
     key_is_arbiter,
 )
 
-LEVELS = ("auto", "global", "subject", "clusters")
+Level = Literal["auto", "global", "subject", "clusters"]
+LEVELS = get_args(Level)
 #: how the truth estimate groups questions for its per-group voter abilities (see ``truth_grouping``)
-TRUTH_GROUPINGS = ("auto", "subject", "clusters")
+TruthGrouping = Literal["auto", "subject", "clusters"]
+TRUTH_GROUPINGS = get_args(TruthGrouping)
 #: the cluster sizes ``truth_grouping="auto"`` compares with the subjects (a fixed library list)
 TRUTH_CLUSTER_SIZES = (150, 50)
 #: the grouping comparison's sample and EM iterations: a bounded cost (~1 s for the three on MMLU-Pro, 2 cores)
@@ -77,46 +79,21 @@ class TruthClusterRouter(Router):
     def __init__(
         self,
         *,
-        levels: str = "auto",
-        cluster_size: int = 150,
-        local_margin: float = 0.03,
+        levels: Level = "auto",
+        cluster_size: Count = 150,
+        local_margin: Annotated[float, Bounds(0, 1, high_open=True)] = 0.03,
         use_key: bool = True,
         use_confidence: bool = True,
-        subject_prior: float = 0.5,
-        subject_rho: float = 50.0,
-        n_iter: int = 20,
-        n_splits: int = 2,
-        max_criterion_questions: int = 10000,
-        truth_grouping: str = "auto",
-        truth_cluster_size: int | None = None,
+        subject_prior: Positive = 0.5,
+        subject_rho: Positive = 50.0,
+        n_iter: Count = 20,
+        n_splits: Count = 2,
+        max_criterion_questions: Count = 10000,
+        truth_grouping: TruthGrouping = "auto",
+        truth_cluster_size: Count | None = None,
         seed: int = 0,
     ) -> None:
-        if levels not in LEVELS:
-            raise ParameterError(f"levels must be one of {LEVELS}, got {levels!r}")
-        if truth_grouping not in TRUTH_GROUPINGS:
-            raise ParameterError(f"truth_grouping must be one of {TRUTH_GROUPINGS}, got {truth_grouping!r}")
-        check_counts(cluster_size=cluster_size, n_iter=n_iter, n_splits=n_splits,
-                     max_criterion_questions=max_criterion_questions)
-        if truth_cluster_size is not None:
-            check_counts(truth_cluster_size=truth_cluster_size)
-        if not 0 <= local_margin < 1:
-            raise ParameterError(f"local_margin must lie in [0, 1), got {local_margin}")
-        for label, v in (("subject_prior", subject_prior), ("subject_rho", subject_rho)):
-            if not v > 0:
-                raise ParameterError(f"{label} must be > 0, got {v}")
-        self.levels = levels
-        self.cluster_size = cluster_size
-        self.local_margin = local_margin
-        self.use_key = use_key
-        self.use_confidence = use_confidence
-        self.subject_prior = subject_prior
-        self.subject_rho = subject_rho
-        self.n_iter = n_iter
-        self.n_splits = n_splits
-        self.max_criterion_questions = max_criterion_questions
-        self.truth_grouping = truth_grouping
-        self.truth_cluster_size = truth_cluster_size
-        self.seed = seed
+        init_params(self, locals())
 
     # ------------------------------------------------------------------ training
     def truth_groups(self, train: TrainingSet) -> tuple[str, np.ndarray]:

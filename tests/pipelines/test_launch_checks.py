@@ -57,7 +57,7 @@ def test_backend_parameter_typos_before_any_step(test_dir):
         preflight(_llm(pool_params={"max_retries": True}, test_set={"dir": str(test_dir)}))
     with pytest.raises(ParameterError, match=r"pool.*use_chat must be bool, got 'no'"):
         preflight(_llm(pool_params={"use_chat": "no"}, test_set={"dir": str(test_dir)}))
-    with pytest.raises(ParameterError, match=r"embedder.params: the 'tfidf' embedder: n_components must be int"):
+    with pytest.raises(ParameterError, match=r"embedder.params: TfidfSvdEmbedder: n_components must be int"):
         preflight(_sim(embedder={"kind": "tfidf", "params": {"n_components": True}}))
     with pytest.raises(ParameterError, match=r"router 'knn'.*k must be int, got '5'"):
         preflight(_sim(router={"name": "knn", "params": {"k": "5"}}))

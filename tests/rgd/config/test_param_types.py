@@ -15,9 +15,9 @@ from rgd.routers.registry import make_router
 
 
 @pytest.mark.parametrize("build, message", [
-    (lambda: make_router("knn", k=True), r"the 'knn' router: k must be int, got True \(bool\)"),
-    (lambda: make_router("mlp", alpha="1e-3"), r"the 'mlp' router: alpha must be float, got '1e-3' \(str\)"),
-    (lambda: make_embedder("tfidf", n_components="64"), r"the 'tfidf' embedder: n_components must be int"),
+    (lambda: make_router("knn", k=True), r"KnnRouter: k must be int, got True \(bool\)"),
+    (lambda: make_router("mlp", alpha="1e-3"), r"MlpRouter: alpha must be float, got '1e-3' \(str\)"),
+    (lambda: make_embedder("tfidf", n_components="64"), r"TfidfSvdEmbedder: n_components must be int"),
     (lambda: make_embedder("tfidf", n_components=64.0), r"n_components must be int, got 64.0 \(float\)"),
     (lambda: make_embedder("tfidf", sublinear_tf="no"), r"sublinear_tf must be bool, got 'no'"),
     (lambda: make_backend("openai", model="m", base_url="http://127.0.0.1:9/v1", use_chat="no"),

@@ -486,7 +486,7 @@ def test_minilm_in_bfloat16_agrees_with_float32_and_is_cached_apart(tmp_path):
     assert bf16.identity == float32.identity + ":bfloat16"  # never one cache entry for both
     bf16.save(tmp_path / "emb")
     assert load_embedder(tmp_path / "emb").precision == "bfloat16"
-    with pytest.raises(ParameterError, match="precision must be one of float32, bfloat16, got 'fp16'"):
+    with pytest.raises(ParameterError, match="SentenceTransformerEmbedder: precision must be one of 'float32', 'bfloat16', got 'fp16'"):
         SentenceTransformerEmbedder(precision="fp16")
     bf16.precision = "float32"  # back to the float32 weights, exactly
     np.testing.assert_array_equal(bf16.embed(texts), a)

@@ -68,7 +68,7 @@ def test_set_params_validates_like_the_constructor():
     with pytest.raises(ValueError, match="clustering must be"):
         router.set_params(clustering="dbscan")
     assert router.clustering == "kmeans"  # refused values are not set
-    with pytest.raises(ValueError, match="k must be >= 1"):
+    with pytest.raises(ValueError, match="KnnRouter: k must be int >= 1, got 0"):
         make_router("knn").set_params(k=0)
 
 
