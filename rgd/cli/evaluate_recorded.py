@@ -8,9 +8,13 @@ from pathlib import Path
 import click
 
 from rgd.cli.main import check_writable, main
-from rgd.embedding.registry import EMBEDDER_KIND_NAMES, MINILM_KIND
+from rgd.config.run_config import EmbedderSpec
+from rgd.embedding.registry import EMBEDDER_KIND_NAMES
 from rgd.evaluation.label_noise import NOISE_KINDS
 from rgd.home import embedding_cache_dir
+
+#: the run config's default embedder (one default for rgd run and evaluate-recorded)
+DEFAULT_EMBEDDER = EmbedderSpec().kind
 
 
 def _voters(text: str | None) -> int | float | None:
@@ -41,7 +45,9 @@ def _params(pairs: tuple[str, ...]) -> dict:
 
 @main.command("evaluate-recorded")
 @click.argument("data_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--embedder", type=click.Choice(EMBEDDER_KIND_NAMES), default=MINILM_KIND, show_default=True)
+@click.option("--embedder", type=click.Choice(EMBEDDER_KIND_NAMES), default=DEFAULT_EMBEDDER, show_default=True,
+              help="The embedder (default: the run config's, as for rgd run; minilm for the MiniLM numbers of "
+                   "benchmarks/README.md).")
 @click.option("--label-noise", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Probability of replacing each training key by a wrong option (query-answer routers only).")
 @click.option("--noise-kind", type=click.Choice(NOISE_KINDS), default="plausible", show_default=True)

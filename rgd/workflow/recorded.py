@@ -20,8 +20,8 @@ from rgd.evaluation.label_noise import corrupt_keys
 from rgd.evaluation.metrics import evaluate_routers
 from rgd.routers.cost import load_costs
 from rgd.routers.registry import DEFAULT_ROUTER
-from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix
-from rgd.workflow.costs import cost_evaluation
+from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, RouterSet
+from rgd.workflow.costs import cost_stage
 from rgd.workflow.curate import build_consensus
 from rgd.workflow.estimate import label_free_estimate
 from rgd.workflow.train import fit_routers
@@ -65,7 +65,7 @@ def run_recorded(
     generator's, as in RGD); without it the label-using baselines learn from the split's true keys, as a
     reference. Label-free routers never see the true keys; they see the generator's keys as data.
     ``costs``: a costs file or ``{model: cost}`` map (:func:`rgd.routers.cost.load_costs`); with it the report
-    adds the cost-accuracy curves and calibration of :func:`rgd.workflow.costs.cost_evaluation`.
+    adds the cost-accuracy curves and calibration of the pipeline's :func:`rgd.workflow.costs.cost_stage`.
     """
     if not isinstance(data, RecordedDataset):
         data = load_recorded(data)
@@ -97,11 +97,10 @@ def run_recorded(
                                                                embedder_name),
                                   ConsensusArtifact(scorer, consensus, train_table.question_ids),
                                   generated=keys_from is not None)
-    train = data_set.training_set
     if label_noise > 0:  # the label-using routers' keys only: the generator's keys stay as they were, as data
-        train = replace(train, table=corrupt_keys(train_table, label_noise, noise_kind, seed))
+        data_set = replace(data_set, table=corrupt_keys(train_table, label_noise, noise_kind, seed))
     # fit_router hides the answers from label-free routers; the generator's keys stay visible as data
-    fitted, t_train = fit_routers(routers, router_params, train, seed=seed)
+    fitted, t_train = fit_routers(routers, router_params, data_set.training_set, seed=seed)
 
     results = evaluate_routers(fitted, test_table, test_x, scorer)
     # the label-free estimate of the same test accuracies, from the pool's answers alone (keys hidden)
@@ -133,11 +132,11 @@ def run_recorded(
     }
     if DEFAULT_ROUTER in fitted:
         report[DEFAULT_ROUTER] = fitted[DEFAULT_ROUTER].summary()  # its label-free choices
-    if pool_costs is not None:
-        curve_router = next((n for n in (report.get("default_router"), "cascal") if n in fitted), next(iter(fitted)))
-        cost_block, _ = cost_evaluation(fitted, curve_router, train, test_table, test_x, pool_costs,
-                                        router_params=router_params, seed=seed)
-        report.update(cost_block)
+    if pool_costs is not None:  # the pipeline's cost evaluation, of the default router (else CASCAL, else the first)
+        curve_router = next((n for n in (DEFAULT_ROUTER, "cascal") if n in fitted), next(iter(fitted)))
+        test_matrix = EmbeddingMatrix(test_table.question_ids, test_x, embedder_name, embedder_name)
+        report.update(cost_stage(RouterSet(fitted, curve_router), data_set, test_table, test_matrix, pool_costs,
+                                 router_params=router_params.get(curve_router), seed=seed))
     if "cascal" in fitted:
         cascal = fitted["cascal"]
         inferred = np.asarray(cascal.subjects_)[cascal.subject_of(test_x)]
