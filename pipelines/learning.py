@@ -24,12 +24,11 @@ def learn_and_register(config: RunConfig, source: Source, pool_responses: Any, t
     """Invoke the shared steps on the pool's training answers and the train and test questions (step outputs)."""
     consensus = score_consensus(consensus=config.consensus, seed=config.seed, pool_responses=pool_responses)
     embedder, train_x, test_x = embed_questions(embedder=config.embedder, train=train_questions, test=test_questions)
-    costs = source.step_costs()
     routers, bundle, training = train_router(router=config.router, seed=config.seed, generated=source.generated,
-                                             costs=costs, config_name=config.name, pool_responses=pool_responses,
+                                             costs=source.step_costs(), config_name=config.name, pool_responses=pool_responses,
                                              train_embeddings=train_x, consensus=consensus, embedder=embedder)
-    evaluation = evaluate_router(router_params=config.router.params, seed=config.seed, costs=costs, routers=routers,
-                                 router_bundle=bundle, training_data=training, test_responses=test_responses,
-                                 test_embeddings=test_x, holdout=holdout, holdout_responses=holdout_responses)
+    evaluation = evaluate_router(seed=config.seed, routers=routers, router_bundle=bundle, training_data=training,
+                                 test_responses=test_responses, test_embeddings=test_x, holdout=holdout,
+                                 holdout_responses=holdout_responses)
     register_router(config=config, router_bundle=bundle, evaluation=evaluation, train_questions=train_questions,
                     train_embeddings=train_x, filter_report=filter_report)

@@ -4,7 +4,7 @@ when the pool has costs and the run a labelled test set, the cost-accuracy curve
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional, Union
+from typing import Annotated, Any, Optional
 
 from zenml import log_metadata, step
 
@@ -19,14 +19,12 @@ from rgd.workflow.training_data import TrainingData
 
 
 @step
-def evaluate_router(router_params: dict[str, Any], seed: int, costs: Optional[Union[str, dict[str, float]]],
-                    routers: RouterSet, router_bundle: RouterBundle, training_data: TrainingData,
+def evaluate_router(seed: int, routers: RouterSet, router_bundle: RouterBundle, training_data: TrainingData,
                     test_responses: list[ResponseTable], test_embeddings: EmbeddingMatrix,
                     holdout: Optional[QuestionSet] = None, holdout_responses: Optional[ResponseTable] = None,
                     ) -> Annotated[dict[str, Any], "evaluation"]:
-    """``router_params``: the registered router's (its cost policy's calibration refits with them); ``costs``:
-    the source's (:meth:`rgd.workflow.sources.Source.step_costs`); ``router_bundle``: the registered router's
-    embedder (it embeds the held-out questions) and cost policy."""
+    """``router_bundle``: the registered router's embedder (it embeds the held-out questions) and its cost
+    policy (fitted by train_router where the pool has costs: the cost curve's costs and the router's policy)."""
     from rgd.embedding import embed_questions
     from rgd.home import embedding_cache_dir
 
@@ -38,10 +36,12 @@ def evaluate_router(router_params: dict[str, Any], seed: int, costs: Optional[Un
                                     embedder.identity, embedder.kind)
     evaluation = evaluate_stage(routers, test_table, test_embeddings, training_data, holdout=holdout,
                                 holdout_table=holdout_responses, holdout_x=holdout_x, seed=seed)
-    cost = cost_stage(routers, training_data, test_table, test_embeddings, costs, router_params=router_params,
-                      seed=seed, policy=None if router_bundle.policy is None else router_bundle.policy.to_dict())
-    if cost is not None:
-        evaluation["cost"] = cost
+    if router_bundle.policy is not None:
+        policy = router_bundle.policy.to_dict()
+        cost = cost_stage(routers, training_data, test_table, test_embeddings, policy["costs"], seed=seed,
+                          policy=policy)
+        if cost is not None:
+            evaluation["cost"] = cost
     metadata = {name: r["top1"] for name, r in evaluation["routers"].items()}
     for name, r in evaluation.get("estimate", {}).get("routers", {}).items():
         metadata[f"{name}.estimated_top1"] = r["top1"]

@@ -11,6 +11,7 @@ same policy, and each router's calibration against the TRUE correctness of the t
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -43,7 +44,7 @@ def estimated_correctness(train: TrainingSet) -> np.ndarray:
     from rgd.routers.truth_cluster import TruthClusterRouter
 
     blind = train.table.with_answers(np.full(train.table.n_questions, -1))
-    est = TruthClusterRouter().estimate(TrainingSet(blind, train.embeddings, train.consensus, train.generator_keys))
+    est = TruthClusterRouter().estimate(replace(train, table=blind))
     return np.asarray(est.pool_scores, dtype=np.float64).T
 
 

@@ -55,36 +55,31 @@ class TrainingData:
     # ------------------------------------------------------------------ persistence
     FORMAT = "rgd.training_data"
     VERSION = 1
-    PARTS = ("table", "embeddings", "consensus")
+    #: each part in a sub-directory of its name, written and read by its own type
+    PART_TYPES = {"table": ResponseTable, "embeddings": EmbeddingMatrix, "consensus": ConsensusArtifact}
     KEYS_FILE = "generator_keys.npy"
 
     def save(self, directory: str | Path) -> Path:
         """One sub-directory per part (each its type's own ``save``), ``generator_keys.npy`` when there are
         keys, and ``meta.json``."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        for part in self.PARTS:
-            getattr(self, part).save(directory / part)
+        for part in self.PART_TYPES:
+            getattr(self, part).save(Path(directory) / part)
         if self.generator_keys is not None:
-            np.save(directory / self.KEYS_FILE, np.asarray(self.generator_keys, dtype=np.int8))
-        write_versioned_json(directory / META_FILE, self.FORMAT, self.VERSION, {
-            "n_questions": self.table.n_questions, "has_generator_keys": self.generator_keys is not None,
-        })
-        return directory
+            np.save(Path(directory) / self.KEYS_FILE, np.asarray(self.generator_keys, dtype=np.int8))
+        meta = {"n_questions": self.table.n_questions, "has_generator_keys": self.generator_keys is not None}
+        return write_versioned_json(Path(directory) / META_FILE, self.FORMAT, self.VERSION, meta).parent
 
     @classmethod
     def load(cls, directory: str | Path) -> "TrainingData":
-        directory = Path(directory)
-        meta_path = directory / META_FILE
+        meta_path = Path(directory) / META_FILE
         meta = read_versioned_json(meta_path, cls.FORMAT, cls.VERSION, what="training set")
-        table = ResponseTable.load(directory / "table")
-        embeddings = EmbeddingMatrix.load(directory / "embeddings")
-        consensus = ConsensusArtifact.load(directory / "consensus")
-        keys = read_npy(directory / cls.KEYS_FILE, what="generator keys") if meta.get("has_generator_keys") else None
-        if table.n_questions != meta.get("n_questions"):
+        parts = {part: kind.load(meta_path.parent / part) for part, kind in cls.PART_TYPES.items()}
+        keys_path = meta_path.parent / cls.KEYS_FILE
+        keys = read_npy(keys_path, what="generator keys") if meta.get("has_generator_keys") else None
+        if parts["table"].n_questions != meta.get("n_questions"):
             raise ArtifactError(f"{meta_path}: says {meta.get('n_questions')} questions, the stored table holds "
-                                f"{table.n_questions}")
+                                f"{parts['table'].n_questions}")
         try:
-            return cls(table, embeddings, consensus, keys)
+            return cls(**parts, generator_keys=keys)
         except (DataError, ValueError) as exc:
-            raise ArtifactError(f"{directory}: inconsistent training set ({exc})") from None
+            raise ArtifactError(f"{meta_path.parent}: inconsistent training set ({exc})") from None
