@@ -411,6 +411,7 @@ class RunConfig(_Strict):
             "router": self.router.name,
             "n_per_subject": self.generation.n_per_subject,
             **{f"filter.{k}": v for k, v in self.filter.model_dump().items()},
+            "consensus.temperature": self.consensus.temperature,  # was filter.consensus_temperature
         }
 
 

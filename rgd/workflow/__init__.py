@@ -1,6 +1,6 @@
 """The pipeline's stages as plain functions of a run config, in pipeline order; no ZenML here.
 
-``sources`` (the one simulated-or-real switch), ``generate``, ``respond``, ``curate`` (filter, consensus),
+``sources`` (the one answer to the run's kind: simulated, real models or a recorded pool), ``generate``, ``respond``, ``curate`` (filter, consensus),
 ``train`` (embed, the one training set, fit), ``evaluate``; ``recorded`` builds ``rgd evaluate-recorded`` from the same functions.
 The ZenML steps (``steps/``) are thin wrappers around these.
 """
