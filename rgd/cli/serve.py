@@ -30,11 +30,14 @@ def serve_cmd(config_path: str, host: str | None, port: int | None) -> None:
         from rgd.tracking.serving_source import RegistrySource, bound_registry_calls
     except ImportError as exc:
         raise click.ClickException(f"MLflow is not installed ({exc}); pip install 'rgd-router[pipeline]'") from None
-    from rgd.serving.config import load_gateway_config
+    from rgd.serving.config import NotInRegistry, load_gateway_config
 
     config = load_gateway_config(config_path)
     bound_registry_calls()
-    source = RegistrySource(config.registry.model_name, config.registry.alias, config.registry.tracking_uri)
+    try:
+        source = RegistrySource(config.registry.model_name, config.registry.alias, config.registry.tracking_uri)
+    except NotInRegistry as exc:
+        raise click.ClickException(f"{config_path}: {exc.field}: {exc}") from None
     host = host or config.server.host
     port = config.server.port if port is None else port
     server: uvicorn.Server | None = None

@@ -4,7 +4,8 @@ Endpoints: ``POST /v1/chat/completions`` (non-streaming, and streaming SSE passe
 ``/healthz`` (the process is alive: answered from the start, while the router loads in the background),
 ``/readyz`` (a request would succeed: the alias's version is loaded and an upstream it ranks answers) and
 ``/metrics`` (Prometheus). The question routed is the last user message. A router version that ranks none
-of the pool's models is refused; at start, that stops the gateway with an error naming the config's pool.
+of the pool's models is refused; at start, that stops the gateway with an error naming the config's pool, as
+does a model, an alias or a local store the registry does not have (naming that field of the config).
 
 Modes, per request: ``model: "rgd-router"`` (top-1: the first-ranked model answers) or
 ``"rgd-router:top3"`` (consensus: the 3 first-ranked models answer concurrently, the majority's response is
@@ -39,7 +40,7 @@ from rgd.errors import ParameterError
 from rgd.routers.policy import CostWeightError
 from rgd.serving.auth import KeyChecker
 from rgd.serving.breaker import OPEN
-from rgd.serving.config import GatewayConfig
+from rgd.serving.config import GatewayConfig, NotInRegistry
 from rgd.serving.errors import GatewayError, error_body
 from rgd.serving.metrics import GatewayMetrics
 from rgd.serving.ratelimit import RateLimiter
@@ -91,8 +92,12 @@ class Gateway:
     async def _follow_registry(self) -> None:
         while True:
             await self.holder.check_once()
-            if self.holder.current is None and isinstance(self.holder.last_refusal, PoolMismatch):
+            missing = self.holder.last_registry_error
+            if self.holder.current is None and isinstance(missing, NotInRegistry):
+                self.fatal = f"{self.config_path}: {missing.field}: {missing}"
+            elif self.holder.current is None and isinstance(self.holder.last_refusal, PoolMismatch):
                 self.fatal = str(self.holder.last_refusal)
+            if self.fatal is not None:
                 log.error("the gateway cannot serve: %s", self.fatal)
                 if self.on_fatal is not None:
                     self.on_fatal()

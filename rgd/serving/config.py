@@ -24,6 +24,7 @@ import os
 import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -52,6 +53,37 @@ def _env_name(value: str | None) -> str | None:
     return value
 
 
+def http_url(value: str) -> str:
+    """An OpenAI-compatible base URL: http(s), a host, a port in range, no spaces, query or fragment; without
+    the trailing ``/``. Anything else fails here, at start, rather than as a connection error per request."""
+    example = "e.g. http://127.0.0.1:8000/v1"
+    if any(c.isspace() for c in value):
+        raise ValueError(f"{value!r} is not a URL: it contains a space ({example})")
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # a port that is not a number or is outside 0-65535 raises here
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a URL ({exc}; {example})") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"{value!r} is not an http(s) URL: it must start with http:// or https:// ({example})")
+    if not parts.hostname:
+        raise ValueError(f"{value!r} is not a URL: it names no host ({example})")
+    if port == 0:
+        raise ValueError(f"{value!r}: port 0 is not a port a server listens on ({example})")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{value!r}: a base URL has no query or fragment ({example})")
+    return value.rstrip("/")
+
+
+class NotInRegistry(ParameterError):
+    """A name in the gateway config (``field``: registry.model_name, registry.alias, registry.tracking_uri)
+    that the registry answered does not exist: the gateway could never serve, so it stops at start."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class RegistrySpec(_Strict):
     model_name: str = Field(DEFAULT_MODEL_NAME, min_length=1, description="the registered router")
     alias: str = Field(CHAMPION, min_length=1, description="the alias served; the gateway follows it")
@@ -74,12 +106,7 @@ class UpstreamSpec(_Strict):
 
     _check_env = field_validator("api_key_env")(classmethod(lambda cls, v: _env_name(v)))
 
-    @field_validator("base_url")
-    @classmethod
-    def _http(cls, v: str) -> str:
-        if not v.startswith(("http://", "https://")):
-            raise ValueError(f"{v!r} is not an http(s) URL")
-        return v.rstrip("/")
+    _check_url = field_validator("base_url")(classmethod(lambda cls, v: http_url(v)))
 
     @property
     def upstream_model(self) -> str:

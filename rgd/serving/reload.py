@@ -173,6 +173,7 @@ class RouterHolder:
         self.refused: dict[str, tuple[float, str]] = {}  # version -> (time.monotonic() when refused, why)
         self.last_refusal: Exception | None = None
         self.last_error: str | None = None
+        self.last_registry_error: Exception | None = None  # why the alias could not be read last time, if not
 
     @property
     def alias_refused(self) -> str | None:
@@ -221,8 +222,10 @@ class RouterHolder:
             version = await asyncio.to_thread(self.source.current_version)
         except Exception as exc:  # noqa: BLE001 - registry unreachable: keep serving, try again later
             self.last_error = f"registry: {exc}"
+            self.last_registry_error = exc
             log.warning("cannot read %s from the registry: %s", self.source.name, exc)
             return False
+        self.last_registry_error = None
         moved, self.alias_version = version != self.alias_version, version
         if self.current is not None and version == self.current.version:
             return False

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from rgd.config.aliases import CHAMPION, DEFAULT_MODEL_NAME
 from rgd.errors import ArtifactError
-from rgd.tracking.config import tracking_uri
+from rgd.serving.config import NotInRegistry
+from rgd.tracking.config import is_local_default, tracking_uri
 
 BUNDLE_SHA_TAG = "bundle_sha256"
 
@@ -34,6 +35,25 @@ def bound_registry_calls() -> None:
         os.environ.setdefault(name, value)
 
 
+def check_store_exists(uri: str, configured: bool) -> None:
+    """A SQLite store that does not exist yet is refused (opening it would create an empty one, where no router
+    could ever be found): the local default before any ``rgd run``, or a mistyped path. ``configured``: the
+    gateway config named ``uri`` (else it came from ``$MLFLOW_TRACKING_URI`` or the local default)."""
+    if not uri.startswith("sqlite:///"):
+        return
+    path = Path(uri[len("sqlite:///"):])
+    if path.is_file():
+        return
+    if configured:
+        why = f"no MLflow store at {path} (a SQLite file that does not exist)"
+    elif is_local_default(uri):
+        why = (f"null, so the local store under RGD_HOME: {path} does not exist yet. Run `rgd run` first, in the "
+               "same directory or with the same RGD_HOME, or point registry.tracking_uri at your store")
+    else:
+        why = f"null, so $MLFLOW_TRACKING_URI: no MLflow store at {path} (a SQLite file that does not exist)"
+    raise NotInRegistry(why, "registry.tracking_uri")
+
+
 class RegistrySource:
     def __init__(self, model_name: str = DEFAULT_MODEL_NAME, alias: str = CHAMPION, uri: str | None = None) -> None:
         import mlflow
@@ -41,10 +61,44 @@ class RegistrySource:
         self.name = model_name
         self.alias = alias
         self.uri = tracking_uri(uri=uri)
+        check_store_exists(self.uri, configured=uri is not None)
+        # MLflow resolves a models:/ URI against its process-wide registry URI whatever a call is given, and that
+        # defaults to ./mlflow.db in the working directory (created there, and the model not found): set it
+        mlflow.set_tracking_uri(self.uri)
+        mlflow.set_registry_uri(self.uri)
         self.client = mlflow.MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
 
     def current_version(self) -> str:
-        return str(self.client.get_model_version_by_alias(self.name, self.alias).version)
+        """The version the alias points at; :class:`~rgd.serving.config.NotInRegistry` when the registry
+        answers that the model or the alias does not exist (anything else, e.g. a registry that is down,
+        raises as it came: the gateway asks again later)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return str(self.client.get_model_version_by_alias(self.name, self.alias).version)
+        except MlflowException as exc:
+            missing = self._missing()
+            if missing is not None:
+                raise missing from None
+            raise exc
+
+    def _missing(self) -> NotInRegistry | None:
+        """Why the alias cannot be read when the registry says the model or the alias does not exist, else None."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            model = self.client.get_registered_model(self.name)
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                return None
+            return NotInRegistry(f"no router is registered as {self.name!r} in {self.uri}: run `rgd run` first, or "
+                                 "name a registered model (rgd models lists them)", "registry.model_name")
+        aliases = dict(model.aliases or {})
+        if self.alias in aliases:
+            return None  # it exists now (set meanwhile): the next poll reads it
+        have = ", ".join(f"{a} (version {v})" for a, v in sorted(aliases.items())) or "none yet"
+        return NotInRegistry(f"{self.name} has no alias {self.alias!r}; its aliases: {have} (rgd promote sets one)",
+                             "registry.alias")
 
     def load(self, version: str):
         import mlflow
@@ -55,7 +109,8 @@ class RegistrySource:
         tmp = Path(tempfile.mkdtemp(prefix=f"rgd-serve-{self.name}-v{version}-"))
         try:
             local = Path(mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{self.name}/{version}", dst_path=str(tmp), tracking_uri=self.uri))
+                artifact_uri=f"models:/{self.name}/{version}", dst_path=str(tmp), tracking_uri=self.uri,
+                registry_uri=self.uri))
             manifests = sorted(local.rglob(MANIFEST_FILE))
             if len(manifests) != 1:
                 raise ArtifactError(f"{self.name} v{version}: expected one router bundle in the model, found {len(manifests)}")
