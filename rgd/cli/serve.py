@@ -34,10 +34,7 @@ def serve_cmd(config_path: str, host: str | None, port: int | None) -> None:
 
     config = load_gateway_config(config_path)
     bound_registry_calls()
-    try:
-        source = RegistrySource(config.registry.model_name, config.registry.alias, config.registry.tracking_uri)
-    except NotInRegistry as exc:
-        raise click.ClickException(f"{config_path}: {exc.field}: {exc}") from None
+    source = RegistrySource(config.registry.model_name, config.registry.alias, config.registry.tracking_uri)
     host = host or config.server.host
     port = config.server.port if port is None else port
     server: uvicorn.Server | None = None
@@ -46,6 +43,10 @@ def serve_cmd(config_path: str, host: str | None, port: int | None) -> None:
         server.should_exit = True
 
     app = create_app(config, source, config_path=config_path, on_fatal=stop)
+    try:
+        source.open()  # after the config's own checks (client keys, upstream keys): a missing store is named here
+    except NotInRegistry as exc:
+        raise click.ClickException(f"{config_path}: {exc.field}: {exc}") from None
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
     logging.getLogger("rgd.serving").info("gateway for %s@%s on %s:%d", source.name, source.alias, host, port)
     server.run()

@@ -69,9 +69,9 @@ def http_url(value: str) -> str:
     if not parts.hostname:
         raise ValueError(f"{value!r} is not a URL: it names no host ({example})")
     if port == 0:
-        raise ValueError(f"{value!r}: port 0 is not a port a server listens on ({example})")
+        raise ValueError(f"{value!r} is not a base URL: port 0 is not one a server listens on ({example})")
     if parts.query or parts.fragment:
-        raise ValueError(f"{value!r}: a base URL has no query or fragment ({example})")
+        raise ValueError(f"{value!r} is not a base URL: a base URL has no query or fragment ({example})")
     return value.rstrip("/")
 
 

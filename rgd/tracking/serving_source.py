@@ -55,18 +55,33 @@ def check_store_exists(uri: str, configured: bool) -> None:
 
 
 class RegistrySource:
-    def __init__(self, model_name: str = DEFAULT_MODEL_NAME, alias: str = CHAMPION, uri: str | None = None) -> None:
-        import mlflow
+    """The registry ``uri`` (None: ``$MLFLOW_TRACKING_URI``, else the local store under ``RGD_HOME``), opened at
+    first use or by :meth:`open`, which ``rgd serve`` calls once the config's own checks have passed."""
 
+    def __init__(self, model_name: str = DEFAULT_MODEL_NAME, alias: str = CHAMPION, uri: str | None = None) -> None:
         self.name = model_name
         self.alias = alias
         self.uri = tracking_uri(uri=uri)
-        check_store_exists(self.uri, configured=uri is not None)
+        self._configured = uri is not None
+        self._client = None
+
+    def open(self) -> None:
+        """Check that a SQLite store exists (:func:`check_store_exists`; opening one creates it) and connect."""
+        import mlflow
+
+        if self._client is not None:
+            return
+        check_store_exists(self.uri, configured=self._configured)
         # MLflow resolves a models:/ URI against its process-wide registry URI whatever a call is given, and that
         # defaults to ./mlflow.db in the working directory (created there, and the model not found): set it
         mlflow.set_tracking_uri(self.uri)
         mlflow.set_registry_uri(self.uri)
-        self.client = mlflow.MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+        self._client = mlflow.MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+
+    @property
+    def client(self):
+        self.open()
+        return self._client
 
     def current_version(self) -> str:
         """The version the alias points at; :class:`~rgd.serving.config.NotInRegistry` when the registry
