@@ -25,7 +25,7 @@ DEFINED_ONCE = {
     "minilm": "rgd/embedding/sentence.py",  # SentenceTransformerEmbedder.kind
     "sentence-transformers/all-MiniLM-L6-v2": "rgd/embedding/sentence.py",  # MINILM_NAME
     "all-MiniLM-L6-v2": "rgd/embedding/sentence.py",  # MINILM_ALIASES
-    "very_weak": "rgd/simulated/presets.py",  # GENERATOR_PRESETS
+    "very_weak": "rgd/config/simulated.py",  # GENERATOR_PRESETS
     "truth_cluster": "rgd/routers/truth_cluster.py",  # TruthClusterRouter.name, which is DEFAULT_ROUTER
 }
 #: the same text meaning something else, where it stands for that other thing
@@ -111,7 +111,7 @@ def test_each_default_name_has_one_definition(name):
 
 
 def test_the_generator_presets_are_listed_once():
-    assert preset_lists(REPO_ROOT) == {"rgd/simulated/presets.py"}
+    assert preset_lists(REPO_ROOT) == {"rgd/config/simulated.py"}
 
 
 def test_the_defaults_resolve_to_what_they_were():

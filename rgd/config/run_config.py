@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rgd.config.aliases import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME
+from rgd.config.simulated import PRESET_ORDER, GeneratorConfig, PoolConfig, WorldConfig, generator_preset
 from rgd.data.yaml_file import read_yaml
 from rgd.embedding.registry import EMBEDDER_KIND_NAMES, MINILM_KIND, TFIDF_KIND
 from rgd.embedding.sentence import MINILM_ALIASES
@@ -28,10 +29,6 @@ from rgd.errors import DataError, ParameterError
 from rgd.filtering import FilterConfig
 from rgd.routers.registry import DEFAULT_ROUTER
 from rgd.secrets import find_plaintext_secrets
-from rgd.simulated.generator import GeneratorConfig
-from rgd.simulated.pool import PoolConfig
-from rgd.simulated.presets import PRESET_ORDER
-from rgd.simulated.world import WorldConfig
 
 LLM_KINDS = ("vllm", "openai", "gemini")
 #: references every evaluation has besides the routers (rgd.evaluation.metrics), usable in registry.must_beat
@@ -98,14 +95,10 @@ class GeneratorSpec(_Strict):
     def name(self) -> str:
         """The generator's model name (as recorded in question provenance and lineage)."""
         if self.kind == "simulated":
-            from rgd.simulated.presets import generator_preset
-
             return generator_preset(self.preset).name
         return str(self.model)
 
     def simulated_config(self) -> GeneratorConfig:
-        from rgd.simulated.presets import generator_preset
-
         return generator_preset(self.preset, seed=self.seed)
 
 

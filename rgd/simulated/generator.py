@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rgd.config.simulated import GeneratorConfig
 from rgd.data.response_table import ResponseTable
 from rgd.data.schema import LETTERS, Provenance, Question, Response
 from rgd.errors import DataError, ParameterError
@@ -26,34 +26,6 @@ from rgd.simulated.world import World
 
 PROMPT_VERSION = "simulated-v1"
 EASY_DIFFICULTY, HARD_DIFFICULTY = -6.0, 6.0
-
-
-class GeneratorConfig(BaseModel):
-    """Quality knobs of a simulated generator."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str = "sim-generator"
-    key_accuracy: float = Field(0.95, ge=0, le=1, description="fraction of answer keys that are right")
-    wrong_key_distractor_rate: float = Field(0.85, ge=0, le=1, description="wrong keys that are the shared distractor")
-    wrong_key_difficulty_slope: float = Field(
-        1.5, ge=0, description="how strongly wrong keys concentrate on hard questions (0: uniformly)"
-    )
-    too_easy_rate: float = Field(0.0, ge=0, le=1, description="questions every model gets right")
-    too_hard_rate: float = Field(0.0, ge=0, le=1, description="questions nobody can solve (answers are guesses)")
-    niche_coverage: float = Field(1.0, gt=0, le=1, description="fraction of each subject's niches covered")
-    noise_words: float = Field(0.0, ge=0, description="mean number of off-topic words added to a question")
-    difficulty_shift: float = Field(0.0, description="added to the world's difficulty distribution")
-    self_agree_right: float = Field(0.95, ge=0, le=1, description="re-answer agrees with a right key")
-    self_agree_wrong: float = Field(0.6, ge=0, le=1, description="re-answer agrees with a wrong key")
-    questions_per_call: int = Field(5, ge=1, le=50, description="questions per generate() prompt")
-    seed: int = 0
-
-    @model_validator(mode="after")
-    def _check(self) -> GeneratorConfig:
-        if self.too_easy_rate + self.too_hard_rate > 1:
-            raise ParameterError("too_easy_rate + too_hard_rate must not exceed 1")
-        return self
 
 
 class SimulatedGenerator(LLMBackend):

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tqdm.auto import tqdm
 
+from rgd.config.simulated import PoolConfig
 from rgd.data.response_table import ResponseTable
 from rgd.data.schema import LETTERS, Question, Response
 from rgd.errors import DataError, ParameterError
@@ -22,44 +22,6 @@ from rgd.simulated.registry import LatentArrays
 from rgd.simulated.world import World
 
 CHUNK = 50_000  # questions per vectorised block (bounds memory at M x CHUNK)
-
-
-class PoolConfig(BaseModel):
-    """How the simulated pool is built; everything derives from ``seed`` and the world."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    seed: int = 0
-    n_specialists: int = Field(7, ge=0, le=100)
-    n_generalists: int = Field(2, ge=0, le=20)
-    champion_skill: float = 2.6
-    secondary_skill: float = 1.4
-    off_niche_skill: float = 0.2
-    skill_noise: float = Field(0.25, ge=0)
-    generalist_skill_max: float = 1.1
-    generalist_skill_min: float = 0.3
-    slope: float = Field(1.6, gt=0)
-    distractor_bias_min: float = Field(0.3, ge=0, le=1)
-    distractor_bias_max: float = Field(0.65, ge=0, le=1)
-    conf_right: float = Field(-0.3, lt=0)
-    conf_wrong: float = Field(-0.9, lt=0)
-    conf_sd: float = Field(0.45, ge=0, description="noise sd of log(-logprob)")
-    conf_offset_sd: float = Field(0.3, ge=0, description="per-model offset sd of log(-logprob)")
-    conf_scale_min: float = Field(0.6, gt=0)
-    conf_scale_max: float = Field(1.6, gt=0)
-    #: serving cost per model (any unit; only ratios matter): specialists are small and cheap, the
-    #: generalists large and dear, from ``generalist_cost_max`` (the strongest) down to ``generalist_cost_min``
-    specialist_cost: float = Field(1.0, ge=0)
-    generalist_cost_max: float = Field(10.0, ge=0)
-    generalist_cost_min: float = Field(5.0, ge=0)
-
-    @model_validator(mode="after")
-    def _check(self) -> PoolConfig:
-        if self.n_specialists + self.n_generalists < 1:
-            raise ParameterError("the pool needs at least one model")
-        if self.distractor_bias_min > self.distractor_bias_max or self.conf_scale_min > self.conf_scale_max:
-            raise ParameterError("min must not exceed max (distractor bias, confidence scale)")
-        return self
 
 
 class SimulatedModel(LLMBackend):

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rgd.config.simulated import WorldConfig
 from rgd.data.schema import Provenance, Question
 from rgd.errors import ParameterError
 from rgd.simulated.randomness import stable_hash
@@ -26,49 +26,6 @@ from rgd.simulated.vocabulary import (
     make_words,
     zipf_weights,
 )
-
-DEFAULT_SUBJECTS = (
-    "biology", "chemistry", "physics", "law", "economics", "history",
-    "psychology", "engineering", "philosophy", "health", "math", "computer_science",
-)
-
-
-class WorldConfig(BaseModel):
-    """Shape of a simulated world. Everything derives deterministically from ``seed``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    seed: int = 0
-    n_subjects: int = Field(6, ge=1, le=50)
-    subject_names: tuple[str, ...] | None = Field(None, description="defaults to biology, chemistry, ...")
-    niches_per_subject: int = Field(4, ge=1, le=20)
-    niche_vocab_size: int = Field(18, ge=8, le=500)
-    subject_vocab_size: int = Field(12, ge=2, le=500)
-    min_options: int = Field(4, ge=3, le=26)
-    max_options: int = Field(10, ge=3, le=26)
-    difficulty_mean: float = 0.9
-    difficulty_sd: float = Field(1.1, ge=0)
-    niche_difficulty_sd: float = Field(0.3, ge=0)
-    compound_term_rate: float = Field(0.5, ge=0, le=1, description="niche terms that are two-word compounds")
-    term_zipf_exponent: float = Field(1.0, ge=0, description="how strongly a niche's key terms recur (0: uniform)")
-
-    @model_validator(mode="after")
-    def _check(self) -> WorldConfig:
-        if self.min_options > self.max_options:
-            raise ParameterError(f"min_options {self.min_options} > max_options {self.max_options}")
-        if self.subject_names is not None:
-            if len(self.subject_names) != self.n_subjects:
-                raise ParameterError(f"{len(self.subject_names)} subject names for n_subjects={self.n_subjects}")
-            if len(set(self.subject_names)) != len(self.subject_names):
-                raise ParameterError("subject names must be distinct")
-        return self
-
-    def subjects(self) -> list[str]:
-        if self.subject_names is not None:
-            return list(self.subject_names)
-        names = list(DEFAULT_SUBJECTS[: self.n_subjects])
-        names += [f"subject_{i + 1}" for i in range(len(names), self.n_subjects)]
-        return names
 
 
 @dataclass(frozen=True)
