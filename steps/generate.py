@@ -1,4 +1,7 @@
-"""generate_questions: the generators write questions (+ re-answer them); load_test_set: the real test set."""
+"""generate_questions: the generators write questions (+ re-answer them); load_test_set: the real test set.
+
+Each takes the run's source's view of the config (:meth:`rgd.workflow.sources.Source.generation_view`,
+``test_set_view``): the sections that decide the data, every other one at its default."""
 
 from __future__ import annotations
 

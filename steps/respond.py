@@ -1,4 +1,7 @@
-"""respond: one pool model answers the generated and the test questions (one invocation per model)."""
+"""respond: one pool model answers the generated and the test questions (one invocation per model).
+
+It takes the run's source's view of the config (:meth:`rgd.workflow.sources.Source.respond_view`): the sections
+that decide the data and ``respond``, every other one at its default."""
 
 from __future__ import annotations
 
