@@ -30,8 +30,9 @@ GATEWAY_MLFLOW_HTTP = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQU
 
 
 def bound_registry_calls() -> None:
-    """Apply :data:`GATEWAY_MLFLOW_HTTP` where the environment does not say otherwise (``rgd serve`` only)."""
-    for name, value in GATEWAY_MLFLOW_HTTP.items():
+    """Apply :data:`GATEWAY_MLFLOW_HTTP` where the environment does not say otherwise (``rgd serve`` only), and
+    keep MLflow's download progress bars out of the gateway's log."""
+    for name, value in {**GATEWAY_MLFLOW_HTTP, "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}.items():
         os.environ.setdefault(name, value)
 
 
