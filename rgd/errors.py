@@ -37,6 +37,33 @@ class ArtifactError(RGDError, ValueError):
     """A stored router or table that is corrupt or was written by an incompatible version."""
 
 
+class WriteError(RGDError, OSError):
+    """A file the library could not write (the disk full, no permission, a read-only file system), naming the
+    file and the cause. The writers (:func:`rgd.data.versioned_json.atomic_file`) leave nothing half-written in
+    its place. An ``OSError`` as well, with the cause's ``errno``, for callers that catch those."""
+
+    def __init__(self, message: str, *, path: object = None, reason: str | None = None,
+                 errno: int | None = None) -> None:
+        super().__init__(message)
+        self.path = None if path is None else str(path)
+        self.reason = reason
+        self.errno = errno  # strerror and filename stay unset: str() is the message
+
+    @classmethod
+    def of(cls, path: object, cause: OSError, outcome: str = "nothing half-written is left in its place"
+           ) -> "WriteError":
+        """The error for ``cause`` while ``path`` was written (a nested WriteError keeps its own file)."""
+        import errno as errno_names
+
+        if isinstance(cause, WriteError):
+            path, reason = cause.path, cause.reason
+        else:
+            code = errno_names.errorcode.get(cause.errno) if cause.errno is not None else None
+            reason = cause.strerror or str(cause) or type(cause).__name__
+            reason = f"{reason} ({code})" if code else reason
+        return cls(f"{path}: cannot write it: {reason}; {outcome}", path=path, reason=reason, errno=cause.errno)
+
+
 class NotFittedError(RGDError, RuntimeError):
     """A router, embedder or consensus scorer used before ``fit`` (or ``load``).
 

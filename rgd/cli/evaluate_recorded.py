@@ -9,6 +9,7 @@ import click
 
 from rgd.cli.main import check_writable, main
 from rgd.config.run_config import EmbedderSpec
+from rgd.data.versioned_json import write_text_atomic
 from rgd.embedding.registry import EMBEDDER_KIND_NAMES
 from rgd.evaluation.label_noise import NOISE_KINDS
 from rgd.home import embedding_cache_dir
@@ -93,7 +94,7 @@ def evaluate_recorded(
         costs=costs,
     )
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=1))
+    write_text_atomic(output, json.dumps(report, indent=1))
     click.echo(f"{'router':<14}{'top-1':>8}{'top-3 vote':>12}{'est. top-1':>12}{'est. top-3':>12}")
     estimates = report.get("label_free_estimate", {})
     for name, r in report["routers"].items():

@@ -223,7 +223,9 @@ def route_cmd(
         return
     if output is not None:
         n = 0
-        with open(output, "w", encoding="utf-8") as fh:
+        from rgd.data.versioned_json import atomic_file
+
+        with atomic_file(output, "w", encoding="utf-8") as fh:  # no half-written output on a failure
             for r in rows:
                 fh.write(json.dumps(r) + "\n")
                 n += 1

@@ -1,12 +1,15 @@
-"""Reading JSON-lines files (plain or gzip) with errors that name the file and the row."""
+"""Reading JSON-lines files (plain or gzip) with errors that name the file and the row; writing them whole or
+not at all (:func:`rgd.data.versioned_json.atomic_file`)."""
 
 from __future__ import annotations
 
 import gzip
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Iterator
 
+from rgd.data.versioned_json import atomic_file
 from rgd.errors import DataError
 
 
@@ -36,7 +39,7 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
 def write_jsonl(path: str | Path, rows) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    opener = gzip.open(path, "wt", encoding="utf-8") if path.suffix == ".gz" else open(path, "w", encoding="utf-8")
-    with opener as fh:
-        for obj in rows:
-            fh.write(json.dumps(obj) + "\n")
+    with atomic_file(path) as raw:  # a gzip stream into it keeps the file's own name in its header
+        with gzip.GzipFile(str(path), "wb", fileobj=raw) if path.suffix == ".gz" else nullcontext(raw) as fh:
+            for obj in rows:
+                fh.write((json.dumps(obj) + "\n").encode("utf-8"))

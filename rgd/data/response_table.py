@@ -9,7 +9,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from rgd.data.schema import Question, Response, letter_to_index
-from rgd.data.versioned_json import read_npz, read_versioned_json, write_versioned_json
+from rgd.data.versioned_json import atomic_file, read_npz, read_versioned_json, write_versioned_json
 from rgd.errors import ArtifactError, DataError
 
 NO_ANSWER = -1
@@ -175,13 +175,14 @@ class ResponseTable:
         directory.mkdir(parents=True, exist_ok=True)
         doc = {"models": list(self.models), "question_ids": list(self.question_ids), "subjects": self.subjects.tolist()}
         write_versioned_json(directory / TABLE_FILE, TABLE_FORMAT, FORMAT_VERSION, doc, indent=None)
-        np.savez(
-            directory / ARRAYS_FILE,
-            n_options=self.n_options,
-            choices=self.choices,
-            confidence=self.confidence,
-            answers=self.answers,
-        )
+        with atomic_file(directory / ARRAYS_FILE) as fh:
+            np.savez(
+                fh,
+                n_options=self.n_options,
+                choices=self.choices,
+                confidence=self.confidence,
+                answers=self.answers,
+            )
         return directory
 
     @classmethod

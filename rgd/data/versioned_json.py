@@ -4,17 +4,57 @@ Every artifact is a directory of JSON documents and NumPy ``.npy`` / ``.npz`` fi
 document carries a ``format`` name and a format version; anything missing, unreadable, of another format or
 of a version this library does not read is refused with :class:`rgd.errors.ArtifactError` naming the file,
 never half-loaded. NumPy files are read with ``allow_pickle=False``, so an object array is refused too.
+
+Files are written through :func:`atomic_file`: into a temporary file beside the target, moved into place
+with ``os.replace`` once complete. A write that fails (the disk full, no permission) leaves no half-written
+file, whatever was there before stays, and the error is a :class:`rgd.errors.WriteError` naming the file and
+the cause.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Collection, Mapping
+from typing import IO, Any, Collection, Iterator, Mapping
 
 import numpy as np
 
-from rgd.errors import ArtifactError
+from rgd.errors import ArtifactError, WriteError
+
+
+@contextmanager
+def atomic_file(path: str | Path, mode: str = "wb", **open_args: Any) -> Iterator[IO]:
+    """Open a temporary file beside ``path`` (``open(tmp, mode, **open_args)``) for the ``with`` block to write;
+    when the block ends, it is flushed to disk and moved onto ``path``. When writing fails (an ``OSError``
+    of this file: disk full, no permission, a read-only file system), the temporary file is removed and a
+    :class:`~rgd.errors.WriteError` naming ``path`` and the cause is raised; any other exception, from the
+    block, removes it too and goes through unchanged."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with open(tmp, mode, **open_args) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())  # a full disk may only say so here (delayed allocation, network file systems)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        if isinstance(exc, OSError) and not isinstance(exc, WriteError) and exc.filename in (None, str(tmp)):
+            raise WriteError.of(path, exc) from None
+        raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` through :func:`atomic_file`."""
+    with atomic_file(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return Path(path)
 
 
 def read_versioned_json(
@@ -44,11 +84,11 @@ def read_versioned_json(
 def write_versioned_json(
     path: str | Path, fmt: str, version: int, doc: Mapping[str, Any], *, version_key: str = "version", **dump: Any
 ) -> Path:
-    """Write ``{"format": fmt, version_key: version, **doc}`` to ``path``; ``dump`` goes to ``json.dumps``."""
+    """Write ``{"format": fmt, version_key: version, **doc}`` to ``path`` (:func:`atomic_file`); ``dump`` goes to
+    ``json.dumps``."""
     path = Path(path)
     body = json.dumps({"format": fmt, version_key: version, **doc}, **({"indent": 1} | dump))
-    path.write_text(body + "\n", encoding="utf-8")
-    return path
+    return write_text_atomic(path, body + "\n")
 
 
 def read_npz(path: str | Path, *, what: str, required: Collection[str] = ()) -> dict[str, np.ndarray]:

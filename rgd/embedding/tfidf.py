@@ -23,6 +23,7 @@ import numpy as np
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
+from rgd.data.versioned_json import atomic_file, write_text_atomic
 from rgd.embedding.base import Embedder, check_texts
 from rgd.errors import ArtifactError, ParameterError
 from rgd.params import AscendingPair, Count, check_params
@@ -188,8 +189,8 @@ class TfidfSvdEmbedder(Embedder):
     # ------------------------------------------------------------------ persistence
     def _save_state(self, directory: Path) -> None:
         assert self.vocabulary_ is not None
-        (directory / VOCAB_FILE).write_text(json.dumps(self.vocabulary_, ensure_ascii=False), encoding="utf-8")
-        with open(directory / STATE_FILE, "wb") as fh:
+        write_text_atomic(directory / VOCAB_FILE, json.dumps(self.vocabulary_, ensure_ascii=False))
+        with atomic_file(directory / STATE_FILE) as fh:
             np.savez_compressed(fh, idf=self.idf_, components=self.components_)
 
     def _load_state(self, directory: Path) -> None:

@@ -18,13 +18,15 @@ from typing import Any
 
 import numpy as np
 
+from rgd.data.versioned_json import atomic_file, write_text_atomic
+
 log = logging.getLogger(__name__)
 
 
 def write_evaluation(evaluation: dict[str, Any], directory: Path) -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "evaluation.json").write_text(json.dumps(evaluation, indent=1))
-    with open(directory / "evaluation.csv", "w", newline="") as fh:
+    write_text_atomic(directory / "evaluation.json", json.dumps(evaluation, indent=1))
+    with atomic_file(directory / "evaluation.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["router", "subject", "top1", "top3_vote", "n", "measure"])
         for name, r in evaluation["routers"].items():
@@ -65,7 +67,8 @@ def write_router_state(router, train_x: np.ndarray | None, directory: Path) -> d
     centroids = getattr(router, "centroids_", None)
     if centroids is None:
         return {}
-    np.save(directory / "centroids.npy", np.asarray(centroids, dtype=np.float32))
+    with atomic_file(directory / "centroids.npy") as fh:
+        np.save(fh, np.asarray(centroids, dtype=np.float32))
     if not all(hasattr(router, a) for a in _CLUSTER_STATE):  # centroids without CASCAL's per-cluster state
         return {"router_state": directory}
     scores = np.asarray(router.cluster_scores_)
@@ -74,10 +77,11 @@ def write_router_state(router, train_x: np.ndarray | None, directory: Path) -> d
                  "size": int(router.cluster_size_[i]),
                  "ranking": [router.models_[j] for j in np.argsort(-scores[i], kind="stable")]}
                 for i in range(len(centroids))]
-    (directory / "cluster_rankings.json").write_text(json.dumps(rankings, indent=1))
+    write_text_atomic(directory / "cluster_rankings.json", json.dumps(rankings, indent=1))
     if train_x is not None and len(train_x):
         assign = np.argmax(np.asarray(train_x) @ np.asarray(centroids).T, axis=1).astype(np.int32)
-        np.save(directory / "cluster_assignments.npy", assign)
+        with atomic_file(directory / "cluster_assignments.npy") as fh:
+            np.save(fh, assign)
     return {"router_state": directory}
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from rgd.consensus import ConsensusResult
 from rgd.data.response_table import ResponseTable
-from rgd.data.versioned_json import read_npz, read_versioned_json, write_versioned_json
+from rgd.data.versioned_json import atomic_file, read_npz, read_versioned_json, write_versioned_json
 from rgd.embedding.vectors import normalize_rows  # noqa: F401  (re-exported)
 from rgd.errors import ArtifactError, ParameterError, check_is_fitted
 from rgd.params import init_parameters, read_params
@@ -183,7 +183,8 @@ class Router(ABC):
             "state": meta,
             "arrays": sorted(arrays),
         }
-        np.savez(directory / ARRAYS_FILE, **arrays)
+        with atomic_file(directory / ARRAYS_FILE) as fh:
+            np.savez(fh, **arrays)
         write_versioned_json(directory / ROUTER_FILE, ROUTER_FORMAT, ROUTER_FORMAT_VERSION, doc)
         return directory
 

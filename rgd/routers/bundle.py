@@ -25,14 +25,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
-from rgd.data.versioned_json import read_versioned_json, write_versioned_json
-from rgd.errors import ArtifactError, ParameterError
+from rgd.data.versioned_json import read_versioned_json, write_text_atomic, write_versioned_json
+from rgd.errors import ArtifactError, ParameterError, WriteError
 from rgd.routers.policy import (
     POLICY_FORMAT,
     POLICY_METADATA_KEY,
@@ -203,15 +204,33 @@ class RouterBundle:
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
-        """Write the bundle into ``directory`` (which must be empty or absent); returns the directory."""
+        """Write the bundle into ``directory`` (which must be empty or absent); returns the directory. When a
+        file cannot be written (the disk full, no permission), what was written is removed and the error is a
+        :class:`~rgd.errors.WriteError` naming that file and the cause."""
         directory = Path(directory)
         if directory.exists() and any(directory.iterdir()):
             raise FileExistsError(f"{directory}: not empty; a bundle is written into a fresh directory")
         if POLICY_METADATA_KEY in self.metadata:
             raise ParameterError(f"metadata[{POLICY_METADATA_KEY!r}] was set after the bundle was made: the cost "
                                  "policy is RouterBundle.policy")
-        directory.mkdir(parents=True, exist_ok=True)
         json.dumps(self.metadata)  # fail early (TypeError) on metadata that is not JSON-able
+        created = not directory.exists()
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            return self._write(directory)
+        except OSError as exc:
+            if created:
+                shutil.rmtree(directory, ignore_errors=True)
+            else:  # it was empty: everything in it is this save's
+                for child in directory.iterdir():
+                    if child.is_dir():
+                        shutil.rmtree(child, ignore_errors=True)
+                    else:
+                        child.unlink(missing_ok=True)
+            raise WriteError.of(getattr(exc, "filename", None) or directory, exc,
+                                f"the router bundle {directory} was not saved, and nothing of it is left") from None
+
+    def _write(self, directory: Path) -> Path:
         self.router.save(directory / ROUTER_DIR)
         embedder = unwrap_embedder(self.embedder)
         embedder.save(directory / EMBEDDER_DIR)
@@ -232,7 +251,7 @@ class RouterBundle:
             "files": files,
             "content_sha256": self.content_sha256,
         }
-        (directory / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        write_text_atomic(directory / MANIFEST_FILE, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         return directory
 
     @classmethod

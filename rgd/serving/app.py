@@ -16,8 +16,8 @@ chosen model, the router version and the ranking, in ``X-RGD-*`` headers and in 
 stream: a first chunk with no choices).
 
 Failover: a timeout, a 5xx or a dropped connection moves the request to the next-ranked model whose circuit
-is closed; a 4xx is passed through; when every model fails, 502. A stream that breaks after its first byte
-ends with an error event (:mod:`rgd.serving.sse`). Requests need a client key
+is closed; a 4xx is passed through; when every model fails, 502. A stream that breaks after its first byte, or
+ends without ``data: [DONE]``, ends with an error event (:mod:`rgd.serving.sse`). Requests need a client key
 (``Authorization: Bearer``; 401), stay within a per-key rate (429 + Retry-After) and a body size (413);
 malformed requests get OpenAI-style 400s. Question text is logged only when ``server.log_prompts`` is on.
 """
@@ -370,8 +370,11 @@ class Gateway:
             info["failovers"] = failures
         first = {"object": "chat.completion.chunk", "choices": [], "model": model, "rgd": info}
 
-        def broken(exc: BaseException) -> str:  # mid-stream: too late to fail over, the client is told
+        def broken(exc: BaseException | None) -> str:  # mid-stream: too late to fail over, the client is told
             self.metrics.upstream_errors.labels(model=up.name, kind="stream_broken").inc()
+            if exc is None:  # a clean end of the HTTP response, but no [DONE]: nothing says the answer is whole
+                log.warning("stream from %s ended without data: [DONE]", up.name)
+                return f"the stream from {model} ended without its closing data: [DONE]: the answer may be incomplete"
             why = "no chunk within timeout_s" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
             log.warning("stream from %s broke: %s", up.name, why)
             return f"the stream from {model} broke midway ({why}): the answer is incomplete"
@@ -379,26 +382,53 @@ class Gateway:
         relayed = relay(f"data: {json.dumps(first)}\n\n".encode("utf-8"), r.chunks(), broken)
         return StreamingResponse(relayed, 200, headers=headers, media_type=r.content_type)
 
-    async def ready(self) -> tuple[bool, str]:
-        """Ready means a request would succeed: the version the alias points at is served (not an older one
-        kept because the alias's was refused), and a pool model it ranks has its circuit closed and answers."""
-        if self.fatal is not None:
-            return False, self.fatal
-        router = self.holder.current
-        if router is None:
-            return False, f"no router loaded ({self.holder.last_error or 'loading'})"
-        refused = self.holder.alias_refused
+    async def ready(self) -> tuple[bool, dict[str, Any]]:
+        """Whether a request would succeed with the version the alias names, and /readyz's body saying so.
+
+        Not ready (503) while the gateway cannot serve at all (``reason`` ``fatal``), before a version is
+        loaded (``not_loaded``), while the version the alias points at is refused (``alias_version_refused``:
+        it failed to load or verify, or ranks no pool model; the last good version keeps answering requests
+        and the body says which, with the alias, the refused version and why), and while no pool model the
+        router ranks can answer (``circuits_open``, ``no_upstream_reachable``). Still ready while a new
+        version the alias points at loads (``loading``: the served one answers until the swap) and while the
+        registry cannot be read (``registry_error``: the alias as last read holds). The body: ``status``
+        ("ready", or why not in words), ``reason``, ``router``, ``alias``, ``alias_version`` (as last read),
+        ``router_version`` (the version requests get), and ``refused`` (``{"version", "error"}``),
+        ``loading`` or ``registry_error`` where they apply."""
+        h = self.holder
+        router = h.current
+        body: dict[str, Any] = {"status": "ready", "reason": "ready", "router": h.source.name,
+                                "alias": self.config.registry.alias, "alias_version": h.alias_version,
+                                "router_version": router.version if router else None}
+        refused = h.alias_refused
         if refused is not None:
-            return False, f"serving version {router.version}, which the alias no longer points at: {refused}"
+            body["refused"] = {"version": h.alias_version, "error": refused}
+        if router is not None and h.alias_loading is not None:
+            body["loading"] = h.alias_loading
+        if h.last_registry_error is not None:
+            body["registry_error"] = str(h.last_registry_error)
+
+        def unready(reason: str, status: str) -> tuple[bool, dict[str, Any]]:
+            return False, {**body, "status": status, "reason": reason}
+
+        if self.fatal is not None:
+            return unready("fatal", self.fatal)
+        if router is None:
+            return unready("not_loaded", f"no router loaded ({h.last_error or 'loading'})")
+        if refused is not None:
+            return unready("alias_version_refused", (
+                f"the alias {self.config.registry.alias} of {h.source.name} points at version {h.alias_version}, "
+                f"which this gateway refused: {refused}. Version {router.version} keeps answering requests until "
+                f"version {h.alias_version} loads (tried again every {h.retry_refused_s:g} s) or the alias moves"))
         routable = [self.upstreams[m] for m in router.models if m in self.upstreams]
         if all(u.breaker.state == OPEN for u in routable):
-            return False, "the circuit of every pool model the router ranks is open"
+            return unready("circuits_open", "the circuit of every pool model the router ranks is open")
         now = time.monotonic()
         at, version, ok = self._ready_cache
         if now - at >= 2.0 or version != router.version:
             ok = any(await asyncio.gather(*(u.reachable() for u in routable)))
             self._ready_cache = (now, router.version, ok)
-        return ok, "ready" if ok else "no upstream reachable"
+        return (True, body) if ok else unready("no_upstream_reachable", "no upstream reachable")
 
     def models_list(self) -> dict[str, Any]:
         public = self.config.routing.public_model
@@ -482,9 +512,7 @@ def create_app(config: GatewayConfig, source: RouterSource, keys: list[str] | No
 
     @app.get("/readyz")
     async def readyz():
-        ok, why = await gw.ready()
-        router = gw.holder.current
-        body = {"status": why, "router_version": router.version if router else None}
+        ok, body = await gw.ready()
         return JSONResponse(body, 200 if ok else 503)
 
     @app.get("/metrics")

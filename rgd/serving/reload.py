@@ -183,6 +183,15 @@ class RouterHolder:
             return None
         return self.refused[v][1]
 
+    @property
+    def alias_loading(self) -> str | None:
+        """The version the alias points at while it loads for the first time in place of the served one (it
+        has not been refused); else None."""
+        v = self.alias_version
+        if v is None or v in self.refused or (self.current is not None and self.current.version == v):
+            return None
+        return v
+
     def load_version(self, version: str) -> LoadedRouter | None:
         """Load and verify ``version`` (blocking); None, logged and counted, when it is refused."""
         try:
@@ -198,7 +207,7 @@ class RouterHolder:
         except Exception as exc:  # noqa: BLE001 - any failure to load or verify refuses the version
             self.last_refusal = exc
             self.last_error = f"version {version} refused: {exc}"
-            self.refused[version] = (time.monotonic(), self.last_error)
+            self.refused[version] = (time.monotonic(), str(exc))
             self.metrics.reloads.labels(result="refused").inc()
             log.error("router %s version %s refused, keeping %s: %s", self.source.name, version,
                       self.current.version if self.current else "nothing", exc)

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from rgd.consensus import ConsensusResult, ConsensusScorer
 from rgd.data.jsonl import read_jsonl, write_jsonl
 from rgd.data.schema import Question
-from rgd.data.versioned_json import read_npy, read_npz, read_versioned_json, write_versioned_json
+from rgd.data.versioned_json import atomic_file, read_npy, read_npz, read_versioned_json, write_versioned_json
 from rgd.errors import ArtifactError, DataError, validation_message
 from rgd.routers.base import Router
 
@@ -113,7 +113,8 @@ class QuestionSet:
         directory.mkdir(parents=True, exist_ok=True)
         write_jsonl(directory / self.QUESTIONS_FILE, (q.model_dump(mode="json") for q in self.questions))
         if self.latents is not None:
-            np.savez(directory / self.LATENTS_FILE, **self.latents)
+            with atomic_file(directory / self.LATENTS_FILE) as fh:
+                np.savez(fh, **self.latents)
         write_versioned_json(directory / META_FILE, self.FORMAT, self.VERSION, {
             "role": self.role, "generators": list(self.generators), "n_questions": len(self),
             "content_hash": self.content_hash, "report": self.report, "has_latents": self.latents is not None,
@@ -202,7 +203,8 @@ class EmbeddingMatrix:
         """``vectors.npy`` (float32) and ``meta.json`` (question ids, the embedder's identity and kind)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        np.save(directory / self.VECTORS_FILE, np.asarray(self.vectors, dtype=np.float32))
+        with atomic_file(directory / self.VECTORS_FILE) as fh:
+            np.save(fh, np.asarray(self.vectors, dtype=np.float32))
         write_versioned_json(directory / META_FILE, self.FORMAT, self.VERSION, {
             "question_ids": list(self.question_ids), "embedder_identity": self.embedder_identity,
             "embedder_kind": self.embedder_kind,
@@ -251,7 +253,8 @@ class ConsensusArtifact:
         """``arrays.npz`` (the result) and ``meta.json`` (the fitted scorer, the question ids)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        np.savez(directory / self.ARRAYS_FILE, **self.arrays())
+        with atomic_file(directory / self.ARRAYS_FILE) as fh:
+            np.savez(fh, **self.arrays())
         write_versioned_json(directory / META_FILE, self.FORMAT, self.VERSION, {
             "scorer": self.scorer.to_dict(), "question_ids": list(self.question_ids),
         })

@@ -20,6 +20,7 @@ from rgd import few_labels
 from rgd.data.recorded import RecordedDataset, load_recorded
 from rgd.data.response_table import ResponseTable
 from rgd.data.schema import index_to_letter, letter_to_index
+from rgd.data.versioned_json import atomic_file
 from rgd.errors import DataError, ParameterError
 from rgd.routers.truth_cluster import TruthClusterRouter
 from rgd.truth import estimate_truth_restarts, identifiability
@@ -53,7 +54,7 @@ def ask(data: RecordedDataset | str | Path, output: Path, n: int = few_labels.DE
     competing = few_labels.candidates(acc)
     asked = few_labels.questions_to_ask(table.choices, competing, n, seed)
     names = [table.models[i] for i in competing]
-    with open(output, "w", newline="", encoding="utf-8") as f:
+    with atomic_file(output, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow([*LABEL_COLUMNS, "subject", "question", "options", *(f"answer_of:{m}" for m in names)])
         for q in asked:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from rgd.data.response_table import ResponseTable
-from rgd.data.versioned_json import read_npy, read_versioned_json, write_versioned_json
+from rgd.data.versioned_json import atomic_file, read_npy, read_versioned_json, write_versioned_json
 from rgd.errors import ArtifactError, DataError
 from rgd.routers.base import TrainingSet
 from rgd.workflow.artifacts import META_FILE, ConsensusArtifact, EmbeddingMatrix
@@ -65,7 +65,8 @@ class TrainingData:
         for part in self.PART_TYPES:
             getattr(self, part).save(Path(directory) / part)
         if self.generator_keys is not None:
-            np.save(Path(directory) / self.KEYS_FILE, np.asarray(self.generator_keys, dtype=np.int8))
+            with atomic_file(Path(directory) / self.KEYS_FILE) as fh:
+                np.save(fh, np.asarray(self.generator_keys, dtype=np.int8))
         meta = {"n_questions": self.table.n_questions, "has_generator_keys": self.generator_keys is not None}
         return write_versioned_json(Path(directory) / META_FILE, self.FORMAT, self.VERSION, meta).parent
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from rgd.data.jsonl import write_jsonl
 from rgd.data.schema import Question
+from rgd.data.versioned_json import write_text_atomic
 from rgd.errors import ParameterError
 
 
@@ -62,7 +63,7 @@ def write_split(
     record = split_record(train, test, train_fraction, seed)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record))
+    write_text_atomic(path, json.dumps(record))
     return record
 
 

@@ -152,6 +152,21 @@ def test_an_output_that_cannot_be_opened_fails_before_any_work(tmp_path):
     assert res.exit_code == 2 and "not writable" in res.output
 
 
+def test_a_disk_filling_up_while_the_report_is_written_is_an_error_naming_it(tmp_path, monkeypatch):
+    """The output passes the check before any work, then the disk fills up mid-write (issue 28, 9): a one-line
+    error naming the file and the cause, no traceback, and no half-written report left in its place."""
+    from tests.rgd.data.test_versioned_json import inject_write_fault
+
+    rows, preds, _ = synthetic_pool(60)
+    data = write_recorded(tmp_path / "p", rows, preds)
+    out = tmp_path / "out" / "report.json"
+    inject_write_fault(monkeypatch, "report.json")
+    res = _run([str(data), "--embedder", "tfidf", "--cache-dir", str(tmp_path / "c"), "--output", str(out)])
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.output
+    assert f"Error: {out}: cannot write it: No space left on device (ENOSPC); nothing half-written" in res.output
+    assert "Traceback" not in res.output and list(out.parent.iterdir()) == []
+
+
 def test_a_test_question_without_a_key_is_named(tmp_path):
     rows, preds, _ = synthetic_pool(60)
     rows[-1] = {k: v for k, v in rows[-1].items() if k != "answer"}

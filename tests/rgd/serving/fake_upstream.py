@@ -2,12 +2,12 @@
 
 ``python -m tests.rgd.serving.fake_upstream --name NAME [--latency-ms 50] [--answer B]`` prints
 ``PORT <n>`` once it listens on 127.0.0.1. ``POST /control`` with ``{"mode": "ok" | "error500" | "error400" |
-"stream_break", "latency_ms": .., "answer": .., "compress": null | "gzip" | "deflate" | "br"}`` changes its
+"stream_break" | "stream_cut", "latency_ms": .., "answer": .., "compress": null | "gzip" | "deflate" | "br"}`` changes its
 behaviour; ``GET /stats`` returns ``{"requests": n}``. Chat replies say ``"<name> thinks. The answer is
 (<answer>)."`` (or ``"Hello from <name>."`` without an answer), as JSON or, with ``stream: true``, as SSE chunks
 ending in ``data: [DONE]``; ``compress`` encodes every reply (``Content-Encoding``), chunk by chunk for a
 stream, whatever the client accepts; ``stream_break`` sends two chunks and half a third, then drops the
-connection. Used by the gateway tests (``UpstreamProcess``) and by ``benchmarks/gateway_load.py``.
+connection; ``stream_cut`` sends the same, then ends the response cleanly (no ``[DONE]``). Used by the gateway tests (``UpstreamProcess``) and by ``benchmarks/gateway_load.py``.
 """
 
 from __future__ import annotations
@@ -95,6 +95,9 @@ class FakeUpstream:
                 if self.mode == "stream_break" and i == 2:
                     await send({"type": "http.response.body", "body": encoder.chunk(event[:20]), "more_body": True})
                     raise ConnectionAbortedError("stream_break: the connection drops mid-stream")
+                if self.mode == "stream_cut" and i == 2:  # a normal end of the HTTP response, mid-answer
+                    await send({"type": "http.response.body", "body": encoder.chunk(event[:20]) + encoder.end()})
+                    return
                 await send({"type": "http.response.body", "body": encoder.chunk(event), "more_body": True})
             await send({"type": "http.response.body", "body": encoder.chunk(b"data: [DONE]\n\n") + encoder.end()})
             return

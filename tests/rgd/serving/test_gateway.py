@@ -232,6 +232,28 @@ def test_a_stream_that_breaks_midway_ends_with_an_error_event(healthy, upstreams
                    kind="stream_broken") >= 2
 
 
+@pytest.mark.parametrize("encoding", [None, "gzip"])
+def test_a_stream_that_ends_cleanly_without_done_ends_with_an_error_event(healthy, upstreams, encoding):
+    """The upstream sends two chunks and half a third, then ends its HTTP response normally: nothing at the
+    transport says the answer is cut, only the missing ``data: [DONE]``. The client gets the two whole chunks
+    and an error event (the OpenAI SDK raises it), not a clean-looking end."""
+    import openai
+
+    upstreams["bio-expert"].control(mode="stream_cut", compress=encoding)
+    r, events = _stream(healthy, chat_body(BIO, stream=True))
+    assert r.status_code == 200 and r.headers["x-rgd-model"] == "bio-expert"
+    docs = [json.loads(e) for e in events]
+    assert [d["choices"][0]["delta"]["content"] for d in docs[1:-1]] == ["Hello", " from"]
+    error = docs[-1]["error"]
+    assert error["code"] == "stream_broken" and "[DONE]" not in events
+    assert "bio-expert ended without its closing data: [DONE]" in error["message"]
+    client = openai.OpenAI(base_url=f"{healthy.url}/v1", api_key=KEY, max_retries=0)
+    with pytest.raises(openai.APIError, match="ended without its closing"):
+        list(client.chat.completions.create(model="rgd-router", messages=[{"role": "user", "content": BIO}],
+                                            stream=True))
+    assert "stream from bio-expert ended without data: [DONE]" in healthy.log()
+
+
 def test_an_unknown_question_is_answered_with_a_warning_in_the_routing(healthy):
     r = _post(healthy, chat_body("zzzz qqqq xxxx"))
     assert r.status_code == 200, r.text
@@ -472,10 +494,16 @@ def test_a_tampered_version_is_refused_the_old_one_keeps_serving_unready_until_i
     assert _post(healthy, chat_body(BIO)).json()["rgd"]["router_version"] == serving
     assert "does not match the registered bundle_sha256" in healthy.log()
     assert _metric(healthy.metrics(), "rgd_gateway_reloads_total", result="refused") >= refused_before + 2
-    # the old version answers, but no alias points at it: not ready
+    # the old version answers, but no alias points at it: not ready, saying which alias, version and why
     r = httpx.get(f"{healthy.url}/readyz")
     assert r.status_code == 503 and r.json()["router_version"] == serving
-    assert f"serving version {serving}, which the alias no longer points at: version {worse} refused" in r.json()["status"]
+    body = r.json()
+    assert body["reason"] == "alias_version_refused" and body["alias"] == "champion" and body["router"] == NAME
+    assert body["alias_version"] == body["refused"]["version"] == worse
+    assert "does not match the registered bundle_sha256" in body["refused"]["error"]
+    assert body["status"].startswith(f"the alias champion of {NAME} points at version {worse}, which this gateway "
+                                     "refused: ")
+    assert f"Version {serving} keeps answering requests until version {worse} loads" in body["status"]
     # 3. the artifacts repaired in place: the refused version is tried again, served, and the gateway is ready
     shutil.rmtree(store)
     shutil.copytree(tmp_path / "v4-as-stored", store)

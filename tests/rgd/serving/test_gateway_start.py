@@ -96,7 +96,9 @@ def test_not_ready_while_no_model_the_router_ranks_answers(registry, upstream, t
         while (r := httpx.get(f"{gw.url}/readyz", timeout=5)).json()["router_version"] is None:
             assert time.monotonic() < deadline, gw.log()[-2000:]
             time.sleep(0.2)
-        assert r.status_code == 503 and r.json() == {"status": "no upstream reachable", "router_version": "1"}
+        assert r.status_code == 503 and r.json() == {
+            "status": "no upstream reachable", "reason": "no_upstream_reachable", "router": NAME,
+            "alias": "champion", "alias_version": "1", "router_version": "1"}
         assert httpx.post(f"{gw.url}/v1/chat/completions", content=chat_body(BIO), timeout=30).status_code == 502
         assert "ranks models the pool config does not name" in gw.log()
     finally:
