@@ -103,6 +103,15 @@ def summary(variants: list[dict[str, Any]]) -> dict[str, Any]:
             "gate_agreement_pairs_1pt_apart": round(gap_pairs, 4), "n_pairs_1pt_apart": n_gap,
             "true_range": [round(float(true.min()), 4), round(float(true.max()), 4)],
         }
+        if all(f"{metric}_low" in v["estimated"] for v in variants):  # the interval (issue 28, 8)
+            low = np.array([v["estimated"][f"{metric}_low"] for v in variants])
+            high = np.array([v["estimated"][f"{metric}_high"] for v in variants])
+            covers = (low <= true) & (true <= high)
+            uncertain = np.array([bool(v["estimated"].get("uncertain")) for v in variants])
+            out[metric].update(interval_covers=round(float(covers.mean()), 4),
+                               covered_or_uncertain=round(float((covers | uncertain).mean()), 4),
+                               uncertain_share=round(float(uncertain.mean()), 4),
+                               mean_width=round(float((high - low).mean()), 4))
     return out
 
 

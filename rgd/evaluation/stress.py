@@ -122,7 +122,9 @@ def stress_pool(table: ResponseTable, kind: str, rng: np.random.Generator, name:
         raise ParameterError(f"kind must be one of {KINDS}, got {kind!r}")
     acc = dict(zip(table.models, table.accuracy().tolist()))
     best = max(acc.values())
-    strong_candidates = [m for m, a in acc.items() if a >= best - STRONG_WITHIN]
+    # a strong model needs at least 3 weak ones below it (on a small table not every near-best model has them)
+    strong_candidates = [m for m, a in acc.items() if a >= best - STRONG_WITHIN
+                         and sum(b <= a - WEAK_BELOW for b in acc.values()) >= 3] or [max(acc, key=acc.get)]
     strong = str(rng.choice(strong_candidates))
     weak = [m for m, a in acc.items() if a <= acc[strong] - WEAK_BELOW]
     if len(weak) < 3:

@@ -22,7 +22,10 @@ def test_label_free_estimate_for_every_router_that_ranks(tmp_path):
     # every router that ranks models, not oracle nor majority_all (they rank none)
     assert set(est) == set(report["routers"]) - {"oracle", "majority_all"} and {"cascal", "knn", "random"} <= set(est)
     for e in est.values():
-        assert set(e) == {"top1", "top3_vote"} and 0 <= e["top1"] <= 1 and 0 <= e["top3_vote"] <= 1
+        assert {"top1", "top3_vote", "top1_low", "top1_high", "top1_judged", "uncertain"} <= set(e)
+        assert 0 <= e["top1"] <= 1 and 0 <= e["top3_vote"] <= 1
+        # no generator keys in this run: no keys reading; the interval spans the judged and consensus readings
+        assert "top1_keys" not in e and e["top1_low"] <= min(e["top1"], e["top1_judged"]) <= e["top1_high"]
     # on this pool the estimate orders the routers as the truth does: experts' routers far above random
     assert est["cascal"]["top1"] > est["random"]["top1"] + 0.1
     assert report["routers"]["cascal"]["top1"] > report["routers"]["random"]["top1"] + 0.1
