@@ -44,7 +44,8 @@ class RouterBundleMaterializer(DirectoryMaterializer):
 
     def extract_metadata(self, data: RouterBundle) -> dict[str, Any]:
         meta = {k: v for k, v in (data.metadata or {}).items() if isinstance(v, (str, int, float, bool))}
-        return {**_describe(data.router), "embedder": data.embedder.identity, **meta}
+        ood = {} if data.coverage is None else {"out_of_distribution_threshold": data.coverage.threshold}
+        return {**_describe(data.router), "embedder": data.embedder.identity, **ood, **meta}
 
     def html(self, data: RouterBundle) -> str:
         rows = [("router", data.router.name), ("embedder", data.embedder.identity),

@@ -13,6 +13,7 @@ from rgd.config.run_config import RouterSpec
 from rgd.data.response_table import ResponseTable
 from rgd.embedding.base import Embedder
 from rgd.routers.bundle import RouterBundle
+from rgd.routers.coverage import Coverage
 from rgd.routers.policy import CostPolicy
 from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, RouterSet
 from rgd.workflow.costs import policy_stage
@@ -33,7 +34,8 @@ def train_router(router: RouterSpec, seed: int, generated: bool, costs: Optional
     data = TrainingData.build(pool_responses, train_embeddings, consensus, generated=generated)
     routers = train_stage(router, data, seed)
     bundle = RouterBundle(routers.main, embedder, {"router": routers.primary, "config_name": config_name,
-                                                   "n_train": pool_responses.n_questions})
+                                                   "n_train": pool_responses.n_questions},
+                          coverage=Coverage.fit(train_embeddings.vectors, seed=seed))
     policy = policy_stage(routers, data, costs, router_params=router.params, seed=seed)
     if policy is not None:  # the pool has costs: the served model takes a cost weight per request
         bundle.policy = CostPolicy.from_dict(policy)

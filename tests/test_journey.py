@@ -131,6 +131,7 @@ def test_the_readme_quick_start_works_as_written(tmp_path):
     model = reply["rgd"]["model"]
     assert reply["model"] == model and reply["rgd"]["ranking"][0] == model and reply["rgd"]["router_version"] == "1"
     assert reply["rgd"]["mode"] == "top1"
+    assert isinstance(reply["rgd"]["out_of_distribution"], bool)  # the run's bundle has its coverage (issue 25.3)
     assert reply["choices"][0]["message"]["content"].startswith(f"[{model}, a simulated model]")
     assert re.search(r"the answer is \([A-D]\)\.$", reply["choices"][0]["message"]["content"])
     # after rgd promote 2 the gateway serves version 2; the rollback gives champion back to version 1

@@ -169,8 +169,17 @@ def _route_rows(model, questions: list[str], k: int, cost_weight: float = 0.0) -
                     "top1": rec["top1"],
                     "subject": rec["subject"] or None,
                     "warning": rec.get("warning") or None,
+                    # a model registered before the pyfunc had these columns: never flagged, similarity unknown
+                    "out_of_distribution": bool(rec.get("out_of_distribution", False)),
+                    "training_similarity": _number_or_none(rec.get("training_similarity")),
+                    "note": rec.get("note") or None,
                 }
             bar.update(len(chunk))
+
+
+def _number_or_none(value: Any) -> float | None:
+    """A float, or None for a missing or NaN one (JSON has no NaN)."""
+    return None if value is None or value != value else float(value)
 
 
 @main.command("route")
@@ -217,6 +226,8 @@ def route_cmd(
         r = next(rows)
         if r["warning"]:
             click.echo(f"warning: {r['warning']}", err=True)
+        if r["note"]:
+            click.echo(f"note: {r['note']}")
         click.echo(f"subject: {r['subject'] or '-'}")
         for rank, (m, s) in enumerate(zip(r["models"], r["scores"]), 1):
             click.echo(f"{rank}. {m}  ({s:.4f})")

@@ -9,11 +9,15 @@ embedder (``Embedder.save``), the router's cost policy where its pool had costs
       router/           router.json + arrays.npz
       embedder/         embedder.json (+ the fitted state of fitted embedders)
       cost_policy.json  the cost policy (only where there is one)
+      coverage/         coverage.json + reference.npz: the training questions' embeddings (a sample) and the
+                        out-of-distribution threshold (:mod:`rgd.routers.coverage`; absent in bundles written before it)
 
 A bundle written before the policy was a field of its own keeps it in its metadata under ``"cost_policy"``;
 it loads the same. :meth:`RouterBundle.rank` is the one ranking every caller serves (the pyfunc model,
 ``rgd route`` through it, the gateway): the router's own at cost weight 0, the policy's above, refused
-(:class:`~rgd.routers.policy.CostWeightError`) without one.
+(:class:`~rgd.routers.policy.CostWeightError`) without one. :meth:`RouterBundle.out_of_distribution` says
+which questions are far from every training question (:class:`~rgd.routers.coverage.Coverage`, fitted at
+training time); a bundle without coverage never flags one.
 
 Everything is JSON or NumPy (never pickle). :meth:`RouterBundle.load` checks the manifest's format and
 version, refuses missing, extra or altered files (their sha256 must match the manifest) before any of
@@ -34,6 +38,7 @@ import numpy as np
 
 from rgd.data.versioned_json import read_versioned_json, write_text_atomic, write_versioned_json
 from rgd.errors import ArtifactError, ParameterError, WriteError
+from rgd.routers.coverage import Coverage, Distribution, no_coverage
 from rgd.routers.policy import (
     POLICY_FORMAT,
     POLICY_METADATA_KEY,
@@ -49,6 +54,7 @@ MANIFEST_FILE = "manifest.json"
 ROUTER_DIR = "router"
 EMBEDDER_DIR = "embedder"
 POLICY_FILE = "cost_policy.json"
+COVERAGE_DIR = "coverage"
 _CHUNK = 1 << 20
 
 
@@ -119,7 +125,8 @@ class Ranking(NamedTuple):
 @dataclass
 class RouterBundle:
     """A fitted router + the fitted embedder that produced its training embeddings + its cost policy (None:
-    the pool had no costs, only cost weight 0 is served) + metadata."""
+    the pool had no costs, only cost weight 0 is served) + metadata + its coverage of the training questions
+    (None: never flags a question out of distribution)."""
 
     router: Any  # rgd.routers.base.Router
     embedder: Any  # rgd.embedding.base.Embedder
@@ -127,6 +134,7 @@ class RouterBundle:
     #: sha256 over every file, set by ``save`` and ``load``
     content_sha256: str | None = None
     policy: CostPolicy | None = None
+    coverage: Coverage | None = None
 
     def __post_init__(self) -> None:
         self.metadata = dict(self.metadata or {})
@@ -162,6 +170,17 @@ class RouterBundle:
             return Scored(scores, scores)
         return Scored(scores, np.asarray(self.router.correctness_scores(x), dtype=np.float64))
 
+    def out_of_distribution(self, x: np.ndarray) -> Distribution:
+        """Per embedded query (n, d): whether it is far from every training question, and its training
+        similarity (:meth:`Coverage.of`); never flagged, similarity NaN, without coverage."""
+        return no_coverage(len(np.atleast_2d(x))) if self.coverage is None else self.coverage.of(x)
+
+    def ood_notes(self, ood: Distribution) -> list[str | None]:
+        """Per query of :meth:`out_of_distribution`: the note shown with it where flagged (:meth:`Coverage.note`),
+        else None."""
+        flags, sims = ood.out_of_distribution.tolist(), ood.similarity.tolist()
+        return [self.coverage.note(s) if f else None for f, s in zip(flags, sims)]
+
     def rank(self, scored: Scored, cost_weight: float = 0.0) -> Ranking:
         """The pool ranked for each scored query (:meth:`score`) at ``cost_weight``: the router's own ranking
         at 0, the cost policy's above, a :class:`~rgd.routers.policy.CostWeightError` without a policy
@@ -171,7 +190,9 @@ class RouterBundle:
     def route(self, texts: Sequence[str], k: int = 3, cost_weight: float = 0.0) -> list[dict[str, Any]]:
         """Per query ``{"models": top-k names, "scores": theirs (:class:`Ranking`'s values), "subject":
         inferred subject or None, "warning": None, or why the ranking says nothing about this question
-        (:func:`query_warnings`)}``, ranked by :meth:`rank` at ``cost_weight``."""
+        (:func:`query_warnings`), "out_of_distribution": bool, "training_similarity": float or None without
+        coverage (:meth:`out_of_distribution`), "note": the out-of-distribution note or None
+        (:meth:`ood_notes`)}``, ranked by :meth:`rank` at ``cost_weight``."""
         if isinstance(texts, str):
             raise TypeError("route expects a list of question texts, got a single string")
         texts = list(texts)
@@ -192,14 +213,19 @@ class RouterBundle:
             names = np.asarray(self.router.subjects_)
             subjects = names[self.router.subject_of(x)].tolist()
         models = self.models
+        ood = self.out_of_distribution(x)
         return [
             {
                 "models": [models[j] for j in row],
                 "scores": [float(s) for s in srow],
                 "subject": subj,
                 "warning": warn,
+                "out_of_distribution": bool(flag),
+                "training_similarity": None if np.isnan(sim) else float(sim),
+                "note": note,
             }
-            for row, srow, subj, warn in zip(order.tolist(), top_scores, subjects, query_warnings(x))
+            for row, srow, subj, warn, flag, sim, note in zip(order.tolist(), top_scores, subjects,
+                                                               query_warnings(x), *ood, self.ood_notes(ood))
         ]
 
     # ------------------------------------------------------------------ persistence
@@ -237,6 +263,8 @@ class RouterBundle:
         if self.policy is not None:
             write_versioned_json(directory / POLICY_FILE, POLICY_FORMAT, POLICY_VERSION, self.policy.to_dict(),
                                  sort_keys=True)
+        if self.coverage is not None:
+            self.coverage.save(directory / COVERAGE_DIR)
         files = {rel: file_sha256(directory / rel) for rel in _bundle_files(directory)}
         self.content_sha256 = content_hash(files)
         from rgd import __version__
@@ -278,8 +306,11 @@ class RouterBundle:
                 f"({recorded.get('kind')}, {recorded.get('identity')})"
             )
         policy = _read_policy(directory) if POLICY_FILE in manifest["files"] else None
+        has_coverage = any(rel.startswith(f"{COVERAGE_DIR}/") for rel in manifest["files"])
+        coverage = Coverage.load(directory / COVERAGE_DIR) if has_coverage else None  # older bundles: none
         try:  # a bundle from before the policy was a field keeps it in its metadata: __post_init__ reads it
-            return cls(router, embedder, dict(manifest.get("metadata") or {}), manifest["content_sha256"], policy)
+            return cls(router, embedder, dict(manifest.get("metadata") or {}), manifest["content_sha256"], policy,
+                       coverage)
         except ParameterError as exc:
             raise ArtifactError(f"{where}: {exc}") from None
 

@@ -13,7 +13,10 @@ returned with the votes), or the same as an extra field ``"rgd_mode": "top3"``. 
 [0, 1], default ``routing.cost_weight``) trades accuracy against cost with the router's cost policy, as
 ``rgd route --cost-weight`` does (0: quality only). Every response names the
 chosen model, the router version and the ranking, in ``X-RGD-*`` headers and in an ``rgd`` field (for a
-stream: a first chunk with no choices).
+stream: a first chunk with no choices); with a router whose bundle has coverage, also whether the question is
+far from every training question (``X-RGD-Out-Of-Distribution: true|false``, ``X-RGD-Training-Similarity``, and
+``out_of_distribution``, ``training_similarity`` and a flagged one's ``note`` in the field:
+:meth:`rgd.routers.bundle.RouterBundle.out_of_distribution`), counted in ``rgd_gateway_out_of_distribution``.
 
 Failover: a timeout, a 5xx or a dropped connection moves the request to the next-ranked model whose circuit
 is closed; a 4xx is passed through; when every model fails, 502. A stream that breaks after its first byte, or
@@ -44,7 +47,7 @@ from rgd.serving.config import GatewayConfig, NotInRegistry
 from rgd.serving.errors import GatewayError, error_body
 from rgd.serving.metrics import GatewayMetrics
 from rgd.serving.ratelimit import RateLimiter
-from rgd.serving.reload import LoadedRouter, RouterHolder, RouterSource
+from rgd.serving.reload import LoadedRouter, Routed, RouterHolder, RouterSource
 from rgd.serving.sse import relay
 from rgd.serving.upstream import Upstream, UpstreamFailure, UpstreamReply
 from rgd.serving.voting import Vote, answer_of, decide
@@ -304,9 +307,14 @@ class Gateway:
         return answers[result.winner], failures, result
 
     # ------------------------------------------------------------------ the endpoint
-    def _headers(self, router: LoadedRouter, model: str, ranking: list[str], mode: str) -> dict[str, str]:
-        return {"X-RGD-Model": model, "X-RGD-Router-Version": router.version, "X-RGD-Ranking": ",".join(ranking),
-                "X-RGD-Mode": mode}
+    def _headers(self, router: LoadedRouter, model: str, ranking: list[str], mode: str,
+                 routed: Routed) -> dict[str, str]:
+        headers = {"X-RGD-Model": model, "X-RGD-Router-Version": router.version, "X-RGD-Ranking": ",".join(ranking),
+                   "X-RGD-Mode": mode}
+        if routed.out_of_distribution is not None:  # a router registered without coverage: neither header
+            headers["X-RGD-Out-Of-Distribution"] = "true" if routed.out_of_distribution else "false"
+            headers["X-RGD-Training-Similarity"] = f"{routed.similarity:.4f}"
+        return headers
 
     async def chat(self, request: Request) -> Response:
         client = self.client_of(request)
@@ -325,16 +333,21 @@ class Gateway:
             raise GatewayError(503, "no router is loaded yet", type="service_unavailable", code="router_not_ready")
         t = time.perf_counter()
         try:
-            ranked, warning = await router.rank(question, cost_weight)
+            routed = await router.rank(question, cost_weight)
         except CostWeightError as exc:
             raise GatewayError(400, str(exc), param="rgd_cost_weight", code="invalid_cost_weight") from None
-        ranking = [m for m in ranked if m in self.upstreams]
+        ranking = [m for m in routed.models if m in self.upstreams]
         self.metrics.routing.observe(time.perf_counter() - t)
+        if routed.out_of_distribution:
+            self.metrics.out_of_distribution.inc()
         if self.config.server.log_prompts:
             access_log.info("route %s: %r -> %s", mode, question, ranking)
-        extra: dict[str, Any] = {"cost_weight": cost_weight, **({"warning": warning} if warning else {})}
+        extra: dict[str, Any] = {"cost_weight": cost_weight, **({"warning": routed.warning} if routed.warning else {})}
+        if routed.out_of_distribution is not None:
+            extra |= {"out_of_distribution": routed.out_of_distribution, "training_similarity": routed.similarity,
+                      **({"note": routed.note} if routed.note else {})}
         if stream:
-            return await self._stream(router, ranking, payload, extra)
+            return await self._stream(router, ranking, payload, extra, routed)
         info: dict[str, Any] = {"router_version": router.version, "ranking": ranking, "mode": mode, **extra}
         if k == 1:
             model, reply, failures = await self.top1(ranking, payload)
@@ -345,7 +358,7 @@ class Gateway:
         info["model"] = model
         if failures:
             info["failovers"] = failures
-        headers = self._headers(router, model, ranking, mode)
+        headers = self._headers(router, model, ranking, mode, routed)
         if reply.status >= 300:
             return self._passed_through(model, reply.body, reply.status, headers, reply.content_type)
         self.metrics.chosen.labels(model=model, mode=mode).inc()
@@ -358,10 +371,10 @@ class Gateway:
         return Response(body, status, headers=headers, media_type=content_type)
 
     async def _stream(self, router: LoadedRouter, ranking: list[str], payload: dict[str, Any],
-                      extra: dict[str, Any]) -> Response:
+                      extra: dict[str, Any], routed: Routed) -> Response:
         model, up, r, failures = await self.first_answer(ranking, lambda up: up.open_stream(payload))
         self._succeeded(up)
-        headers = self._headers(router, model, ranking, "top1")
+        headers = self._headers(router, model, ranking, "top1", routed)
         if r.status >= 300:
             return self._passed_through(model, await r.read(), r.status, headers, r.content_type)
         self.metrics.chosen.labels(model=model, mode="top1").inc()

@@ -43,6 +43,9 @@ class GatewayMetrics:
             "bfloat16 where a probe at load measured it faster", ["precision"], registry=r)
         self.reloads = Counter("rgd_gateway_reloads", "Router loads by result (loaded, refused)", ["result"], registry=r)
         self.rate_limited = Counter("rgd_gateway_rate_limited", "Requests refused with 429", registry=r)
+        self.out_of_distribution = Counter(
+            "rgd_gateway_out_of_distribution", "Questions routed that are far from every training question (the "
+            "router bundle's coverage; never counted for a router registered without it)", registry=r)
         self.rejected = Counter("rgd_gateway_rejected", "Requests refused before routing, by reason", ["reason"], registry=r)
 
     def set_version(self, name: str, version: str, precision: str = "float32") -> None:

@@ -19,7 +19,7 @@ import gc
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, NamedTuple, Protocol, Sequence
 
 import numpy as np
 
@@ -28,6 +28,19 @@ from rgd.serving.batcher import WINDOW_S, MicroBatcher
 from rgd.serving.metrics import GatewayMetrics
 
 log = logging.getLogger(__name__)
+
+
+class Routed(NamedTuple):
+    """What :meth:`LoadedRouter.rank` says of one question: every pool model the router knows, best first; the
+    warning of a question it knows nothing about (:func:`rgd.routers.bundle.query_warnings`); whether it is
+    out of distribution and its training similarity (:meth:`RouterBundle.out_of_distribution`; both None for
+    a bundle without coverage) and the note of a flagged one (:meth:`RouterBundle.ood_notes`)."""
+
+    models: list[str]
+    warning: str | None = None
+    out_of_distribution: bool | None = None
+    similarity: float | None = None
+    note: str | None = None
 
 
 class RouterSource(Protocol):
@@ -116,25 +129,28 @@ class LoadedRouter:
     def models(self) -> tuple[str, ...]:
         return tuple(self.bundle.models)
 
-    def _score_batch(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, str | None]]:
+    def _score_batch(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, Routed]]:
         """Per question: the router's scores, its correctness scores (the cost policy's input,
-        :meth:`RouterBundle.score`) and the warning of a question the router knows nothing about
-        (:func:`rgd.routers.bundle.query_warnings`)."""
+        :meth:`RouterBundle.score`) and what :class:`Routed` says of it besides the ranking."""
         from rgd.routers.bundle import query_warnings
 
         x = self.bundle.embedder.embed(list(texts))
         scored = self.bundle.score(x)
-        return list(zip(scored.scores, scored.correctness, query_warnings(x)))
+        ood = self.bundle.out_of_distribution(x)
+        known = self.bundle.coverage is not None
+        said = [Routed([], warning, bool(flag) if known else None, float(sim) if known else None, note)
+                for warning, flag, sim, note in zip(query_warnings(x), *ood, self.bundle.ood_notes(ood))]
+        return list(zip(scored.scores, scored.correctness, said))
 
-    async def rank(self, text: str, cost_weight: float = 0.0) -> tuple[list[str], str | None]:
-        """Every pool model the router knows, best first, for this question (:meth:`RouterBundle.rank`: a
-        :class:`~rgd.routers.policy.CostWeightError` above 0 without a cost policy), and the question's warning
-        (None, or why the ranking says nothing about it)."""
+    async def rank(self, text: str, cost_weight: float = 0.0) -> Routed:
+        """This question's :class:`Routed`: the pool ranked by :meth:`RouterBundle.rank` (a
+        :class:`~rgd.routers.policy.CostWeightError` above 0 without a cost policy), its warning and whether
+        it is out of distribution."""
         from rgd.routers.bundle import Scored
 
-        scores, correctness, warning = await self.batcher.submit(text)
+        scores, correctness, said = await self.batcher.submit(text)
         order = self.bundle.rank(Scored(scores[None, :], correctness[None, :]), cost_weight).order[0]
-        return [self.bundle.models[j] for j in order], warning
+        return said._replace(models=[self.bundle.models[j] for j in order])
 
 
 def freeze_long_lived() -> None:

@@ -5,8 +5,12 @@ and the model's only data is the :class:`~rgd.routers.bundle.RouterBundle` (JSON
 MLflow calls :func:`_load_pyfunc`, which verifies the bundle before loading it (a tampered bundle raises
 ArtifactError and the model does not load). ``predict`` takes a DataFrame with a ``question`` column (or a
 list of strings, or one string) and an optional ``k`` param, and returns a DataFrame with ``models`` (JSON
-list of the top-k names), ``scores`` (JSON list), ``top1`` and ``subject`` (the router's inferred subject,
-"" when the router has none).
+list of the top-k names), ``scores`` (JSON list), ``top1``, ``subject`` (the router's inferred subject,
+"" when the router has none), ``warning`` ("" or why the ranking says nothing about the question),
+``out_of_distribution`` (whether the question is far from every training question:
+:meth:`RouterBundle.out_of_distribution`; never for a bundle without coverage), ``training_similarity``
+(its similarity to the nearest training question; NaN without coverage) and ``note`` ("" or the
+out-of-distribution note).
 
 ``cost_weight`` (param, default 0): the knob of :class:`rgd.routers.policy.CostPolicy`, in [0, 1]; 0 is the
 router's own quality-only ranking, above 0 the pool is ranked by ``(1 - w) * P(right) - w * relative cost``
@@ -26,7 +30,8 @@ BUNDLE_ARTIFACT = "bundle"
 QUESTION_COLUMN = "question"
 DEFAULT_K = 3
 DEFAULT_COST_WEIGHT = 0.0
-OUTPUT_COLUMNS = ("models", "scores", "top1", "subject", "warning")
+OUTPUT_COLUMNS = ("models", "scores", "top1", "subject", "warning", "out_of_distribution", "training_similarity",
+                  "note")
 
 
 def _question(value: Any, row: int) -> str:
@@ -83,6 +88,10 @@ def routes_to_frame(routes: list[dict[str, Any]]):
             "top1": [r["models"][0] if r["models"] else "" for r in routes],
             "subject": [r["subject"] or "" for r in routes],
             "warning": [r.get("warning") or "" for r in routes],
+            "out_of_distribution": [bool(r.get("out_of_distribution")) for r in routes],
+            "training_similarity": [float("nan") if r.get("training_similarity") is None else
+                                    round(r["training_similarity"], 6) for r in routes],
+            "note": [r.get("note") or "" for r in routes],
         },
         columns=list(OUTPUT_COLUMNS),
     )

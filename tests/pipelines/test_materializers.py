@@ -64,6 +64,7 @@ def test_router_bundle_materializer(tmp_path):
     loaded = m.load(RouterBundle)
     assert loaded.content_sha256 == bundle.content_sha256 and loaded.metadata == bundle.metadata
     assert m.extract_metadata(bundle)["router"] == "knn"
+    assert m.extract_metadata(bundle)["out_of_distribution_threshold"] == loaded.coverage.threshold
 
 
 def test_errors_name_the_stored_files(questions, consensus, tmp_path):

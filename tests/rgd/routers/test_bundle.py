@@ -74,7 +74,7 @@ def test_router_without_subjects_reports_none(tmp_path):
 
 
 def test_cached_embedder_is_saved_without_its_cache(cascal, tmp_path):
-    wrapped = RouterBundle(cascal.router, CachedEmbedder(cascal.embedder, tmp_path / "cache"), {})
+    wrapped = RouterBundle(cascal.router, CachedEmbedder(cascal.embedder, tmp_path / "cache"), {}, coverage=cascal.coverage)
     loaded = RouterBundle.load(wrapped.save(tmp_path / "b"))
     assert loaded.route(QUESTIONS) == cascal.route(QUESTIONS)
     assert not (tmp_path / "b" / "embedder" / "cache").exists()

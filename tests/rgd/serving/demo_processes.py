@@ -30,6 +30,7 @@ def simulated_bundle(directory: Path) -> Path:
     from rgd.embedding import make_embedder
     from rgd.routers.base import TrainingSet
     from rgd.routers.bundle import RouterBundle
+    from rgd.routers.coverage import Coverage
     from rgd.routers.registry import make_router
     from rgd.simulated.pool import SimulatedPool
     from rgd.simulated.world import World
@@ -43,9 +44,9 @@ def simulated_bundle(directory: Path) -> Path:
     embedder = make_embedder("tfidf", n_components=16)
     embedder.fit(texts)
     router = make_router("cascal", min_points=5)
-    router.fit(TrainingSet(table.with_answers(np.full(table.n_questions, -1)), embedder.embed(texts),
-                           ConsensusScorer().fit_score(table)))
-    return RouterBundle(router, embedder, {"router": "cascal"}).save(directory)
+    x = embedder.embed(texts)
+    router.fit(TrainingSet(table.with_answers(np.full(table.n_questions, -1)), x, ConsensusScorer().fit_score(table)))
+    return RouterBundle(router, embedder, {"router": "cascal"}, coverage=Coverage.fit(x)).save(directory)
 
 
 def free_port_range(n: int) -> int:

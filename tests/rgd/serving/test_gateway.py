@@ -261,6 +261,30 @@ def test_an_unknown_question_is_answered_with_a_warning_in_the_routing(healthy):
     assert "warning" not in _post(healthy, chat_body(BIO)).json()["rgd"]
 
 
+def _ood_count(gw) -> float:
+    line = next(x for x in httpx.get(f"{gw.url}/metrics").text.splitlines()
+                if x.startswith("rgd_gateway_out_of_distribution_total "))
+    return float(line.split()[1])
+
+
+def test_a_question_far_from_every_training_cluster_is_flagged_in_the_headers(healthy):
+    before = _ood_count(healthy)
+    far = _post(healthy, chat_body("zebra xylophone saxophone"))
+    assert far.status_code == 200, far.text
+    assert far.headers["x-rgd-out-of-distribution"] == "true"
+    assert float(far.headers["x-rgd-training-similarity"]) == 0.0
+    info = far.json()["rgd"]
+    assert info["out_of_distribution"] is True and info["note"].startswith("out of distribution")
+    assert _ood_count(healthy) == before + 1
+    known = _post(healthy, chat_body(BIO))
+    assert known.headers["x-rgd-out-of-distribution"] == "false"
+    assert float(known.headers["x-rgd-training-similarity"]) > 0.3
+    assert known.json()["rgd"]["out_of_distribution"] is False and "note" not in known.json()["rgd"]
+    r, events = _stream(healthy, chat_body("zebra xylophone saxophone", stream=True))
+    assert r.headers["x-rgd-out-of-distribution"] == "true" and json.loads(events[0])["rgd"]["out_of_distribution"]
+    assert _ood_count(healthy) == before + 2
+
+
 def test_topk_returns_the_majority_response_with_the_votes(healthy, upstreams):
     ranking = _ranking(healthy, ALGEBRA)
     answers = dict(zip(ranking, ["A", "B", "B", "C"]))

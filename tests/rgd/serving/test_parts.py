@@ -172,9 +172,9 @@ def test_a_loaded_router_ranks_each_request_with_its_own_cost_weight():
 
     async def ranks(router, w):
         out = await asyncio.gather(*(router.rank(q, w) for q in QUESTIONS))
-        assert all(warning is None for _, warning in out)
+        assert all(routed.warning is None for routed in out)
         router.batcher.close()
-        return [models for models, _ in out]
+        return [routed.models for routed in out]
 
     own = [r["models"] for r in bundle.route(QUESTIONS, k=4)]
     assert asyncio.run(ranks(LoadedRouter("1", bundle), 0.0)) == own  # knob 0: the router's own ranking
@@ -249,8 +249,21 @@ def test_the_gateway_says_when_a_question_shares_nothing_with_the_training_data(
         router.batcher.close()
         return out
 
-    (_, blank), (_, known) = asyncio.run(both())
-    assert blank == BLANK_QUERY_WARNING and known is None
+    blank, known = asyncio.run(both())
+    assert blank.warning == BLANK_QUERY_WARNING and known.warning is None
+    assert blank.out_of_distribution is True and blank.note.startswith("out of distribution")
+    assert known.out_of_distribution is False and known.similarity > 0 and known.note is None
+
+
+def test_a_router_registered_without_coverage_says_nothing_of_the_distribution():
+    import dataclasses
+
+    from rgd.serving.reload import LoadedRouter
+
+    router = LoadedRouter("1", dataclasses.replace(fit_bundle("cascal"), coverage=None))
+    routed = asyncio.run(router.rank("zzzz qqqq"))
+    router.batcher.close()
+    assert (routed.out_of_distribution, routed.similarity, routed.note) == (None, None, None) and routed.models
 
 
 def test_serving_a_router_freezes_what_is_alive_so_full_collections_skip_it():

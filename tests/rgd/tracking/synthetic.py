@@ -11,6 +11,7 @@ from rgd.data.response_table import ResponseTable
 from rgd.embedding import make_embedder
 from rgd.routers.base import TrainingSet
 from rgd.routers.bundle import RouterBundle
+from rgd.routers.coverage import Coverage
 from rgd.routers.registry import make_router
 
 SUBJECT_WORDS = {
@@ -66,7 +67,7 @@ def fit_bundle(router_name: str = "cascal", seed: int = 0, embedder_kind: str = 
     router = make_router(router_name, **params)
     unlabeled = table if router.uses_labels else table.with_answers(np.full(table.n_questions, -1))
     router.fit(TrainingSet(unlabeled, x, consensus))
-    return RouterBundle(router, embedder, {"router": router_name, "seed": seed})
+    return RouterBundle(router, embedder, {"router": router_name, "seed": seed}, coverage=Coverage.fit(x, seed=seed))
 
 
 def saved_bundle(directory: Path, router_name: str = "cascal", seed: int = 0) -> Path:

@@ -59,7 +59,8 @@ def test_logged_model_is_data_only_with_signature_and_requirements(champion, tmp
     assert not any(r.startswith("sentence-transformers") for r in reqs)  # tf-idf embedder
     info = mlflow.models.get_model_info(f"models:/{NAME}/{champion.version}")
     assert info.signature.inputs.input_names() == ["question"]
-    assert [c.name for c in info.signature.outputs.inputs] == ["models", "scores", "top1", "subject", "warning"]
+    assert [c.name for c in info.signature.outputs.inputs] == ["models", "scores", "top1", "subject", "warning",
+                                                                "out_of_distribution", "training_similarity", "note"]
     assert info.signature.params.to_dict()[0]["name"] == "k"
 
 
