@@ -190,30 +190,32 @@ def _eta(d: _Votes, theta, delta, beta, b):
     return theta[:, None] + delta[:, d.subj] + beta[:, None] * d.z - b[None, :]
 
 
-def _e_step(d: _Votes, p, rho, ans: np.ndarray | None = None):
+def _e_step(d: _Votes, p, rho, ans: np.ndarray | None = None, weights: np.ndarray | None = None):
     """Posterior over the truth (Q, O), over the distractor (Q, O) or None, and the log-likelihood; ``ans``
-    (V, Q): the votes that count (default: every answered one; a voter left out is a row of False)."""
+    (V, Q): the votes that count (default: every answered one; a voter left out is a row of False);
+    ``weights`` (V,): each voter's votes count this much (:func:`dependence_weights`; default 1)."""
     ans = d.answered if ans is None else ans
+    wv = 1.0 if weights is None else np.asarray(weights, dtype=np.float64)[:, None]
     if rho is None:  # one-coin errors: uniform over the K - 1 wrong options
         km1 = np.maximum(d.n_options - 1, 1).astype(np.float64)[None, :]
-        w = np.where(ans, np.log(p / (1 - p)) + np.log(km1), 0.0)
+        w = np.where(ans, wv * (np.log(p / (1 - p)) + np.log(km1)), 0.0)
         logits = np.where(d.valid, d.votes(w), -np.inf)
-        base = np.where(ans, np.log(1 - p) - np.log(km1), 0.0).sum(axis=0) - np.log(d.n_options)
+        base = np.where(ans, wv * (np.log(1 - p) - np.log(km1)), 0.0).sum(axis=0) - np.log(d.n_options)
         mx = logits.max(axis=1, keepdims=True)
         ll = float((base + mx[:, 0] + np.log(np.exp(logits - mx).sum(axis=1))).sum())
         return _softmax_valid(logits, d.valid), None, ll
     km2 = np.maximum(d.n_options - 2, 1).astype(np.float64)[None, :]
     rho_q = rho[:, d.subj]
     l_other = np.log(1 - p) + np.log(1 - rho_q) - np.log(km2)
-    a = d.votes(np.where(ans, np.log(p) - l_other, 0.0))  # the vote names the truth
-    bb = d.votes(np.where(ans, np.log(1 - p) + np.log(rho_q) - l_other, 0.0))  # ... the distractor
+    a = d.votes(np.where(ans, wv * (np.log(p) - l_other), 0.0))  # the vote names the truth
+    bb = d.votes(np.where(ans, wv * (np.log(1 - p) + np.log(rho_q) - l_other), 0.0))  # ... the distractor
     joint = a[:, :, None] + bb[:, None, :]
     joint[~d.pair_ok] = -np.inf  # (truth, distractor) pairs that do not exist
     mx = joint.max(axis=(1, 2), keepdims=True)
     pj = np.exp(joint - mx)
     tot = pj.sum(axis=(1, 2))
     pairs = np.maximum(d.n_options * (d.n_options - 1), 1)
-    base = np.where(ans, l_other, 0.0).sum(axis=0) - np.log(pairs)
+    base = np.where(ans, wv * l_other, 0.0).sum(axis=0) - np.log(pairs)
     ll = float((base + mx[:, 0, 0] + np.log(tot)).sum())
     pj /= tot[:, None, None]
     return pj.sum(axis=2), pj.sum(axis=1), ll
@@ -235,6 +237,7 @@ def estimate_truth(
     ability_prior: float = 3.0,
     fixed: dict | None = None,
     start: np.ndarray | None = None,
+    voter_weights: np.ndarray | None = None,
 ) -> TruthEstimate:
     """Estimate the truth from the votes alone.
 
@@ -255,6 +258,8 @@ def estimate_truth(
             ``params``): only the questions' difficulties are estimated (used by :func:`heldout_loglik`).
         start: optional (Q, O) posterior EM starts from (default: the sharpened plain majority; see
             :func:`estimate_truth_restarts`).
+        voter_weights: optional (M,) or, with a key, (M + 1,) weights in (0, 1] of each voter's votes in the
+            posterior (:func:`dependence_weights`; the key, when not given one, counts fully).
     """
     if model not in ("irt", "onecoin", "majority"):
         raise ParameterError(f"model must be 'irt', 'onecoin' or 'majority', got {model!r}")
@@ -265,6 +270,7 @@ def estimate_truth(
         if v is not None and not v > 0:
             raise ParameterError(f"{label} must be > 0 (or None where allowed), got {v}")
     d = _Votes(choices, n_options, confidence, key, subjects)
+    weights = _check_weights(voter_weights, d)
     ans = d.answered
     if start is None:
         post = _softmax_valid(d.votes(ans.astype(np.float64)) * 2.0, d.valid)  # start: a sharpened majority
@@ -312,10 +318,67 @@ def estimate_truth(
             else:
                 rho = np.repeat(rho_v[:, None], d.n_s, axis=1)
             rho = np.clip(rho, 0.02, 0.98)
-        post, post_d, ll = _e_step(d, p, rho)
+        post, post_d, ll = _e_step(d, p, rho, weights=weights)
     scores = d.chosen(post)
-    params = {"theta": theta, "delta": delta, "beta": beta, "rho": rho, "model": model}
+    params = {"theta": theta, "delta": delta, "beta": beta, "rho": rho, "model": model, "voter_weights": weights}
     return TruthEstimate(post, scores.sum(axis=1) / d.n_q, scores, theta, b, rho, ll, d.n_pool, params)
+
+
+def _check_weights(voter_weights, d: _Votes) -> np.ndarray | None:
+    if voter_weights is None:
+        return None
+    w = np.asarray(voter_weights, dtype=np.float64)
+    if w.shape == (d.n_pool,) and d.n_v == d.n_pool + 1:
+        w = np.append(w, 1.0)  # the key counts fully
+    if w.shape != (d.n_v,) or not np.isfinite(w).all() or (w <= 0).any() or (w > 1).any():
+        raise ParameterError(f"voter_weights must be {d.n_v} (or {d.n_pool}) weights in (0, 1], got shape "
+                             f"{w.shape}")
+    return w
+
+
+#: pairs of pool models need this many questions both answered against the key to measure their coincidence
+DEPENDENCE_MIN_QUESTIONS = 30
+
+
+def dependence_weights(choices: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """(M,) how much each pool model's votes count when some models copy others' errors, seen through the key.
+
+    The generator is a model outside the pool, so where two pool models both disagree with its key they are,
+    as far as the key can tell, both wrong; how often they then give the *same* answer is their error
+    coincidence. Independent models coincide at the pool's base rate (popular distractors: the lowest
+    coincidence of any pair, the most independent pair's), a model and its derivatives far above it. A pair's
+    excess ``e = (c - c0) / (1 - c0)`` (0 at the base rate, 1 for exact copies) discounts both: a model's
+    weight is ``1 / (1 + sum of its excesses)``, so a model with ``k`` exact copies and the copies count as
+    one voter together, and a model with none counts fully. Without the key the dependence cannot be seen
+    (a crowd that shares its errors looks as right as one that is right: the fitted model explains their
+    agreement by both being right), so weights come only with a key; and a key the estimate then rates below
+    the pool's runner-up (:func:`key_is_arbiter`) marks right answers as wrong too often for its coincidences
+    to mean errors, which is why the router refits without key and weights in that case (measured on
+    recorded pools with each generator's keys: benchmarks/README.md). Pairs with fewer than
+    :data:`DEPENDENCE_MIN_QUESTIONS` such questions count as independent. Label-free: the key is the
+    generator's answer, data.
+    """
+    choices = np.asarray(choices).astype(np.int64)
+    key = np.asarray(key).astype(np.int64)
+    if choices.ndim != 2 or key.shape != (choices.shape[1],):
+        raise ParameterError(f"choices (models, questions) and a key per question, got {choices.shape} and "
+                             f"{key.shape}")
+    n_m = choices.shape[0]
+    off = (choices >= 0) & (key[None, :] >= 0) & (choices != key[None, :])  # (M, Q) answered, not the key
+    n_o = int(max(choices.max(initial=0), key.max(initial=0))) + 1
+    onehot = np.zeros((n_m, choices.shape[1], n_o))
+    m_idx, q_idx = np.nonzero(off)
+    onehot[m_idx, q_idx, choices[m_idx, q_idx]] = 1.0
+    flat = onehot.reshape(n_m, -1)
+    same = flat @ flat.T  # (M, M) both off the key with the same answer
+    both = off.astype(np.float64) @ off.T.astype(np.float64)
+    measured = (both >= DEPENDENCE_MIN_QUESTIONS) & ~np.eye(n_m, dtype=bool)
+    if not measured.any():
+        return np.ones(n_m)
+    coincidence = np.where(measured, same / np.maximum(both, 1.0), np.nan)
+    base = float(np.nanmin(coincidence))
+    excess = np.where(measured, np.clip((coincidence - base) / max(1.0 - base, 1e-12), 0.0, 1.0), 0.0)
+    return 1.0 / (1.0 + excess.sum(axis=1))
 
 
 def _columns(a, m):
@@ -387,7 +450,7 @@ def posterior_given(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
     e.g. with one voter left out (its row set to -1). The votes are for the estimate's own voters, key and
     questions; with the votes it was fitted on this is ``estimate.posterior``."""
     d, p = _fitted_votes(estimate, choices, n_options, confidence, key, subjects)
-    return _e_step(d, p, estimate.params["rho"])[0]
+    return _e_step(d, p, estimate.params["rho"], weights=estimate.params.get("voter_weights"))[0]
 
 
 def _fitted_votes(estimate: TruthEstimate, choices, n_options, confidence, key, subjects):
@@ -414,7 +477,7 @@ def judged_by_others(estimate: TruthEstimate, choices: np.ndarray, n_options: np
     for v in voters:  # one E-step per voter (a loop over the pool's models, each vectorised over questions)
         ans = d.answered.copy()
         ans[v] = False
-        post = _e_step(d, p, estimate.params["rho"], ans)[0]
+        post = _e_step(d, p, estimate.params["rho"], ans, estimate.params.get("voter_weights"))[0]
         out.append(np.where(d.answered[v], post[rows, d.choices[v]], 0.0))
     return np.array(out).reshape(len(out), d.n_q)
 

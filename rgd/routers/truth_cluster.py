@@ -51,6 +51,7 @@ from rgd.params import Bounds, Count, Positive, init_params
 from rgd.routers.base import Router, TrainingSet
 from rgd.truth import (
     Identifiability,
+    dependence_weights,
     estimate_truth_restarts,
     heldout_loglik,
     identifiability,
@@ -83,6 +84,7 @@ class TruthClusterRouter(Router):
         cluster_size: Count = 150,
         local_margin: Annotated[float, Bounds(0, 1, high_open=True)] = 0.03,
         use_key: bool = True,
+        key_dependence: bool = False,
         use_confidence: bool = True,
         subject_prior: Positive = 0.5,
         subject_rho: Positive = 50.0,
@@ -154,8 +156,12 @@ class TruthClusterRouter(Router):
         self.truth_grouping_, groups = self.truth_groups(train)
         kw = dict(subjects=groups, subject_prior=self.subject_prior, subject_rho=self.subject_rho,
                   n_iter=self.n_iter, seed=self.seed)
-        est = estimate_truth_restarts(t.choices, t.n_options, confidence=conf, key=key, **kw)
-        if key is not None and not key_is_arbiter(est):
+        # key_dependence: with a key, pool models that share errors beyond the pool's base rate (seen through the
+        # key) count as one voter together; off by default: with a weak generator's keys it costs more than it
+        # saves (benchmarks/README.md, "Pools it was not developed on")
+        weights = dependence_weights(t.choices, key) if key is not None and self.key_dependence else None
+        est = estimate_truth_restarts(t.choices, t.n_options, confidence=conf, key=key, voter_weights=weights, **kw)
+        if key is not None and not key_is_arbiter(est):  # a weak key: neither it nor its coincidences count
             dropped = est.key_accuracy
             key, est = None, estimate_truth_restarts(t.choices, t.n_options, confidence=conf, **kw)
             est.params["dropped_key_accuracy"] = dropped

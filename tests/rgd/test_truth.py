@@ -135,3 +135,53 @@ def test_what_cannot_be_estimated_is_a_clear_error():
         estimate_truth(choices, n_opt, model="magic")
     with pytest.raises(ParameterError, match="key"):
         estimate_truth(choices, n_opt, key=np.zeros(3, dtype=int))
+
+
+def _clone_world(seed, n_questions=3000, n_options=10, n_clones=2, share=0.5, key_accuracy=0.75):
+    """A strong model among weak ones, two of which are partial copies of one weak model (``share`` of its
+    answers, right or wrong); errors go to a popular distractor 30% of the time; a generator key outside it."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, n_options, n_questions)
+    distractor = (truth + 1 + rng.integers(0, n_options - 1, n_questions)) % n_options
+
+    def model(accuracy):
+        wrong = np.where(rng.random(n_questions) < 0.3, distractor,
+                         (truth + 1 + rng.integers(0, n_options - 1, n_questions)) % n_options)
+        return np.where(rng.random(n_questions) < accuracy, truth, wrong)
+
+    strong, weak, other = model(0.6), model(0.35), model(0.3)
+    clones = [np.where(rng.random(n_questions) < share, weak, model(0.35)) for _ in range(n_clones)]
+    return np.array([strong, weak, other, *clones]), model(key_accuracy), truth, np.full(n_questions, n_options)
+
+
+def test_dependence_weights_count_a_model_and_its_copies_as_one_voter():
+    from rgd.truth import dependence_weights
+
+    choices, key, truth, _ = _clone_world(0)
+    exact = np.vstack([choices[:3], choices[1]])  # the weak model twice, judged by a perfect key
+    w = dependence_weights(exact, truth)
+    assert w[1] == pytest.approx(0.5, abs=0.03) and w[3] == pytest.approx(0.5, abs=0.03)
+    assert w[0] > 0.9 and w[2] > 0.9
+    # partial copies seen through an imperfect key: the copying family is discounted, the others are not
+    w = dependence_weights(choices, key)
+    assert w[[1, 3, 4]].max() < 0.6 < 0.75 < w[[0, 2]].min()
+    # too few questions both answered against the key to measure a pair: every model counts fully
+    np.testing.assert_array_equal(dependence_weights(choices[:, :20], key[:20]), np.ones(len(choices)))
+    with pytest.raises(ParameterError, match="a key per question"):
+        dependence_weights(choices, key[:-1])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_with_the_key_a_strong_model_outvotes_a_crowd_of_copies(seed):
+    from rgd.truth import dependence_weights, key_is_arbiter
+
+    choices, key, truth, n_opt = _clone_world(seed)
+    assert int(np.argmax((choices == truth).mean(axis=1))) == 0
+    plain = estimate_truth_restarts(choices, n_opt, key=key)
+    # the copies vouch for their source, and the key (disagreeing with them) is rated too weak to arbitrate
+    assert int(np.argmax(plain.accuracy[:-1])) == 1 and not key_is_arbiter(plain)
+    weighted = estimate_truth_restarts(choices, n_opt, key=key, voter_weights=dependence_weights(choices, key))
+    assert int(np.argmax(weighted.accuracy[:-1])) == 0 and key_is_arbiter(weighted)
+    assert weighted.params["voter_weights"].shape == (len(choices) + 1,)
+    with pytest.raises(ParameterError, match="voter_weights"):
+        estimate_truth(choices, n_opt, voter_weights=np.zeros(len(choices)))
