@@ -38,12 +38,13 @@ def write_config(path: Path, *, model_name: str, tracking_uri: str, pool: list[d
     return path
 
 
-def stop_group(proc: subprocess.Popen, log) -> None:
-    """Stop a process started with ``start_new_session``: SIGTERM to its group, SIGKILL after 15 s; close its log."""
+def stop_group(proc: subprocess.Popen, log, timeout: float = 15) -> None:
+    """Stop a process started with ``start_new_session``: SIGTERM to its group, SIGKILL after ``timeout`` s; close
+    its log."""
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()

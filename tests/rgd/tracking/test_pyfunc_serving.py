@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 mlflow = pytest.importorskip("mlflow")
 
 from rgd.tracking import log_router, promote  # noqa: E402
+from tests.rgd.serving.gateway_process import stop_group  # noqa: E402
 
 NAME = "served"
 QUESTIONS = ["which enzyme binds the cell membrane protein?", "which treaty ended the war of the empire?"]
@@ -153,13 +153,7 @@ def test_mlflow_models_serve_routes_with_the_champion(champion, mlflow_home, tmp
             assert caught.value.code == 400 and body["error_code"] == "INVALID_PARAMETER_VALUE"
             assert says in body["message"] and "stack_trace" not in body, body
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc, log, timeout=20)
 
 
 EVIL = "import pathlib; pathlib.Path({marker!r}).write_text('executed')\n"
