@@ -12,7 +12,7 @@ option it picks:
 
 Nothing here reads an answer key: only the pool's choices, the posterior and the z-scored confidences of
 the vote rule. Which estimator produces the posterior is the caller's business (the pipeline's is
-:func:`rgd.workflow.estimate.truth_posterior`). An estimate needs a pool of at least two models (one model's
+:func:`rgd.workflow.estimate.held_out_truth`). An estimate needs a pool of at least two models (one model's
 answers say nothing about whether it is right) and at least one question: anything less is a
 :class:`~rgd.errors.ParameterError`.
 
@@ -52,8 +52,6 @@ UNCERTAIN_METRIC = "estimate_uncertain"
 KEYS_ARBITER_METRIC = "estimate_keys_arbiter"
 
 
-#: readings of one metric (see the module docstring): the posterior's, judged by the others, the generator's keys
-READINGS = ("consensus", "judged", "keys")
 #: how far apart the readings may be for the level to count as known (an accuracy a user would act on)
 LEVEL_TOLERANCE = 0.05
 #: standard errors of sampling noise the interval adds on each side
@@ -75,15 +73,18 @@ class AccuracyEstimate:
     def value(self, metric: str) -> float:
         return {"top1": self.top1, "top3_vote": self.top3_vote}[metric]
 
+    def _values(self, metric: str) -> list[float]:
+        """Every reading of ``metric``: the posterior's first."""
+        return [self.value(metric), *self.readings.get(metric, {}).values()]
+
     def interval(self, metric: str = "top1") -> tuple[float, float]:
         """(low, high): every reading of ``metric``, widened by :data:`INTERVAL_Z` standard errors."""
-        values = [self.value(metric), *self.readings.get(metric, {}).values()]
-        pad = INTERVAL_Z * self.se.get(metric, 0.0)
+        values, pad = self._values(metric), INTERVAL_Z * self.se.get(metric, 0.0)
         return max(0.0, min(values) - pad), min(1.0, max(values) + pad)
 
     def spread(self, metric: str = "top1") -> float:
         """How far apart the readings of ``metric`` are (0 with one reading)."""
-        values = [self.value(metric), *self.readings.get(metric, {}).values()]
+        values = self._values(metric)
         return max(values) - min(values)
 
     @property

@@ -237,7 +237,8 @@ def level_gate(client, mv, metric: str, must_beat: Sequence[str]) -> str | None:
     """Why ``mv`` cannot become the first champion on a label-free ``metric`` with no baseline to beat: its
     label-free readings disagree on the level (metric ``estimate_uncertain``), so its estimate alone says
     nothing. None: no objection (a labelled metric, a baseline named, or readings that agree)."""
-    if not metric.startswith(ESTIMATED_PREFIX) or must_beat or _metric(client, mv, UNCERTAIN_METRIC) != 1.0:
+    if not metric.startswith(ESTIMATED_PREFIX) or must_beat or _metric(client, mv, UNCERTAIN_METRIC) != 1.0 \
+            or current_champion(mv.name, CHAMPION, client) is not None:
         return None
     low, high = (_metric(client, mv, f"{metric}{end}") for end in ("_low", "_high"))
     return (f"v{mv.version} has nothing to be compared with (registry.must_beat is empty, no champion yet) and "
@@ -314,7 +315,7 @@ def _promote(model_name, version, *, metric, margin, test_set_id, force, higher_
     failed, baselines = baseline_gate(client, mv, metric, margin, must_beat, higher_is_better)
     if not failed:
         failed = identifiability_gate(mv, metric)
-    if not failed and current_champion(model_name, CHAMPION, client) is None:
+    if not failed:
         failed = level_gate(client, mv, metric, must_beat)
     if failed:
         champion = current_champion(model_name, CHAMPION, client)

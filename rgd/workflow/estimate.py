@@ -1,8 +1,8 @@
 """The label-free accuracy estimate as a stage: held-out questions, the truth estimator, the estimate itself.
 
-:func:`truth_posterior` is the ONE place the estimate's truth estimator is called (today the consensus of
-:func:`rgd.workflow.curate.build_consensus`, fitted on the training answers; swap it here and every estimate
-follows). :func:`holdout_split` keeps a seeded share of the filtered generated questions out of training;
+:func:`held_out_truth` is the ONE place the estimate's truth estimator is called (today :func:`rgd.truth.estimate_truth`, or
+with ``estimator="consensus"`` the paper's vote of :func:`rgd.workflow.curate.build_consensus`; swap it here
+and every estimate follows). :func:`holdout_split` keeps a seeded share of the filtered generated questions out of training;
 :func:`estimate_set_id` names the questions and pool an estimate was made on, so that the promotion gate
 compares two estimates only when they were made on the same held-out questions answered by the same pool.
 """
