@@ -76,3 +76,14 @@ def test_label_free_run_is_evaluated_on_the_estimate_alone(run, tmp_path):
     assert (tmp_path / "p" / "estimated_accuracy.png").is_file() and not (tmp_path / "p" / "accuracy.png").exists()
     with pytest.raises(DataError, match="nothing to evaluate"):
         stages.evaluate_stage(run["routers"], empty, empty_x, run["training"])
+
+
+def test_an_estimate_on_the_labelled_test_set_never_reads_its_keys(run):
+    """With no held-out questions the estimate is made on the test set: its true keys are neither the keys
+    reading nor anything else of the estimate (they are replaced by wrong ones and nothing changes)."""
+    test = run["test_table"]
+    wrong = test.with_answers(((test.answers.astype(int) + 1) % test.n_options).astype(test.answers.dtype))
+    blocks = [stages.evaluate_stage(run["routers"], t, run["test_x"], run["training"])["estimate"] for t in (test, wrong)]
+    assert blocks[0]["on"] == "test" and blocks[0]["keys_arbiter"] is None
+    for a, b in zip(blocks[0]["routers"].values(), blocks[1]["routers"].values()):
+        assert "top1_keys" not in a and a == b
