@@ -1,6 +1,7 @@
 """Router training and routing speed on 2 CPU cores, and peak memory at 100,000 questions.
 
-    python benchmarks/cascal_speed.py [--router truth_cluster|cascal] [--data ../shared/data/mmlu_pro] [--large 100000] [--output FILE]
+    python benchmarks/cascal_speed.py [--router truth_cluster|cascal] [--data ../shared/data/mmlu_pro] [--large 100000]
+        [--reference DIR] [--output FILE]
 
 The fit time includes everything the router does from the pool's answers (truth_cluster: its truth estimate
 and its label-free choice of routing level; cascal: given the consensus).
@@ -10,19 +11,28 @@ and its label-free choice of routing level; cascal: given the consensus).
 2. ``--large N`` questions x 12 models: embeddings are real MMLU-Pro embeddings plus Gaussian jitter
    (renormalised), answers resampled from the real pool's columns; fit time and the process's peak RSS
    growth during the fit (measured in a child process so the MMLU-Pro part does not count).
+3. ``--reference DIR`` (the ``code/`` folder of a checkout of the authors' CASCAL,
+   github.com/tianyiniu/RoutingGenData; not part of this repository): their ``train_router`` and
+   ``infer_router`` on the same split, embeddings and consensus scores, in their file formats (written to a
+   temporary folder first), interleaved with ours run for run: training and routing ratios from one run.
+   Everything runs on one BLAS/OpenMP thread (theirs and ours alike).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import multiprocessing as mp
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -67,6 +77,66 @@ def mmlu_pro(data_dir: Path, repeat: int, cache: Path, name: str):
     }, train, train_x
 
 
+def _reference_inputs(folder: Path, train, train_x, test, test_x, scores) -> tuple[list, dict, list, dict]:
+    """The same split in the authors' formats: question dicts, ``{qid: embedding}``, and one responses file
+    per model with the selected letter and its consensus score."""
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    train_data = [{"question_id": i, "category": str(s)} for i, s in enumerate(train.subjects)]
+    test_data = [{"question_id": train.n_questions + i, "category": str(s)} for i, s in enumerate(test.subjects)]
+    emb = {i: train_x[i].astype(np.float64) for i in range(train.n_questions)}
+    test_emb = {train.n_questions + i: test_x[i].astype(np.float64) for i in range(test.n_questions)}
+    responses = folder / "responses"
+    responses.mkdir()
+    for m, model in enumerate(train.models):
+        rows = [{"question_id": q, "selected_choice": letters[c] if c >= 0 else "N/A",
+                 "consensus_score": float(scores[m, q])} for q, c in enumerate(train.choices[m].tolist())]
+        (responses / f"{model}.json").write_text(json.dumps(rows))
+    return train_data, emb, test_data, test_emb
+
+
+def _timed(times: dict[str, list[float]], what: str, call):
+    """``call()``, its wall-clock and CPU seconds appended to ``times[what + "_s"]`` / ``[what + "_cpu_s"]`` (the
+    CPU time of this one-thread process is what a busy shared machine disturbs least)."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = call()
+    times.setdefault(f"{what}_s", []).append(time.perf_counter() - t0)
+    times.setdefault(f"{what}_cpu_s", []).append(time.process_time() - c0)
+    return out
+
+
+def side_by_side(ref_dir: Path, data_dir: Path, cache: Path, name: str, repeat: int) -> dict:
+    """Ours and the authors' CASCAL trained and routing alternately on the MMLU-Pro split, one thread each."""
+    sys.path[:0] = [str(ref_dir), str(ref_dir / "CASCAL")]
+    from infer import infer_router  # the authors' code (``--reference``)
+    from train import train_router
+
+    data = load_recorded(data_dir)
+    train_q, train = data.part("train")
+    test_q, test = data.part("test")
+    train_x, test_x = embed_with("minilm", cache)([q.text for q in train_q], [q.text for q in test_q])
+    consensus = ConsensusScorer().fit_score(train)
+    blind = train.with_answers(np.full(train.n_questions, -1))
+    ours: dict[str, list[float]] = {}
+    theirs: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp, threadpool_limits(limits=1):
+        folder = Path(tmp)
+        train_data, emb, test_data, test_emb = _reference_inputs(folder, train, train_x, test, test_x,
+                                                                 consensus.scores)
+        models = list(train.models)
+        for _ in range(repeat):
+            router = _timed(ours, "fit", lambda: make_router(name).fit(TrainingSet(blind, train_x, consensus)))
+            _timed(ours, "route", lambda r=router: r.rank(test_x))
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                _timed(theirs, "fit", lambda: train_router(train_data, models, emb, str(folder / "responses"),
+                                                           str(folder / "artifacts")))
+                _timed(theirs, "route", lambda: infer_router(test_data, test_emb, models, str(folder / "artifacts"),
+                                                             str(folder / "selections.json")))
+    best = {k: {m: min(v) for m, v in d.items()} for k, d in (("ours", ours), ("theirs", theirs))}
+    return {"router": name, "n_train": train.n_questions, "n_test": test.n_questions, "n_models": train.n_models,
+            "repeat": repeat, "ours": ours, "theirs": theirs, "best": best,
+            **{f"{what}_ratio": best["theirs"][what] / best["ours"][what] for what in best["ours"]}}
+
+
 def _large_child(n: int, table: ResponseTable, x: np.ndarray, out, name: str) -> None:
     import tracemalloc
 
@@ -102,8 +172,21 @@ def main() -> None:
     ap.add_argument("--router", default="truth_cluster")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--large", type=int, default=100_000)
+    ap.add_argument("--reference", type=Path, help="the authors' code/ folder: time theirs beside ours")
     ap.add_argument("--output", type=Path)
     args = ap.parse_args()
+
+    if args.reference:
+        report = side_by_side(args.reference, args.data, args.cache, args.router, args.repeat)
+        b = report["best"]
+        print(f"{args.router} vs the authors' CASCAL (best of {args.repeat}, one thread each; wall / CPU):")
+        for what, label in (("fit", "training"), ("route", f"routing {report['n_test']} queries")):
+            o, t = b["ours"], b["theirs"]
+            print(f"  {label}: {o[what + '_s']:.3f} / {o[what + '_cpu_s']:.3f} s vs {t[what + '_s']:.3f} / "
+                  f"{t[what + '_cpu_s']:.3f} s = {report[what + '_s_ratio']:.2f}x / {report[what + '_cpu_s_ratio']:.2f}x")
+        if args.output:
+            args.output.write_text(json.dumps(report, indent=1))
+        return
 
     small, train, train_x = mmlu_pro(args.data, args.repeat, args.cache, args.router)
     print(f"MMLU-Pro: fit {small['fit_s_best']:.3f} s (best of {args.repeat}), route {small['n_test']} "
