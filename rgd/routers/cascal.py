@@ -165,7 +165,9 @@ class CascalRouter(Router):
     def subject_of(self, embeddings: np.ndarray) -> np.ndarray:
         """(n,) index into ``subjects_`` of each query's inferred subject."""
         self.check_is_fitted()
-        e = normalize_rows(np.atleast_2d(np.asarray(embeddings, dtype=np.float32)))
+        return self._subject_of_unit(normalize_rows(np.atleast_2d(np.asarray(embeddings, dtype=np.float32))))
+
+    def _subject_of_unit(self, e: np.ndarray) -> np.ndarray:
         if self.subject_routing == "knn" and len(self.train_x_):
             sim = e @ self.train_x_.T
             k = min(self.subject_neighbors, sim.shape[1])
@@ -177,22 +179,37 @@ class CascalRouter(Router):
         return (e @ self.subject_reps_.T).argmax(axis=1)
 
     def _scores(self, embeddings: np.ndarray) -> np.ndarray:
+        """Per subject, its queries against its own centroids only (a few per subject): the distances, the
+        nearest ``n_nearest`` and their weights never touch the other subjects' centroids."""
         e = normalize_rows(embeddings)
-        subject = self.subject_of(e)
-        dist = 1.0 - e @ self.centroids_.T  # (n, K)
-        dist = np.where(self.cluster_subject_[None, :] == subject[:, None], dist, np.inf)
-        k = min(self.n_nearest, dist.shape[1])
-        near = np.argpartition(dist, k - 1, axis=1)[:, :k]
-        nd = np.take_along_axis(dist, near, axis=1)
-        logits = -(nd - nd.min(axis=1, keepdims=True)) / self.distance_temperature
-        w = np.where(np.isfinite(nd), np.exp(logits), 0.0)
-        w /= w.sum(axis=1, keepdims=True)
+        subject = self._subject_of_unit(e)
         sharp_clusters, sharp_global, sharp_subjects = self._sharp_scores()
-        local = np.einsum("nk,nkm->nm", w, sharp_clusters[near])
+        local = np.empty((e.shape[0], sharp_clusters.shape[1]), dtype=np.float32)
+        nearest = np.empty(e.shape[0], dtype=np.float32)
+        order = np.argsort(subject, kind="stable")
+        present, starts = np.unique(subject[order], return_index=True)
+        for s, queries in zip(present.tolist(), np.split(order, starts[1:])):
+            clusters = self._subject_clusters()[s]
+            dist = 1.0 - e[queries] @ self.centroids_[clusters].T  # (n_s, K_s)
+            k = min(self.n_nearest, dist.shape[1])
+            near = np.argsort(dist, axis=1, kind="stable")[:, :k]
+            nd = np.take_along_axis(dist, near, axis=1)
+            w = np.exp(-(nd - nd[:, :1]) / self.distance_temperature)
+            w /= w.sum(axis=1, keepdims=True)
+            local[queries] = np.einsum("nk,nkm->nm", w, sharp_clusters[clusters[near]])
+            nearest[queries] = nd[:, 0]
         fallback = sharp_global[None, :] if self.fallback == "global" else sharp_subjects[subject]
-        far = nd.min(axis=1) > self.distance_threshold
-        alpha = np.where(far, self.fallback_weight, 0.0)[:, None]
+        alpha = np.where(nearest > self.distance_threshold, self.fallback_weight, 0.0)[:, None]
         return (1 - alpha) * local + alpha * fallback
+
+    def _subject_clusters(self) -> list[np.ndarray]:
+        """The cluster indices of each subject (cached like the sharpened scores, keyed on the array)."""
+        cached = getattr(self, "_clusters_cache", None)
+        if cached is None or cached[0] is not self.cluster_subject_:
+            cached = (self.cluster_subject_, [np.flatnonzero(self.cluster_subject_ == s)
+                                              for s in range(len(self.subjects_))])
+            self._clusters_cache = cached
+        return cached[1]
 
     def _sharp_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The cluster, global and subject scores, sharpened (row-wise, so sharpening a row and picking it
