@@ -57,13 +57,13 @@ def main() -> None:
                                   costs=args.data / "models.json")
         finally:
             policy.Calibrator.fit = classmethod(fit)
-        for (scores, target, models), name in zip(captured, report["cost_curves"]):
-            curve = report["cost_curves"][name]
+        for (scores, target, models), name in zip(captured, report["cost"]["cost_curves"]):
+            curve = report["cost"]["cost_curves"][name]
             row = {"label_free_cv_brier": cv_brier(scores, target, models, shape), "aiq": curve["aiq"],
                    "at_half_cost_top1": curve["at_half_cost_top1"],
                    "at_half_cost_hull_top1": curve["at_half_cost_hull_top1"],
                    "dominates_every_single": curve["dominates_every_single"],
-                   "ece": report["calibration"][name]["ece"]}
+                   "ece": report["cost"]["calibration"][name]["ece"]}
             out.setdefault(name, {})[shape] = row
             print(f"{name:<14}{shape:<10} label-free CV Brier {row['label_free_cv_brier']:.4f}  AIQ {row['aiq']:.4f}  "
                   f"half-cost top-1 {row['at_half_cost_top1']:.4f} (hull {row['at_half_cost_hull_top1']:.4f})  "

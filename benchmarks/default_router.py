@@ -57,7 +57,8 @@ def main() -> None:
             row = {"pool": pool, "keys": None if gen is None else GENERATORS[gen],
                    "routers": {k: {"top1": round(v["top1"], 4), "top3_vote": round(v["top3_vote"], 4)}
                                for k, v in report["routers"].items()},
-                   "truth_cluster": report["truth_cluster"], "fit_s": report["timings_s"]["train"],
+                   "truth_cluster": report["router_summaries"]["truth_cluster"],
+                   "fit_s": report["run"]["timings_s"]["train"],
                    "seconds": round(time.perf_counter() - t0, 1)}
             out["runs"].append(row)
             print(pool, row["keys"], {k: (v["top1"], v["top3_vote"]) for k, v in row["routers"].items()},

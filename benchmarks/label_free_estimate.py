@@ -9,7 +9,7 @@ same questions, as the promotion gate requires):
 
 * recorded MMLU-Pro: ``run_recorded`` (what ``rgd evaluate-recorded`` runs) for every training-key source
   (the split's true keys, as a reference, and each generator of ``<data>/generators/``) and seed, each fitting
-  cascal, cascal_gt, knn, mlp, best_single and random; plus CASCAL settings. Its ``label_free_estimate`` (the
+  cascal, cascal_gt, knn, mlp, best_single and random; plus CASCAL settings. Its ``estimate`` (the
   consensus fitted on the train split's answers, no keys) is compared with the true test accuracy.
   Generator files with letters beyond a question's options are copied with those keys nulled (counted in
   the output), since ``keys_from`` refuses them.
@@ -197,7 +197,7 @@ def mmlu_variants(data_dir: Path, embed, seeds: list[int], tmp: Path) -> tuple[l
             tag = ",".join(f"{k}={v}" for k, v in cascal_params.items())
             variants.append({"variant": f"{router}{'[' + tag + ']' if tag else ''}/keys={name}/seed={seed}",
                              "true": {k: rep["routers"][router][k] for k in ("top1", "top3_vote")},
-                             "estimated": rep["label_free_estimate"][router]})
+                             "estimated": rep["estimate"]["routers"][router]})
         print(f"  mmlu keys={name} seed={seed} {cascal_params or ''}: {time.perf_counter() - t0:.0f}s", flush=True)
     info.update(n_test=rep["n_test"], models=rep["models"], seconds=round(time.perf_counter() - t0, 1))
     return variants, info

@@ -77,7 +77,7 @@ def main() -> None:
                 for n in names
             }
             out["runs"].append({"setting": setting, "label_noise": noise, "seeds": args.seeds, "routers": summary,
-                                "timings_s_seed_last": r["timings_s"]})
+                                "timings_s_seed_last": {**r["run"]["timings_s"], "route": r["route_seconds"]}})
             print(f"{setting:6s} noise={noise}: " + "  ".join(
                 f"{n} {s['top1_mean']:.4f}/{s['top3_vote_mean']:.4f}" for n, s in summary.items()))
     if args.output:

@@ -117,7 +117,8 @@ def with_few_labels(ds: RecordedDataset, report: dict, n_labels: int, seed: int)
     """The few-label mode on a pool, the user's keys played by the true train keys: asked only where the
     router's top choice is flagged and it routes pool-wide (a local routing does not send every question to
     the leader the flag is about); the labels' leader then takes every question."""
-    tc, ident = report["truth_cluster"], report["truth_cluster"]["identifiability"]
+    tc = report["router_summaries"]["truth_cluster"]
+    ident = tc["identifiability"]
     top1 = report["routers"]["truth_cluster"]["top1"]
     if ident["identifiable"] or tc["level"] != "global":
         return {"asked": False, "n_labels": 0, "top1": top1}
@@ -171,11 +172,12 @@ def main() -> None:
                 r = {k: report["routers"][k] for k in ROUTERS}
                 majority = report["routers"]["majority_all"]["top1"]
                 tc = r["truth_cluster"]
-                ident = report["truth_cluster"]["identifiability"]
+                choices = report["router_summaries"]["truth_cluster"]
+                ident = choices["identifiability"]
                 row = {"seed": seed, "pool": members, "changes": list(changes),
                        "routers": {k: {"top1": round(v["top1"], 4), "top3_vote": round(v["top3_vote"], 4)}
                                    for k, v in r.items()},
-                       "majority_all": round(majority, 4), "level": report["truth_cluster"]["level"],
+                       "majority_all": round(majority, 4), "level": choices["level"],
                        "identifiability": {k: v for k, v in ident.items() if k != "sentence"},
                        "few_labels": with_few_labels(ds, report, args.labels, seed),
                        "margins": {"top1_vs_best_single": round(tc["top1"] - r["best_single"]["top1"], 4),

@@ -12,7 +12,6 @@ import materializers  # noqa: F401 - registers the RGD materializers with ZenML
 from rgd.data.response_table import ResponseTable
 from rgd.routers.bundle import RouterBundle
 from rgd.workflow.artifacts import EmbeddingMatrix, QuestionSet, RouterSet
-from rgd.workflow.costs import cost_stage
 from rgd.workflow.evaluate import evaluate_stage
 from rgd.workflow.respond import merge_pool
 from rgd.workflow.training_data import TrainingData
@@ -34,14 +33,10 @@ def evaluate_router(seed: int, routers: RouterSet, router_bundle: RouterBundle, 
     if holdout is not None and len(holdout):
         holdout_x = EmbeddingMatrix(tuple(holdout.ids), embed_questions(embedder, holdout.texts, embedding_cache_dir()),
                                     embedder.identity, embedder.kind)
+    policy = None if router_bundle.policy is None else router_bundle.policy.to_dict()
     evaluation = evaluate_stage(routers, test_table, test_embeddings, training_data, holdout=holdout,
-                                holdout_table=holdout_responses, holdout_x=holdout_x, seed=seed)
-    if router_bundle.policy is not None:
-        policy = router_bundle.policy.to_dict()
-        cost = cost_stage(routers, training_data, test_table, test_embeddings, policy["costs"], seed=seed,
-                          policy=policy)
-        if cost is not None:
-            evaluation["cost"] = cost
+                                holdout_table=holdout_responses, holdout_x=holdout_x,
+                                costs=None if policy is None else policy["costs"], policy=policy, seed=seed)
     metadata = {name: r["top1"] for name, r in evaluation["routers"].items()}
     for name, r in evaluation.get("estimate", {}).get("routers", {}).items():
         metadata[f"{name}.estimated_top1"] = r["top1"]

@@ -8,14 +8,17 @@ from pathlib import Path
 import click
 
 from rgd.cli.main import check_writable, main
-from rgd.config.run_config import EmbedderSpec
+from rgd.config.run_config import ConsensusSpec, EmbedderSpec, RunConfig
 from rgd.data.versioned_json import write_text_atomic
 from rgd.embedding.registry import EMBEDDER_KIND_NAMES
 from rgd.evaluation.label_noise import NOISE_KINDS
 from rgd.home import embedding_cache_dir
 
-#: the run config's default embedder (one default for rgd run and evaluate-recorded)
+# the run config's defaults (one set for rgd run and evaluate-recorded): the embedder, the seed, the consensus
 DEFAULT_EMBEDDER = EmbedderSpec().kind
+DEFAULT_SEED = RunConfig.model_fields["seed"].default
+DEFAULT_CONSENSUS = ConsensusSpec()
+VOTER_SCOPES = ConsensusSpec.model_fields["voter_scope"].annotation.__args__
 
 
 def _voters(text: str | None) -> int | float | None:
@@ -52,13 +55,14 @@ def _params(pairs: tuple[str, ...]) -> dict:
 @click.option("--label-noise", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Probability of replacing each training key by a wrong option (query-answer routers only).")
 @click.option("--noise-kind", type=click.Choice(NOISE_KINDS), default="plausible", show_default=True)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=DEFAULT_SEED, show_default=True)
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Embedding cache (default: $RGD_HOME/cache/embeddings).")
 @click.option("--voters", type=str, default=None,
               help="Only the strongest models vote in the consensus: a count (5) or a share of the pool (0.4). "
                    "Default: every model votes.")
-@click.option("--voter-scope", type=click.Choice(["pool", "subject"]), default="pool", show_default=True,
+@click.option("--voter-scope", type=click.Choice(VOTER_SCOPES), default=DEFAULT_CONSENSUS.voter_scope,
+              show_default=True,
               help="Choose the voters once for the pool, or per subject.")
 @click.option("--cascal", "cascal_params", multiple=True, metavar="NAME=VALUE",
               help="A CASCAL parameter, e.g. --cascal n_nearest=1 (repeatable).")
@@ -75,8 +79,8 @@ def evaluate_recorded(
     data_dir, embedder, label_noise, noise_kind, seed, cache_dir, voters, voter_scope, cascal_params, keys_from,
     costs, plots, output
 ) -> None:
-    """Train the product's router, CASCAL and every baseline on DATA_DIR's train split; write test accuracies
-    as JSON."""
+    """Train the product's router, CASCAL and every baseline on DATA_DIR's train split; write the evaluation
+    report of the recorded pipeline (rgd run, pipeline: recorded) as JSON, with a "run" block."""
     from rgd.workflow.recorded import embed_with, run_recorded
 
     check_writable(output, "--output")
@@ -88,7 +92,7 @@ def evaluate_recorded(
         noise_kind=noise_kind,
         seed=seed,
         embedder_name=embedder,
-        consensus_params={"n_voters": _voters(voters), "voter_scope": voter_scope},
+        consensus_params=ConsensusSpec(n_voters=_voters(voters), voter_scope=voter_scope).model_dump(),
         router_params={"cascal": _params(cascal_params)},
         keys_from=keys_from,
         costs=costs,
@@ -96,19 +100,19 @@ def evaluate_recorded(
     output.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(output, json.dumps(report, indent=1))
     click.echo(f"{'router':<14}{'top-1':>8}{'top-3 vote':>12}{'est. top-1':>12}{'est. top-3':>12}")
-    estimates = report.get("label_free_estimate", {})
+    estimates = report.get("estimate", {}).get("routers", {})
     for name, r in report["routers"].items():
         est = estimates.get(name)
         est_cols = f"{est['top1']:>12.4f}{est['top3_vote']:>12.4f}" if est else f"{'-':>12}{'-':>12}"
         click.echo(f"{name:<14}{r['top1']:>8.4f}{r['top3_vote']:>12.4f}{est_cols}")
-    curve = report.get("cost_curve")
-    if curve and plots is not None:
+    cost = report.get("cost")
+    if cost and plots is not None:
         from rgd.evaluation.cost_plot import write_cost_plot
 
-        for path in write_cost_plot(report, plots).values():
+        for path in write_cost_plot(cost, plots).values():
             click.echo(f"wrote {path}")
-    if curve:
+    if cost:
         from rgd.evaluation.cost_curve import describe_cost_curve
 
-        click.echo(describe_cost_curve(curve))
+        click.echo(describe_cost_curve(cost["cost_curve"]))
     click.echo(f"wrote {output}")

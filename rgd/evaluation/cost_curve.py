@@ -9,7 +9,8 @@
   divided by the range's width, ``AIQ = 1 / (c_max - c_min) * integral_{c_min}^{c_max} hull(c) dc``; here the
   range is the pool's, from the cheapest to the dearest single model, so routers are compared on one range;
   the hull is flat after its dearest point and 0 before its cheapest (an unreachable budget buys nothing).
-* :func:`cost_curve_summary`: the JSON block of ``evaluate-recorded --costs``: the curve's points, its hull,
+* :func:`cost_curve_summary`: the evaluation report's ``cost.cost_curve`` block (``evaluate-recorded --costs``,
+  the pipeline's cost evaluation): the curve's points, its hull,
   AIQ, every single model's point and the best one, ``at_half_cost_top1`` (the best top-1 among the curve's
   points whose mean cost is at most half the best single model's) and, per single model, the curve's
   cheapest point at least as accurate at no more cost (``dominates``).

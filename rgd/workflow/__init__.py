@@ -1,7 +1,8 @@
 """The pipeline's stages as plain functions of a run config, in pipeline order; no ZenML here.
 
 ``sources`` (the one answer to the run's kind: simulated, real models or a recorded pool), ``generate``, ``respond``, ``curate`` (filter, consensus),
-``train`` (embed, the one training set, fit), ``evaluate``; ``recorded`` builds ``rgd evaluate-recorded`` from the same functions.
+``train`` (embed, the one training set, fit), ``evaluate`` (the one evaluation report); ``recorded`` builds
+``rgd evaluate-recorded`` from the same functions and writes the same report.
 The ZenML steps (``steps/``) are thin wrappers around these.
 """
 

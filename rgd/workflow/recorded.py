@@ -1,6 +1,9 @@
 """Train every router on a recorded pool's train split and evaluate on its test split.
 
-This is what ``rgd evaluate-recorded`` runs; it works on any directory in the recorded-responses format.
+This is what ``rgd evaluate-recorded`` runs; it works on any directory in the recorded-responses format. It
+runs the recorded pipeline's stages (consensus, embeddings, the one training set, the routers) in one process
+and writes the pipeline's evaluation report (:func:`rgd.workflow.evaluate.evaluate_stage`), with a ``run``
+block of what only it knows (its inputs, the label noise, its timings).
 """
 
 from __future__ import annotations
@@ -17,13 +20,11 @@ from rgd.data.keys import load_generator_keys
 from rgd.data.recorded import RecordedDataset, load_recorded
 from rgd.errors import DataError
 from rgd.evaluation.label_noise import corrupt_keys
-from rgd.evaluation.metrics import evaluate_routers
 from rgd.routers.cost import load_costs
 from rgd.routers.registry import DEFAULT_ROUTER
 from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix, RouterSet
-from rgd.workflow.costs import cost_stage
 from rgd.workflow.curate import build_consensus
-from rgd.workflow.estimate import label_free_estimate
+from rgd.workflow.evaluate import evaluate_stage
 from rgd.workflow.train import fit_routers
 from rgd.workflow.training_data import TrainingData
 
@@ -65,7 +66,9 @@ def run_recorded(
     generator's, as in RGD); without it the label-using baselines learn from the split's true keys, as a
     reference. Label-free routers never see the true keys; they see the generator's keys as data.
     ``costs``: a costs file or ``{model: cost}`` map (:func:`rgd.routers.cost.load_costs`); with it the report
-    adds the cost-accuracy curves and calibration of the pipeline's :func:`rgd.workflow.costs.cost_stage`.
+    adds the cost-accuracy curves and calibration of the pipeline's :func:`rgd.workflow.costs.cost_stage`
+    (``cost``). The report is the pipeline's evaluation report (:func:`rgd.workflow.evaluate.evaluate_stage`) and
+    a ``run`` block.
     """
     if not isinstance(data, RecordedDataset):
         data = load_recorded(data)
@@ -102,46 +105,20 @@ def run_recorded(
     # fit_router hides the answers from label-free routers; the generator's keys stay visible as data
     fitted, t_train = fit_routers(routers, router_params, data_set.training_set, seed=seed)
 
-    results = evaluate_routers(fitted, test_table, test_x, scorer)
-    # the label-free estimate of the same test accuracies, from the pool's answers alone (keys hidden)
-    estimates = label_free_estimate(fitted, train_table, test_table, test_x, z=scorer.zscores(test_table), seed=seed,
-                                    estimator_params=consensus_params, keys=test_keys)
-    report: dict[str, Any] = {
+    # the report the pipeline's evaluate step writes (rgd.workflow.evaluate.evaluate_stage), of the default
+    # router (else CASCAL, else the first), and what only this front knows under "run"
+    primary = next((n for n in (DEFAULT_ROUTER, "cascal") if n in fitted), next(iter(fitted)))
+    test_matrix = EmbeddingMatrix(test_table.question_ids, test_x, embedder_name, embedder_name)
+    report = evaluate_stage(RouterSet(fitted, primary), test_table, test_matrix, data_set, test_keys=test_keys,
+                            costs=pool_costs, router_params=router_params.get(primary), seed=seed)
+    report["run"] = {
         "data": data.name,
-        "models": list(data.table.models),
-        "n_train": train_table.n_questions,
-        "n_test": test_table.n_questions,
         "embedder": embedder_name,
+        "seed": seed,
         "label_noise": label_noise,
         "noise_kind": noise_kind,
-        "seed": seed,
         "keys_from": None if keys_from is None else str(keys_from),
-        "consensus": {k: v for k, v in scorer.to_dict().items() if k in ("temperature", "n_voters", "voter_scope")},
-        "voters": [m for m, v in zip(scorer.models_, scorer.voters_) if v],
-        "router_params": {name: fitted[name].params() for name in fitted},
         "consensus_majority_accuracy_train": float((consensus.majority == data.part("train")[1].answers).mean()),
-        "default_router": DEFAULT_ROUTER,
-        "routers": {name: r.to_dict() for name, r in results.items()},
-        "label_free_estimate": {name: e.to_dict() for name, e in estimates.items()},
-        "timings_s": {
-            "embed": t_embed,
-            "consensus": t_consensus,
-            "train": t_train,
-            "route": {name: results[name].route_seconds for name in fitted},
-        },
+        "timings_s": {"embed": t_embed, "consensus": t_consensus, "train": t_train},
     }
-    if DEFAULT_ROUTER in fitted:
-        report[DEFAULT_ROUTER] = fitted[DEFAULT_ROUTER].summary()  # its label-free choices
-    if pool_costs is not None:  # the pipeline's cost evaluation, of the default router (else CASCAL, else the first)
-        curve_router = next((n for n in (DEFAULT_ROUTER, "cascal") if n in fitted), next(iter(fitted)))
-        test_matrix = EmbeddingMatrix(test_table.question_ids, test_x, embedder_name, embedder_name)
-        report.update(cost_stage(RouterSet(fitted, curve_router), data_set, test_table, test_matrix, pool_costs,
-                                 router_params=router_params.get(curve_router), seed=seed))
-    if "cascal" in fitted:
-        cascal = fitted["cascal"]
-        inferred = np.asarray(cascal.subjects_)[cascal.subject_of(test_x)]
-        report["cascal"] = {
-            "subject_routing_accuracy": float((inferred == test_table.subjects).mean()),
-            "n_clusters": int(len(cascal.centroids_)),
-        }
     return report

@@ -27,12 +27,14 @@ def test_evaluate_recorded_on_any_directory(tmp_path):
     assert REQUIRED <= set(report["routers"])
     for r in report["routers"].values():
         assert 0 <= r["top1"] <= 1 and 0 <= r["top3_vote"] <= 1
-    t = report["timings_s"]
-    assert {"embed", "consensus", "train", "route"} <= set(t)
-    assert set(t["train"]) == set(t["route"]) == REQUIRED - {"majority_all", "oracle"}
+    t = report["run"]["timings_s"]
+    assert {"embed", "consensus", "train"} <= set(t)
+    assert set(t["train"]) == set(report["route_seconds"]) == REQUIRED - {"majority_all", "oracle"}
     assert report["router_params"]["cascal"]["n_nearest"] == 1 and len(report["voters"]) == 3
     assert report["routers"]["cascal"]["top1"] > report["routers"]["best_single"]["top1"]
-    assert report["default_router"] == "truth_cluster" and report["truth_cluster"]["level"] != "global"
+    assert report["primary"] == "truth_cluster"
+    assert report["router_summaries"]["truth_cluster"]["level"] != "global"
+    assert report["run"]["label_noise"] == 0.3 and report["run"]["seed"] == 1
     assert report["routers"]["truth_cluster"]["top1"] > report["routers"]["best_single"]["top1"]
     assert "cascal" in res.output and f"wrote {out}" in res.output
 
@@ -68,7 +70,7 @@ def test_real_mmlu_pro_with_tfidf(tmp_path):
     assert abs(r["best_single"]["top1"] - 0.5323) < 1e-3 and abs(r["oracle"]["top1"] - 0.8554) < 1e-3
     assert abs(r["majority_all"]["top1"] - 0.564) < 0.006  # ties broken at random
     assert r["cascal"]["top1"] > 0.49 and r["random"]["top1"] < 0.45
-    assert report["timings_s"]["train"]["cascal"] < 30
+    assert report["run"]["timings_s"]["train"]["cascal"] < 30
 
 
 def _generator_file(path, rows, preds_of):
@@ -94,7 +96,7 @@ def test_keys_from_a_generator_file_train_the_label_using_baselines_only(tmp_pat
     assert res.exit_code == 0, res.output
     true_keys = json.loads((tmp_path / "true.json").read_text())
     gen = json.loads((tmp_path / "gen.json").read_text())
-    assert gen["keys_from"] == str(keys)
+    assert gen["run"]["keys_from"] == str(keys) and true_keys["run"]["keys_from"] is None
     # learning from always-wrong keys ruins kNN; the label-free CASCAL is unchanged
     assert gen["routers"]["knn"]["top1"] < true_keys["routers"]["knn"]["top1"] - 0.2
     assert gen["routers"]["cascal"] == true_keys["routers"]["cascal"]

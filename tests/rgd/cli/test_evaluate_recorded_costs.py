@@ -25,11 +25,11 @@ def test_costs_add_the_curve_and_the_plot(tmp_path):
     res, out = run(tmp_path, costs, "--plots", str(tmp_path / "plots"))
     assert res.exit_code == 0, res.output
     report = json.loads(out.read_text())
-    curve = report["cost_curve"]
+    curve = report["cost"]["cost_curve"]
     assert {"points", "aiq", "best_single", "at_half_cost_top1"} <= set(curve)
     assert set(curve["points"][0]) == {"knob", "mean_cost", "top1"}
     assert set(curve["best_single"]) == {"model", "mean_cost", "top1"}
-    assert report["calibration"][curve["router"]]["ece"] >= 0
+    assert curve["router"] == report["primary"] and report["cost"]["calibration"][curve["router"]]["ece"] >= 0
     assert "cost curve of" in res.output and (tmp_path / "plots" / "cost_accuracy.png").is_file()
 
 

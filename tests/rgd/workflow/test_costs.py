@@ -36,7 +36,7 @@ def report(pool_dir, tmp_path_factory):
 
 
 def test_the_cost_curve_dominates_every_single_model_on_a_specialist_pool(report):
-    curve = report["cost_curve"]
+    curve = report["cost"]["cost_curve"]
     assert curve["router"] in report["routers"]
     singles = {s["model"]: s for s in curve["singles"]}
     assert curve["best_single"]["model"] == "generalist" and singles["generalist"]["top1"] > 0.65
@@ -56,16 +56,16 @@ def test_the_cost_curve_dominates_every_single_model_on_a_specialist_pool(report
 
 
 def test_the_label_using_knn_router_gets_a_curve_under_the_same_policy(report):
-    assert {"knn", report["cost_curve"]["router"]} <= set(report["cost_curves"])
-    knn = report["cost_curves"]["knn"]
+    assert {"knn", report["cost"]["cost_curve"]["router"]} <= set(report["cost"]["cost_curves"])
+    knn = report["cost"]["cost_curves"]["knn"]
     assert next(p for p in knn["points"] if p["knob"] == 0.0)["top1"] == pytest.approx(report["routers"]["knn"]["top1"])
 
 
 def test_calibration_is_reported_against_true_correctness(report):
-    for cal in report["calibration"].values():
+    for cal in report["cost"]["calibration"].values():
         assert 0 <= cal["ece"] <= 1
         assert sum(b["n"] for b in cal["bins"]) == cal["n"] == report["n_test"] * len(report["models"])
-        assert cal["accuracy"] == pytest.approx(np.mean([s["top1"] for s in report["cost_curve"]["singles"]]))
+        assert cal["accuracy"] == pytest.approx(np.mean([s["top1"] for s in report["cost"]["cost_curve"]["singles"]]))
 
 
 def test_a_missing_cost_is_refused_before_any_work(pool_dir, tmp_path):
@@ -121,6 +121,6 @@ def test_the_cost_plot_is_drawn_from_the_report(report, tmp_path):
     pytest.importorskip("matplotlib")
     from rgd.evaluation.cost_plot import write_cost_plot
 
-    out = write_cost_plot(report, tmp_path / "plots")
+    out = write_cost_plot(report["cost"], tmp_path / "plots")
     assert out["cost_plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert write_cost_plot({"routers": {}}, tmp_path / "none") == {}
