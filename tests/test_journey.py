@@ -22,6 +22,18 @@ pytest.importorskip("zenml", reason="rgd run needs the 'pipeline' extra")
 pytest.importorskip("fastapi", reason="rgd serve needs the 'serve' extra")
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _genetics_champion() -> str:
+    """The model the default world made strongest in biology's molecular-genetics niche (configs/default.yaml's
+    world and pool are the library's defaults)."""
+    from rgd.simulated import default_pool, default_world
+
+    pool = default_pool(default_world())
+    return pool.names[pool.champions[next(n.id for n in pool.world.niches if n.name == "biology/molecular_genetics")]]
+
+
+GENETICS_CHAMPION = _genetics_champion()
 PORTS = [8080, *range(8101, 8110)]  # configs/serve/demo.yaml's gateway and pool
 BOUND_S = 1500  # the whole journey
 
@@ -118,8 +130,11 @@ def test_the_readme_quick_start_works_as_written(tmp_path):
     assert re.search(r"^\s+2\s+challenger\s+.*sim-gen-weak\s+refused", models, re.MULTILINE), models
     # which generator, data, filter, pool, embedder and run made it
     assert "sim-gen-weak" in _step(steps, ".venv/bin/rgd lineage --version 2")
-    # the pool's models ranked for the question
-    assert re.search(r"^1\. sim-\S+\s+\(\d\.\d+\)", _step(steps, ".venv/bin/rgd route"), re.MULTILINE)
+    # the pool's models ranked for the question: first the specialist of biology's molecular-genetics niche (the
+    # world speaks real words, issue 25.3), with no out-of-distribution note
+    route = _step(steps, ".venv/bin/rgd route")
+    assert re.search(rf"^1\. {GENETICS_CHAMPION}\s+\(\d\.\d+\)", route, re.MULTILINE), route
+    assert "note: out of distribution" not in route and f"ranks `{GENETICS_CHAMPION}` first" in README
 
     # the demo pool prints its nine models and their URLs
     for port in range(8101, 8110):
@@ -132,7 +147,9 @@ def test_the_readme_quick_start_works_as_written(tmp_path):
     assert reply["model"] == model and reply["rgd"]["ranking"][0] == model and reply["rgd"]["router_version"] == "1"
     assert reply["rgd"]["mode"] == "top1"
     assert isinstance(reply["rgd"]["out_of_distribution"], bool)  # the run's bundle has its coverage (issue 25.3)
-    assert reply["choices"][0]["message"]["content"].startswith(f"[{model}, a simulated model]")
+    assert reply["choices"][0]["message"]["content"].startswith(
+        f"[{model}, a simulated model] This is about molecular genetics (biology).")
+    assert model == GENETICS_CHAMPION and reply["rgd"]["out_of_distribution"] is False
     assert re.search(r"the answer is \([A-D]\)\.$", reply["choices"][0]["message"]["content"])
     # after rgd promote 2 the gateway serves version 2; the rollback gives champion back to version 1
     switched = _json(_step(steps, ".venv/bin/rgd promote 2"))

@@ -18,7 +18,8 @@ DEFAULT_SUBJECTS = (
 
 
 class WorldConfig(BaseModel):
-    """Shape of a simulated world. Everything derives deterministically from ``seed``."""
+    """Shape of a simulated world. Everything derives deterministically from ``seed``; a default subject speaks
+    real words of its own (:mod:`rgd.simulated.lexicon`), any other subject made-up ones."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -26,8 +27,10 @@ class WorldConfig(BaseModel):
     n_subjects: int = Field(6, ge=1, le=50)
     subject_names: tuple[str, ...] | None = Field(None, description="defaults to biology, chemistry, ...")
     niches_per_subject: int = Field(4, ge=1, le=20)
-    niche_vocab_size: int = Field(18, ge=8, le=500)
-    subject_vocab_size: int = Field(12, ge=2, le=500)
+    niche_vocab_size: int = Field(18, ge=8, le=500, description=(
+        "words per niche: its lexicon topic's first ones (rgd.simulated.lexicon), made-up ones beyond them"))
+    subject_vocab_size: int = Field(12, ge=2, le=500, description=(
+        "shared words per subject: its lexicon's first ones, made-up ones beyond them (and for other subjects)"))
     min_options: int = Field(4, ge=3, le=26)
     max_options: int = Field(10, ge=3, le=26)
     difficulty_mean: float = 0.9

@@ -95,7 +95,7 @@ class ChatAnswerer:
         letter = LETTERS[int(choices[0, 0])]
         niche = world.niches[nid]
         if known:
-            reply = (f"[{model}, a simulated model] This is about {niche.terms[0]} ({niche.subject}). "
+            reply = (f"[{model}, a simulated model] This is about {niche.topic} ({niche.subject}). "
                      f"Weighing each option in turn, the answer is ({letter}).")
         else:
             reply = (f"[{model}, a simulated model] This question shares no term with the simulated world's "

@@ -1,10 +1,16 @@
 """The simulated world: subjects, each with latent skill niches that have their own vocabulary.
 
-Question texts are English templates filled with a niche's made-up terms and its subject's shared terms,
-so TF-IDF or MiniLM embeddings cluster them by niche. The world keeps every question's latent truth (niche,
-difficulty, true key, shared distractor) in a :class:`LatentRegistry`, out of the questions themselves, and
-makes the "real" benchmark with true keys via :meth:`World.benchmark`.
-"""
+Question texts are English templates filled with a niche's terms and its subject's shared terms, so TF-IDF or
+MiniLM embeddings cluster them by niche. A subject of :data:`rgd.simulated.lexicon.LEXICON` (each default
+subject) speaks real words: its shared words, and per niche one of its topics' (biology's molecular genetics,
+ecology and evolution, ...), key terms first, so a real question of that subject shares terms with its niche's
+questions. Other subjects, and niches beyond a subject's topics, speak made-up words. The words are all the
+lexicon changes: every random draw of the world is that of the same world in made-up words, each real word
+takes the place of one made-up word, so its niches, difficulties and question structure stay the same.
+
+The world keeps every question's latent truth (niche, difficulty, true key, shared distractor) in a
+:class:`LatentRegistry`, out of the questions themselves, and makes the "real" benchmark with true keys via
+:meth:`World.benchmark`."""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ import numpy as np
 from rgd.config.simulated import WorldConfig
 from rgd.data.schema import Provenance, Question
 from rgd.errors import ParameterError
+from rgd.simulated.lexicon import LEXICON
 from rgd.simulated.randomness import stable_hash
 from rgd.simulated.registry import NORMAL, Latent, LatentArrays, LatentRegistry
 from rgd.simulated.vocabulary import (
@@ -38,6 +45,7 @@ class Niche:
     words: tuple[str, ...]
     terms: tuple[str, ...]  # the words, some as fixed two-word compounds ("key terms" of the niche)
     difficulty_offset: float
+    topic: str  # what the niche is about: its lexicon topic ("molecular genetics"), else its first words
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,15 @@ class Composed:
     distractor: int
 
 
+def _words_of(lexicon) -> list[str]:
+    return [*lexicon.shared, *(w for _, words in lexicon.topics for w in words)]
+
+
+def _real_first(real: Sequence[str], made_up: Sequence[str]) -> list[str]:
+    """As many words as ``made_up`` has: the real ones first (key terms first), made-up ones where they run out."""
+    return [*real[: len(made_up)], *made_up[len(real):]]
+
+
 class World:
     """Subjects, niches, vocabularies and the latent registry shared by the simulated pool and generators."""
 
@@ -56,23 +73,33 @@ class World:
         cfg = self.config
         rng = np.random.default_rng([cfg.seed, 0x5EED])
         self.subjects: list[str] = cfg.subjects()
-        taken: set[str] = set()
+        # made-up words are drawn for every subject and niche as they always were (none a lexicon word), and a
+        # lexicon's real words take their places: every draw of the world is the same whichever words it speaks
+        taken: set[str] = {w for lexicon in LEXICON.values() for w in _words_of(lexicon)}
+        used: set[str] = set()
         self.subject_words: dict[str, tuple[str, ...]] = {}
         self.niches: list[Niche] = []
         for subject in self.subjects:
+            lexicon = LEXICON.get(subject)
+            topics = lexicon.topics if lexicon else ()
             words = make_words(cfg.subject_vocab_size, rng, taken)
             taken.update(words)
-            self.subject_words[subject] = tuple(words)
-            for _ in range(cfg.niches_per_subject):
+            self.subject_words[subject] = tuple(_real_first(lexicon.shared if lexicon else (), words))
+            used.update(self.subject_words[subject])
+            for k in range(cfg.niches_per_subject):
                 nwords = make_words(cfg.niche_vocab_size, rng, taken)
                 taken.update(nwords)
                 offset = float(rng.normal(0.0, cfg.niche_difficulty_sd))
                 partners = (np.arange(len(nwords)) + rng.integers(1, len(nwords), len(nwords))) % len(nwords)
                 compound = rng.random(len(nwords)) < cfg.compound_term_rate
+                topic, name = " ".join(nwords[:3]), f"{subject}/{nwords[0]}"
+                if k < len(topics):
+                    topic, nwords = topics[k][0], _real_first(topics[k][1], nwords)
+                    name = f"{subject}/{topic.replace(' ', '_')}"
+                used.update(nwords)
                 terms = tuple(f"{w} {nwords[p]}" if c else w for w, p, c in zip(nwords, partners, compound))
-                self.niches.append(Niche(len(self.niches), subject, f"{subject}/{nwords[0]}", tuple(nwords), terms,
-                                         offset))
-        self.all_words: tuple[str, ...] = tuple(sorted(taken))
+                self.niches.append(Niche(len(self.niches), subject, name, tuple(nwords), terms, offset, topic))
+        self.all_words: tuple[str, ...] = tuple(sorted(used))
         self.registry = LatentRegistry()
         self._term_weights = zipf_weights(cfg.niche_vocab_size, cfg.term_zipf_exponent)
 
@@ -94,7 +121,7 @@ class World:
         """A short description per subject naming its niches' leading terms (for generation prompts)."""
         out = {}
         for s in self.subjects:
-            topics = ", ".join(" ".join(self.niches[i].words[:3]) for i in self.niches_of(s))
+            topics = ", ".join(self.niches[i].topic for i in self.niches_of(s))
             out[s] = f"Graduate-level questions in {s.replace('_', ' ')}, covering topics such as {topics}."
         return out
 

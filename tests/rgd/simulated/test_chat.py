@@ -11,6 +11,8 @@ from rgd.errors import ParameterError
 from rgd.simulated.chat import ChatAnswerer, listed_options
 from rgd.simulated.randomness import stable_hash
 
+COOKING = "How do you make a fluffy pancake batter with buttermilk?"  # no subject of the default world is cooking
+
 
 @pytest.fixture(scope="module")
 def answerer(pool):
@@ -27,7 +29,10 @@ def test_a_text_goes_to_the_niche_whose_terms_it_shares(world, answerer):
     for niche in (0, 5, world.n_niches - 1):
         for text in _texts(world, niche, 5):
             assert answerer.niche(text) == (niche, True)
-    assert answerer.niche("Which enzyme unwinds DNA during replication?")[1] is False
+    # the default world speaks real words (rgd.simulated.lexicon): the README's question is biology's genetics
+    genetics = next(n.id for n in world.niches if n.name == "biology/molecular_genetics")
+    assert answerer.niche("Which enzyme unwinds DNA during replication?") == (genetics, True)
+    assert answerer.niche(COOKING)[1] is False
 
 
 def test_the_same_text_gets_the_same_answer_and_says_what_it_is(world, answerer):
@@ -36,7 +41,9 @@ def test_the_same_text_gets_the_same_answer_and_says_what_it_is(world, answerer)
     assert answerer.answer("sim-generalist-large", text) == first
     assert first.text.startswith("[sim-generalist-large, a simulated model] This is about ")
     assert first.text.endswith(f"the answer is ({first.choice}).") and first.subject == world.niches[3].subject
-    guess = answerer.answer("sim-generalist-large", "Which enzyme unwinds DNA during replication?")
+    about = answerer.answer("sim-generalist-large", "Which enzyme unwinds DNA during replication?")
+    assert "This is about molecular genetics (biology)." in about.text and about.subject == "biology"
+    guess = answerer.answer("sim-generalist-large", COOKING)
     assert "shares no term with the simulated world's subjects" in guess.text and guess.subject is None
 
 

@@ -1,0 +1,68 @@
+"""The README's example questions after the default run (issue 25, 3): `rgd run`'s stages on configs/default.yaml
+in process (generation, the pool's answers, the filter and its hold-out, consensus, TF-IDF, the product's router
+and its coverage, as the training pipeline runs them), then the README's `rgd route` and gateway questions: each
+ranks first the specialist the world made champion of biology's molecular-genetics niche, with no out-of-
+distribution note. In made-up words the same question ranked an economics specialist, weak in that niche."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rgd import workflow as stages
+from rgd.config.run_file import load_run_file
+from rgd.routers.bundle import RouterBundle
+from rgd.routers.coverage import Coverage
+from rgd.simulated.chat import ChatAnswerer
+from rgd.simulated.pool import SimulatedPool
+from rgd.workflow.estimate import holdout_stage
+from tests.paths import REPO_ROOT
+
+README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+GENETICS = "biology/molecular_genetics"
+
+
+def readme_questions() -> list[str]:
+    """Every question the README routes or sends to the gateway: `rgd route "..."` and a chat message's content."""
+    found = re.findall(r'rgd route "([^"]+)"', README) + re.findall(r'"content": "([^"]+)"', README)
+    return sorted({q for q in found if q != "QUESTION"})
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    config, _ = load_run_file(REPO_ROOT / "configs" / "default.yaml")
+    generated, self_answers = stages.generate_stage(config, progress=False)
+    test = stages.load_test_set(config)
+    world = stages.SimulatedSource(config).world(generated, test)
+    pool = SimulatedPool(world, config.simulated.pool)
+    kept, table, _ = stages.filter_stage(config.filter, generated, pool.answer_table(list(generated.questions)),
+                                         self_answers, consensus_temperature=config.consensus.temperature)
+    kept, table, _, _ = holdout_stage(kept, table, config.evaluation.holdout_fraction, config.seed)
+    consensus = stages.consensus_stage(config.consensus, table, config.seed)
+    embedder, train_x, _ = stages.embed_stage(config.embedder, kept, test, cache_dir=tmp_path_factory.mktemp("emb"))
+    routers = stages.train_stage(config.router, stages.TrainingData.build(table, train_x, consensus, generated=True),
+                                 config.seed)
+    bundle = RouterBundle(routers.main, embedder, coverage=Coverage.fit(train_x.vectors, seed=config.seed))
+    return world, pool, bundle
+
+
+def test_the_readme_s_questions_rank_the_genetics_specialist_first_with_no_note(trained):
+    world, pool, bundle = trained
+    questions = readme_questions()
+    assert "Which enzyme unwinds DNA during replication?" in questions and len(questions) >= 2
+    genetics = next(n.id for n in world.niches if n.name == GENETICS)
+    champion = pool.names[pool.champions[genetics]]
+    assert pool.skills[pool.champions[genetics], genetics] == pool.skills[:, genetics].max()
+    answerer = ChatAnswerer(pool)
+    for question, routed in zip(questions, bundle.route(questions)):
+        assert answerer.niche(question) == (genetics, True), question  # the world's own reading: genetics
+        assert routed["models"][0] == champion, (question, routed)
+        assert routed["out_of_distribution"] is False and routed["note"] is None, (question, routed)
+    assert champion in README  # the README names the model it ranks first
+
+
+def test_a_text_of_no_subject_of_the_world_is_flagged(trained):
+    _, _, bundle = trained
+    (unrelated,) = bundle.route(["Fluffy buttermilk pancake batter recipe"])  # cooking: no word the world speaks
+    assert unrelated["out_of_distribution"] is True and unrelated["note"].startswith("out of distribution")
