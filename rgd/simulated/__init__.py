@@ -1,8 +1,8 @@
 """A simulated world for offline demos and for testing routers on generated data of known quality.
 
-Subjects with latent skill niches (own vocabularies), a pool of simulated models (specialists and
-generalists with calibrated confidence) and generators with quality knobs (key accuracy, non-separating
-questions, niche coverage, text noise). Deterministic given seeds; answering is vectorised.
+Subjects with latent skill niches (own vocabularies: real words per default subject, :mod:`rgd.simulated.lexicon`),
+a pool of simulated models (specialists and generalists with calibrated confidence) and generators with quality
+knobs (key accuracy, non-separating questions, niche coverage, text noise). Deterministic given seeds; answering is vectorised.
 """
 
 from rgd.simulated.generator import GeneratorConfig, SimulatedGenerator

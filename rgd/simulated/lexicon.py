@@ -67,7 +67,7 @@ LEXICON: dict[str, SubjectLexicon] = {
             "acid base ph buffer titration electrolysis redox oxidation reduction anode cathode electrode galvanic "
             "electrolyte ion cation anion salt neutralization hydronium hydroxide conjugate dissociation "
             "indicator voltaic corrosion molarity alkaline amphoteric bronsted acidic basicity pka equivalence "
-            "electroplating oxidizing standard"),
+            "electroplating oxidizing nernst"),
         atomic_structure_and_bonding=(
             "electron orbital valence covalent ionic periodic isotope proton neutron electronegativity lattice "
             "hybridization metallic noble halogen shell dipole hydrogen polarity vsepr sigma resonance octet "
@@ -75,13 +75,13 @@ LEXICON: dict[str, SubjectLexicon] = {
             "aufbau hund configuration"),
     ),
     "physics": _lexicon(
-        "force energy motion mass particle physical experiment measurement physicist vector scalar frame "
-        "magnitude newtons joule watt kilogram meter second observer",
+        "force energy motion mass particle physical apparatus measurement physicist vector scalar frame "
+        "magnitude newtons joule watt kilogram meter kinematics observer",
         classical_mechanics=(
             "velocity acceleration momentum newton inertia friction torque projectile gravity pendulum orbit "
             "spring oscillation angular rotational centripetal kinetic potential impulse incline trajectory rigid "
             "lever pulley elastic harmonic displacement gravitational conservation satellite "
-            "tension normal weight flywheel"),
+            "tension buoyancy weight flywheel"),
         electromagnetism=(
             "charge electric magnetic current voltage resistance circuit capacitor inductor coulomb ohm faraday "
             "induction flux conductor insulator magnet solenoid transformer ampere electromagnetic maxwell "
@@ -90,7 +90,7 @@ LEXICON: dict[str, SubjectLexicon] = {
         waves_and_optics=(
             "wave light wavelength frequency interference diffraction refraction reflection lens mirror photon "
             "polarization amplitude sound doppler laser prism spectrum optical focal superposition coherent "
-            "standing huygens snell slit fringe intensity hertz echo ultrasound acoustic pitch medium"),
+            "standing huygens snell slit fringe intensity hertz echo ultrasound acoustic pitch transverse"),
         thermal_and_modern_physics=(
             "temperature heat thermal relativity radioactive decay fission fusion carnot engine conduction "
             "convection radiation kelvin adiabatic isothermal planck einstein spacetime photoelectric nuclear "
@@ -110,7 +110,7 @@ LEXICON: dict[str, SubjectLexicon] = {
             "theft assault battery insanity conspiracy accomplice prosecution indictment sentencing acquittal "
             "miranda arson embezzlement entrapment guilty prosecutor larcenous bail parole accused"),
         constitutional_law=(
-            "constitution constitutional amendment freedom equal protection due incorporation congress commerce "
+            "constitution constitutional amendment freedom equality protection habeas incorporation congress commerce "
             "federal supremacy judicial review executive legislature separation powers fourteenth establishment "
             "religion censorship privacy sovereignty federalism ratification speech filibuster veto"),
         torts_and_property=(
@@ -124,7 +124,7 @@ LEXICON: dict[str, SubjectLexicon] = {
         microeconomics=(
             "elasticity utility marginal monopoly oligopoly surplus shortage substitute complement indifference "
             "budget externality cartel duopoly monopsony deadweight pricing producer opportunity scarcity "
-            "diminishing returns perfect monopolist rationing consumption inelastic"),
+            "diminishing returns competitive monopolist rationing consumption inelastic"),
         macroeconomics=(
             "inflation unemployment gdp recession fiscal monetary interest central bank reserve stimulus deficit "
             "debt taxation keynesian aggregate multiplier deflation stagflation phillips nominal cpi growth "
@@ -151,7 +151,7 @@ LEXICON: dict[str, SubjectLexicon] = {
             "manor chivalry guild inquisition habsburg crusader"),
         modern_revolutions_and_world_wars=(
             "napoleon french industrial bolshevik lenin stalin hitler nazi fascism trench versailles armistice "
-            "holocaust allied axis blitzkrieg normandy churchill roosevelt mussolini soviet communist iron "
+            "holocaust allied axis blitzkrieg normandy churchill roosevelt mussolini soviet communist totalitarian "
             "curtain berlin hiroshima wartime"),
         colonial_and_american_history=(
             "colony colonies independence slavery abolition confederate lincoln washington jefferson frontier "
@@ -160,7 +160,7 @@ LEXICON: dict[str, SubjectLexicon] = {
     ),
     "psychology": _lexicon(
         "behavior cognitive mental psychologist participant psychological experimenter mind emotion personality "
-        "individual motivation psychiatric",
+        "introspection motivation psychiatric",
         cognition_and_memory=(
             "memory attention perception recall encoding retrieval sensory schema heuristic bias priming amnesia "
             "forgetting rehearsal chunking hippocampus semantic episodic procedural visual auditory illusion "
@@ -199,7 +199,7 @@ LEXICON: dict[str, SubjectLexicon] = {
             "assembly inspection"),
     ),
     "philosophy": _lexicon(
-        "philosopher philosophical argument concept thesis premise objection principle doctrine thought view "
+        "philosopher philosophical argument concept thesis premise objection principle doctrine rationality worldview "
         "thinker metaphilosophy",
         ethics=(
             "moral morality virtue utilitarian utilitarianism kant kantian deontology consequentialism "
@@ -215,7 +215,7 @@ LEXICON: dict[str, SubjectLexicon] = {
             "idealism berkeley"),
         logic_and_language=(
             "logic logical validity syllogism fallacy proposition predicate quantifier inference paradox meaning "
-            "reference frege russell wittgenstein truth tautology contradiction modus ponens tollens sentential "
+            "referent frege russell wittgenstein truth tautology contradiction modus ponens tollens sentential "
             "denotation connotation"),
     ),
     "health": _lexicon(
@@ -258,13 +258,13 @@ LEXICON: dict[str, SubjectLexicon] = {
         "algorithm program hardware software data code computation runtime processor compiler programmer "
         "computing",
         algorithms_and_data_structures=(
-            "sorting array tree graph hash heap stack queue recursion complexity dynamic greedy binary search "
+            "sorting array tree graph hash heap stack queue recursion complexity memoization greedy binary search "
             "traversal pointer linked quicksort mergesort dijkstra bfs dfs node edge"),
         systems_and_networks=(
             "operating process thread scheduler deadlock cache virtual paging interrupt network protocol tcp "
             "packet latency socket dns http server client firewall encryption mutex semaphore filesystem"),
         theory_of_computation=(
-            "turing automaton regular grammar decidable halting np nondeterministic language alphabet pushdown "
+            "turing automaton regex grammar decidable halting np nondeterministic recognizer alphabet pushdown "
             "computability undecidable lambda reducibility recursive enumerable kleene rice cook satisfiability finite "
             "transducer"),
         machine_learning_and_databases=(
