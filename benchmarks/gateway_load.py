@@ -57,8 +57,9 @@ class Load:
     spread over four upstreams in the direct reference, and those first requests were most of the p99 at 64."""
 
     def __init__(self, urls: list[str], bodies: list[bytes], concurrency: int, on_done=None,
-                 warmup: list[bytes] | None = None) -> None:
+                 warmup: list[bytes] | None = None, headers: dict[str, str] | None = None) -> None:
         self.urls, self.bodies, self.concurrency, self.on_done = urls, bodies, concurrency, on_done
+        self.headers = headers or HEADERS
         self.warmup = warmup or []
         self.latencies: list[float] = []
         self.errors = 0
@@ -75,7 +76,7 @@ class Load:
             connector = aiohttp.TCPConnector(limit=self.concurrency, force_close=False)
             async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=300)) as s:
                 async def send(url, body):
-                    async with s.post(url, data=body, headers=HEADERS) as r:
+                    async with s.post(url, data=body, headers=self.headers) as r:
                         await r.read()
                         return r.status, r.headers.get("x-rgd-router-version")
                 return await self._timed(send)
@@ -84,7 +85,7 @@ class Load:
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         async with httpx.AsyncClient(limits=limits, timeout=300) as c:
             async def send(url, body):
-                r = await c.post(url, content=body, headers=HEADERS)
+                r = await c.post(url, content=body, headers=self.headers)
                 return r.status_code, r.headers.get("x-rgd-router-version")
             return await self._timed(send)
 

@@ -1,10 +1,11 @@
 """The serving gateway: an OpenAI-compatible endpoint that routes each request with the served router.
 
-``rgd serve --config FILE`` runs it (extra ``serve``: FastAPI, uvicorn, httpx, prometheus-client). One concept
+``rgd serve --config FILE`` runs it (extra ``serve``: FastAPI, uvicorn, aiohttp, orjson, prometheus-client). One concept
 per module: ``config`` (the YAML), ``app`` (endpoints, modes, failover), ``upstream`` (one pool model's
 client), ``breaker`` (circuit breaker), ``ratelimit`` (token buckets), ``auth`` (client keys), ``voting``
-(top-k consensus), ``batcher`` (micro-batched routing), ``reload`` (the served router and hot reload),
-``metrics`` (Prometheus), ``errors`` (OpenAI-style errors), ``openmp`` (torch's threads wait asleep),
+(top-k consensus), ``batcher`` (micro-batched routing), ``prompt_cache`` (routing results of repeated
+prompts), ``reload`` (the served router and hot reload), ``metrics`` (Prometheus), ``errors`` (OpenAI-style
+errors), ``openmp`` (torch's threads wait asleep, NumPy's BLAS uses one),
 ``demo_upstreams`` (the simulated pool as loopback chat servers: ``rgd demo-upstreams``). It never
 imports MLflow: the registry source is handed in (``rgd.tracking.serving_source``).
 """

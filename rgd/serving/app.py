@@ -28,13 +28,13 @@ malformed requests get OpenAI-style 400s. Question text is logged only when ``se
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import time
 from contextlib import asynccontextmanager
 from typing import Any, Awaitable, Callable, TypeVar
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -49,13 +49,19 @@ from rgd.serving.metrics import GatewayMetrics
 from rgd.serving.ratelimit import RateLimiter
 from rgd.serving.reload import LoadedRouter, Routed, RouterHolder, RouterSource
 from rgd.serving.sse import relay
-from rgd.serving.upstream import Upstream, UpstreamFailure, UpstreamReply
+from rgd.serving.upstream import OutgoingBody, Upstream, UpstreamFailure, UpstreamReply
 from rgd.serving.voting import Vote, answer_of, decide
 
 log = logging.getLogger("rgd.serving")
 access_log = logging.getLogger("rgd.serving.access")
 
 _JSON = "application/json"
+
+
+def _dumps(value: Any) -> bytes:
+    """JSON by orjson (several times json's speed), numpy scalars included as json.dumps takes them."""
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+
 T = TypeVar("T")
 
 
@@ -81,7 +87,7 @@ class Gateway:
         window_s = None if r.batch_window_ms is None else r.batch_window_ms / 1000.0
         self.holder = RouterHolder(source, self.metrics, window_s, r.max_batch, config.registry.poll_interval_s,
                                    r.embedder_threads, config.pool_costs(), r.embedder_precision,
-                                   config.registry.retry_refused_s, self.vet)
+                                   config.registry.retry_refused_s, self.vet, r.prompt_cache_size)
         self._mode = re.compile(rf"^{re.escape(r.public_model)}(?::top(\d+))?$")
         self._ready_cache: tuple[float, str, bool] = (0.0, "", False)  # (when, router version, ready)
         self._poller: asyncio.Task | None = None
@@ -162,8 +168,8 @@ class Gateway:
                 raise too_big
             chunks.append(chunk)
         try:
-            payload = json.loads(b"".join(chunks))
-        except (ValueError, UnicodeDecodeError):
+            payload = orjson.loads(b"".join(chunks))
+        except ValueError:  # orjson's JSONDecodeError, invalid UTF-8 included
             raise GatewayError(400, "the request body is not valid JSON", code="invalid_json") from None
         if not isinstance(payload, dict):
             raise GatewayError(400, "the request body must be a JSON object", code="invalid_json")
@@ -238,7 +244,7 @@ class Gateway:
             self.metrics.breaker_open.labels(model=up.name).set(0)
         up.breaker.record_success()
         if reply_seconds is not None:
-            self.metrics.upstream_latency.labels(model=up.name).observe(reply_seconds)
+            self.metrics.child(self.metrics.upstream_latency, up.name).observe(reply_seconds)
 
     @staticmethod
     def _all_failed(failures: list[str]) -> GatewayError:
@@ -263,12 +269,12 @@ class Gateway:
             return model, up, result, failures
         raise self._all_failed(failures)
 
-    async def top1(self, ranking: list[str], payload: dict[str, Any]) -> tuple[str, UpstreamReply, list[str]]:
+    async def top1(self, ranking: list[str], payload: OutgoingBody) -> tuple[str, UpstreamReply, list[str]]:
         model, up, reply, failures = await self.first_answer(ranking, lambda up: up.chat(payload))
         self._succeeded(up, reply.seconds)
         return model, reply, failures
 
-    async def consensus(self, ranking: list[str], payload: dict[str, Any], k: int, question: str):
+    async def consensus(self, ranking: list[str], payload: OutgoingBody, k: int, question: str):
         candidates = iter(enumerate(ranking))
         running: dict[asyncio.Task, tuple[int, str]] = {}
         failures: list[str] = []
@@ -346,13 +352,14 @@ class Gateway:
         if routed.out_of_distribution is not None:
             extra |= {"out_of_distribution": routed.out_of_distribution, "training_similarity": routed.similarity,
                       **({"note": routed.note} if routed.note else {})}
+        body = OutgoingBody(payload)  # encoded once, whichever upstreams it goes to
         if stream:
-            return await self._stream(router, ranking, payload, extra, routed)
+            return await self._stream(router, ranking, body, extra, routed)
         info: dict[str, Any] = {"router_version": router.version, "ranking": ranking, "mode": mode, **extra}
         if k == 1:
-            model, reply, failures = await self.top1(ranking, payload)
+            model, reply, failures = await self.top1(ranking, body)
         else:
-            (_, model, reply), failures, result = await self.consensus(ranking, payload, k, question)
+            (_, model, reply), failures, result = await self.consensus(ranking, body, k, question)
             if result is not None:
                 info["consensus"] = result.to_dict()
         info["model"] = model
@@ -361,7 +368,7 @@ class Gateway:
         headers = self._headers(router, model, ranking, mode, routed)
         if reply.status >= 300:
             return self._passed_through(model, reply.body, reply.status, headers, reply.content_type)
-        self.metrics.chosen.labels(model=model, mode=mode).inc()
+        self.metrics.child(self.metrics.chosen, model, mode).inc()
         return Response(with_field(reply.body, reply.json(), "rgd", info), 200, headers=headers, media_type=_JSON)
 
     def _passed_through(self, model: str, body: bytes, status: int, headers: dict[str, str],
@@ -370,7 +377,7 @@ class Gateway:
         self.metrics.upstream_errors.labels(model=model, kind="4xx").inc()
         return Response(body, status, headers=headers, media_type=content_type)
 
-    async def _stream(self, router: LoadedRouter, ranking: list[str], payload: dict[str, Any],
+    async def _stream(self, router: LoadedRouter, ranking: list[str], payload: OutgoingBody,
                       extra: dict[str, Any], routed: Routed) -> Response:
         model, up, r, failures = await self.first_answer(ranking, lambda up: up.open_stream(payload))
         self._succeeded(up)
@@ -392,7 +399,7 @@ class Gateway:
             log.warning("stream from %s broke: %s", up.name, why)
             return f"the stream from {model} broke midway ({why}): the answer is incomplete"
 
-        relayed = relay(f"data: {json.dumps(first)}\n\n".encode("utf-8"), r.chunks(), broken)
+        relayed = relay(b"data: %s\n\n" % _dumps(first), r.chunks(), broken)
         return StreamingResponse(relayed, 200, headers=headers, media_type=r.content_type)
 
     async def ready(self) -> tuple[bool, dict[str, Any]]:
@@ -466,8 +473,27 @@ def with_field(body: bytes, doc: dict[str, Any], name: str, value: Any) -> bytes
     re-encoded instead."""
     text = body.strip()
     if not doc or name in doc or not (text.startswith(b"{") and text.endswith(b"}")):
-        return json.dumps({**doc, name: value}).encode("utf-8")
-    return b"%s,%s:%s}" % (text[:-1], json.dumps(name).encode("utf-8"), json.dumps(value).encode("utf-8"))
+        return _dumps({**doc, name: value})
+    return b"%s,%s:%s}" % (text[:-1], _dumps(name), _dumps(value))
+
+
+class ChatFastPath:
+    """ASGI middleware: ``POST /v1/chat/completions`` straight to ``handler``, its GatewayError as the OpenAI-style
+    error response the exception handler would give; every other request to ``app``. It sits inside Starlette's
+    ServerErrorMiddleware, so an unexpected exception is still a logged 500."""
+
+    def __init__(self, app: Callable, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        self.app, self.handler = app, handler
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/v1/chat/completions" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        try:
+            response = await self.handler(Request(scope, receive, send))
+        except GatewayError as exc:
+            response = Response(exc.body(), exc.status, headers=exc.headers, media_type=_JSON)
+        await response(scope, receive, send)
 
 
 def create_app(config: GatewayConfig, source: RouterSource, keys: list[str] | None = None,
@@ -506,13 +532,16 @@ def create_app(config: GatewayConfig, source: RouterSource, keys: list[str] | No
             raise
         finally:
             seconds = time.perf_counter() - start
-            gw.metrics.requests.labels(mode=mode, status=str(status)).inc()
-            gw.metrics.latency.labels(mode=mode).observe(seconds)
+            gw.metrics.child(gw.metrics.requests, mode, status).inc()
+            gw.metrics.child(gw.metrics.latency, mode).observe(seconds)
             access_log.debug("chat %s %d %.1fms", mode, status, seconds * 1000)
 
-    # a plain Starlette route: the hot path has no parameters for FastAPI to resolve, and its dependency
-    # machinery was ~5% of the gateway's CPU at 64 concurrent requests (benchmarks/README.md)
+    # the hot path is not routed by FastAPI at all: a plain ASGI middleware hands POST /v1/chat/completions to its
+    # handler, past FastAPI's exception and exit-stack middleware and its router (each a coroutine hop a request;
+    # FastAPI's dependency machinery was ~5% of the gateway's CPU at 64 concurrent requests: benchmarks/README.md).
+    # The route stays registered for anything the middleware lets through (another method gets 405).
     app.add_route("/v1/chat/completions", chat_completions, methods=["POST"])
+    app.add_middleware(ChatFastPath, handler=chat_completions)
 
     @app.get("/v1/models")
     async def models(request: Request):

@@ -9,8 +9,8 @@ A YAML file with these sections (``configs/serve/gateway.yaml`` is a documented 
     auth:       required, api_keys_env (comma-separated keys), api_keys_file (one key a line: a mounted Secret)
     rate_limit: requests_per_s and burst per client key (a token bucket; 0 turns it off)
     breaker:    failure_threshold consecutive failures open an upstream's circuit for open_s seconds
-    routing:    public_model (the model id clients send), max_k, batch_window_ms, max_batch, embedder_threads,
-                embedder_precision
+    routing:    public_model (the model id clients send), max_k, batch_window_ms, max_batch, prompt_cache_size,
+                embedder_threads, embedder_precision
     server:     host, port, max_body_bytes, log_prompts
 
 Every section forbids unknown fields, so a typo fails with the field's path, and types are strict, as in run
@@ -32,6 +32,7 @@ from rgd.config.aliases import CHAMPION, DEFAULT_MODEL_NAME, check_alias_name
 from rgd.data.yaml_file import read_yaml
 from rgd.errors import DataError, ParameterError, validation_message
 from rgd.secrets import find_plaintext_secrets, key_shaped
+from rgd.serving.prompt_cache import PROMPT_CACHE_SIZE
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -156,6 +157,9 @@ class RoutingSpec(_Strict):
         None, ge=0, description="how long the router waits to batch concurrent questions; default: 2 ms for an "
         "embedder ranked on a worker thread (MiniLM), 0 for one ranked on the event loop (TF-IDF)")
     max_batch: int = Field(64, ge=1, description="most questions embedded in one call")
+    prompt_cache_size: int = Field(
+        PROMPT_CACHE_SIZE, ge=0, description="questions whose routing results (embedding and scores) the served "
+        "version keeps, least recently used out first: a repeated prompt is not embedded again; 0: off")
     embedder_threads: int = Field(
         2, ge=1, description="torch threads of a MiniLM embedder; rgd serve makes them wait asleep "
         "(OMP_WAIT_POLICY=PASSIVE), so on a busy core a second one costs little; set 1 where the environment "

@@ -11,6 +11,7 @@ _ROUTE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1)
 class GatewayMetrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
+        self._children: dict[tuple, object] = {}
         self.requests = Counter("rgd_gateway_requests", "Client requests by mode and HTTP status", ["mode", "status"], registry=r)
         self.latency = Histogram(
             "rgd_gateway_request_seconds", "End-to-end request latency", ["mode"], buckets=_LATENCY_BUCKETS, registry=r
@@ -27,6 +28,11 @@ class GatewayMetrics:
             "rgd_gateway_router_batch_seconds", "Time to embed and score one batch of questions",
             buckets=_ROUTE_BUCKETS, registry=r,
         )
+        self.prompt_cache_hits = Counter(
+            "rgd_gateway_prompt_cache_hits", "Questions whose routing results were kept from an earlier request",
+            registry=r)
+        self.prompt_cache_misses = Counter(
+            "rgd_gateway_prompt_cache_misses", "Questions embedded and scored (not in the prompt cache)", registry=r)
         self.upstream_latency = Histogram(
             "rgd_gateway_upstream_seconds", "Upstream call latency", ["model"], buckets=_LATENCY_BUCKETS, registry=r
         )
@@ -47,6 +53,15 @@ class GatewayMetrics:
             "rgd_gateway_out_of_distribution", "Questions routed that are far from every training question (the "
             "router bundle's coverage; never counted for a router registered without it)", registry=r)
         self.rejected = Counter("rgd_gateway_rejected", "Requests refused before routing, by reason", ["reason"], registry=r)
+
+    def child(self, metric, *labels):
+        """``metric.labels(*labels)``, looked up once per label set: prometheus_client validates the labels and
+        takes a lock on every ``labels`` call, a few microseconds the hot path pays several times a request."""
+        key = (id(metric), *labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*(str(v) for v in labels))
+        return found
 
     def set_version(self, name: str, version: str, precision: str = "float32") -> None:
         self.router_version.clear()

@@ -26,6 +26,8 @@ import numpy as np
 from rgd.embedding.registry import MINILM_KIND
 from rgd.serving.batcher import WINDOW_S, MicroBatcher
 from rgd.serving.metrics import GatewayMetrics
+from rgd.serving.openmp import one_blas_thread
+from rgd.serving.prompt_cache import PROMPT_CACHE_SIZE, PromptCache
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +63,11 @@ TORCH_EMBEDDERS = frozenset({MINILM_KIND})
 
 @dataclass
 class LoadedRouter:
-    """One served router version. The batcher embeds and scores concurrent questions together; each request
-    then ranks its row of scores with its own cost weight (:meth:`rgd.routers.bundle.RouterBundle.rank`: 0, the
-    router's own ranking; above 0, the bundle's cost policy with the gateway's costs where it gives them)."""
+    """One served router version. The batcher embeds and scores concurrent questions together (a question asked
+    twice in one batch once), and the prompt cache keeps what it computed per question text
+    (:mod:`rgd.serving.prompt_cache`); each request then ranks its row of scores with its own cost weight
+    (:meth:`rgd.routers.bundle.RouterBundle.rank`: 0, the router's own ranking; above 0, the bundle's cost policy
+    with the gateway's costs where it gives them)."""
 
     version: str
     bundle: Any  # RouterBundle
@@ -73,7 +77,9 @@ class LoadedRouter:
     torch_threads: int = 1
     costs: dict[str, float] | None = None  # the gateway's per-model costs; None: the registered ones
     embedder_precision: str = "auto"  # a torch embedder's: float32, bfloat16, or auto (measured at load)
+    prompt_cache_size: int = PROMPT_CACHE_SIZE  # questions whose results are kept (0: none)
     batcher: MicroBatcher = field(init=False)
+    cache: PromptCache = field(init=False)
 
     def __post_init__(self) -> None:
         inner = self.embedder
@@ -87,11 +93,18 @@ class LoadedRouter:
 
             torch.set_num_threads(self.torch_threads)
             self._set_precision(inner)
-        on_batch = None
+        one_blas_thread()  # the router's products are small: a second BLAS thread only waits for a core
+        on_batch = on_lookup = None
         if self.metrics is not None:
             def on_batch(n: int, seconds: float) -> None:
                 self.metrics.batch_size.observe(n)
                 self.metrics.batch_seconds.observe(seconds)
+
+            hits, misses = self.metrics.prompt_cache_hits, self.metrics.prompt_cache_misses
+
+            def on_lookup(hit: bool) -> None:
+                (hits if hit else misses).inc()
+        self.cache = PromptCache(self.prompt_cache_size, on_lookup)
         window = self.window_s if self.window_s is not None else (WINDOW_S if offloaded else 0.0)
         if self.costs and self.bundle.policy is not None:
             # models the gateway does not serve are never routed to; they take the dearest cost given
@@ -134,7 +147,11 @@ class LoadedRouter:
         :meth:`RouterBundle.score`) and what :class:`Routed` says of it besides the ranking."""
         from rgd.routers.bundle import query_warnings
 
-        x = self.bundle.embedder.embed(list(texts))
+        unique = list(dict.fromkeys(texts))  # the same question twice in a batch is embedded once
+        if len(unique) < len(texts):
+            found = dict(zip(unique, self._score_batch(unique)))
+            return [found[t] for t in texts]
+        x = self.bundle.embedder.embed(unique)
         scored = self.bundle.score(x)
         ood = self.bundle.out_of_distribution(x)
         known = self.bundle.coverage is not None
@@ -148,7 +165,11 @@ class LoadedRouter:
         it is out of distribution."""
         from rgd.routers.bundle import Scored
 
-        scores, correctness, said = await self.batcher.submit(text)
+        found = self.cache.get(text)
+        if found is None:
+            found = await self.batcher.submit(text)
+            self.cache.put(text, found)
+        scores, correctness, said = found
         order = self.bundle.rank(Scored(scores[None, :], correctness[None, :]), cost_weight).order[0]
         return said._replace(models=[self.bundle.models[j] for j in order])
 
@@ -173,8 +194,9 @@ class RouterHolder:
     def __init__(self, source: RouterSource, metrics: GatewayMetrics, window_s: float | None, max_batch: int,
                  poll_interval_s: float, torch_threads: int = 1, costs: dict[str, float] | None = None,
                  embedder_precision: str = "auto", retry_refused_s: float = 300.0,
-                 vet: Callable[[LoadedRouter], None] | None = None) -> None:
+                 vet: Callable[[LoadedRouter], None] | None = None, prompt_cache_size: int = PROMPT_CACHE_SIZE) -> None:
         self.source = source
+        self.prompt_cache_size = prompt_cache_size
         self.embedder_precision = embedder_precision
         self.costs = costs
         self.torch_threads = torch_threads
@@ -213,7 +235,7 @@ class RouterHolder:
         try:
             # a malformed cost policy refuses the version too
             loaded = LoadedRouter(version, self.source.load(version), self.window_s, self.max_batch, self.metrics,
-                                  self.torch_threads, self.costs, self.embedder_precision)
+                                  self.torch_threads, self.costs, self.embedder_precision, self.prompt_cache_size)
             if self.vet is not None:
                 try:
                     self.vet(loaded)
