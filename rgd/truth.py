@@ -103,7 +103,12 @@ ONEHOT_MAX_GROUPS = 32
 
 
 def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+    """``1 / (1 + exp(-x))``, computed in one buffer (the same operations, so the same bits; EM calls it on every
+    vote a dozen times an iteration)."""
+    out = np.negative(x)
+    np.exp(out, out=out)
+    out += 1.0
+    return np.divide(1.0, out, out=out)
 
 
 class _Votes:
@@ -135,6 +140,7 @@ class _Votes:
         self.flat = (np.arange(self.n_q)[None, :] * self.n_o + self.choices)[self.answered]  # (n_votes,)
         # (Q, O, O): the (truth, distractor) pairs a question has, computed once for every E-step
         self.pair_ok = self.valid[:, :, None] & self.valid[:, None, :] & ~np.eye(self.n_o, dtype=bool)[None]
+        self.pair_bad = ~self.pair_ok
         self.z, self.has_conf = _zscore(confidence, self.answered)
         if subjects is None:
             self.subj, self.n_s = np.zeros(self.n_q, dtype=np.int64), 1
@@ -187,7 +193,11 @@ def _softmax_valid(logits, valid):
 
 
 def _eta(d: _Votes, theta, delta, beta, b):
-    return theta[:, None] + delta[:, d.subj] + beta[:, None] * d.z - b[None, :]
+    out = theta[:, None] + delta[:, d.subj]
+    if d.has_conf:  # without confidences z is 0 (and beta stays 0): adding 0 changes no bit, so it is skipped
+        out += beta[:, None] * d.z
+    out -= b[None, :]
+    return out
 
 
 def _e_step(d: _Votes, p, rho, ans: np.ndarray | None = None, weights: np.ndarray | None = None):
@@ -205,17 +215,24 @@ def _e_step(d: _Votes, p, rho, ans: np.ndarray | None = None, weights: np.ndarra
         ll = float((base + mx[:, 0] + np.log(np.exp(logits - mx).sum(axis=1))).sum())
         return _softmax_valid(logits, d.valid), None, ll
     km2 = np.maximum(d.n_options - 2, 1).astype(np.float64)[None, :]
-    rho_q = rho[:, d.subj]
-    l_other = np.log(1 - p) + np.log(1 - rho_q) - np.log(km2)
-    a = d.votes(np.where(ans, wv * (np.log(p) - l_other), 0.0))  # the vote names the truth
-    bb = d.votes(np.where(ans, wv * (np.log(1 - p) + np.log(rho_q) - l_other), 0.0))  # ... the distractor
+    # each logarithm taken once, those of rho per (voter, subject) before spreading them over the questions
+    # (the same values, so the same bits as taking them per question); a weight of 1 is not multiplied in
+    log_1mp = np.log(1 - p)
+    l_other = log_1mp + np.log(1 - rho)[:, d.subj] - np.log(km2)
+    names_truth = np.log(p) - l_other
+    names_distractor = log_1mp + np.log(rho)[:, d.subj] - l_other
+    if weights is not None:
+        names_truth *= wv
+        names_distractor *= wv
+    a = d.votes(np.where(ans, names_truth, 0.0))  # the vote names the truth
+    bb = d.votes(np.where(ans, names_distractor, 0.0))  # ... the distractor
     joint = a[:, :, None] + bb[:, None, :]
-    joint[~d.pair_ok] = -np.inf  # (truth, distractor) pairs that do not exist
+    np.copyto(joint, -np.inf, where=d.pair_bad)  # (truth, distractor) pairs that do not exist
     mx = joint.max(axis=(1, 2), keepdims=True)
-    pj = np.exp(joint - mx)
+    pj = np.exp(np.subtract(joint, mx, out=joint), out=joint)
     tot = pj.sum(axis=(1, 2))
     pairs = np.maximum(d.n_options * (d.n_options - 1), 1)
-    base = np.where(ans, wv * l_other, 0.0).sum(axis=0) - np.log(pairs)
+    base = np.where(ans, l_other if weights is None else wv * l_other, 0.0).sum(axis=0) - np.log(pairs)
     ll = float((base + mx[:, 0, 0] + np.log(tot)).sum())
     pj /= tot[:, None, None]
     return pj.sum(axis=2), pj.sum(axis=1), ll

@@ -25,8 +25,11 @@ def spherical_kmeans(
 
     Written for CASCAL's thousands of small problems (a few hundred points, k <= 5), where numpy's per-call
     overhead, not arithmetic, is the cost: the centres are kept transposed and contiguous (``x @ c.T`` on a
-    transposed view of a few rows is several times slower in OpenBLAS), one one-hot buffer is reused, and the
-    rows are normalised inline. The arithmetic is that of :func:`normalize_rows` and ``x @ c.T``, bit for bit.
+    transposed view of a few rows is up to several times slower in OpenBLAS), one one-hot buffer is reused,
+    the rows are normalised inline (:func:`normalize_rows`'s operations, bit for bit). The one difference:
+    OpenBLAS may round a similarity's last bit differently for the contiguous layout (1e-7, some shapes only),
+    which can matter only for a point tied between two centres to 1e-7; on MMLU-Pro the fitted CASCAL is
+    identical to the one of the transposed-view code, array for array (benchmarks/README.md, "CASCAL speed").
     """
     n = x.shape[0]
     w = np.ones(n, dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)

@@ -49,6 +49,7 @@ from threadpoolctl import threadpool_limits
 from rgd.embedding.vectors import normalize_rows
 from rgd.params import Bounds, Count, Positive, init_params
 from rgd.routers.base import Router, TrainingSet
+from rgd.routers.clustering import weighted_draw
 from rgd.truth import (
     Identifiability,
     dependence_weights,
@@ -225,10 +226,14 @@ class TruthClusterRouter(Router):
                 idx = np.flatnonzero(subjects == name)
                 half[rng.permutation(idx)[: len(idx) // 2]] = True
             for a, b in ((half, ~half), (~half, half)):
+                fit_part = x[a], subjects[a], scores[:, a]  # taken once for the candidates
+                x_b, post_b, choices_b = x[b], posterior[b], choices[:, b]
                 for ci, (level, size) in enumerate(AUTO_CANDIDATES):
-                    cents, table = _fit_level(x[a], subjects[a], scores[:, a], level, size, rng)
-                    ranks = np.argsort(-table[(x[b] @ cents.T).argmax(axis=1)], axis=1, kind="stable")
-                    crit[ci] += sum(estimated_vote_accuracy(ranks, posterior[b], choices[:, b])) / 2
+                    cents, table = _fit_level(*fit_part, level, size, rng)
+                    # each cluster's ranking sorted once (a query's is its cluster's), not once per query
+                    ranked = np.argsort(-table, axis=1, kind="stable")
+                    ranks = ranked[(x_b @ np.ascontiguousarray(cents.T)).argmax(axis=1)]
+                    crit[ci] += sum(estimated_vote_accuracy(ranks, post_b, choices_b)) / 2
         return crit / (2 * self.n_splits)
 
     # ------------------------------------------------------------------ routing
@@ -326,21 +331,25 @@ def spherical_kmeans(x: np.ndarray, k: int, rng: np.random.Generator, n_iter: in
     n = len(x)
     if k <= 1 or n <= k:
         return normalize_rows(x.mean(axis=0, keepdims=True)), np.zeros(n, dtype=np.int64)
-    centers = _plus_plus(x, k, rng)
-    labels = np.zeros(n, dtype=np.int64)
+    # the centres kept transposed and contiguous (as CASCAL's :func:`rgd.routers.clustering.spherical_kmeans`),
+    # one membership buffer reused, empty clusters found by a count
+    centers_t = np.ascontiguousarray(_plus_plus(x, k, rng).T)
+    labels = np.zeros(n, dtype=np.intp)
+    rows = np.arange(n)
+    member = np.zeros((k, n), dtype=x.dtype)
     for it in range(n_iter):
-        new = (x @ centers.T).argmax(axis=1)
-        if it and np.array_equal(new, labels):
+        new = (x @ centers_t).argmax(axis=1)
+        if it and (new == labels).all():
             break
         labels = new
-        member = np.zeros((k, n), dtype=x.dtype)
-        member[labels, np.arange(n)] = 1.0
+        member.fill(0)
+        member[labels, rows] = 1.0
         sums = member @ x  # (np.add.at is ~50x slower here)
-        empty = member.sum(axis=1) == 0
+        empty = np.bincount(labels, minlength=k) == 0
         if empty.any():
             sums[empty] = x[rng.choice(n, size=int(empty.sum()), replace=False)]
-        centers = normalize_rows(sums)
-    return centers, labels
+        centers_t = np.ascontiguousarray(normalize_rows(sums).T)
+    return np.ascontiguousarray(centers_t.T), labels
 
 
 def _cluster_labels(x: np.ndarray, subjects: np.ndarray, size: int, rng: np.random.Generator,
@@ -372,7 +381,7 @@ def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     dist = np.maximum(1.0 - x @ x[chosen[0]], 0.0)
     for _ in range(1, k):
         total = float(dist.sum())
-        nxt = int(rng.choice(n, p=dist / total)) if total > 0 else int(rng.integers(n))
+        nxt = weighted_draw(dist / total, rng) if total > 0 else int(rng.integers(n))
         chosen.append(nxt)
         dist = np.minimum(dist, np.maximum(1.0 - x @ x[nxt], 0.0))
     return x[chosen].copy()
