@@ -31,4 +31,6 @@ def learn_and_register(config: RunConfig, source: Source, pool_responses: Any, t
                                  test_responses=test_responses, test_embeddings=test_x, holdout=holdout,
                                  holdout_responses=holdout_responses)
     register_router(config=config, router_bundle=bundle, evaluation=evaluation, train_questions=train_questions,
-                    train_embeddings=train_x, filter_report=filter_report)
+                    train_embeddings=train_x, filter_report=filter_report, training_data=training,
+                    test_questions=test_questions, test_responses=test_responses, holdout=holdout,
+                    holdout_responses=holdout_responses)

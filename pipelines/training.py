@@ -37,14 +37,14 @@ def rgd_training(config: RunConfig) -> None:
     generated, self_answers = generator(config=source.generation_view(), data_sha256=generated_sha256)
     test_loader, test_sha256 = data_input(load_test_set, *files.test_set)
     test = test_loader(config=source.test_set_view(), data_sha256=test_sha256)
-    respond_cfg = source.respond_view()
     responder, pool_sha256 = data_input(respond, *files.pool)
     pool_models = source.pool_model_names()
     train_parts, test_parts = [], []
     for model in pool_models:
         step_id = respond_step_name(model)
         invocation = responder.with_options(substitutions={"model": step_id.removeprefix(names.RESPOND_PREFIX)})
-        train_r, test_r = invocation(config=respond_cfg, model=model, generated=generated, test=test,
+        # each model's view of the config holds only that model of the pool: another model's change keeps its cache
+        train_r, test_r = invocation(config=source.respond_view(model), model=model, generated=generated, test=test,
                                      data_sha256=pool_sha256, id=step_id)
         train_parts.append(train_r)
         test_parts.append(test_r)

@@ -2,7 +2,9 @@
 
 The model version's tags carry the lineage read from this ZenML run: generator(s), the generated and
 filtered data sets (ZenML artifact version ids and content hashes), the filter settings and report, pool,
-embedder, and the ZenML pipeline run.
+embedder, and the ZenML pipeline run. When the champion's pool differs from this run's, the champion is
+measured again on this run's questions with this run's pool before the version is registered
+(:func:`rgd.tracking.pool_change.champion_remeasure`), so the gate can compare the two.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from zenml import get_step_context, log_metadata, step
 
 import materializers  # noqa: F401 - registers the RGD materializers with ZenML
 from rgd.config.run_config import ESTIMATED_METRICS, RunConfig
+from rgd.data.response_table import ResponseTable
 from rgd.errors import ParameterError
 from rgd.evaluation import report as run_report
 from rgd.routers.bundle import RouterBundle
 from rgd.workflow.artifacts import EmbeddingMatrix, QuestionSet
 from rgd.workflow.evaluate import flat_metrics
+from rgd.workflow.training_data import TrainingData
 from steps import names
 
 #: (step, output) of the data set a router was trained on, per pipeline
@@ -50,6 +54,21 @@ def identifiability_of(bundle: RouterBundle) -> dict[str, Any] | None:
     return summary.get("identifiability")
 
 
+def _measure(seed: int, training_data: TrainingData, test_questions: QuestionSet,
+             test_responses: list[ResponseTable], holdout: QuestionSet | None,
+             holdout_responses: ResponseTable | None):
+    """How the champion's bundle is measured on this run's data (:func:`rgd.workflow.pool_change.remeasure_champion`)."""
+    from rgd.workflow.pool_change import remeasure_champion
+    from rgd.workflow.respond import merge_pool
+
+    def measure(bundle: RouterBundle):
+        test_table = merge_pool(test_responses, list(training_data.table.models)) if test_responses else None
+        return remeasure_champion(bundle, training_data, holdout=holdout, holdout_table=holdout_responses,
+                                  test=test_questions, test_table=test_table, seed=seed)
+
+    return measure
+
+
 @step(enable_cache=False)
 def register_router(
     config: RunConfig,
@@ -57,10 +76,18 @@ def register_router(
     evaluation: dict[str, Any],
     train_questions: QuestionSet,
     train_embeddings: EmbeddingMatrix,
+    training_data: TrainingData,
+    test_questions: QuestionSet,
+    test_responses: list[ResponseTable],
     filter_report: Optional[dict[str, Any]] = None,
+    holdout: Optional[QuestionSet] = None,
+    holdout_responses: Optional[ResponseTable] = None,
 ) -> Annotated[dict[str, Any], "registration"]:
+    """``training_data``, the test and held-out questions and the pool's answers to them: what the champion is
+    measured again on when its pool differs from this run's (the evaluate step's inputs)."""
     from rgd.tracking import configure_mlflow, log_router, promote
-    from rgd.tracking.promotion import IDENTIFIABLE_TAG, comparison_tag
+    from rgd.tracking.pool_change import champion_remeasure
+    from rgd.tracking.promotion import IDENTIFIABLE_TAG, POOL_CHANGE_TAGS, comparison_tag
 
     lineage = _zenml_lineage()
     tags = {
@@ -92,6 +119,12 @@ def register_router(
     metrics = flat_metrics(evaluation, filter_report)
     params = {**config.lineage_params(list(router_bundle.models)), "test_set_id": tags["test_set_id"]}
     configure_mlflow(config.registry.tracking_uri, experiment=config.registry.experiment)
+    remeasured, change_tags = champion_remeasure(
+        config.registry.model_name, router_bundle.models,
+        _measure(config.seed, training_data, test_questions, test_responses, holdout, holdout_responses),
+        config.registry.tracking_uri)
+    metrics.update(remeasured)
+    tags.update(change_tags)
     with tempfile.TemporaryDirectory(prefix="rgd-register-") as tmp:
         tmp = Path(tmp)
         bundle_dir = router_bundle.save(tmp / "bundle")
@@ -119,6 +152,7 @@ def register_router(
               "champion_before": decision.champion_before, "metric": metric,
               "baselines": {k: v for k, v in decision.baselines.items() if v is not None},
               "challenger_metric": decision.challenger_metric, "champion_metric": decision.champion_metric,
-              "identifiability": None if ident is None else ident["sentence"]}
+              "identifiability": None if ident is None else ident["sentence"],
+              "pool_change": tags.get(POOL_CHANGE_TAGS["description"])}
     log_metadata(metadata={k: v for k, v in result.items() if v is not None})
     return result

@@ -83,6 +83,8 @@ def _report(run, home: Path, seconds: float) -> None:
         click.echo(f"  {registration['reason']}")
         if registration.get("identifiability"):
             click.echo(f"  {registration['identifiability']}")
+        if registration.get("pool_change"):
+            click.echo(f"  {registration['pool_change']}")
     from rgd.tracking import tracking_uri
 
     click.echo("\nwhere to look:")
@@ -109,10 +111,20 @@ def where_to_look(registration: dict | None) -> str:
 def run_cmd(config_path: Path | None, generator: str | None, no_cache: bool) -> None:
     """Run the RGD pipeline (train, evaluate, register, promote) and print a short report."""
     home = prepare_environment()
-    from pipelines.launch import build_pipeline, failed_steps, failure_details, failure_summary, load, preflight
+    from pipelines.launch import load
 
     try:
         config, zenml_cfg = load(config_path, generator)
+    except (RGDError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    execute(home, config, zenml_cfg, config_path, no_cache)
+
+
+def execute(home: Path, config, zenml_cfg: dict, config_path: Path | None, no_cache: bool) -> None:
+    """Preflight, run and report one pipeline run of ``config`` (``rgd run``, ``rgd pool``)."""
+    from pipelines.launch import build_pipeline, failed_steps, failure_details, failure_summary, preflight
+
+    try:
         preflight(config)
     except (RGDError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None

@@ -7,7 +7,11 @@ than ``margin`` on the same test set (the ``test_set_id`` tags must match; a cha
 test set is not compared unless forced). On a label-free metric (``estimated_top1``, ``estimated_top3_vote``:
 the estimate on held-out generated questions) the two must have been estimated on the same questions answered
 by the same pool: their ``estimate_set_id`` tags must match, and a version estimated elsewhere is never
-compared (not even forced: promote it by hand). A label-free gain counts only when the generator's keys'
+compared (not even forced: promote it by hand) -- unless the version measured that very champion again on its own
+questions with its own pool (a pool change: a model added, removed or replaced; :mod:`rgd.tracking.pool_change`),
+in which case the champion's re-measured metric (``champion_remeasured.<metric>`` in the version's run) is what
+it is compared with, on any metric, and a champion that cannot serve the new pool at all (none of its models
+remains) is replaced as if there were none. A label-free gain counts only when the generator's keys'
 reading of the estimate (``<metric>_keys``, where the questions were generated) shows it too, and a first
 version with no baseline to beat is not promoted on a label-free estimate whose readings disagree
 (``estimate_uncertain``). A version whose registration was interrupted (no
@@ -45,6 +49,12 @@ IDENTIFIABLE_TAG = "identifiable"
 #: the keys are rated an arbiter (metric ``estimate_keys_arbiter``), a gain counts only when that reading shows it too
 KEYS_READING = "_keys"
 PREVIOUS_CHAMPION_TAG = "promotion.previous_champion"
+#: a pool change (rgd.tracking.pool_change): the champion version this version re-measured in its own pool, the
+#: run metrics ``champion_remeasured.<metric>`` it measured, and the tags describing the change
+REMEASURED_CHAMPION_TAG = "pool_change.champion"
+REMEASURED_PREFIX = "champion_remeasured."
+POOL_CHANGE_TAGS = {k: f"pool_change.{k}" for k in ("case", "added", "removed", "servable", "description",
+                                                    "champion_pool", "rerouted_share", "estimate_on")}
 REGISTRATION_TAG = "registration"
 REGISTRATION_COMPLETE = "complete"
 DECISION_MARK = "Promotion:"
@@ -135,7 +145,7 @@ def _record(client, mv, decision: PromotionDecision, extra: dict[str, Any] | Non
     }
     if decision.baselines:
         tags["promotion.baselines"] = json.dumps(decision.baselines, sort_keys=True)
-    for key in ("metric", "margin", "test_set_id"):
+    for key in ("metric", "margin", "test_set_id", "pool_change"):
         if extra and key in extra:
             tags[f"promotion.{key}"] = str(extra[key])
     for k, v in tags.items():
@@ -237,14 +247,29 @@ def level_gate(client, mv, metric: str, must_beat: Sequence[str]) -> str | None:
     """Why ``mv`` cannot become the first champion on a label-free ``metric`` with no baseline to beat: its
     label-free readings disagree on the level (metric ``estimate_uncertain``), so its estimate alone says
     nothing. None: no objection (a labelled metric, a baseline named, or readings that agree)."""
-    if not metric.startswith(ESTIMATED_PREFIX) or must_beat or _metric(client, mv, UNCERTAIN_METRIC) != 1.0 \
-            or current_champion(mv.name, CHAMPION, client) is not None:
+    if not metric.startswith(ESTIMATED_PREFIX) or must_beat or _metric(client, mv, UNCERTAIN_METRIC) != 1.0:
+        return None
+    champion = current_champion(mv.name, CHAMPION, client)
+    if champion is not None and not _cannot_serve(mv, champion):
         return None
     low, high = (_metric(client, mv, f"{metric}{end}") for end in ("_low", "_high"))
     return (f"v{mv.version} has nothing to be compared with (registry.must_beat is empty, no champion yet) and "
             f"its label-free {metric} is uncertain: its readings span {_fmt(low)} to {_fmt(high)}; name a "
             "baseline in registry.must_beat, settle it with a few labels (rgd check) or promote it by hand "
             "(rgd promote)")
+
+
+def remeasure_of(mv, champion) -> dict[str, str] | None:
+    """``mv``'s tags describing its pool change, when it measured ``champion`` again in its own pool (else None)."""
+    tags = mv.tags or {}
+    if champion is None or tags.get(REMEASURED_CHAMPION_TAG) != str(champion.version):
+        return None
+    return {k: tags[t] for k, t in POOL_CHANGE_TAGS.items() if t in tags}
+
+
+def _cannot_serve(mv, champion) -> bool:
+    remeasured = remeasure_of(mv, champion)
+    return remeasured is not None and remeasured.get("servable") == "false"
 
 
 def identifiability_gate(mv, metric: str) -> str | None:
@@ -319,6 +344,7 @@ def _promote(model_name, version, *, metric, margin, test_set_id, force, higher_
         failed = level_gate(client, mv, metric, must_beat)
     if failed:
         champion = current_champion(model_name, CHAMPION, client)
+        _note_pool_change(extra, client, mv, champion, metric)
         return record(False, failed, None if champion is None else str(champion.version), None, baselines)
     passed = "; ".join(f"beats {b} ({_fmt(v)})" for b, v in baselines.items())
     passed = f" ({passed})" if passed else ""
@@ -328,6 +354,7 @@ def _promote(model_name, version, *, metric, margin, test_set_id, force, higher_
         champion_before = None if champion is None else str(champion.version)
         promoted, reason, champion_metric = _judge(client, mv, champion, metric, margin, test_set_id, force,
                                                    higher_is_better)
+        _note_pool_change(extra, client, mv, champion, metric)
         if champion_before == str(mv.version):
             d = PromotionDecision(False, reason, champion_before, challenger_metric, challenger_metric,
                                   str(mv.version), "refused", baselines)
@@ -356,14 +383,18 @@ def _judge(client, mv, champion, metric, margin, test_set_id, force, higher_is_b
     champion_before = str(champion.version)
     if champion_before == str(mv.version):
         return False, f"v{mv.version} is already the champion", challenger_metric
+    remeasured = remeasure_of(mv, champion)
+    if remeasured is not None:
+        return _judge_remeasured(client, mv, champion, remeasured, metric, margin, test_set_id, higher_is_better)
     set_tag = comparison_tag(metric)
     champion_set = (champion.tags or {}).get(set_tag)
     if set_tag == ESTIMATE_SET_TAG and champion_set != test_set_id:
         return False, (
             f"champion v{champion_before} was estimated on held-out question set and pool {champion_set!r}, this "
             f"version on {test_set_id!r}: label-free estimates are comparable only on the same held-out questions "
-            f"answered by the same pool; train both on one generated data set, or promote by hand "
-            f"(`rgd promote {mv.version}`)"), None
+            f"answered by the same pool, and v{mv.version} did not measure the champion again on its own (a run "
+            f"whose pool differs from the champion's does: `rgd pool`, or `rgd run` with the new pool); train both on "
+            f"one generated data set, or promote by hand (`rgd promote {mv.version}`)"), None
     if champion_set != test_set_id and not force:
         return False, (
             f"champion v{champion_before} was evaluated on test set {champion_set!r}, this version on "
@@ -383,6 +414,51 @@ def _judge(client, mv, champion, metric, margin, test_set_id, force, higher_is_b
         failed = keys_disagree(client, mv, _metric(client, mv, metric + KEYS_READING),
                                _metric(client, champion, metric + KEYS_READING), margin, higher_is_better, metric,
                                f"champion v{champion_before}")
+        if failed:
+            return False, failed, champion_metric
+    return True, f"beats the champion: {verdict}", champion_metric
+
+
+def _note_pool_change(extra: dict[str, Any], client, mv, champion, metric: str) -> None:
+    """Put in the decision's record which pool change it was and the champion's re-measured figures (where ``mv``
+    measured this ``champion`` again in its pool; else nothing)."""
+    extra.pop("pool_change", None)
+    extra.pop("pool_change_detail", None)
+    remeasured = remeasure_of(mv, champion)
+    if remeasured is None:
+        return
+    names = (metric, metric + KEYS_READING, f"{metric}_low", f"{metric}_high")
+    extra["pool_change"] = remeasured.get("case", "")
+    extra["pool_change_detail"] = {**remeasured, "champion_version": str(champion.version),
+                                   "champion_remeasured": {n: _metric(client, mv, REMEASURED_PREFIX + n)
+                                                           for n in names}}
+
+
+def _judge_remeasured(client, mv, champion, remeasured: dict[str, str], metric, margin, test_set_id,
+                      higher_is_better) -> tuple[bool, str, float | None]:
+    """(promote?, why, champion's metric) against a champion ``mv`` measured again on its own questions with its
+    own pool (a pool change): the same rules as on one set, the champion's figures being the re-measured ones."""
+    challenger_metric = _metric(client, mv, metric)
+    champion_before = str(champion.version)
+    change = remeasured.get("description") or remeasured.get("case", "pool change")
+    if remeasured.get("servable") == "false":
+        return True, (f"champion v{champion_before} cannot serve v{mv.version}'s pool ({change}); v{mv.version} "
+                      f"({metric}={_fmt(challenger_metric)}) becomes champion"), None
+    champion_metric = _metric(client, mv, REMEASURED_PREFIX + metric)
+    if champion_metric is None:
+        return False, (f"champion v{champion_before} was measured again in v{mv.version}'s pool ({change}) but not "
+                       f"on {metric!r}: nothing to compare with"), None
+    what = "held-out questions" if metric.startswith(ESTIMATED_PREFIX) else "test set"
+    verdict = (f"{metric} {_fmt(challenger_metric)} vs champion v{champion_before} {_fmt(champion_metric)}, the "
+               f"champion measured again on this version's {what} {test_set_id!r} with this version's pool "
+               f"({change}) (gain {_gain(challenger_metric, champion_metric, higher_is_better):+.6g}, margin "
+               f"{margin:g})")
+    if not _gain(challenger_metric, champion_metric, higher_is_better) > margin:
+        return False, f"does not beat the champion by more than the margin: {verdict}", champion_metric
+    if metric.startswith(ESTIMATED_PREFIX):
+        failed = keys_disagree(client, mv, _metric(client, mv, metric + KEYS_READING),
+                               _metric(client, mv, REMEASURED_PREFIX + metric + KEYS_READING), margin,
+                               higher_is_better, metric, f"champion v{champion_before} (measured again in this pool)")
         if failed:
             return False, failed, champion_metric
     return True, f"beats the champion: {verdict}", champion_metric

@@ -100,10 +100,22 @@ def estimate_set_id(questions_key: str, models: Sequence[str]) -> str:
     return f"sha256:{h.hexdigest()[:16]}"
 
 
+def holdout_rank(question_id: str, seed: int) -> bytes:
+    """A question's place in the held-out order of :func:`holdout_split`: the sha256 of the seed and its id."""
+    return hashlib.sha256(f"{seed}|{question_id}".encode()).digest()
+
+
 def holdout_split(ids: Sequence[str], subjects: Sequence[str], fraction: float, seed: int
                   ) -> tuple[list[int], list[int]]:
     """(train positions, held-out positions): a seeded ``fraction`` of each subject's questions is held out
-    (rounded; at least one of a subject with two or more questions when ``fraction`` > 0; never all of one)."""
+    (rounded; at least one of a subject with two or more questions when ``fraction`` > 0; never all of one).
+
+    Which ones: those whose seeded hash of their id (:func:`holdout_rank`) is lowest, question by question, not
+    drawn from the set as a whole. So a question's fate hardly depends on which other questions are in the set:
+    when the pool changes and the filter keeps a slightly different set, the held-out questions stay nearly the
+    same, and a new version's held-out questions were (nearly all) held out from the champion's training too --
+    the champion measured again on them (a pool change, :mod:`rgd.workflow.pool_change`) is measured out of
+    sample."""
     if not 0 <= fraction < 1:
         raise ParameterError(f"the held-out fraction must be in [0, 1), got {fraction}")
     held: list[int] = []
@@ -112,12 +124,10 @@ def holdout_split(ids: Sequence[str], subjects: Sequence[str], fraction: float, 
         pos = np.flatnonzero(subjects == s)
         if fraction == 0 or len(pos) < 2:
             continue
-        # the order of a subject's questions is drawn from the seed and their ids, not from the input order
-        digest = hashlib.sha256(f"{seed}|{s}".encode()).digest()
-        rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
-        order = pos[np.argsort([ids[i] for i in pos], kind="stable")]
+        # the order of a subject's questions follows the seed and each one's id, not the input order
+        order = sorted(pos.tolist(), key=lambda i: (holdout_rank(ids[i], seed), ids[i]))
         n = min(len(pos) - 1, max(1, int(round(fraction * len(pos)))))
-        held += rng.permutation(order)[:n].tolist()
+        held += order[:n]
     held_set = set(held)
     return [i for i in range(len(ids)) if i not in held_set], sorted(held)
 

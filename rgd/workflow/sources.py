@@ -79,27 +79,49 @@ class Source:
     # elsewhere (a router parameter, a filter threshold) keeps their cache (ZenML caches a step on its inputs)
     def generation_view(self) -> RunConfig:
         """The config generation reads: the data's sections and ``generation``, without the pool's settings
-        (its parameters, the simulated pool's config): generation never asks the pool."""
-        from rgd.config.run_config import PoolModelSpec
+        (its models, their parameters, the simulated pool's config): generation never asks the pool, so adding
+        or removing a pool model keeps its cache."""
         from rgd.simulated.pool import PoolConfig
 
         config = data_view(self.config)
-        # a recorded pool's one parameter (its directory) is what it is, and the config must stay valid
-        params = config.pool.params if config.pool.kind == "recorded" else {}
-        pool = config.pool.model_copy(update={"params": params, "models": [PoolModelSpec(name=m.name)
-                                                                           for m in config.pool.models]})
-        update: dict[str, Any] = {"pool": pool}
+        update: dict[str, Any] = {"pool": _pool_view(config.pool)}
         if config.simulated is not None:
             update["simulated"] = config.simulated.model_copy(update={"pool": PoolConfig()})
         return config.model_copy(update=update)
 
     def test_set_view(self) -> RunConfig:
-        """The config the test set's loader reads."""
-        return data_view(self.config)
+        """The config the test set's loader reads (the pool's models are not its business either)."""
+        config = data_view(self.config)
+        return config.model_copy(update={"pool": _pool_view(config.pool, keep_params=True)})
 
-    def respond_view(self) -> RunConfig:
-        """The config a pool model's answering reads: the data's sections and ``respond``."""
-        return data_view(self.config, "respond")
+    def respond_view(self, model: str | None = None) -> RunConfig:
+        """The config a pool model's answering reads: the data's sections and ``respond``. With ``model``: of
+        the pool's models only that one (without its cost), so that adding, removing or replacing another model
+        keeps this model's cached answers (ZenML caches the step on this view)."""
+        config = data_view(self.config, "respond")
+        if model is None:
+            return config
+        return config.model_copy(update={"pool": _pool_view(config.pool, keep_params=True, model=model)})
+
+
+#: the stand-in pool models of a data step's view of the config (a pool of one or none is not a valid config, and
+#: the models a step does not read must not be in its cache key)
+VIEW_PEERS = ("rgd-view-peer-a", "rgd-view-peer-b")
+
+
+def _pool_view(pool: Any, keep_params: bool = False, model: str | None = None) -> Any:
+    """``pool`` as a data step's view holds it: its models replaced by :data:`VIEW_PEERS` (``model``'s spec, less
+    its cost, in the first place where given); a simulated pool keeps no model (the world's whole pool). The
+    parameters are kept where ``keep_params``, else only a recorded pool's directory (what the pool is)."""
+    from rgd.config.run_config import PoolModelSpec
+
+    params = pool.params if keep_params or pool.kind == "recorded" else {}
+    if pool.kind == "simulated":
+        models: list[Any] = []
+    else:
+        own = [m.model_copy(update={"cost": None}) for m in pool.models if m.name == model]
+        models = own + [PoolModelSpec(name=n) for n in VIEW_PEERS[len(own):]]
+    return pool.model_copy(update={"params": params, "models": models})
 
 
 class TrainingSource(Protocol):
