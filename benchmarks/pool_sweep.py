@@ -124,8 +124,7 @@ def with_few_labels(ds: RecordedDataset, report: dict, n_labels: int, seed: int)
         return {"asked": False, "n_labels": 0, "top1": top1}
     _, train = ds.part("train")
     _, test = ds.part("test")
-    est = np.array([tc["estimated_accuracy"][m] for m in train.models])
-    competing = few_labels.candidates(est)
+    competing = np.array([train.models.index(m) for m in ident["contenders"]])
     asked = few_labels.questions_to_ask(train.choices, competing, n_labels, seed)
     decision = few_labels.decide(train.choices, competing, asked, train.answers[asked])
     if decision.changed:

@@ -2,10 +2,15 @@
 
 When the label-free estimate cannot single out the best model (:func:`rgd.truth.identifiability`), a user who
 can label a handful of questions settles it: :func:`questions_to_ask` picks at most ``n`` questions where the
-candidates (the estimate's first-ranked models) answer differently, at random among those (on questions where
+two contenders answer differently, at random among those (on questions where
 they all give the same answer, a label cannot tell them apart); :func:`decide` reads the keys the user gave
 and names the candidate right on the most of them, the label-free order breaking ties. The labels are the
 user's own, given on purpose: nothing here reads a key the user did not supply.
+
+The contenders are :attr:`rgd.truth.Identifiability.contenders`: the leader and the runner-up, the two the
+estimate could not tell apart, or, when the leader shares its errors with a crowd, the leader and the most
+independent model. Two, not more: measured (benchmarks/README.md), with 30 labels a third candidate dilutes the
+questions that separate the first two and loses more pools than it rescues.
 """
 
 from __future__ import annotations
@@ -16,17 +21,8 @@ import numpy as np
 
 from rgd.errors import DataError, ParameterError
 
-#: how many of the estimate's first-ranked models compete for the lead: the leader and the runner-up, the two
-#: :func:`rgd.truth.identifiability` could not tell apart. Measured (benchmarks/README.md): with 30 labels a third
-#: candidate dilutes the questions that separate the first two and loses more pools than it rescues
-N_CANDIDATES = 2
 #: the default number of questions asked (issue 23: at most 30)
 DEFAULT_QUESTIONS = 30
-
-
-def candidates(estimated_accuracy: np.ndarray, n: int = N_CANDIDATES) -> np.ndarray:
-    """Indices of the ``n`` models of highest estimated accuracy, best first."""
-    return np.argsort(-np.asarray(estimated_accuracy), kind="stable")[: max(2, n)]
 
 
 def questions_to_ask(choices: np.ndarray, competing: np.ndarray, n: int = DEFAULT_QUESTIONS,

@@ -21,7 +21,7 @@ The model (an item-response Dawid-Skene model with a popular distractor, fitted 
 
 EM starts from the plain majority and runs a fixed number of iterations (20; it converges in ~15 on MMLU-Pro);
 priors keep every parameter finite. Everything is vectorised over voters, questions and options; the joint
-over (truth, distractor) pairs is a (Q, K, K) array per iteration.
+over (truth, distractor) pairs factorises, so its marginals cost O(Q K) an iteration (:func:`_pair_posteriors`).
 
 Why it should hold on other pools: no constant is fitted to one pool. Abilities, difficulties, per-subject
 offsets and distractor rates are estimated per data set from the answers alone; the constants are prior
@@ -138,9 +138,6 @@ class _Votes:
         self.answered = (choices >= 0) & (choices < self.n_options[None, :])
         self.choices = np.where(self.answered, choices, 0)
         self.flat = (np.arange(self.n_q)[None, :] * self.n_o + self.choices)[self.answered]  # (n_votes,)
-        # (Q, O, O): the (truth, distractor) pairs a question has, computed once for every E-step
-        self.pair_ok = self.valid[:, :, None] & self.valid[:, None, :] & ~np.eye(self.n_o, dtype=bool)[None]
-        self.pair_bad = ~self.pair_ok
         self.z, self.has_conf = _zscore(confidence, self.answered)
         if subjects is None:
             self.subj, self.n_s = np.zeros(self.n_q, dtype=np.int64), 1
@@ -226,16 +223,45 @@ def _e_step(d: _Votes, p, rho, ans: np.ndarray | None = None, weights: np.ndarra
         names_distractor *= wv
     a = d.votes(np.where(ans, names_truth, 0.0))  # the vote names the truth
     bb = d.votes(np.where(ans, names_distractor, 0.0))  # ... the distractor
-    joint = a[:, :, None] + bb[:, None, :]
-    np.copyto(joint, -np.inf, where=d.pair_bad)  # (truth, distractor) pairs that do not exist
-    mx = joint.max(axis=(1, 2), keepdims=True)
-    pj = np.exp(np.subtract(joint, mx, out=joint), out=joint)
-    tot = pj.sum(axis=(1, 2))
+    post, post_d, log_z = _pair_posteriors(a, bb, d.valid)
     pairs = np.maximum(d.n_options * (d.n_options - 1), 1)
     base = np.where(ans, l_other if weights is None else wv * l_other, 0.0).sum(axis=0) - np.log(pairs)
-    ll = float((base + mx[:, 0, 0] + np.log(tot)).sum())
-    pj /= tot[:, None, None]
-    return pj.sum(axis=2), pj.sum(axis=1), ll
+    ll = float((base + log_z).sum())
+    return post, post_d, ll
+
+
+def _pair_posteriors(a: np.ndarray, bb: np.ndarray, valid: np.ndarray):
+    """The marginals over the truth and over the distractor (Q, O) and the log-normaliser (Q,) of the joint
+    ``exp(a[q, t] + bb[q, d])`` over a question's (truth t, distractor d) pairs, ``t != d``, both among its
+    options, in O(Q O) instead of summing the (Q, O, O) joint: the truth's marginal is ``exp(a[t])`` times
+    the sum of ``exp(bb)`` over the other options (:func:`_log_sum_others`), the distractor's alike. Equal to
+    the joint's sums to ~1e-14 (tests/rgd/test_truth_pair_posteriors.py)."""
+    log_t = np.where(valid, a + _log_sum_others(bb, valid), -np.inf)
+    mx = log_t.max(axis=1, keepdims=True)
+    post = np.exp(log_t - mx)
+    tot = post.sum(axis=1)
+    log_z = mx[:, 0] + np.log(tot)
+    post /= tot[:, None]
+    log_d = np.where(valid, bb + _log_sum_others(a, valid), -np.inf)
+    return post, np.exp(log_d - log_z[:, None]), log_z
+
+
+def _log_sum_others(v: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(Q, O): per option, ``log`` of the sum of ``exp(v)`` over the question's *other* options, shifted by
+    the largest of those (the row's maximum, or for the maximum itself the runner-up), so no term underflows
+    and nothing is cancelled but the option's own term against a sum of at least 1."""
+    vv = np.where(valid, v, -np.inf)
+    rows = np.arange(len(vv))
+    top = vv.argmax(axis=1)
+    m1 = vv[rows, top][:, None]
+    e1 = np.exp(vv - m1)
+    others = e1.sum(axis=1, keepdims=True) - e1  # >= 1 except at the maximum, which is computed apart
+    vv[rows, top] = -np.inf
+    m2 = vv.max(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = m1 + np.log(np.maximum(others, 0.0))
+        out[rows, top] = m2 + np.log(np.exp(vv - m2[:, None]).sum(axis=1))
+    return out
 
 
 def estimate_truth(
@@ -380,22 +406,58 @@ def dependence_weights(choices: np.ndarray, key: np.ndarray) -> np.ndarray:
     if choices.ndim != 2 or key.shape != (choices.shape[1],):
         raise ParameterError(f"choices (models, questions) and a key per question, got {choices.shape} and "
                              f"{key.shape}")
-    n_m = choices.shape[0]
-    off = (choices >= 0) & (key[None, :] >= 0) & (choices != key[None, :])  # (M, Q) answered, not the key
-    n_o = int(max(choices.max(initial=0), key.max(initial=0))) + 1
-    onehot = np.zeros((n_m, choices.shape[1], n_o))
-    m_idx, q_idx = np.nonzero(off)
-    onehot[m_idx, q_idx, choices[m_idx, q_idx]] = 1.0
-    flat = onehot.reshape(n_m, -1)
-    same = flat @ flat.T  # (M, M) both off the key with the same answer
-    both = off.astype(np.float64) @ off.T.astype(np.float64)
-    measured = (both >= DEPENDENCE_MIN_QUESTIONS) & ~np.eye(n_m, dtype=bool)
-    if not measured.any():
-        return np.ones(n_m)
-    coincidence = np.where(measured, same / np.maximum(both, 1.0), np.nan)
-    base = float(np.nanmin(coincidence))
-    excess = np.where(measured, np.clip((coincidence - base) / max(1.0 - base, 1e-12), 0.0, 1.0), 0.0)
+    excess = np.nan_to_num(_coincidence_excess(choices, key[None, :])[0], nan=0.0)
     return 1.0 / (1.0 + excess.sum(axis=1))
+
+
+def _coincidence_excess(choices: np.ndarray, refs: np.ndarray) -> np.ndarray:
+    """(R, M, M) each pair of models' error coincidence seen through each reference (a row of ``refs``: a key
+    or another model's answers), in excess of the most independent pair's: ``(c - c0) / (1 - c0)`` clipped to
+    [0, 1], with ``c`` how often the two give the same answer where both answer and both differ from the
+    reference. NaN where a pair has fewer than :data:`DEPENDENCE_MIN_QUESTIONS` such questions (a model and
+    itself, or a model against a reference that is its own answers, are never measured)."""
+    answered = choices >= 0
+    same_answer = (choices[:, None, :] == choices[None, :, :]) & answered[:, None, :] & answered[None, :, :]
+    off = answered[None, :, :] & (refs[:, None, :] >= 0) & (choices[None, :, :] != refs[:, None, :])  # (R, M, Q)
+    off_f = off.astype(np.float64)
+    both = np.einsum("rmq,rnq->rmn", off_f, off_f)
+    # where two models give the same answer, both are off the reference exactly when the first is
+    same = np.einsum("mnq,rmq->rmn", same_answer.astype(np.float64), off_f)
+    n_m = choices.shape[0]
+    measured = (both >= DEPENDENCE_MIN_QUESTIONS) & ~np.eye(n_m, dtype=bool)[None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        coincidence = np.where(measured, same / np.maximum(both, 1.0), np.nan)
+    lowest = np.array([np.nanmin(c) if np.isfinite(c).any() else np.nan for c in coincidence])[:, None, None]
+    excess = np.clip((coincidence - lowest) / np.maximum(1.0 - lowest, 1e-12), 0.0, 1.0)
+    return np.where(measured, excess, np.nan)
+
+
+def independence(choices: np.ndarray, key: np.ndarray | None = None) -> np.ndarray:
+    """(M,) how independently each pool model errs, seen through every other voter: 1 for a model that shares
+    no errors beyond the pool's base rate, about ``1 / (k + 1)`` for a model with ``k`` exact copies. Label-free.
+
+    :func:`dependence_weights` sees errors through the generator's key, which needs a key that is right where
+    the pool is wrong. Without one, every other pool model (and the key, when given) serves as a reference, and
+    a pair's excess coincidence is the *smallest* over the references that measure it: a model and its copy
+    give the same answer off every reference (copying does not depend on who judges), while two strong models
+    coincide off a reference mostly where both are right, which a strong reference rarely leaves them: where
+    errors gather on the hard questions (as on real benchmarks), a strong reference is wrong where they are
+    wrong too, each in its own way. So a crowd that shares errors shows up here even when it outvotes the truth,
+    which the fitted model cannot see (it explains the crowd's agreement by the crowd being right). Its limit:
+    with errors spread at random over the questions, two strong models with no third one right where they are
+    look like partial copies of each other (about 0.5 each). What it is used for:
+    :func:`identifiability` does not call a leader settled whose independence is far below the most
+    independent model's (measured: benchmarks/README.md, "Pools it was not developed on").
+    """
+    choices = np.asarray(choices).astype(np.int64)
+    if choices.ndim != 2:
+        raise ParameterError(f"choices must be (models, questions), got shape {choices.shape}")
+    refs = choices if key is None else np.vstack([choices, np.asarray(key).astype(np.int64)[None, :]])
+    excess = _coincidence_excess(choices, refs)
+    with np.errstate(all="ignore"):
+        pair = np.where(np.isfinite(excess).any(axis=0), np.nanmin(np.where(np.isfinite(excess), excess, np.inf),
+                                                                    axis=0), 0.0)
+    return 1.0 / (1.0 + pair.sum(axis=1))
 
 
 def _columns(a, m):
@@ -533,17 +595,39 @@ def heldout_loglik(choices, n_options, key=None, subjects=None, *, n_folds: int 
 class Identifiability:
     """How well the votes single out the pool's best model (label-free): the lead of the first-ranked model over
     the runner-up when each is judged by the other voters only, its standard error over questions, and the
-    lead required to call the choice settled."""
+    lead required to call the choice settled; and the leader's :func:`independence` as a share of the most
+    independent model's, with the share required, and the ``alternative`` to a dependent leader
+    (:data:`ALTERNATIVE_SHARE`)."""
 
     leader: int
     runner_up: int
     lead: float
     lead_se: float
     required_lead: float
+    independence: float = 1.0
+    required_independence: float = 0.0
+    alternative: int = -1
+
+    @property
+    def settled_lead(self) -> bool:
+        return self.lead >= self.required_lead
+
+    @property
+    def independent_leader(self) -> bool:
+        return self.independence >= self.required_independence
 
     @property
     def identifiable(self) -> bool:
-        return self.lead >= self.required_lead
+        return self.settled_lead and self.independent_leader
+
+    @property
+    def contenders(self) -> tuple[int, int]:
+        """The two models the few labels of :mod:`rgd.few_labels` decide between: the leader and, when the
+        leader shares errors with a crowd, the ``alternative`` (the hypothesis the crowd outvotes), else the
+        runner-up."""
+        if not self.independent_leader and self.alternative >= 0 and self.alternative != self.leader:
+            return self.leader, self.alternative
+        return self.leader, self.runner_up
 
     def sentence(self, models) -> str:
         """One plain sentence for reports."""
@@ -551,18 +635,37 @@ class Identifiability:
         if self.identifiable:
             return (f"The top model {a} is identifiable without labels: judged by the other voters it leads {b} "
                     f"by {self.lead:.1%} of estimated accuracy (needs {self.required_lead:.1%}).")
-        return (f"Without labels the top model is NOT identifiable: judged by the other voters {a} leads {b} by "
-                f"{self.lead:+.1%} of estimated accuracy, within the estimate's noise ({self.required_lead:.1%}), "
-                f"so {b} may well be the better model; label a few questions with `rgd check` to settle it.")
+        if self.independent_leader:  # the lead is what is in doubt
+            return (f"Without labels the top model is NOT identifiable: judged by the other voters {a} leads {b} "
+                    f"by {self.lead:+.1%} of estimated accuracy, within the estimate's noise "
+                    f"({self.required_lead:.1%}), so {b} may well be the better model; label a few questions with "
+                    f"`rgd check` to settle it.")
+        c = models[self.contenders[1]]
+        return (f"Without labels the top model is NOT identifiable: {a}'s errors coincide with other models' far "
+                f"beyond chance (its independence is {self.independence:.0%} of the most independent model's, a "
+                f"settled leader needs {self.required_independence:.0%}), so models that share its errors may be "
+                f"vouching for it and {c} may well be the better model; label a few questions with `rgd check` "
+                f"to settle it.")
 
     def to_dict(self, models) -> dict:
         return {"identifiable": self.identifiable, "leader": models[self.leader],
                 "runner_up": models[self.runner_up], "lead": round(self.lead, 5), "lead_se": round(self.lead_se, 5),
-                "required_lead": round(self.required_lead, 5)}
+                "required_lead": round(self.required_lead, 5), "independence": round(self.independence, 5),
+                "required_independence": self.required_independence,
+                "contenders": [models[i] for i in self.contenders]}
 
 
 #: how many standard errors of the lead (its sampling noise over questions) a settled choice needs
 IDENTIFIABLE_Z = 2.0
+#: a settled leader's :func:`independence` is at least this share of the most independent pool model's. A
+#: model with one exact copy has 1/2 of an independent model's, so below it the leader shares errors with at
+#: least a copy's worth of the pool. Measured on random and stressed pools of the recorded models, where the
+#: flag then catches the crowds (benchmarks/README.md); 0.5-0.6 gave the same picture
+INDEPENDENT_SHARE = 0.55
+#: the alternative to a dependent leader: of the models whose independence is at least this share of the most
+#: independent one's, the one the estimate ranks first (among voters that err independently, copying cannot
+#: have lifted its rank; measured: it is the pool's best more often than the most independent model alone)
+ALTERNATIVE_SHARE = 0.8
 
 
 def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.ndarray,
@@ -576,7 +679,12 @@ def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
     by the posterior with its own votes left out (:func:`posterior_given`, nothing refitted). The choice is
     settled when that lead reaches :data:`IDENTIFIABLE_Z` standard errors of the paired per-question
     differences; a lead below it, or one that vanishes or reverses once the two stop voting for themselves,
-    is not evidence. Measured over random and stressed pools of the recorded models: benchmarks/README.md.
+    is not evidence. Nor is a lead whose leader shares its errors with a crowd: when the voters that vouch
+    for it copy each other, leaving the leader out still leaves its copies in. So the choice is settled only
+    when, besides, the leader's :func:`independence` is at least :data:`INDEPENDENT_SHARE` of the most
+    independent model's; where it is not, the first-ranked of the independent models is the other contender for
+    a few labels. Measured over
+    random and stressed pools of the recorded models: benchmarks/README.md.
     """
     acc = estimate.accuracy[: estimate.n_pool]
     if len(acc) < 2:
@@ -585,4 +693,8 @@ def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
     judged = judged_by_others(estimate, choices, n_options, confidence, key, subjects, (leader, runner_up))
     diff = judged[0] - judged[1]
     se = float(diff.std() / np.sqrt(max(len(diff), 1)))
-    return Identifiability(leader, runner_up, float(diff.mean()), se, IDENTIFIABLE_Z * se)
+    indep = independence(np.asarray(choices)[: estimate.n_pool], key)
+    independent = np.flatnonzero(indep >= ALTERNATIVE_SHARE * indep.max())
+    alternative = int(independent[np.argmax(acc[independent])])
+    return Identifiability(leader, runner_up, float(diff.mean()), se, IDENTIFIABLE_Z * se,
+                           float(indep[leader] / indep.max()), INDEPENDENT_SHARE, alternative)

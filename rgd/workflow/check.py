@@ -51,7 +51,7 @@ def ask(data: RecordedDataset | str | Path, output: Path, n: int = few_labels.DE
     """Write the questions to label to ``output`` (CSV); the report says who competes and why."""
     _, questions, table = _train(data)
     acc, ident = _estimate(table)
-    competing = few_labels.candidates(acc)
+    competing = np.array(ident.contenders)
     asked = few_labels.questions_to_ask(table.choices, competing, n, seed)
     names = [table.models[i] for i in competing]
     with atomic_file(output, "w", newline="", encoding="utf-8") as f:
@@ -129,7 +129,7 @@ def settle(data: RecordedDataset | str | Path, labels_path: Path) -> dict[str, A
         qid = list(labels)[int(np.flatnonzero(bad)[0])]
         raise DataError(f"the key of question {qid!r} names an option it does not have", path=labels_path)
     acc, ident = _estimate(table)
-    competing = few_labels.candidates(acc)
+    competing = np.array(ident.contenders)
     decision = few_labels.decide(table.choices, competing, cols, keys)
     leader, before = table.models[decision.leader], table.models[decision.label_free_leader]
     verdict = (f"The labels change the top model: {leader} (was {before})" if decision.changed

@@ -48,3 +48,27 @@ def test_identifiability_needs_a_clear_lead():
     # the plain estimate's lead counts the leader's own votes: judged by the others it is smaller
     full = estimate_truth(choices, n_opt)
     assert close.lead < full.accuracy[close.leader] - full.accuracy[close.runner_up]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_leader_whose_copies_vouch_for_it_is_not_identifiable_and_the_labels_meet_the_strong_model(seed):
+    from tests.rgd.test_truth import _clone_world
+
+    choices, _, truth, n_opt = _clone_world(seed)  # model 0 strong (0.6), 1 weak with two partial copies
+    est = estimate_truth(choices, n_opt)
+    ident = identifiability(est, choices, n_opt)
+    assert ident.leader == 1  # the copies lift their source to the top
+    assert not ident.independent_leader and ident.independence < ident.required_independence
+    assert ident.contenders == (1, 0)  # the hypothesis the crowd outvotes: the strong, independent model
+    assert "errors coincide" in ident.sentence(list("SWOCD")) and "S may well be" in ident.sentence(list("SWOCD"))
+    assert ident.to_dict(list("SWOCD"))["contenders"] == ["W", "S"]
+    asked = few_labels.questions_to_ask(choices, np.array(ident.contenders), 30)
+    assert few_labels.decide(choices, np.array(ident.contenders), asked, truth[asked]).leader == 0
+
+
+def test_a_strong_leader_among_independent_voters_stays_identifiable():
+    from tests.rgd.test_truth import difficulty_world
+
+    choices, n_opt, _ = difficulty_world(3, abilities=(2.0, 0.5, 0.3, -1.0, -1.0))
+    ident = identifiability(estimate_truth(choices, n_opt), choices, n_opt)
+    assert ident.identifiable and ident.leader == 0 and ident.contenders == (0, ident.runner_up)

@@ -185,3 +185,34 @@ def test_with_the_key_a_strong_model_outvotes_a_crowd_of_copies(seed):
     assert weighted.params["voter_weights"].shape == (len(choices) + 1,)
     with pytest.raises(ParameterError, match="voter_weights"):
         estimate_truth(choices, n_opt, voter_weights=np.zeros(len(choices)))
+
+
+def difficulty_world(seed, n=4000, k=10, abilities=(1.5, 1.2, 0.5, -1.0, -1.0, -1.3), copies_of=None, n_copies=2):
+    """(choices, n_options, truth): models right where their ability beats the question's difficulty (errors
+    gather on the hard questions, as on real benchmarks) and, optionally, near-exact copies of one model."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, n)
+    hard = rng.normal(0, 1.5, n)
+
+    def model(ability):
+        right = rng.random(n) < 1 / (1 + np.exp(-2 * (ability - hard)))
+        return np.where(right, truth, (truth + rng.integers(1, k, n)) % k)
+
+    rows = [model(a) for a in abilities]
+    if copies_of is not None:
+        rows += [np.where(rng.random(n) < 0.9, rows[copies_of], model(abilities[copies_of])) for _ in range(n_copies)]
+    return np.array(rows), np.full(n, k), truth
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_independence_sees_copies_without_a_key_and_strong_models_that_agree_are_not_copies(seed):
+    from rgd.truth import INDEPENDENT_SHARE, independence
+
+    choices, _, _ = difficulty_world(seed, copies_of=3)  # models 6, 7 copy model 3
+    ind = independence(choices)
+    assert ind[[3, 6, 7]].max() < 0.4  # a source and two near-exact copies count as about one voter
+    assert ind[[4, 5]].min() > 0.9  # weak models that err on their own
+    # strong models are right together on most questions; their errors, on the hard questions, are their own
+    assert ind[[0, 1, 2]].min() > INDEPENDENT_SHARE * ind.max()
+    with pytest.raises(ParameterError, match="choices"):
+        independence(np.zeros(5, dtype=int))
