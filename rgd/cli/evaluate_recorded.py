@@ -47,8 +47,41 @@ def _params(pairs: tuple[str, ...]) -> dict:
     return out
 
 
+#: the options a run config decides (with DATA_DIR): not given beside --config
+CONFIG_DECIDES = {"embedder": "--embedder", "seed": "--seed", "voters": "--voters", "voter_scope": "--voter-scope",
+                  "cascal_params": "--cascal", "costs": "--costs"}
+
+
+def _config_arguments(config_path: Path, data_dir: Path | None) -> dict:
+    """run_recorded's arguments from a recorded run config, read as ``rgd run`` reads it (its data paths
+    against the repository root): the directory and its models, costs, embedder, consensus, router and
+    baselines, seed."""
+    from pipelines.launch import load  # the run-file loader of rgd run (no ZenML import)
+    from rgd.data.recorded import load_recorded
+
+    ctx = click.get_current_context()
+    given = [flag for name, flag in CONFIG_DECIDES.items()
+             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+    if data_dir is not None or given:
+        raise click.UsageError(f"--config decides {', '.join(['DATA_DIR'] * (data_dir is not None) + given)}: give "
+                               "them in the run config, or leave out --config")
+    config, _ = load(config_path)
+    if config.pipeline != "recorded" or config.recorded is None:
+        raise click.UsageError(f"--config: {config_path} is a {config.pipeline} pipeline config; evaluate-recorded "
+                               "runs the recorded pipeline (pipeline: recorded, recorded: {dir: ...})")
+    return {"data": load_recorded(config.recorded.dir, config.recorded.models), "embedder": config.embedder,
+            "seed": config.seed, "consensus_params": config.consensus.model_dump(),
+            "routers": (config.router.name, *config.router.baselines),
+            "router_params": {config.router.name: config.router.params}, "costs": config.recorded.costs,
+            "primary": config.router.name}
+
+
 @main.command("evaluate-recorded")
-@click.argument("data_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("data_dir", type=click.Path(file_okay=False, path_type=Path), required=False)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="A recorded run config (pipeline: recorded), read as rgd run reads it: its directory, costs, "
+                   "embedder, consensus, router, baselines and seed; DATA_DIR and the options they decide are "
+                   "then not given. The report is the one rgd run --config FILE logs as evaluation.json.")
 @click.option("--embedder", type=click.Choice(EMBEDDER_KIND_NAMES), default=DEFAULT_EMBEDDER, show_default=True,
               help="The embedder (default: the run config's, as for rgd run; minilm for the MiniLM numbers of "
                    "benchmarks/README.md).")
@@ -76,27 +109,28 @@ def _params(pairs: tuple[str, ...]) -> dict:
               help="With --costs: draw the cost-accuracy plot (cost_accuracy.png) into this directory.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def evaluate_recorded(
-    data_dir, embedder, label_noise, noise_kind, seed, cache_dir, voters, voter_scope, cascal_params, keys_from,
-    costs, plots, output
+    data_dir, config_path, embedder, label_noise, noise_kind, seed, cache_dir, voters, voter_scope, cascal_params,
+    keys_from, costs, plots, output
 ) -> None:
     """Train the product's router, CASCAL and every baseline on DATA_DIR's train split; write the evaluation
     report of the recorded pipeline (rgd run, pipeline: recorded) as JSON, with a "run" block."""
     from rgd.workflow.recorded import embed_with, run_recorded
 
+    if config_path is None and data_dir is None:
+        raise click.UsageError("give DATA_DIR (a recorded-responses directory) or --config FILE (a recorded run "
+                               "config)")
     check_writable(output, "--output")
     cache = cache_dir or embedding_cache_dir()
-    report = run_recorded(  # the library's errors are caught once, by the command group
-        data_dir,
-        embed_with(embedder, cache),
-        label_noise=label_noise,
-        noise_kind=noise_kind,
-        seed=seed,
-        embedder_name=embedder,
-        consensus_params=ConsensusSpec(n_voters=_voters(voters), voter_scope=voter_scope).model_dump(),
-        router_params={"cascal": _params(cascal_params)},
-        keys_from=keys_from,
-        costs=costs,
-    )
+    # the library's errors are caught once, by the command group
+    if config_path is not None:
+        args = _config_arguments(config_path, data_dir)
+        spec = args.pop("embedder")
+        args.update(embed=embed_with(spec.kind, cache, **spec.params), embedder_name=spec.kind)
+    else:
+        args = {"data": data_dir, "embed": embed_with(embedder, cache), "seed": seed, "embedder_name": embedder,
+                "consensus_params": ConsensusSpec(n_voters=_voters(voters), voter_scope=voter_scope).model_dump(),
+                "router_params": {"cascal": _params(cascal_params)}, "costs": costs}
+    report = run_recorded(label_noise=label_noise, noise_kind=noise_kind, keys_from=keys_from, **args)
     output.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(output, json.dumps(report, indent=1))
     click.echo(f"{'router':<14}{'top-1':>8}{'top-3 vote':>12}{'est. top-1':>12}{'est. top-3':>12}")

@@ -18,7 +18,7 @@ import numpy as np
 
 from rgd.data.keys import load_generator_keys
 from rgd.data.recorded import RecordedDataset, load_recorded
-from rgd.errors import DataError
+from rgd.errors import DataError, ParameterError
 from rgd.evaluation.label_noise import corrupt_keys
 from rgd.routers.cost import load_costs
 from rgd.routers.registry import DEFAULT_ROUTER
@@ -34,12 +34,13 @@ ALL_ROUTERS = (DEFAULT_ROUTER, "cascal", "cascal_gt", "knn", "mlp", "best_single
 EmbedFn = Callable[[Sequence[str], Sequence[str]], tuple[np.ndarray, np.ndarray]]
 
 
-def embed_with(kind: str, cache_dir: str | Path | None = None) -> EmbedFn:
-    """An embedding function (train texts, test texts) -> (train, test) for the named embedder."""
+def embed_with(kind: str, cache_dir: str | Path | None = None, **params: Any) -> EmbedFn:
+    """An embedding function (train texts, test texts) -> (train, test) for the named embedder (``params``: its
+    parameters, as in the run config's ``embedder.params``)."""
     from rgd.embedding import fit_and_embed
 
     def run(train_texts: Sequence[str], test_texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        _, train_x, test_x = fit_and_embed(kind, train_texts, test_texts, cache_dir)
+        _, train_x, test_x = fit_and_embed(kind, train_texts, test_texts, cache_dir, **params)
         return train_x, test_x
 
     return run
@@ -58,6 +59,7 @@ def run_recorded(
     embedder_name: str = "",
     keys_from: str | Path | None = None,
     costs: str | Path | Mapping[str, Any] | None = None,
+    primary: str | None = None,
 ) -> dict[str, Any]:
     """Fit every router on the train split, evaluate on the test split; a JSON-able report.
 
@@ -68,7 +70,8 @@ def run_recorded(
     ``costs``: a costs file or ``{model: cost}`` map (:func:`rgd.routers.cost.load_costs`); with it the report
     adds the cost-accuracy curves and calibration of the pipeline's :func:`rgd.workflow.costs.cost_stage`
     (``cost``). The report is the pipeline's evaluation report (:func:`rgd.workflow.evaluate.evaluate_stage`) and
-    a ``run`` block.
+    a ``run`` block. ``primary``: the router the report is of (the run config's ``router.name``); default: the
+    product's router when trained, else CASCAL, else the first.
     """
     if not isinstance(data, RecordedDataset):
         data = load_recorded(data)
@@ -105,9 +108,12 @@ def run_recorded(
     # fit_router hides the answers from label-free routers; the generator's keys stay visible as data
     fitted, t_train = fit_routers(routers, router_params, data_set.training_set, seed=seed)
 
-    # the report the pipeline's evaluate step writes (rgd.workflow.evaluate.evaluate_stage), of the default
-    # router (else CASCAL, else the first), and what only this front knows under "run"
-    primary = next((n for n in (DEFAULT_ROUTER, "cascal") if n in fitted), next(iter(fitted)))
+    # the report the pipeline's evaluate step writes (rgd.workflow.evaluate.evaluate_stage), of the primary
+    # router, and what only this front knows under "run"
+    if primary is None:
+        primary = next((n for n in (DEFAULT_ROUTER, "cascal") if n in fitted), next(iter(fitted)))
+    elif primary not in fitted:
+        raise ParameterError(f"the primary router {primary!r} is not among the trained routers {list(fitted)}")
     test_matrix = EmbeddingMatrix(test_table.question_ids, test_x, embedder_name, embedder_name)
     report = evaluate_stage(RouterSet(fitted, primary), test_table, test_matrix, data_set, test_keys=test_keys,
                             costs=pool_costs, router_params=router_params.get(primary), seed=seed)

@@ -1,7 +1,7 @@
 """`rgd evaluate-recorded` is a front of the recorded pipeline with one report (issue 27): on the same recorded
-pack, with the same routers, costs and defaults, its JSON and the `evaluation.json` that `rgd run` (pipeline:
-recorded) logs in MLflow have the same keys, block by block, and the same accuracies and estimates; the CLI
-adds only its `run` block (its inputs and timings)."""
+pack, with the same routers, costs and defaults (given as options, or as the same run config with --config),
+its JSON and the `evaluation.json` that `rgd run` (pipeline: recorded) logs in MLflow have the same keys, block
+by block, and the same accuracies and estimates; the CLI adds only its `run` block (its inputs and timings)."""
 
 from __future__ import annotations
 
@@ -41,17 +41,26 @@ def reports(tmp_path_factory):
         "registry": {"model_name": MODEL_NAME},
     }))  # every other setting (embedder, seed, consensus) at the run config's default, as for the CLI
     rgd(home, "run", "--config", str(config))
-    out = home / "cli.json"
-    rgd(home, "evaluate-recorded", str(pack), "--costs", str(costs), "--cache-dir", str(home / "cache"),
-        "--output", str(out))
+    fronts = {"options": [str(pack), "--costs", str(costs)], "config": ["--config", str(config)]}
+    cli = {}
+    for front, args in fronts.items():
+        out = home / f"cli_{front}.json"
+        rgd(home, "evaluate-recorded", *args, "--cache-dir", str(home / "cache"), "--output", str(out))
+        cli[front] = json.loads(out.read_text())
     client = mlflow_client(home)
     version = client.search_model_versions(f"name='{MODEL_NAME}'")[0]
     path = client.download_artifacts(version.run_id, "evaluation/evaluation.json", str(home))
-    return json.loads(out.read_text()), json.loads(open(path).read())
+    return cli, json.loads(open(path).read())
 
 
-def test_both_fronts_write_the_same_report_keys(reports):
-    cli, pipeline = reports
+@pytest.fixture(params=["options", "config"])
+def front(request, reports):
+    """(evaluate-recorded's report given options or the run config, the pipeline's evaluation.json)"""
+    return reports[0][request.param], reports[1]
+
+
+def test_both_fronts_write_the_same_report_keys(front):
+    cli, pipeline = front
     assert set(cli) - set(pipeline) == CLI_ONLY and set(pipeline) <= set(cli)
     for key in pipeline:  # block by block, down to every router's, subject's and estimate reading's keys
         assert shape(cli[key]) == shape(pipeline[key]), key
@@ -59,8 +68,8 @@ def test_both_fronts_write_the_same_report_keys(reports):
     assert {"timings_s", "seed", "embedder", "keys_from"} <= set(cli["run"])
 
 
-def test_both_fronts_measure_the_same_routers_alike(reports):
-    cli, pipeline = reports
+def test_both_fronts_measure_the_same_routers_alike(front):
+    cli, pipeline = front
     assert cli["primary"] == pipeline["primary"] == ALL_ROUTERS[0]
     assert cli["test_set_id"] == pipeline["test_set_id"] and cli["run"]["embedder"] == "tfidf"
     for name, r in pipeline["routers"].items():

@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from rgd.cli import main
 from rgd.cli.main import check_writable
 from rgd.data.schema import LETTERS
+from tests.paths import REPO_ROOT
 from tests.rgd.conftest import SHARED_MMLU, needs_mmlu, synthetic_pool, write_recorded
 
 REQUIRED = {"truth_cluster", "cascal", "cascal_gt", "knn", "mlp", "best_single", "random", "majority_all", "oracle"}
@@ -192,3 +193,36 @@ def test_training_questions_without_a_key_are_no_error(tmp_path):
     out = json.loads((tmp_path / "o.json").read_text())
     assert {"truth_cluster", "cascal", "knn", "best_single"} <= set(out["routers"])
     assert all(0.0 <= out["routers"][r]["top1"] <= 1.0 for r in ("truth_cluster", "knn"))
+
+
+def test_a_recorded_run_config_gives_the_pool_routers_and_settings(tmp_path):
+    """--config reads a recorded run config as rgd run does: its router is the report's primary, its baselines
+    are the routers trained, its seed and consensus are used (tests/pipelines/test_recorded_report.py compares
+    the report with the pipeline's)."""
+    rows, preds, _ = synthetic_pool(200, seed=2)
+    data = write_recorded(tmp_path / "p", rows, preds)
+    config = tmp_path / "rec.yaml"
+    config.write_text(json.dumps({"name": "rec", "pipeline": "recorded", "recorded": {"dir": str(data)}, "seed": 3,
+                                  "consensus": {"n_voters": 2}, "router": {"name": "cascal", "params": {"n_nearest": 1},
+                                                                           "baselines": ["best_single"]}}))
+    out = tmp_path / "o.json"
+    res = _run(["--config", str(config), "--cache-dir", str(tmp_path / "c"), "--output", str(out)])
+    assert res.exit_code == 0, res.output
+    report = json.loads(out.read_text())
+    assert report["primary"] == "cascal" and set(report["routers"]) == {"cascal", "best_single", "majority_all", "oracle"}
+    assert report["run"]["seed"] == 3 and len(report["voters"]) == 2 and report["run"]["embedder"] == "tfidf"
+    assert report["router_params"]["cascal"]["n_nearest"] == 1
+
+
+def test_config_and_the_options_it_decides_are_not_given_together(tmp_path):
+    rows, preds, _ = synthetic_pool(60)
+    data = write_recorded(tmp_path / "p", rows, preds)
+    config = tmp_path / "rec.yaml"
+    config.write_text(json.dumps({"name": "rec", "pipeline": "recorded", "recorded": {"dir": str(data)}}))
+    out = ["--output", str(tmp_path / "o.json")]
+    res = _run([str(data), "--config", str(config), "--embedder", "tfidf", "--seed", "0", *out])
+    assert res.exit_code == 2 and "--config decides DATA_DIR, --embedder, --seed" in res.output, res.output
+    res = _run(["--config", str(REPO_ROOT / "configs" / "default.yaml"), *out])
+    assert res.exit_code == 2 and "is a training pipeline config" in res.output, res.output
+    res = _run(out)
+    assert res.exit_code == 2 and "give DATA_DIR" in res.output and not (tmp_path / "o.json").exists()
