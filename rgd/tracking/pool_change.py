@@ -15,6 +15,7 @@ import logging
 from typing import Any, Callable
 
 from rgd.config.aliases import CHAMPION
+from rgd.errors import RGDError
 from rgd.tracking.promotion import (
     POOL_CHANGE_TAGS,
     REMEASURED_CHAMPION_TAG,
@@ -43,7 +44,13 @@ def champion_remeasure(model_name: str, pool: tuple[str, ...] | list[str], measu
     champion = current_champion(model_name, CHAMPION, source.client)
     if champion is None or not is_complete(champion) or pool_of(champion) == tuple(pool):
         return {}, {}
-    remeasure = measure(source.load(str(champion.version)))
+    try:
+        remeasure = measure(source.load(str(champion.version)))
+    except RGDError as exc:  # a champion that cannot be loaded or scored: the gate refuses as it did before
+        log.warning("champion v%s of %s could not be measured again in the new pool: %s", champion.version,
+                    model_name, exc)
+        return {}, {POOL_CHANGE_TAGS["description"]: f"champion v{champion.version} could not be measured again "
+                                                     f"in this pool: {exc}"[:4900]}
     tags = {
         REMEASURED_CHAMPION_TAG: str(champion.version),
         POOL_CHANGE_TAGS["case"]: remeasure.case,

@@ -122,3 +122,16 @@ def test_keys_reading_and_unservable_champion(mlflow_home, bundle_dir):
     v5 = _log(bundle_dir, name, 0.40, "sha256:c", other, tags=gone)
     d5 = _promote(name, v5, "sha256:c")
     assert d5.promoted and "cannot serve" in d5.reason and _aliases(name)["champion"] == v5.version
+
+
+def test_a_champion_that_cannot_be_measured_again_leaves_the_old_refusal(champion):
+    from rgd.errors import ParameterError
+
+    name, v1 = champion
+
+    def broken(bundle):
+        raise ParameterError("no held-out question")
+
+    metrics, tags = champion_remeasure(name, MODELS[:3], broken)
+    assert metrics == {} and "pool_change.champion" not in tags
+    assert f"champion v{v1.version} could not be measured again" in tags["pool_change.description"]
