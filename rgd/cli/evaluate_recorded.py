@@ -112,8 +112,9 @@ def evaluate_recorded(
     data_dir, config_path, embedder, label_noise, noise_kind, seed, cache_dir, voters, voter_scope, cascal_params,
     keys_from, costs, plots, output
 ) -> None:
-    """Train the product's router, CASCAL and every baseline on DATA_DIR's train split; write the evaluation
-    report of the recorded pipeline (rgd run, pipeline: recorded) as JSON, with a "run" block."""
+    """Train routers on a recorded pool's train split (DATA_DIR: the product's router, CASCAL and every
+    baseline; --config FILE: the run config's router and baselines) and write the recorded pipeline's evaluation
+    report (rgd run, pipeline: recorded) as JSON, with a "run" block."""
     from rgd.workflow.recorded import embed_with, run_recorded
 
     if config_path is None and data_dir is None:
