@@ -41,10 +41,12 @@ def spherical_kmeans(
     for _ in range(n_init):
         centers_t = np.ascontiguousarray(_kmeanspp(x, k, w, rng).T)  # (d, k)
         labels = np.zeros(n, dtype=np.intp)
+        converged = False
         for it in range(n_iter):
             sim = x @ centers_t
             new = sim.argmax(axis=1)
             if it and (new == labels).all():
+                converged = True  # sim is then that of the final centres: the objective reuses it
                 break
             labels = new
             onehot.fill(0.0)
@@ -57,7 +59,7 @@ def spherical_kmeans(
                 worst = np.argsort(sim[rows, labels])[: int(empty.sum())]
                 sums[empty] = x[worst]
             centers_t = np.ascontiguousarray(_unit_rows(sums).T)
-        objective = float((w * (x @ centers_t)[rows, labels]).sum())
+        objective = float((w * (sim if converged else x @ centers_t)[rows, labels]).sum())
         if best is None or objective > best[0]:
             best = (objective, np.ascontiguousarray(centers_t.T), labels)
     return best[1], best[2]
@@ -142,10 +144,10 @@ def choose_clusters(
             centers, labels = _agglomerative(x, k, weights)
         else:
             raise ParameterError(f"unknown clustering method {method!r}; use 'kmeans' or 'agglomerative'")
-        used = np.unique(labels[sample])
-        if used.size < 2:
+        in_sample = labels[sample]
+        if in_sample.min() == in_sample.max():  # one cluster among the sampled points: no silhouette
             continue
-        score = silhouette_cosine(dist, labels[sample], k)
+        score = silhouette_cosine(dist, in_sample, k)
         if score > best_score:
             best_score, best_centers = score, centers[np.bincount(labels, minlength=k) > 0]
     return best_centers if best_score >= silhouette_floor else single
