@@ -128,15 +128,18 @@ def choose_clusters(
     The silhouette is computed on at most ``max_silhouette_points`` points, so its cost does not grow with n.
     """
     n = x.shape[0]
-    single = normalize_rows((weights[:, None] * x).sum(axis=0, keepdims=True))
+
+    def single() -> np.ndarray:  # the one weighted centroid, computed only where it is the answer
+        return normalize_rows((weights[:, None] * x).sum(axis=0, keepdims=True))
+
     if n < 2 * k_min or k_max < 2:
-        return single
+        return single()
     if n > max_silhouette_points:
         sample = rng.choice(n, size=max_silhouette_points, replace=False)
     else:
         sample = np.arange(n)
     dist = cosine_distances(x[sample])
-    best_score, best_centers = -np.inf, single
+    best_score, best_centers = -np.inf, None
     for k in range(max(k_min, 2), min(k_max, n // 2) + 1):
         if method == "kmeans":
             centers, labels = spherical_kmeans(x, k, weights, rng=rng)
@@ -150,7 +153,7 @@ def choose_clusters(
         score = silhouette_cosine(dist, in_sample, k)
         if score > best_score:
             best_score, best_centers = score, centers[np.bincount(labels, minlength=k) > 0]
-    return best_centers if best_score >= silhouette_floor else single
+    return best_centers if best_centers is not None and best_score >= silhouette_floor else single()
 
 
 def _agglomerative(x: np.ndarray, k: int, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
