@@ -3,7 +3,8 @@
 Endpoints: ``POST /v1/chat/completions`` (non-streaming, and streaming SSE passed through), ``GET /v1/models``,
 ``/healthz`` (the process is alive: answered from the start, while the router loads in the background),
 ``/readyz`` (a request would succeed: the alias's version is loaded and an upstream it ranks answers) and
-``/metrics`` (Prometheus). The question routed is the last user message. A router version that ranks none
+``/metrics`` (Prometheus) and ``GET /v1/rgd/monitor`` (live label-free monitoring: :mod:`rgd.serving.shadow`;
+``?refresh=true`` recomputes the estimate first). The question routed is the last user message. A router version that ranks none
 of the pool's models is refused; at start, that stops the gateway with an error naming the config's pool, as
 does a model, an alias or a local store the registry does not have (naming that field of the config).
 
@@ -37,6 +38,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rgd.errors import ParameterError
@@ -48,6 +50,7 @@ from rgd.serving.errors import GatewayError, error_body
 from rgd.serving.metrics import GatewayMetrics
 from rgd.serving.ratelimit import RateLimiter
 from rgd.serving.reload import LoadedRouter, Routed, RouterHolder, RouterSource
+from rgd.serving.shadow import Shadow
 from rgd.serving.sse import relay
 from rgd.serving.upstream import OutgoingBody, Upstream, UpstreamFailure, UpstreamReply
 from rgd.serving.voting import Vote, answer_of, decide
@@ -83,6 +86,7 @@ class Gateway:
         self.keys = KeyChecker(config.auth.load_keys() if keys is None else keys)
         self.limiter = RateLimiter(config.rate_limit.requests_per_s, config.rate_limit.burst)
         self.upstreams = {spec.name: Upstream(spec, config.breaker) for spec in config.pool}
+        self.shadow = Shadow(config.monitoring, self.upstreams, self.metrics.registry)
         r = config.routing
         window_s = None if r.batch_window_ms is None else r.batch_window_ms / 1000.0
         self.holder = RouterHolder(source, self.metrics, window_s, r.max_batch, config.registry.poll_interval_s,
@@ -97,6 +101,7 @@ class Gateway:
         """Returns at once, so that liveness is answered while the registry is slow or down: the alias's
         version loads in the background, and /readyz says not ready until it has."""
         self._poller = asyncio.get_running_loop().create_task(self._follow_registry())
+        self.shadow.start()
 
     async def _follow_registry(self) -> None:
         while True:
@@ -128,6 +133,7 @@ class Gateway:
     async def stop(self) -> None:
         if self._poller is not None:
             self._poller.cancel()
+        await self.shadow.stop()
         if self.holder.current is not None:
             self.holder.current.close()
         for up in self.upstreams.values():
@@ -346,6 +352,7 @@ class Gateway:
         self.metrics.routing.observe(time.perf_counter() - t)
         if routed.out_of_distribution:
             self.metrics.out_of_distribution.inc()
+        self.shadow.seen(router.version, router.models, routed.cluster, routed.out_of_distribution, k)
         if self.config.server.log_prompts:
             access_log.info("route %s: %r -> %s", mode, question, ranking)
         extra: dict[str, Any] = {"cost_weight": cost_weight, **({"warning": routed.warning} if routed.warning else {})}
@@ -369,7 +376,9 @@ class Gateway:
         if reply.status >= 300:
             return self._passed_through(model, reply.body, reply.status, headers, reply.content_type)
         self.metrics.child(self.metrics.chosen, model, mode).inc()
-        return Response(with_field(reply.body, reply.json(), "rgd", info), 200, headers=headers, media_type=_JSON)
+        launch = self.shadow.sample(ranking, model, body, reply, question, routed.cluster) if k == 1 else None
+        return Response(with_field(reply.body, reply.json(), "rgd", info), 200, headers=headers, media_type=_JSON,
+                        background=None if launch is None else BackgroundTask(launch))
 
     def _passed_through(self, model: str, body: bytes, status: int, headers: dict[str, str],
                         content_type: str | None) -> Response:
@@ -547,6 +556,13 @@ def create_app(config: GatewayConfig, source: RouterSource, keys: list[str] | No
     async def models(request: Request):
         gw.client_of(request)
         return JSONResponse(gw.models_list())
+
+    @app.get("/v1/rgd/monitor")
+    async def monitor(request: Request, refresh: bool = False):
+        gw.client_of(request)
+        if refresh:
+            await gw.shadow.refresh()
+        return Response(_dumps(gw.shadow.report()), media_type=_JSON)
 
     @app.get("/healthz")
     async def healthz():

@@ -12,6 +12,9 @@ A YAML file with these sections (``configs/serve/gateway.yaml`` is a documented 
     routing:    public_model (the model id clients send), max_k, batch_window_ms, max_batch, prompt_cache_size,
                 embedder_threads, embedder_precision
     server:     host, port, max_body_bytes, log_prompts
+    monitoring: share (default 0.02: 2% of top-1 requests shadowed; 0 turns it off), shadow_models, seed,
+                max_per_s, max_concurrency, budget_calls, budget_period_s, timeout_s, window, min_requests,
+                refresh_s (live label-free monitoring: :mod:`rgd.serving.monitor`, :mod:`rgd.serving.shadow`)
 
 Every section forbids unknown fields, so a typo fails with the field's path, and types are strict, as in run
 configs. Secrets are never in the file: only the *names* of the environment variables that hold them; a
@@ -178,6 +181,31 @@ class ServerSpec(_Strict):
     log_prompts: bool = Field(False, description="log the routed question text (off: never in logs)")
 
 
+class MonitoringSpec(_Strict):
+    share: float = Field(0.02, ge=0, le=1, description="share of top-1 requests also sent, in shadow once the "
+                         "user's reply is on its way, to the models ranked after the one that answered; 0: off")
+    shadow_models: int = Field(2, ge=1, description="k: how many of the models ranked after the one that answered "
+                               "get the shadow copy (those whose circuit is closed)")
+    seed: int = Field(0, description="seeds which requests are sampled")
+    max_per_s: float = Field(5.0, gt=0, description="most requests shadowed per second (a token bucket); a sampled "
+                             "request past it is skipped and counted")
+    max_concurrency: int = Field(8, ge=1, description="most shadow calls in flight; a sampled request that would "
+                                 "pass it is skipped and counted")
+    budget_calls: int = Field(100_000, ge=0, description="most shadow calls per budget period")
+    budget_period_s: float | None = Field(86_400.0, gt=0, description="the budget's period (default a day); "
+                                          "null: budget_calls over the process's life")
+    timeout_s: float = Field(30.0, gt=0, description="a shadow call's timeout (the upstream's timeout_s if smaller)")
+    window: int = Field(2000, ge=10, description="the last shadowed requests the estimate reads")
+    min_requests: int = Field(30, ge=1, description="shadowed requests before the truth estimate (EM) replaces "
+                              "the majority vote as the estimated accuracy")
+    refresh_s: float = Field(30.0, gt=0, description="how often the estimate is recomputed (in a process of its "
+                             "own) when new shadow answers came in")
+
+    @property
+    def enabled(self) -> bool:
+        return self.share > 0 and self.budget_calls > 0
+
+
 class GatewayConfig(_Strict):
     registry: RegistrySpec = RegistrySpec()
     pool: list[UpstreamSpec] = Field(min_length=1)
@@ -186,6 +214,7 @@ class GatewayConfig(_Strict):
     breaker: BreakerSpec = BreakerSpec()
     routing: RoutingSpec = RoutingSpec()
     server: ServerSpec = ServerSpec()
+    monitoring: MonitoringSpec = MonitoringSpec()
 
     @field_validator("pool")
     @classmethod

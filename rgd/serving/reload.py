@@ -36,13 +36,15 @@ class Routed(NamedTuple):
     """What :meth:`LoadedRouter.rank` says of one question: every pool model the router knows, best first; the
     warning of a question it knows nothing about (:func:`rgd.routers.bundle.query_warnings`); whether it is
     out of distribution and its training similarity (:meth:`RouterBundle.out_of_distribution`; both None for
-    a bundle without coverage) and the note of a flagged one (:meth:`RouterBundle.ood_notes`)."""
+    a bundle without coverage) and the note of a flagged one (:meth:`RouterBundle.ood_notes`); its skill cluster
+    (:func:`rgd.routers.skill_clusters.skill_clusters`: what live monitoring reports per cluster)."""
 
     models: list[str]
     warning: str | None = None
     out_of_distribution: bool | None = None
     similarity: float | None = None
     note: str | None = None
+    cluster: int = 0
 
 
 class RouterSource(Protocol):
@@ -146,6 +148,7 @@ class LoadedRouter:
         """Per question: the router's scores, its correctness scores (the cost policy's input,
         :meth:`RouterBundle.score`) and what :class:`Routed` says of it besides the ranking."""
         from rgd.routers.bundle import query_warnings
+        from rgd.routers.skill_clusters import skill_clusters
 
         unique = list(dict.fromkeys(texts))  # the same question twice in a batch is embedded once
         if len(unique) < len(texts):
@@ -155,8 +158,9 @@ class LoadedRouter:
         scored = self.bundle.score(x)
         ood = self.bundle.out_of_distribution(x)
         known = self.bundle.coverage is not None
-        said = [Routed([], warning, bool(flag) if known else None, float(sim) if known else None, note)
-                for warning, flag, sim, note in zip(query_warnings(x), *ood, self.bundle.ood_notes(ood))]
+        said = [Routed([], warning, bool(flag) if known else None, float(sim) if known else None, note, cluster)
+                for warning, flag, sim, note, cluster in zip(query_warnings(x), *ood, self.bundle.ood_notes(ood),
+                                                             skill_clusters(self.bundle.router, x).tolist())]
         return list(zip(scored.scores, scored.correctness, said))
 
     async def rank(self, text: str, cost_weight: float = 0.0) -> Routed:

@@ -1,0 +1,230 @@
+"""Live label-free monitoring: what the shadowed requests say of the routed choice, per skill cluster.
+
+The gateway counts every routed request in its skill cluster (:func:`rgd.routers.skill_clusters.skill_clusters`)
+and whether it was out of distribution (:meth:`rgd.routers.bundle.RouterBundle.out_of_distribution`). A sampled
+share of the top-1 requests is also answered, in shadow, by the next models of the ranking
+(:mod:`rgd.serving.shadow`); each such request becomes an :class:`Observation`: per model that answered, the
+option it chose. No text is kept: a multiple-choice answer is its option letter (the product's extraction,
+:func:`rgd.serving.voting.answer_of`), a free-text answer is compared normalised (:func:`answer_key`) and only
+which answers were equal is kept.
+
+From the last ``window`` observations :func:`estimate` gives, per cluster and for all of them:
+
+- ``agreement``: the share of shadow answers equal to the routed model's (the routed model unanswered: none);
+- ``majority_agreement``: the share of requests where the routed answer is the strict plurality of all answers;
+- ``estimated_accuracy``: the estimated probability that the routed answer is right. With at least
+  ``min_requests`` observations it is the training's label-free estimate (:func:`rgd.truth.estimate_truth_restarts`
+  on the (models x requests) answer matrix, the clusters as its groups, each voter an ability per cluster): the
+  mean posterior of the routed model's option. It is fitted with the one-coin model (:data:`TRUTH_MODEL`: ability
+  only), not training's item-response model: a shadowed request has only k + 1 answers, too few to fit its own
+  difficulty, and measured on simulated answers (tests/rgd/serving/test_monitor_estimate.py's pool: routed model
+  right 87% of the time, two shadows 60%) the item-response fit put the routed choice at 0.97, the one-coin fit
+  at 0.88. Below that, or when the estimate cannot be made, ``majority_agreement`` stands in; ``estimator`` says
+  which (``truth`` or ``majority``).
+
+:class:`MonitorState` is one router version's: the clusters of another version mean other things, so a swap starts
+a new state. It is used from the event loop only; :func:`estimate` runs in another process, on a copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from rgd.data.schema import LETTERS
+from rgd.errors import RGDError
+from rgd.serving.voting import n_options as options_of
+from rgd.serving.voting import reply_text
+
+log = logging.getLogger(__name__)
+
+_WORDS = re.compile(r"\w+")
+#: estimators of the routed choice's accuracy, best first
+TRUTH, MAJORITY = "truth", "majority"
+#: the truth estimate's voter model on shadowed requests (see the module's docstring)
+TRUTH_MODEL = "onecoin"
+
+
+def answer_key(text: str | None, question_options: int) -> str | None:
+    """What a reply answers: its option letter for a multiple-choice question (``question_options`` < 26: the
+    question lists its options), else its words lower-cased and joined by one space; None for no answer."""
+    from rgd.llm.extraction import extract_choice
+
+    if question_options < len(LETTERS):
+        return extract_choice(text, question_options)
+    if not text:
+        return None
+    words = _WORDS.findall(text.lower())
+    return " ".join(words) if words else None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One shadowed request: its cluster, the number of options, and per model (index into the state's models)
+    the option it chose (-1: no answer); ``routed`` is the model that answered the user (index)."""
+
+    cluster: int
+    n_options: int
+    routed: int
+    choices: tuple[tuple[int, int], ...]
+
+
+def observation(cluster: int, question: str, models: Sequence[str], routed: str,
+                replies: dict[str, dict[str, Any] | None]) -> Observation:
+    """The :class:`Observation` of one request from its replies' JSON bodies (None: the call failed); the question
+    and the replies' text are read here and not kept."""
+    n = options_of(question)
+    keys = {m: (answer_key(reply_text(body), n) if body is not None else None) for m, body in replies.items()}
+    if n < len(LETTERS):
+        index = {k: LETTERS.index(k) for k in keys.values() if k is not None}
+        n_opts = n
+    else:  # free text: the distinct answers are the options, the routed one first
+        distinct = list(dict.fromkeys([keys.get(routed)] + list(keys.values())))
+        index = {k: i for i, k in enumerate([d for d in distinct if d is not None])}
+        n_opts = max(2, len(index))
+    position = {m: i for i, m in enumerate(models)}
+    choices = tuple((position[m], index[k] if k is not None else -1) for m, k in keys.items() if m in position)
+    return Observation(cluster, n_opts, position[routed], choices)
+
+
+@dataclass
+class ClusterEstimate:
+    cluster: int
+    shadowed: int
+    agreement: float | None
+    majority_agreement: float | None
+    estimated_accuracy: float | None
+
+
+@dataclass
+class Estimate:
+    """What :func:`estimate` found on a window of observations (``clusters``: per cluster with any)."""
+
+    estimator: str
+    shadowed: int
+    overall: ClusterEstimate
+    clusters: dict[int, ClusterEstimate]
+    computed_at: float = field(default_factory=time.time)
+    error: str | None = None
+
+
+def _rates(obs: list[Observation]) -> tuple[np.ndarray, np.ndarray]:
+    """Per observation: the share of the other answers equal to the routed one (NaN without any), and whether the
+    routed answer is the strict plurality."""
+    agree = np.full(len(obs), np.nan)
+    major = np.zeros(len(obs))
+    for i, o in enumerate(obs):
+        mine = dict(o.choices).get(o.routed, -1)
+        others = [c for m, c in o.choices if m != o.routed and c >= 0]
+        if mine >= 0 and others:
+            agree[i] = sum(c == mine for c in others) / len(others)
+        elif others:
+            agree[i] = 0.0
+        if mine >= 0:
+            counts: dict[int, int] = {}
+            for _, c in o.choices:
+                if c >= 0:
+                    counts[c] = counts.get(c, 0) + 1
+            major[i] = float(counts[mine] > max((v for k, v in counts.items() if k != mine), default=0))
+    return agree, major
+
+
+def _truth_accuracy(obs: list[Observation], n_models: int, seed: int) -> np.ndarray:
+    """Per observation: the posterior of the routed model's option under the label-free truth estimate."""
+    from rgd.truth import estimate_truth_restarts
+
+    choices = np.full((n_models, len(obs)), -1, dtype=np.int64)
+    for q, o in enumerate(obs):
+        for m, c in o.choices:
+            choices[m, q] = c
+    n_options = np.array([o.n_options for o in obs], dtype=np.int64)
+    clusters = np.array([o.cluster for o in obs], dtype=np.int64)
+    answered = (choices >= 0).any(axis=1)
+    rows = np.flatnonzero(answered)  # voters that never answered carry nothing
+    est = estimate_truth_restarts(choices[rows], n_options, subjects=clusters, seed=seed, model=TRUTH_MODEL)
+    routed = np.array([dict(o.choices).get(o.routed, -1) for o in obs])
+    p = np.take_along_axis(est.posterior, np.maximum(routed, 0)[:, None], axis=1)[:, 0]
+    return np.where(routed >= 0, p, 0.0)
+
+
+def estimate(obs: list[Observation], n_models: int, min_requests: int, seed: int = 0) -> Estimate:
+    """Per cluster and overall: agreement, majority agreement and the routed choice's estimated accuracy (see the
+    module's docstring). Pure: runs in the estimate's process."""
+    agree, major = _rates(obs)
+    accuracy, estimator, error = major, MAJORITY, None
+    if len(obs) >= min_requests:
+        try:
+            accuracy, estimator = _truth_accuracy(obs, n_models, seed), TRUTH
+        except (RGDError, ValueError, FloatingPointError) as exc:  # too few voters, degenerate votes
+            error = f"{type(exc).__name__}: {exc}"
+            log.info("monitoring: the truth estimate could not be made (%s); the majority stands in", error)
+    clusters = np.array([o.cluster for o in obs], dtype=np.int64)
+
+    def summary(cluster: int, mask: np.ndarray) -> ClusterEstimate:
+        n = int(mask.sum())
+        a = agree[mask]
+        a = a[~np.isnan(a)]
+        return ClusterEstimate(cluster, n, float(a.mean()) if len(a) else None,
+                               float(major[mask].mean()) if n else None, float(accuracy[mask].mean()) if n else None)
+
+    return Estimate(estimator, len(obs), summary(-1, np.ones(len(obs), dtype=bool)),
+                    {int(c): summary(int(c), clusters == c) for c in np.unique(clusters)}, error=error)
+
+
+class MonitorState:
+    """One router version's counts and observations (event loop only)."""
+
+    def __init__(self, version: str, models: Sequence[str], window: int) -> None:
+        self.version = version
+        self.models = tuple(models)
+        self.started = time.time()
+        self.requests: dict[int, int] = {}
+        self.ood: dict[int, int] = {}
+        self.coverage = False  # whether any request said whether it was out of distribution
+        self.observations: deque[Observation] = deque(maxlen=window)
+        self.shadowed: dict[int, int] = {}  # over the state's life (the window keeps the last ones)
+        self.added = 0  # observations ever added: the estimate is stale when it read fewer
+        self.last: Estimate | None = None
+        self.last_added = 0
+
+    def count(self, cluster: int, out_of_distribution: bool | None) -> None:
+        self.requests[cluster] = self.requests.get(cluster, 0) + 1
+        if out_of_distribution is not None:
+            self.coverage = True
+            if out_of_distribution:
+                self.ood[cluster] = self.ood.get(cluster, 0) + 1
+
+    def add(self, obs: Observation) -> None:
+        self.observations.append(obs)
+        self.shadowed[obs.cluster] = self.shadowed.get(obs.cluster, 0) + 1
+        self.added += 1
+
+    @property
+    def stale(self) -> bool:
+        return self.added != self.last_added
+
+    def ood_share(self, cluster: int | None = None) -> float | None:
+        if not self.coverage:
+            return None
+        n = sum(self.requests.values()) if cluster is None else self.requests.get(cluster, 0)
+        k = sum(self.ood.values()) if cluster is None else self.ood.get(cluster, 0)
+        return k / n if n else None
+
+    def cluster_rows(self) -> list[dict[str, Any]]:
+        """Per cluster that has seen a request: its counts and the last estimate's figures."""
+        found = self.last.clusters if self.last is not None else {}
+        rows = []
+        for c in sorted(set(self.requests) | set(self.shadowed)):
+            e = found.get(c)
+            rows.append({"cluster": str(c), "requests": self.requests.get(c, 0),
+                         "out_of_distribution_share": self.ood_share(c), "shadowed": self.shadowed.get(c, 0),
+                         "agreement": e.agreement if e else None,
+                         "majority_agreement": e.majority_agreement if e else None,
+                         "estimated_accuracy": e.estimated_accuracy if e else None})
+        return rows

@@ -1,0 +1,277 @@
+"""Shadow calls for live monitoring: a sampled share of top-1 requests also goes to the next models of the ranking.
+
+On the request path the gateway only counts (:meth:`Shadow.seen`: the request's skill cluster and whether it was out
+of distribution) and draws whether a top-1 request is sampled (:meth:`Shadow.sample`: a seeded draw, then the
+bounds). A sampled request gets a launcher that the response runs once it is sent (a Starlette background task);
+the launcher only schedules the shadow task, so neither the reply nor the next request on the connection waits for
+it. The shadow task sends the request's body to the ``shadow_models`` models ranked after the one that answered
+(those whose circuit is closed; their breakers are left alone), reads the answers, and adds one
+:class:`~rgd.serving.monitor.Observation` to the served version's :class:`~rgd.serving.monitor.MonitorState`.
+
+Bounds: at most ``max_per_s`` requests shadowed a second (a token bucket), ``max_concurrency`` shadow calls in
+flight and ``budget_calls`` calls per ``budget_period_s``; a sampled request that would pass one is skipped, and
+counted (``rgd_gateway_shadow_skipped_total{reason}``). A shadow call's failure (timeout, 5xx, refused
+connection, anything raised) is counted (``rgd_gateway_shadow_calls_total{result}``), never raised. Streams and
+consensus requests are counted per cluster but not shadowed (a consensus request already has its votes).
+
+The estimate (:func:`rgd.serving.monitor.estimate`) is refreshed every ``refresh_s`` when new observations came in,
+and on demand (``GET /v1/rgd/monitor?refresh=true``), in a process of its own (one worker, started on the first refresh): the
+truth estimate on a full window (2,000 requests in 50 clusters) is about a second of NumPy on small arrays, which
+on a thread would hold the GIL the event loop needs. The per-cluster figures are served as
+Prometheus gauges (``rgd_gateway_monitor_*{cluster}``) and as JSON (:meth:`Shadow.report`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import time
+from typing import Any, Awaitable, Callable, Iterator, Sequence
+
+from prometheus_client import Counter
+from prometheus_client.core import GaugeMetricFamily
+
+from rgd.serving.breaker import CLOSED
+from rgd.serving.config import MonitoringSpec
+from rgd.serving.monitor import MonitorState, estimate, observation
+from rgd.serving.ratelimit import TokenBucket
+from rgd.serving.upstream import OutgoingBody, Upstream, UpstreamFailure, UpstreamReply
+
+log = logging.getLogger(__name__)
+
+
+class Shadow:
+    """The gateway's live monitoring: counts, sampling, bounded shadow calls, the estimate and its report."""
+
+    def __init__(self, spec: MonitoringSpec, upstreams: dict[str, Upstream], registry,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.spec = spec
+        self.upstreams = upstreams
+        self.clock = clock
+        self.rng = random.Random(spec.seed)
+        self.bucket = TokenBucket(spec.max_per_s, max(1, math.ceil(spec.max_per_s)), clock)
+        self.state: MonitorState | None = None
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.budget_used = 0
+        self.budget_since = clock()
+        self.user_calls = 0
+        self.shadow_calls = 0
+        self.shadowed = 0
+        self.skips: dict[str, int] = {}
+        self.tasks: set[asyncio.Task] = set()
+        self._refresher: asyncio.Task | None = None
+        self._pool = None  # the estimate's process (a ProcessPoolExecutor of one worker), started when first needed
+        self._lock = asyncio.Lock()
+        self.calls = Counter("rgd_gateway_shadow_calls", "Shadow calls of live monitoring, by model and result (ok, "
+                             "4xx, timeout, 5xx, connect, dropped, bad_response, error)", ["model", "result"],
+                             registry=registry)
+        self.requests = Counter("rgd_gateway_shadow_requests", "Requests shadowed (sampled and within the bounds)",
+                                registry=registry)
+        self.skipped = Counter("rgd_gateway_shadow_skipped", "Sampled requests not shadowed, by the bound that "
+                               "stopped them (rate, concurrency, budget, no_model)", ["reason"], registry=registry)
+        self._skip = {r: self.skipped.labels(reason=r) for r in ("rate", "concurrency", "budget", "no_model")}
+        registry.register(_Gauges(self))
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        if self.spec.enabled:
+            self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever())
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._refresher, *self.tasks) if t is not None]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    # ------------------------------------------------------------------ the request path
+    def seen(self, version: str, models: Sequence[str], cluster: int, out_of_distribution: bool | None,
+             calls: int) -> None:
+        """Count one routed request (``calls``: the upstream calls its mode makes) in its cluster."""
+        state = self.state
+        if state is None or state.version != version:
+            state = self.state = MonitorState(version, models, self.spec.window)
+        state.count(cluster, out_of_distribution)
+        self.user_calls += calls
+
+    def sample(self, ranking: list[str], model: str, body: OutgoingBody, reply: UpstreamReply, question: str,
+               cluster: int) -> Callable[[], Awaitable[None]] | None:
+        """Whether this answered top-1 request is shadowed: None, or the launcher its response runs once sent."""
+        spec = self.spec
+        if not spec.enabled or self.rng.random() >= spec.share:
+            return None
+        after = ranking[ranking.index(model) + 1:] if model in ranking else []
+        targets = [m for m in after if self.upstreams[m].breaker.state == CLOSED][: spec.shadow_models]
+        if not targets:
+            return self._skipped("no_model")
+        if self.in_flight + len(targets) > spec.max_concurrency:
+            return self._skipped("concurrency")
+        if spec.budget_period_s is not None and self.clock() - self.budget_since >= spec.budget_period_s:
+            self.budget_used, self.budget_since = 0, self.clock()
+        if self.budget_used + len(targets) > spec.budget_calls:
+            return self._skipped("budget")
+        if self.bucket.take() > 0:
+            return self._skipped("rate")
+        self.in_flight += len(targets)
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        self.budget_used += len(targets)
+        self.requests.inc()
+        self.shadowed += 1
+        state = self.state
+
+        async def launch() -> None:
+            task = asyncio.get_running_loop().create_task(
+                self._shadow(state, cluster, question, model, reply, targets, body))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+        return launch
+
+    def _skipped(self, reason: str) -> None:
+        self._skip[reason].inc()
+        self.skips[reason] = self.skips.get(reason, 0) + 1
+        return None
+
+    # ------------------------------------------------------------------ off the request path
+    async def _shadow(self, state: MonitorState | None, cluster: int, question: str, model: str,
+                      reply: UpstreamReply, targets: list[str], body: OutgoingBody) -> None:
+        try:
+            answers = await asyncio.gather(*(self._call(m, body) for m in targets))
+            if state is not None:
+                replies = {model: reply.json(), **dict(zip(targets, answers))}
+                state.add(observation(cluster, question, state.models, model, replies))
+        except Exception:  # noqa: BLE001 - monitoring never fails anything; counted in the calls' results
+            log.exception("monitoring: a shadowed request could not be recorded")
+
+    async def _call(self, model: str, body: OutgoingBody) -> dict[str, Any] | None:
+        up = self.upstreams[model]
+        result, doc = "error", None
+        try:
+            reply = await asyncio.wait_for(up.chat(body), min(self.spec.timeout_s, up.spec.timeout_s))
+            if reply.status < 300:
+                result, doc = "ok", reply.json()
+            else:
+                result = "4xx"
+        except UpstreamFailure as f:
+            result = f.kind
+        except asyncio.TimeoutError:
+            result = "timeout"
+        except Exception:  # noqa: BLE001 - counted, never raised
+            log.debug("monitoring: shadow call to %s failed", model, exc_info=True)
+        finally:
+            self.in_flight -= 1
+            self.shadow_calls += 1
+            self.calls.labels(model=model, result=result).inc()
+        return doc
+
+    # ------------------------------------------------------------------ the estimate
+    def _executor(self):
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn, not fork: the gateway's process has threads (the router's, aiohttp's) a fork would copy mid-step
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    async def refresh(self) -> None:
+        """Recompute the served version's estimate (in the estimate's process) if new observations came in; a
+        failure is logged and the last estimate kept."""
+        async with self._lock:
+            state = self.state
+            if state is None or not state.stale:
+                return
+            added, window = state.added, list(state.observations)
+            try:
+                found = await asyncio.get_running_loop().run_in_executor(
+                    self._executor(), estimate, window, len(state.models), self.spec.min_requests, self.spec.seed)
+            except Exception:  # noqa: BLE001 - a broken worker is replaced at the next refresh
+                log.exception("monitoring: the estimate could not be computed; the last one is kept")
+                if self._pool is not None:
+                    self._pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = None
+                return
+            state.last, state.last_added = found, added
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.spec.refresh_s)
+            try:
+                await self.refresh()
+            except Exception:  # noqa: BLE001 - the monitor keeps running; logged
+                log.exception("monitoring: the estimate could not be refreshed")
+
+    def report(self) -> dict[str, Any]:
+        """``GET /v1/rgd/monitor``'s body: the config's bounds, the shadow calls, and per cluster the counts and
+        the last estimate."""
+        spec, state = self.spec, self.state
+        total = self.user_calls + self.shadow_calls
+        budget_left = max(0, spec.budget_calls - self.budget_used)
+        body: dict[str, Any] = {
+            "enabled": spec.enabled,
+            "config": spec.model_dump(),
+            "router_version": state.version if state else None,
+            "since": state.started if state else None,
+            "requests": sum(state.requests.values()) if state else 0,
+            "out_of_distribution_share": state.ood_share() if state else None,
+            "shadow": {"requests": self.shadowed, "calls": self.shadow_calls,
+                       "in_flight": self.in_flight, "peak_in_flight": self.peak_in_flight,
+                       "budget_left": budget_left,
+                       "share_of_upstream_calls": self.shadow_calls / total if total else 0.0,
+                       "skipped": {r: self.skips.get(r, 0) for r in self._skip}},
+            "estimate": None, "clusters": state.cluster_rows() if state else [],
+        }
+        last = state.last if state else None
+        if last is not None:
+            o = last.overall
+            body["estimate"] = {"estimator": last.estimator, "shadowed_requests": last.shadowed,
+                                "computed_at": last.computed_at, "agreement": o.agreement,
+                                "majority_agreement": o.majority_agreement,
+                                "estimated_accuracy": o.estimated_accuracy, "error": last.error,
+                                "stale": state.stale}
+        return body
+
+
+class _Gauges:
+    """The per-cluster figures as Prometheus gauges, read from the monitor's state at each scrape."""
+
+    _FIGURES = (
+        ("requests", "Routed requests of the served version, per skill cluster"),
+        ("out_of_distribution_share", "Share of the served version's requests far from every training question"),
+        ("shadowed", "Requests shadowed for live monitoring, per skill cluster"),
+        ("agreement", "Share of shadow answers equal to the routed model's (last estimate)"),
+        ("majority_agreement", "Share of shadowed requests where the routed answer is the strict plurality"),
+        ("estimated_accuracy", "Label-free estimated accuracy of the routed choice (last estimate)"),
+    )
+
+    def __init__(self, shadow: Shadow) -> None:
+        self.shadow = shadow
+
+    def describe(self) -> list:
+        return []  # collected at each scrape: no fixed description (the registry then never calls collect early)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        state = self.shadow.state
+        rows = state.cluster_rows() if state is not None else []
+        for name, doc in self._FIGURES:
+            family = GaugeMetricFamily(f"rgd_gateway_monitor_{name}", doc, labels=["cluster"])
+            for row in rows:
+                if row[name] is not None:
+                    family.add_metric([row["cluster"]], float(row[name]))
+            yield family
+        s = self.shadow
+        total = s.user_calls + s.shadow_calls
+        yield GaugeMetricFamily("rgd_gateway_monitor_shadow_share", "Shadow calls over all upstream calls",
+                                value=s.shadow_calls / total if total else 0.0)
+        last = state.last if state is not None else None
+        family = GaugeMetricFamily("rgd_gateway_monitor_estimated_accuracy_overall", "Label-free estimated "
+                                   "accuracy of the routed choice over every shadowed request (last estimate)",
+                                   labels=["estimator"])
+        if last is not None and last.overall.estimated_accuracy is not None:
+            family.add_metric([last.estimator], last.overall.estimated_accuracy)
+        yield family

@@ -1,0 +1,68 @@
+"""The monitor's label-free estimate on its own (rgd.serving.monitor): answers read as the product reads them, and
+the routed choice's estimated accuracy per cluster against the accuracy the simulated answers actually had."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rgd.serving.monitor import MAJORITY, TRUTH, Observation, estimate, observation
+
+MODELS = ("routed-a", "routed-b", "s1", "s2", "s3", "s4")
+
+
+def _reply(text: str) -> dict:
+    return {"choices": [{"message": {"content": text}}]}
+
+
+def test_an_observation_keeps_the_option_letters_of_a_multiple_choice_question():
+    question = "Which one?\nA. x\nB. y\nC. z\nD. w"
+    obs = observation(3, question, MODELS, "routed-a", {"routed-a": _reply("The answer is (C)."),
+                                                        "s1": _reply("Answer: C"), "s2": _reply("no idea"),
+                                                        "s3": None})
+    assert obs == Observation(3, 4, 0, ((0, 2), (2, 2), (3, -1), (4, -1)))
+
+
+def test_free_text_answers_are_compared_normalised():
+    obs = observation(0, "What is the capital of France?", MODELS, "s1",
+                      {"s1": _reply("Paris."), "s2": _reply("  paris "), "s3": _reply("Lyon"), "s4": _reply("")})
+    assert obs.choices == ((2, 0), (3, 0), (4, 1), (5, -1)) and obs.n_options == 2 and obs.routed == 2
+
+
+def _simulate(rng, n: int, cluster: int, routed: int, p_routed: float, p_shadow: float):
+    """n observations: the routed model right with p_routed, two random shadow models with p_shadow; the wrong
+    answers uniform over the other three options. Returns them and how often the routed model was right."""
+    obs, right = [], 0
+    for _ in range(n):
+        truth = int(rng.integers(4))
+        voters = [(routed, p_routed)] + [(int(m), p_shadow) for m in rng.choice([2, 3, 4, 5], 2, replace=False)]
+        choices = []
+        for m, p in voters:
+            c = truth if rng.random() < p else int((truth + rng.integers(1, 4)) % 4)
+            choices.append((m, c))
+        right += choices[0][1] == truth
+        obs.append(Observation(cluster, 4, routed, tuple(choices)))
+    return obs, right / n
+
+
+def test_the_truth_estimate_follows_the_routed_choices_real_accuracy_per_cluster():
+    rng = np.random.default_rng(0)
+    good, good_acc = _simulate(rng, 300, 0, 0, 0.85, 0.6)
+    bad, bad_acc = _simulate(rng, 300, 1, 1, 0.35, 0.6)
+    found = estimate(good + bad, len(MODELS), min_requests=50)
+    assert found.estimator == TRUTH and found.error is None and found.shadowed == 600
+    assert found.clusters[0].estimated_accuracy == pytest.approx(good_acc, abs=0.08)
+    assert found.clusters[1].estimated_accuracy == pytest.approx(bad_acc, abs=0.12)
+    assert found.overall.estimated_accuracy == pytest.approx((good_acc + bad_acc) / 2, abs=0.08)
+    assert found.clusters[0].agreement > found.clusters[1].agreement
+
+
+def test_below_min_requests_the_majority_stands_in():
+    rng = np.random.default_rng(1)
+    obs, _ = _simulate(rng, 20, 0, 0, 0.9, 0.9)
+    found = estimate(obs, len(MODELS), min_requests=50)
+    assert found.estimator == MAJORITY
+    assert found.overall.estimated_accuracy == found.overall.majority_agreement
+    one = [Observation(0, 4, 0, ((0, 1), (2, 1), (3, 2)))]  # the routed answer shared by one of the two others
+    found = estimate(one, len(MODELS), min_requests=50)
+    assert found.overall.agreement == 0.5 and found.overall.majority_agreement == 1.0
