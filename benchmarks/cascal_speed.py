@@ -1,7 +1,7 @@
 """Router training and routing speed on 2 CPU cores, and peak memory at 100,000 questions.
 
     python benchmarks/cascal_speed.py [--router truth_cluster|cascal] [--data ../shared/data/mmlu_pro] [--large 100000]
-        [--reference DIR] [--output FILE]
+        [--reference DIR] [--profile N] [--output FILE]
 
 The fit time includes everything the router does from the pool's answers (truth_cluster: its truth estimate
 and its label-free choice of routing level; cascal: given the consensus).
@@ -16,6 +16,8 @@ and its label-free choice of routing level; cascal: given the consensus).
    ``infer_router`` on the same split, embeddings and consensus scores, in their file formats (written to a
    temporary folder first), interleaved with ours run for run: training and routing ratios from one run.
    Everything runs on one BLAS/OpenMP thread (theirs and ours alike).
+4. ``--profile N`` (with ``--reference``): one more fit of ours under cProfile (CPU clock), its N functions of
+   largest cumulative time in the report (``profile``: seconds and share of the fit).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import contextlib
 import io
 import json
 import multiprocessing as mp
+import os
 import resource
 import sys
 import tempfile
@@ -104,7 +107,22 @@ def _timed(times: dict[str, list[float]], what: str, call):
     return out
 
 
-def side_by_side(ref_dir: Path, data_dir: Path, cache: Path, name: str, repeat: int) -> dict:
+def _profile(fit, top: int) -> list[dict]:
+    """``fit()`` under cProfile with the process CPU clock: its ``top`` functions by cumulative time."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile(time.process_time)
+    prof.runcall(fit)
+    stats = pstats.Stats(prof).stats
+    total = max(ct for (_, _, _, ct, _) in stats.values())
+    rows = sorted(((ct, tt, nc, f"{Path(file).name}:{line}({fn})") for (file, line, fn), (_, nc, tt, ct, _)
+                   in stats.items()), reverse=True)[:top]
+    return [{"function": f, "calls": nc, "cum_s": round(ct, 4), "own_s": round(tt, 4), "share": round(ct / total, 3)}
+            for ct, tt, nc, f in rows]
+
+
+def side_by_side(ref_dir: Path, data_dir: Path, cache: Path, name: str, repeat: int, profile: int = 0) -> dict:
     """Ours and the authors' CASCAL trained and routing alternately on the MMLU-Pro split, one thread each."""
     sys.path[:0] = [str(ref_dir), str(ref_dir / "CASCAL")]
     from infer import infer_router  # the authors' code (``--reference``)
@@ -131,9 +149,10 @@ def side_by_side(ref_dir: Path, data_dir: Path, cache: Path, name: str, repeat: 
                                                            str(folder / "artifacts")))
                 _timed(theirs, "route", lambda: infer_router(test_data, test_emb, models, str(folder / "artifacts"),
                                                              str(folder / "selections.json")))
+        prof = _profile(lambda: make_router(name).fit(TrainingSet(blind, train_x, consensus)), profile) if profile else []
     best = {k: {m: min(v) for m, v in d.items()} for k, d in (("ours", ours), ("theirs", theirs))}
     return {"router": name, "n_train": train.n_questions, "n_test": test.n_questions, "n_models": train.n_models,
-            "repeat": repeat, "ours": ours, "theirs": theirs, "best": best,
+            "repeat": repeat, "ours": ours, "theirs": theirs, "best": best, "profile": prof,
             **{f"{what}_ratio": best["theirs"][what] / best["ours"][what] for what in best["ours"]}}
 
 
@@ -173,17 +192,21 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--large", type=int, default=100_000)
     ap.add_argument("--reference", type=Path, help="the authors' code/ folder: time theirs beside ours")
+    ap.add_argument("--profile", type=int, default=0, help="with --reference: profile one fit, report N functions")
     ap.add_argument("--output", type=Path)
     args = ap.parse_args()
 
     if args.reference:
-        report = side_by_side(args.reference, args.data, args.cache, args.router, args.repeat)
+        report = side_by_side(args.reference, args.data, args.cache, args.router, args.repeat, args.profile)
+        report["load_average"] = [round(v, 2) for v in os.getloadavg()]
         b = report["best"]
         print(f"{args.router} vs the authors' CASCAL (best of {args.repeat}, one thread each; wall / CPU):")
         for what, label in (("fit", "training"), ("route", f"routing {report['n_test']} queries")):
             o, t = b["ours"], b["theirs"]
             print(f"  {label}: {o[what + '_s']:.3f} / {o[what + '_cpu_s']:.3f} s vs {t[what + '_s']:.3f} / "
                   f"{t[what + '_cpu_s']:.3f} s = {report[what + '_s_ratio']:.2f}x / {report[what + '_cpu_s_ratio']:.2f}x")
+        for row in report["profile"]:
+            print(f"  {row['share']:6.1%} {row['cum_s']:7.3f} s  {row['function']}")
         if args.output:
             args.output.write_text(json.dumps(report, indent=1))
         return
