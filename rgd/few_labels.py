@@ -8,8 +8,8 @@ and names the candidate right on the most of them, the label-free order breaking
 user's own, given on purpose: nothing here reads a key the user did not supply.
 
 The contenders are :attr:`rgd.truth.Identifiability.contenders`: the leader and the runner-up, the two the
-estimate could not tell apart, or, when the leader shares its errors with a crowd, the leader and the most
-independent model. Two, not more: measured (benchmarks/README.md), with 30 labels a third candidate dilutes the
+estimate could not tell apart, or, when the leader copies another model's errors (:func:`rgd.truth.copy_excess`),
+the leader and the first-ranked model that copies nobody. Two, not more: measured (benchmarks/README.md), with 30 labels a third candidate dilutes the
 questions that separate the first two and loses more pools than it rescues.
 """
 

@@ -58,7 +58,7 @@ def test_a_leader_whose_copies_vouch_for_it_is_not_identifiable_and_the_labels_m
     est = estimate_truth(choices, n_opt)
     ident = identifiability(est, choices, n_opt)
     assert ident.leader == 1  # the copies lift their source to the top
-    assert not ident.independent_leader and ident.independence < ident.required_independence
+    assert not ident.independent_leader and ident.copy_excess >= ident.max_copy_excess
     assert ident.contenders == (1, 0)  # the hypothesis the crowd outvotes: the strong, independent model
     assert "errors coincide" in ident.sentence(list("SWOCD")) and "S may well be" in ident.sentence(list("SWOCD"))
     assert ident.to_dict(list("SWOCD"))["contenders"] == ["W", "S"]
