@@ -1,8 +1,9 @@
 """The README's example questions after the default run (issue 25, 3): `rgd run`'s stages on configs/default.yaml
-in process (generation, the pool's answers, the filter and its hold-out, consensus, TF-IDF, the product's router
-and its coverage, as the training pipeline runs them), then the README's `rgd route` and gateway questions: each
-ranks first the specialist the world made champion of biology's molecular-genetics niche, with no out-of-
-distribution note. In made-up words the same question ranked an economics specialist, weak in that niche."""
+in process (benchmarks/real_questions.py's train_default: generation, the pool's answers, the filter and its
+hold-out, consensus, TF-IDF, the product's router and its coverage, as the training pipeline runs them), then
+the README's `rgd route` and gateway questions: each ranks first the specialist the world made champion of
+biology's molecular-genetics niche, with no out-of-distribution note. In made-up words the same question ranked
+an economics specialist, weak in that niche."""
 
 from __future__ import annotations
 
@@ -10,13 +11,8 @@ import re
 
 import pytest
 
-from rgd import workflow as stages
-from rgd.config.run_file import load_run_file
-from rgd.routers.bundle import RouterBundle
-from rgd.routers.coverage import Coverage
+from benchmarks.real_questions import train_default
 from rgd.simulated.chat import ChatAnswerer
-from rgd.simulated.pool import SimulatedPool
-from rgd.workflow.estimate import holdout_stage
 from tests.paths import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
@@ -31,19 +27,7 @@ def readme_questions() -> list[str]:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    config, _ = load_run_file(REPO_ROOT / "configs" / "default.yaml")
-    generated, self_answers = stages.generate_stage(config, progress=False)
-    test = stages.load_test_set(config)
-    world = stages.SimulatedSource(config).world(generated, test)
-    pool = SimulatedPool(world, config.simulated.pool)
-    kept, table, _ = stages.filter_stage(config.filter, generated, pool.answer_table(list(generated.questions)),
-                                         self_answers, consensus_temperature=config.consensus.temperature)
-    kept, table, _, _ = holdout_stage(kept, table, config.evaluation.holdout_fraction, config.seed)
-    consensus = stages.consensus_stage(config.consensus, table, config.seed)
-    embedder, train_x, _ = stages.embed_stage(config.embedder, kept, test, cache_dir=tmp_path_factory.mktemp("emb"))
-    routers = stages.train_stage(config.router, stages.TrainingData.build(table, train_x, consensus, generated=True),
-                                 config.seed)
-    bundle = RouterBundle(routers.main, embedder, coverage=Coverage.fit(train_x.vectors, seed=config.seed))
+    world, pool, bundle, _, _ = train_default(None, tmp_path_factory.mktemp("emb"))
     return world, pool, bundle
 
 
