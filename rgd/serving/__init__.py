@@ -4,7 +4,8 @@
 per module: ``config`` (the YAML), ``app`` (endpoints, modes, failover), ``upstream`` (one pool model's
 client), ``breaker`` (circuit breaker), ``ratelimit`` (token buckets), ``auth`` (client keys), ``voting``
 (top-k consensus), ``batcher`` (micro-batched routing), ``prompt_cache`` (routing results of repeated
-prompts), ``reload`` (the served router and hot reload), ``metrics`` (Prometheus), ``errors`` (OpenAI-style
+prompts), ``reload`` (the served router and hot reload), ``metrics`` (Prometheus), ``monitor`` and ``shadow`` (live label-free
+monitoring: the shadowed requests' estimates per skill cluster, the bounded shadow calls), ``errors`` (OpenAI-style
 errors), ``openmp`` (torch's threads wait asleep, NumPy's BLAS uses one),
 ``demo_upstreams`` (the simulated pool as loopback chat servers: ``rgd demo-upstreams``). It never
 imports MLflow: the registry source is handed in (``rgd.tracking.serving_source``).

@@ -14,7 +14,9 @@ A YAML file with these sections (``configs/serve/gateway.yaml`` is a documented 
     server:     host, port, max_body_bytes, log_prompts
     monitoring: share (default 0.02: 2% of top-1 requests shadowed; 0 turns it off), shadow_models, seed,
                 max_per_s, max_concurrency, budget_calls, budget_period_s, timeout_s, window, min_requests,
-                refresh_s (live label-free monitoring: :mod:`rgd.serving.monitor`, :mod:`rgd.serving.shadow`)
+                refresh_s (live label-free monitoring: :mod:`rgd.serving.monitor`, :mod:`rgd.serving.shadow`),
+                drift (reference_requests, recent_requests, accuracy_drop, ood_requests, ood_rise, z,
+                retrain_command, cooldown_s: :mod:`rgd.serving.drift`)
 
 Every section forbids unknown fields, so a typo fails with the field's path, and types are strict, as in run
 configs. Secrets are never in the file: only the *names* of the environment variables that hold them; a
@@ -181,6 +183,23 @@ class ServerSpec(_Strict):
     log_prompts: bool = Field(False, description="log the routed question text (off: never in logs)")
 
 
+class DriftSpec(_Strict):
+    reference_requests: int = Field(200, ge=2, description="the served version's first shadowed requests: the "
+                                    "reference its recent ones are compared with")
+    recent_requests: int = Field(200, ge=2, description="the last shadowed requests compared with the reference")
+    accuracy_drop: float = Field(0.05, gt=0, le=1, description="alarm when the routed choice's estimated accuracy "
+                                 "falls by more than this")
+    ood_requests: int = Field(1000, ge=1, description="routed requests per side of the out-of-distribution "
+                              "comparison (the version's first ones, the last ones)")
+    ood_rise: float = Field(0.10, gt=0, le=1, description="alarm when the share of requests out of distribution "
+                            "rises by more than this")
+    z: float = Field(3.0, gt=0, description="evidence an alarm needs: the change at least z standard errors from none")
+    retrain_command: list[str] | None = Field(None, min_length=1, description="a command started (not waited for) "
+                                              "on an alarm, e.g. [rgd, run, --config, configs/x.yaml]; null: none")
+    cooldown_s: float = Field(3600.0, gt=0, description="an alarm of one kind is raised (and the command started) "
+                              "at most once per this time and router version")
+
+
 class MonitoringSpec(_Strict):
     share: float = Field(0.02, ge=0, le=1, description="share of top-1 requests also sent, in shadow once the "
                          "user's reply is on its way, to the models ranked after the one that answered; 0: off")
@@ -200,6 +219,7 @@ class MonitoringSpec(_Strict):
                               "the majority vote as the estimated accuracy")
     refresh_s: float = Field(30.0, gt=0, description="how often the estimate is recomputed (in a process of its "
                              "own) when new shadow answers came in")
+    drift: DriftSpec = DriftSpec()
 
     @property
     def enabled(self) -> bool:

@@ -4,9 +4,9 @@ The gateway counts every routed request in its skill cluster (:func:`rgd.routers
 and whether it was out of distribution (:meth:`rgd.routers.bundle.RouterBundle.out_of_distribution`). A sampled
 share of the top-1 requests is also answered, in shadow, by the next models of the ranking
 (:mod:`rgd.serving.shadow`); each such request becomes an :class:`Observation`: per model that answered, the
-option it chose. No text is kept: a multiple-choice answer is its option letter (the product's extraction,
-:func:`rgd.serving.voting.answer_of`), a free-text answer is compared normalised (:func:`answer_key`) and only
-which answers were equal is kept.
+option it chose. No text is kept: an answer is its option letter (the extraction of the gateway's consensus,
+:func:`rgd.serving.voting.answer_of`), a free-text answer to a question without options is compared normalised
+(:func:`answer_key`), and only which answers were equal is kept.
 
 From the last ``window`` observations :func:`estimate` gives, per cluster and for all of them:
 
@@ -52,14 +52,14 @@ TRUTH_MODEL = "onecoin"
 
 
 def answer_key(text: str | None, question_options: int) -> str | None:
-    """What a reply answers: its option letter for a multiple-choice question (``question_options`` < 26: the
-    question lists its options), else its words lower-cased and joined by one space; None for no answer."""
+    """What a reply answers: its option letter (the extraction of the gateway's consensus,
+    :func:`rgd.llm.extraction.extract_choice`); for a question that lists no options and a reply that names none,
+    its words lower-cased and joined by one space; None for no answer."""
     from rgd.llm.extraction import extract_choice
 
-    if question_options < len(LETTERS):
-        return extract_choice(text, question_options)
-    if not text:
-        return None
+    letter = extract_choice(text, question_options)
+    if letter is not None or question_options < len(LETTERS) or not text:
+        return letter
     words = _WORDS.findall(text.lower())
     return " ".join(words) if words else None
 
@@ -84,7 +84,7 @@ def observation(cluster: int, question: str, models: Sequence[str], routed: str,
     if n < len(LETTERS):
         index = {k: LETTERS.index(k) for k in keys.values() if k is not None}
         n_opts = n
-    else:  # free text: the distinct answers are the options, the routed one first
+    else:  # no options listed: the distinct answers (letters or words) are the options, the routed one first
         distinct = list(dict.fromkeys([keys.get(routed)] + list(keys.values())))
         index = {k: i for i, k in enumerate([d for d in distinct if d is not None])}
         n_opts = max(2, len(index))
@@ -112,6 +112,7 @@ class Estimate:
     clusters: dict[int, ClusterEstimate]
     computed_at: float = field(default_factory=time.time)
     error: str | None = None
+    per_request: np.ndarray | None = None  # each observation's estimated accuracy of the routed answer
 
 
 def _rates(obs: list[Observation]) -> tuple[np.ndarray, np.ndarray]:
@@ -174,13 +175,17 @@ def estimate(obs: list[Observation], n_models: int, min_requests: int, seed: int
                                float(major[mask].mean()) if n else None, float(accuracy[mask].mean()) if n else None)
 
     return Estimate(estimator, len(obs), summary(-1, np.ones(len(obs), dtype=bool)),
-                    {int(c): summary(int(c), clusters == c) for c in np.unique(clusters)}, error=error)
+                    {int(c): summary(int(c), clusters == c) for c in np.unique(clusters)}, error=error,
+                    per_request=np.asarray(accuracy, dtype=np.float64))
 
 
 class MonitorState:
-    """One router version's counts and observations (event loop only)."""
+    """One router version's counts and observations (event loop only). For drift (:mod:`rgd.serving.drift`) it
+    also keeps its first ``reference_requests`` observations (the reference, beside the window), and whether each
+    of its first and of its last ``ood_requests`` routed requests was out of distribution."""
 
-    def __init__(self, version: str, models: Sequence[str], window: int) -> None:
+    def __init__(self, version: str, models: Sequence[str], window: int, reference_requests: int = 0,
+                 ood_requests: int = 1) -> None:
         self.version = version
         self.models = tuple(models)
         self.started = time.time()
@@ -188,6 +193,12 @@ class MonitorState:
         self.ood: dict[int, int] = {}
         self.coverage = False  # whether any request said whether it was out of distribution
         self.observations: deque[Observation] = deque(maxlen=window)
+        self.reference_requests = reference_requests
+        self.reference: list[Observation] = []
+        self.ood_requests = ood_requests
+        self.ood_reference = [0, 0]  # out of distribution, requests: the version's first ood_requests
+        self.ood_recent: deque[bool] = deque(maxlen=ood_requests)
+        self.alarmed: dict[str, float] = {}  # alarm kind -> when it was last raised for this version
         self.shadowed: dict[int, int] = {}  # over the state's life (the window keeps the last ones)
         self.added = 0  # observations ever added: the estimate is stale when it read fewer
         self.last: Estimate | None = None
@@ -199,11 +210,24 @@ class MonitorState:
             self.coverage = True
             if out_of_distribution:
                 self.ood[cluster] = self.ood.get(cluster, 0) + 1
+            if self.ood_reference[1] < self.ood_requests:
+                self.ood_reference[0] += bool(out_of_distribution)
+                self.ood_reference[1] += 1
+            self.ood_recent.append(bool(out_of_distribution))
 
     def add(self, obs: Observation) -> None:
+        if len(self.reference) < self.reference_requests:
+            self.reference.append(obs)
         self.observations.append(obs)
         self.shadowed[obs.cluster] = self.shadowed.get(obs.cluster, 0) + 1
         self.added += 1
+
+    def estimate_input(self) -> list[Observation]:
+        """What the estimate reads: the reference, then the window's observations that are not in it."""
+        window = list(self.observations)
+        first_in_window = self.added - len(window)  # the window holds observations first_in_window .. added - 1
+        overlap = max(0, len(self.reference) - first_in_window)
+        return self.reference + window[overlap:]
 
     @property
     def stale(self) -> bool:

@@ -27,7 +27,9 @@ import asyncio
 import logging
 import math
 import random
+import subprocess
 import time
+from collections import deque
 from typing import Any, Awaitable, Callable, Iterator, Sequence
 
 from prometheus_client import Counter
@@ -35,7 +37,8 @@ from prometheus_client.core import GaugeMetricFamily
 
 from rgd.serving.breaker import CLOSED
 from rgd.serving.config import MonitoringSpec
-from rgd.serving.monitor import MonitorState, estimate, observation
+from rgd.serving.drift import Alarm, accuracy_drop, ood_rise
+from rgd.serving.monitor import Estimate, MonitorState, estimate, observation
 from rgd.serving.ratelimit import TokenBucket
 from rgd.serving.upstream import OutgoingBody, Upstream, UpstreamFailure, UpstreamReply
 
@@ -73,6 +76,9 @@ class Shadow:
         self.skipped = Counter("rgd_gateway_shadow_skipped", "Sampled requests not shadowed, by the bound that "
                                "stopped them (rate, concurrency, budget, no_model)", ["reason"], registry=registry)
         self._skip = {r: self.skipped.labels(reason=r) for r in ("rate", "concurrency", "budget", "no_model")}
+        self.alarm_count = Counter("rgd_gateway_monitor_alarms", "Drift alarms of live monitoring, by kind "
+                                   "(accuracy_drop, ood_rise)", ["kind"], registry=registry)
+        self.alarms: deque[dict[str, Any]] = deque(maxlen=50)  # the last alarms, newest last
         registry.register(_Gauges(self))
 
     # ------------------------------------------------------------------ lifecycle
@@ -95,7 +101,9 @@ class Shadow:
         """Count one routed request (``calls``: the upstream calls its mode makes) in its cluster."""
         state = self.state
         if state is None or state.version != version:
-            state = self.state = MonitorState(version, models, self.spec.window)
+            d = self.spec.drift
+            state = self.state = MonitorState(version, models, self.spec.window, d.reference_requests,
+                                              d.ood_requests)
         state.count(cluster, out_of_distribution)
         self.user_calls += calls
 
@@ -184,9 +192,12 @@ class Shadow:
         failure is logged and the last estimate kept."""
         async with self._lock:
             state = self.state
-            if state is None or not state.stale:
+            if state is None:
                 return
-            added, window = state.added, list(state.observations)
+            await self._check_ood(state)
+            if not state.stale:
+                return
+            added, window, n_reference = state.added, state.estimate_input(), len(state.reference)
             try:
                 found = await asyncio.get_running_loop().run_in_executor(
                     self._executor(), estimate, window, len(state.models), self.spec.min_requests, self.spec.seed)
@@ -197,6 +208,59 @@ class Shadow:
                     self._pool = None
                 return
             state.last, state.last_added = found, added
+            await self._check_accuracy(state, found, n_reference)
+
+    # ------------------------------------------------------------------ drift
+    async def _check_ood(self, state: MonitorState) -> None:
+        d = self.spec.drift
+        ref_ood, ref_n = state.ood_reference
+        total = sum(state.requests.values())
+        if ref_n < d.ood_requests or total < 2 * d.ood_requests:  # the recent requests are all past the reference
+            return
+        recent = state.ood_recent
+        alarm = ood_rise(ref_ood, ref_n, sum(recent), len(recent), d.ood_rise, d.z)
+        if alarm is not None:
+            await self._raise(state, alarm)
+
+    async def _check_accuracy(self, state: MonitorState, found: Estimate, n_reference: int) -> None:
+        d = self.spec.drift
+        if found.per_request is None or n_reference < d.reference_requests:
+            return
+        alarm = accuracy_drop(found.per_request, n_reference, d.recent_requests, d.accuracy_drop, d.z)
+        if alarm is not None:
+            await self._raise(state, alarm, found.estimator)
+
+    async def _raise(self, state: MonitorState, alarm: Alarm, estimator: str | None = None) -> None:
+        """An alarm's event: logged, counted, listed; the retraining command started (at most once per
+        ``cooldown_s`` per kind and version)."""
+        d = self.spec.drift
+        last = state.alarmed.get(alarm.kind)
+        now = self.clock()
+        if last is not None and now - last < d.cooldown_s:
+            return
+        state.alarmed[alarm.kind] = now
+        event: dict[str, Any] = {**alarm.to_dict(), "router_version": state.version}
+        if estimator is not None:
+            event["estimator"] = estimator
+        if d.retrain_command:
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    *d.retrain_command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL, start_new_session=True)
+                event["retrain"] = {"command": list(d.retrain_command), "pid": proc.pid}
+                self.tasks.add(task := asyncio.get_running_loop().create_task(self._reap(proc, event)))
+                task.add_done_callback(self.tasks.discard)
+            except OSError as exc:
+                event["retrain"] = {"command": list(d.retrain_command), "error": f"{type(exc).__name__}: {exc}"}
+        self.alarm_count.labels(kind=alarm.kind).inc()
+        self.alarms.append(event)
+        log.warning("monitoring alarm %s on router version %s: %.4f -> %.4f (z %.1f, %d vs %d requests)%s",
+                    alarm.kind, state.version, alarm.reference, alarm.recent, alarm.z, alarm.n_reference,
+                    alarm.n_recent, f"; retraining: {event['retrain']}" if "retrain" in event else "")
+
+    @staticmethod
+    async def _reap(proc, event: dict[str, Any]) -> None:
+        event["retrain"]["returncode"] = await proc.wait()
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -225,6 +289,7 @@ class Shadow:
                        "share_of_upstream_calls": self.shadow_calls / total if total else 0.0,
                        "skipped": {r: self.skips.get(r, 0) for r in self._skip}},
             "estimate": None, "clusters": state.cluster_rows() if state else [],
+            "alarms": list(self.alarms),
         }
         last = state.last if state else None
         if last is not None:

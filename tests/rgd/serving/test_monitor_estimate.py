@@ -66,3 +66,10 @@ def test_below_min_requests_the_majority_stands_in():
     one = [Observation(0, 4, 0, ((0, 1), (2, 1), (3, 2)))]  # the routed answer shared by one of the two others
     found = estimate(one, len(MODELS), min_requests=50)
     assert found.overall.agreement == 0.5 and found.overall.majority_agreement == 1.0
+
+
+def test_without_options_a_named_letter_still_counts_before_the_words():
+    obs = observation(0, "Which is it?", MODELS, "s1", {"s1": _reply("s1 thinks. The answer is (B)."),
+                                                        "s2": _reply("s2 thinks. The answer is (B)."),
+                                                        "s3": _reply("It is B, I think")})
+    assert obs.choices == ((2, 0), (3, 0), (4, 1))

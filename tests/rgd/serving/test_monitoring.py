@@ -263,3 +263,55 @@ def test_out_of_distribution_requests_are_counted_per_cluster_and_no_text_is_kep
 
     assert not [s for s in strings(state) if "zzqx" in s or "enzyme" in s]  # neither the questions nor answers
     assert not [s for s in strings(state) if "thinks" in s]
+
+
+# ---------------------------------------------------------------------------------------------- drift (24.4)
+def test_a_silently_degraded_routed_model_raises_an_alarm_and_starts_the_retraining_command(bundle, pool, tmp_path):
+    import sys
+
+    marker = tmp_path / "retrained"
+    command = [sys.executable, "-c", f"open({str(marker)!r}, 'w').write('retrain')"]
+    rng = np.random.default_rng(4)
+    bio = [question_text("biology", rng) + OPTIONS for _ in range(60)]
+
+    async def scenario(gw, client):
+        routed = set()
+        for q in bio[:30]:
+            routed.add((await client.post("/v1/chat/completions", content=chat_body(q))).headers["x-rgd-model"])
+        await _settle(gw)
+        await gw.shadow.refresh()
+        before = list(gw.shadow.alarms)
+        for m in routed:  # the routed model is replaced by one that answers otherwise
+            pool[m].control(answer="D")
+        for q in bio[30:]:
+            await client.post("/v1/chat/completions", content=chat_body(q))
+        await _settle(gw)
+        doc = (await client.get("/v1/rgd/monitor", params={"refresh": "true"})).json()
+        deadline = time.monotonic() + 20
+        while not marker.exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return before, doc, (await client.get("/metrics")).text
+
+    drift = {"reference_requests": 30, "recent_requests": 30, "retrain_command": command}
+    before, doc, metrics = serve(bundle, _config(pool, share=1.0, max_per_s=1000, min_requests=10, drift=drift),
+                                 scenario)
+    assert before == []
+    [alarm] = [a for a in doc["alarms"] if a["kind"] == "accuracy_drop"]
+    assert alarm["change"] < -0.3 and alarm["router_version"] == "1" and alarm["retrain"]["command"] == command
+    assert marker.read_text() == "retrain"
+    assert re.search(r'^rgd_gateway_monitor_alarms_total\{kind="accuracy_drop"\} 1\.0', metrics, re.M)
+
+
+def test_a_rise_of_out_of_distribution_requests_raises_an_alarm_once(bundle, pool):
+    async def scenario(gw, client):
+        for q in _questions(20) + [f"zzqx vvkw unseen {i}" for i in range(20)]:
+            await client.post("/v1/chat/completions", content=chat_body(q))
+        await gw.shadow.refresh()
+        await gw.shadow.refresh()  # within the cooldown: not raised again
+        return gw.shadow.report()
+
+    drift = {"ood_requests": 20, "ood_rise": 0.3}
+    report = serve(bundle, _config(pool, share=0.0, drift=drift), scenario)
+    [alarm] = report["alarms"]
+    assert alarm["kind"] == "ood_rise" and alarm["reference"] == 0.0 and alarm["recent"] == 1.0
+    assert "retrain" not in alarm
