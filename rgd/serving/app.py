@@ -4,7 +4,8 @@ Endpoints: ``POST /v1/chat/completions`` (non-streaming, and streaming SSE passe
 ``/healthz`` (the process is alive: answered from the start, while the router loads in the background),
 ``/readyz`` (a request would succeed: the alias's version is loaded and an upstream it ranks answers) and
 ``/metrics`` (Prometheus) and ``GET /v1/rgd/monitor`` (live label-free monitoring: :mod:`rgd.serving.shadow`;
-``?refresh=true`` recomputes the estimate first). The question routed is the last user message. A router version that ranks none
+``?refresh=true`` recomputes the estimate first; ``?ood_questions=true`` adds the out-of-distribution questions
+kept where ``monitoring.keep_ood_questions`` allows). The question routed is the last user message. A router version that ranks none
 of the pool's models is refused; at start, that stops the gateway with an error naming the config's pool, as
 does a model, an alias or a local store the registry does not have (naming that field of the config).
 
@@ -352,7 +353,7 @@ class Gateway:
         self.metrics.routing.observe(time.perf_counter() - t)
         if routed.out_of_distribution:
             self.metrics.out_of_distribution.inc()
-        self.shadow.seen(router.version, router.models, routed.cluster, routed.out_of_distribution, k)
+        self.shadow.seen(router.version, router.models, routed.cluster, routed.out_of_distribution, k, question)
         if self.config.server.log_prompts:
             access_log.info("route %s: %r -> %s", mode, question, ranking)
         extra: dict[str, Any] = {"cost_weight": cost_weight, **({"warning": routed.warning} if routed.warning else {})}
@@ -558,11 +559,11 @@ def create_app(config: GatewayConfig, source: RouterSource, keys: list[str] | No
         return JSONResponse(gw.models_list())
 
     @app.get("/v1/rgd/monitor")
-    async def monitor(request: Request, refresh: bool = False):
+    async def monitor(request: Request, refresh: bool = False, ood_questions: bool = False):
         gw.client_of(request)
         if refresh:
             await gw.shadow.refresh()
-        return Response(_dumps(gw.shadow.report()), media_type=_JSON)
+        return Response(_dumps(gw.shadow.report(ood_questions)), media_type=_JSON)
 
     @app.get("/healthz")
     async def healthz():

@@ -14,7 +14,7 @@ A YAML file with these sections (``configs/serve/gateway.yaml`` is a documented 
     server:     host, port, max_body_bytes, log_prompts
     monitoring: share (default 0.02: 2% of top-1 requests shadowed; 0 turns it off), shadow_models, seed,
                 max_per_s, max_concurrency, budget_calls, budget_period_s, timeout_s, window, min_requests,
-                refresh_s (live label-free monitoring: :mod:`rgd.serving.monitor`, :mod:`rgd.serving.shadow`),
+                refresh_s, keep_ood_questions (live label-free monitoring: :mod:`rgd.serving.monitor`, :mod:`rgd.serving.shadow`),
                 drift (reference_requests, recent_requests, accuracy_drop, ood_requests, ood_rise, z,
                 retrain_command, cooldown_s: :mod:`rgd.serving.drift`)
 
@@ -219,6 +219,8 @@ class MonitoringSpec(_Strict):
                               "the majority vote as the estimated accuracy")
     refresh_s: float = Field(30.0, gt=0, description="how often the estimate is recomputed (in a process of its "
                              "own) when new shadow answers came in")
+    keep_ood_questions: int = Field(0, ge=0, description="the last N questions out of distribution kept in memory "
+                                    "(their text), to seed the next generation's subjects; 0: no user text is kept")
     drift: DriftSpec = DriftSpec()
 
     @property

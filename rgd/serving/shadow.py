@@ -12,7 +12,10 @@ Bounds: at most ``max_per_s`` requests shadowed a second (a token bucket), ``max
 flight and ``budget_calls`` calls per ``budget_period_s``; a sampled request that would pass one is skipped, and
 counted (``rgd_gateway_shadow_skipped_total{reason}``). A shadow call's failure (timeout, 5xx, refused
 connection, anything raised) is counted (``rgd_gateway_shadow_calls_total{result}``), never raised. Streams and
-consensus requests are counted per cluster but not shadowed (a consensus request already has its votes).
+consensus requests are counted per cluster but not shadowed (a consensus request already has its votes). No user
+text is kept, except the last ``keep_ood_questions`` questions out of distribution where the config asks for them
+(default 0): listed by ``GET /v1/rgd/monitor?ood_questions=true`` and, on an alarm, handed to the retraining
+command as a JSON-lines file named by ``$RGD_OOD_QUESTIONS_FILE``, to seed the next generation's subjects.
 
 The estimate (:func:`rgd.serving.monitor.estimate`) is refreshed every ``refresh_s`` when new observations came in,
 and on demand (``GET /v1/rgd/monitor?refresh=true``), in a process of its own (one worker, started on the first refresh): the
@@ -26,12 +29,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import random
 import subprocess
 import time
 from collections import deque
 from typing import Any, Awaitable, Callable, Iterator, Sequence
 
+import orjson
 from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 
@@ -43,6 +48,9 @@ from rgd.serving.ratelimit import TokenBucket
 from rgd.serving.upstream import OutgoingBody, Upstream, UpstreamFailure, UpstreamReply
 
 log = logging.getLogger(__name__)
+
+#: the environment variable naming the file of kept out-of-distribution questions, for the retraining command
+OOD_QUESTIONS_ENV = "RGD_OOD_QUESTIONS_FILE"
 
 
 class Shadow:
@@ -79,6 +87,9 @@ class Shadow:
         self.alarm_count = Counter("rgd_gateway_monitor_alarms", "Drift alarms of live monitoring, by kind "
                                    "(accuracy_drop, ood_rise)", ["kind"], registry=registry)
         self.alarms: deque[dict[str, Any]] = deque(maxlen=50)  # the last alarms, newest last
+        # user text, only where the config allows it: the last questions out of distribution
+        self.ood_questions: deque[dict[str, Any]] | None = (
+            deque(maxlen=spec.keep_ood_questions) if spec.keep_ood_questions else None)
         registry.register(_Gauges(self))
 
     # ------------------------------------------------------------------ lifecycle
@@ -97,8 +108,9 @@ class Shadow:
 
     # ------------------------------------------------------------------ the request path
     def seen(self, version: str, models: Sequence[str], cluster: int, out_of_distribution: bool | None,
-             calls: int) -> None:
-        """Count one routed request (``calls``: the upstream calls its mode makes) in its cluster."""
+             calls: int, question: str | None = None) -> None:
+        """Count one routed request (``calls``: the upstream calls its mode makes) in its cluster; keep its
+        ``question`` only where it is out of distribution and ``keep_ood_questions`` allows it."""
         state = self.state
         if state is None or state.version != version:
             d = self.spec.drift
@@ -106,6 +118,8 @@ class Shadow:
                                               d.ood_requests)
         state.count(cluster, out_of_distribution)
         self.user_calls += calls
+        if out_of_distribution and self.ood_questions is not None and question is not None:
+            self.ood_questions.append({"question": question, "cluster": cluster, "at": time.time()})
 
     def sample(self, ranking: list[str], model: str, body: OutgoingBody, reply: UpstreamReply, question: str,
                cluster: int) -> Callable[[], Awaitable[None]] | None:
@@ -244,10 +258,15 @@ class Shadow:
             event["estimator"] = estimator
         if d.retrain_command:
             try:
+                env = None
+                if self.ood_questions:  # kept only where keep_ood_questions allows: handed to the command
+                    env = {**os.environ, OOD_QUESTIONS_ENV: self._write_ood_questions()}
                 proc = await asyncio.create_subprocess_exec(
                     *d.retrain_command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL, start_new_session=True)
+                    stderr=subprocess.DEVNULL, start_new_session=True, env=env)
                 event["retrain"] = {"command": list(d.retrain_command), "pid": proc.pid}
+                if env is not None:
+                    event["retrain"]["ood_questions_file"] = env[OOD_QUESTIONS_ENV]
                 self.tasks.add(task := asyncio.get_running_loop().create_task(self._reap(proc, event)))
                 task.add_done_callback(self.tasks.discard)
             except OSError as exc:
@@ -257,6 +276,16 @@ class Shadow:
         log.warning("monitoring alarm %s on router version %s: %.4f -> %.4f (z %.1f, %d vs %d requests)%s",
                     alarm.kind, state.version, alarm.reference, alarm.recent, alarm.z, alarm.n_reference,
                     alarm.n_recent, f"; retraining: {event['retrain']}" if "retrain" in event else "")
+
+    def _write_ood_questions(self) -> str:
+        """The kept out-of-distribution questions as a JSON-lines file of the user's only (mode 600); its path."""
+        import tempfile
+
+        fd, path = tempfile.mkstemp(prefix="rgd-ood-questions-", suffix=".jsonl")
+        with os.fdopen(fd, "wb") as f:
+            for row in self.ood_questions or ():
+                f.write(orjson.dumps(row) + b"\n")
+        return path
 
     @staticmethod
     async def _reap(proc, event: dict[str, Any]) -> None:
@@ -270,9 +299,10 @@ class Shadow:
             except Exception:  # noqa: BLE001 - the monitor keeps running; logged
                 log.exception("monitoring: the estimate could not be refreshed")
 
-    def report(self) -> dict[str, Any]:
-        """``GET /v1/rgd/monitor``'s body: the config's bounds, the shadow calls, and per cluster the counts and
-        the last estimate."""
+    def report(self, ood_questions: bool = False) -> dict[str, Any]:
+        """``GET /v1/rgd/monitor``'s body: the config's bounds, the shadow calls, per cluster the counts and the
+        last estimate, the alarms; with ``ood_questions``, the out-of-distribution questions kept (none unless
+        ``keep_ood_questions``)."""
         spec, state = self.spec, self.state
         total = self.user_calls + self.shadow_calls
         budget_left = max(0, spec.budget_calls - self.budget_used)
@@ -290,7 +320,10 @@ class Shadow:
                        "skipped": {r: self.skips.get(r, 0) for r in self._skip}},
             "estimate": None, "clusters": state.cluster_rows() if state else [],
             "alarms": list(self.alarms),
+            "ood_questions_kept": len(self.ood_questions) if self.ood_questions is not None else 0,
         }
+        if ood_questions:
+            body["ood_questions"] = list(self.ood_questions) if self.ood_questions is not None else []
         last = state.last if state else None
         if last is not None:
             o = last.overall

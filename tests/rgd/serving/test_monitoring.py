@@ -315,3 +315,32 @@ def test_a_rise_of_out_of_distribution_requests_raises_an_alarm_once(bundle, poo
     [alarm] = report["alarms"]
     assert alarm["kind"] == "ood_rise" and alarm["reference"] == 0.0 and alarm["recent"] == 1.0
     assert "retrain" not in alarm
+
+
+def test_out_of_distribution_questions_are_kept_only_where_the_config_allows_and_go_to_the_retraining(
+        bundle, pool, tmp_path):
+    import json
+    import sys
+
+    copy = tmp_path / "ood.jsonl"
+    command = [sys.executable, "-c", f"import os, shutil; shutil.copy(os.environ['RGD_OOD_QUESTIONS_FILE'], "
+                                     f"{str(copy)!r})"]
+    questions = _questions(20) + [f"zzqx vvkw unseen {i}" for i in range(20)]
+
+    async def scenario(gw, client):
+        for q in questions:
+            await client.post("/v1/chat/completions", content=chat_body(q))
+        await gw.shadow.refresh()
+        deadline = time.monotonic() + 20
+        while gw.shadow.tasks and time.monotonic() < deadline:  # the retraining command ends
+            await asyncio.sleep(0.05)
+        return (await client.get("/v1/rgd/monitor", params={"ood_questions": "true"})).json()
+
+    drift = {"ood_requests": 20, "ood_rise": 0.3, "retrain_command": command}
+    kept = serve(bundle, _config(pool, share=0.0, keep_ood_questions=3, drift=drift), scenario)
+    assert [row["question"] for row in kept["ood_questions"]] == questions[-3:] and kept["ood_questions_kept"] == 3
+    assert [json.loads(line)["question"] for line in copy.read_text().splitlines()] == questions[-3:]
+    assert kept["alarms"][0]["retrain"]["returncode"] == 0
+    default = serve(bundle, _config(pool, share=0.0, drift=drift), scenario)
+    assert default["ood_questions"] == [] and default["ood_questions_kept"] == 0
+    assert "ood_questions_file" not in default["alarms"][0]["retrain"]
