@@ -73,3 +73,19 @@ def test_without_options_a_named_letter_still_counts_before_the_words():
                                                         "s2": _reply("s2 thinks. The answer is (B)."),
                                                         "s3": _reply("It is B, I think")})
     assert obs.choices == ((2, 0), (3, 0), (4, 1))
+
+
+def test_a_new_router_version_starts_a_new_monitor_state():
+    from prometheus_client import CollectorRegistry
+
+    from rgd.serving.config import parse_gateway_config
+    from rgd.serving.shadow import Shadow
+
+    config = parse_gateway_config({"pool": [{"name": m, "base_url": "http://127.0.0.1:1/v1"} for m in MODELS]})
+    shadow = Shadow(config.monitoring, {}, CollectorRegistry())
+    for cluster in (0, 1, 1):
+        shadow.seen("1", MODELS, cluster, cluster == 1, 1)
+    assert shadow.state.version == "1" and shadow.state.requests == {0: 1, 1: 2}
+    assert shadow.state.ood_share(1) == 1.0 and shadow.state.ood_share() == 2 / 3
+    shadow.seen("2", MODELS, 0, False, 1)
+    assert shadow.state.version == "2" and shadow.state.requests == {0: 1} and shadow.report()["requests"] == 1
