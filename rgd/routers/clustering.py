@@ -93,7 +93,9 @@ def weighted_draw(p: np.ndarray, rng: np.random.Generator) -> int:
 
 
 def cosine_distances(x: np.ndarray) -> np.ndarray:
-    return np.maximum(1.0 - x @ x.T, 0.0)
+    d = x @ x.T
+    np.subtract(1.0, d, out=d)
+    return np.maximum(d, 0.0, out=d)
 
 
 def silhouette_cosine(dist: np.ndarray, labels: np.ndarray, k: int) -> float:
@@ -101,7 +103,7 @@ def silhouette_cosine(dist: np.ndarray, labels: np.ndarray, k: int) -> float:
     n = dist.shape[0]
     onehot = np.zeros((n, k), dtype=np.float32)
     onehot[np.arange(n), labels] = 1.0
-    counts = onehot.sum(axis=0)
+    counts = np.bincount(labels, minlength=k).astype(onehot.dtype)  # (a column sum of the one-hot is strided)
     sums = dist @ onehot  # (n, k): total distance to each cluster
     own = counts[labels]
     a = sums[np.arange(n), labels] / np.maximum(own - 1, 1)
