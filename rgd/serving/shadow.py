@@ -19,8 +19,8 @@ command as a JSON-lines file named by ``$RGD_OOD_QUESTIONS_FILE``, to seed the n
 
 The estimate (:func:`rgd.serving.monitor.estimate`) is refreshed every ``refresh_s`` when new observations came in,
 and on demand (``GET /v1/rgd/monitor?refresh=true``), in a process of its own (one worker, started on the first refresh): the
-truth estimate on a full window (2,000 requests in 50 clusters) is about a second of NumPy on small arrays, which
-on a thread would hold the GIL the event loop needs. The per-cluster figures are served as
+truth estimate on a full window (2,000 requests in 50 clusters) is 0.5-1 s of NumPy on small arrays (measured:
+benchmarks/README.md, "Live monitoring"), which on a thread would hold the GIL the event loop needs. The per-cluster figures are served as
 Prometheus gauges (``rgd_gateway_monitor_*{cluster}``) and as JSON (:meth:`Shadow.report`).
 """
 
