@@ -11,7 +11,8 @@ compared (not even forced: promote it by hand) -- unless the version measured th
 questions with its own pool (a pool change: a model added, removed or replaced; :mod:`rgd.tracking.pool_change`),
 in which case the champion's re-measured metric (``champion_remeasured.<metric>`` in the version's run) is what
 it is compared with, on any metric, and a champion that cannot serve the new pool at all (none of its models
-remains) is replaced as if there were none. A label-free gain counts only when the generator's keys'
+remains) is replaced as if there were none; there, a baseline the re-measured champion does not beat either does
+not hold the version back (:func:`baseline_waiver`). A label-free gain counts only when the generator's keys'
 reading of the estimate (``<metric>_keys``, where the questions were generated) shows it too, and a first
 version with no baseline to beat is not promoted on a label-free estimate whose readings disagree
 (``estimate_uncertain``). A version whose registration was interrupted (no
@@ -226,6 +227,29 @@ def baseline_gate(client, mv, metric: str, margin: float, must_beat: Sequence[st
     return None, values
 
 
+def baseline_waiver(client, mv, metric: str, margin: float, baselines: dict[str, float | None],
+                    higher_is_better: bool = True) -> str | None:
+    """Why the baseline gate does not hold ``mv`` back after a pool change (None: it does). A version that does
+    not beat a baseline of its run may still replace the champion when the champion, measured again on the same
+    questions with the same new pool, does not beat that baseline either: keeping it would serve no better than
+    the baseline, and the version must still beat it (margin, keys reading). Only for a champion that can
+    serve the new pool; without a re-measure the gate holds as it always did."""
+    champion = current_champion(mv.name, CHAMPION, client)
+    remeasured = remeasure_of(mv, champion)
+    if remeasured is None or remeasured.get("servable") == "false" or not baselines:
+        return None
+    champion_metric = _metric(client, mv, REMEASURED_PREFIX + metric)
+    candidate = _metric(client, mv, metric)
+    if champion_metric is None or candidate is None:
+        return None
+    for value in baselines.values():
+        if value is None or _gain(champion_metric, value, higher_is_better) > margin:
+            return None  # the champion beats this baseline in the new pool: the version must too
+    named = ", ".join(f"{b} {_fmt(v)}" for b, v in baselines.items())
+    return (f"baseline gate waived: champion v{champion.version}, measured again in this pool, does not beat its "
+            f"baselines either ({metric} {_fmt(champion_metric)} vs {named})")
+
+
 def keys_disagree(client, mv, candidate: float | None, other: float | None, margin: float,
                   higher_is_better: bool, metric: str, other_name: str) -> str | None:
     """Why a gain on label-free ``metric`` does not count (None: it does, a reading is missing, or ``mv``'s
@@ -338,6 +362,10 @@ def _promote(model_name, version, *, metric, margin, test_set_id, force, higher_
     if challenger_metric is None:
         return record(False, f"v{mv.version} has no finite {metric!r} metric in its run", None)
     failed, baselines = baseline_gate(client, mv, metric, margin, must_beat, higher_is_better)
+    waived = None
+    if failed:
+        waived = baseline_waiver(client, mv, metric, margin, baselines, higher_is_better)
+        failed = None if waived else failed
     if not failed:
         failed = identifiability_gate(mv, metric)
     if not failed:
@@ -346,7 +374,7 @@ def _promote(model_name, version, *, metric, margin, test_set_id, force, higher_
         champion = current_champion(model_name, CHAMPION, client)
         _note_pool_change(extra, client, mv, champion, metric)
         return record(False, failed, None if champion is None else str(champion.version), None, baselines)
-    passed = "; ".join(f"beats {b} ({_fmt(v)})" for b, v in baselines.items())
+    passed = waived or "; ".join(f"beats {b} ({_fmt(v)})" for b, v in baselines.items())
     passed = f" ({passed})" if passed else ""
 
     for _attempt in range(CAS_ATTEMPTS):

@@ -127,11 +127,31 @@ def test_keys_reading_and_unservable_champion(mlflow_home, bundle_dir):
 def test_a_champion_that_cannot_be_measured_again_leaves_the_old_refusal(champion):
     from rgd.errors import ParameterError
 
-    name, v1 = champion
+    name, _ = champion
 
     def broken(bundle):
         raise ParameterError("no held-out question")
 
     metrics, tags = champion_remeasure(name, MODELS[:3], broken)
     assert metrics == {} and "pool_change.champion" not in tags
-    assert f"champion v{v1.version} could not be measured again" in tags["pool_change.description"]
+    assert "could not be measured again in this pool: no held-out question" in tags["pool_change.description"]
+
+
+def test_the_baseline_gate_is_waived_only_for_a_champion_that_does_not_beat_the_baseline_either(mlflow_home,
+                                                                                               bundle_dir):
+    name = "pool-change-baseline"
+    v1 = _log(bundle_dir, name, 0.60, "sha256:a", MODELS)
+    assert _promote(name, v1, "sha256:a").promoted
+    pool = (*MODELS, "strong-model")  # a dominant model joins: the best router routes to it, like best_single
+    # the champion, measured again, is below the new pool's best_single (0.80); the version is at it, not above
+    metrics, tags, _ = _remeasure(name, pool, {METRIC: 0.70})
+    v2 = _log(bundle_dir, name, 0.79, "sha256:b", pool, tags=tags,
+              metrics={**metrics, "best_single.estimated_top1": 0.80})
+    d2 = _promote(name, v2, "sha256:b")
+    assert d2.promoted and "baseline gate waived" in d2.reason and "beats the champion" in d2.reason, d2.reason
+    # a champion that beats the baseline in the new pool keeps the gate: the version must beat the baseline too
+    metrics, tags, _ = _remeasure(name, (*MODELS, "other-model"), {METRIC: 0.855})
+    v3 = _log(bundle_dir, name, 0.84, "sha256:c", (*MODELS, "other-model"), tags=tags,
+              metrics={**metrics, "best_single.estimated_top1": 0.85})
+    d3 = _promote(name, v3, "sha256:c")
+    assert not d3.promoted and "does not beat its own baseline best_single" in d3.reason
