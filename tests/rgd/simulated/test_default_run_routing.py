@@ -2,8 +2,9 @@
 in process (benchmarks/real_questions.py's train_default: generation, the pool's answers, the filter and its
 hold-out, consensus, TF-IDF, the product's router and its coverage, as the training pipeline runs them), then
 the README's `rgd route` and gateway questions: each ranks first the specialist the world made champion of
-biology's molecular-genetics niche, with no out-of-distribution note. In made-up words the same question ranked
-an economics specialist, weak in that niche."""
+biology's molecular-genetics niche, with no out-of-distribution note. In made-up words the question shared only
+the templates' filler words with the world, and ranked first a model of no particular skill for it
+(sim-specialist-econ-1 at commit e596b2f)."""
 
 from __future__ import annotations
 
