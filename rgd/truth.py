@@ -678,7 +678,8 @@ def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
     is not evidence. Nor is a lead whose leader copies another model's errors (or is copied): its copy
     vouches for it, and leaving the leader out still leaves the copy in. So the choice is settled only when,
     besides, the leader has no partner at :data:`COPY_EXCESS` or beyond (:func:`copy_excess`); where it has,
-    the first-ranked model that copies nobody is the other contender for a few labels. Measured over random
+    the first-ranked model that copies nobody (nor is half-way to a copy of the leader) is the other contender
+    for a few labels. Measured over random
     and stressed pools of the recorded models: benchmarks/README.md.
     """
     acc = estimate.accuracy[: estimate.n_pool]
@@ -688,8 +689,12 @@ def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
     judged = judged_by_others(estimate, choices, n_options, confidence, key, subjects, (leader, runner_up))
     diff = judged[0] - judged[1]
     se = float(diff.std() / np.sqrt(max(len(diff), 1)))
-    closest = copy_excess(np.asarray(choices)[: estimate.n_pool], key).max(axis=1)
-    free = np.flatnonzero(closest < COPY_EXCESS)
+    excess = copy_excess(np.asarray(choices)[: estimate.n_pool], key)
+    closest = excess.max(axis=1)
+    # the alternative copies nobody and is not half-way to a copy of the leader (a partial copy of it is no other
+    # hypothesis): of those, the first-ranked
+    free = np.flatnonzero((closest < COPY_EXCESS) & (excess[leader] < COPY_EXCESS / 2))
+    free = free[free != leader]
     alternative = int(free[np.argmax(acc[free])]) if len(free) else runner_up
     return Identifiability(leader, runner_up, float(diff.mean()), se, IDENTIFIABLE_Z * se,
                            float(closest[leader]), COPY_EXCESS, alternative)
