@@ -1,27 +1,33 @@
 """The routing gateway side by side with a plain proxy and LiteLLM, in front of the same upstreams, in one run.
 
-    python benchmarks/gateway_compare.py --output benchmarks/results/gateway_compare.json \\
-        [--litellm-python .venv-litellm/bin/python] [--baseline-src DIR] [--repeats 3]
+    python benchmarks/gateway_compare.py --output benchmarks/results/gateway_compare.json \
+        [--baseline-src DIR] [--litellm-python .venv-litellm/bin/python] [--repeats 3]
+    python benchmarks/gateway_compare.py --output FILE.json --table          # its tables, as in the README
+    python benchmarks/gateway_compare.py --output FILE.json --profile rgd-tfidf   # py-spy: FILE.svg, FILE.txt
 
 Loopback only, every part its own process on the same cores: four fake OpenAI-compatible upstreams with a fixed
 50 ms latency (``tests/rgd/serving/fake_upstream.py``) and, in front of them, (a) ``passthrough``: a minimal
-proxy on the gateway's stack, no routing (``benchmarks/passthrough_proxy.py``; the floor); (b) ``litellm``:
-the LiteLLM proxy (``litellm --config``, one worker, no database, the four upstreams as one model group, a
-master key) and ``litellm-app``: its ASGI app under uvicorn started directly; (c) ``rgd-tfidf`` and
+proxy on the gateway's stack (uvicorn + aiohttp, a bare ASGI app, no routing: ``benchmarks/passthrough_proxy.py``;
+the floor); (b) ``litellm``: the LiteLLM proxy (``litellm --config``, one worker as the gateway has one process,
+no database, the four upstreams as one model group, a master key, access log off) and, on request
+(``--systems``), ``litellm-app``: its ASGI app under uvicorn started directly; (c) ``rgd-tfidf`` and
 ``rgd-minilm``: ``rgd serve`` with a TF-IDF and a MiniLM CASCAL router (the synthetic pool of the tracking
-tests, registered in a temporary MLflow store). With ``--baseline-src DIR`` (a checkout's root, holding
-``rgd/``), ``base-tfidf`` and ``base-minilm`` are the same gateways run from that code: before / after in the
-same run. The same client (aiohttp, closed loop, keep-alive, the ``Load`` of ``gateway_load.py``), the same
-request bodies (distinct synthetic questions, ``"model": "rgd-router"``) and the same client key go to every
-system, at concurrency 1, 8, 32 and 64. Added latency = a system's p50 (p99) minus the p50 (p99) of the same
-requests at the same concurrency sent straight to the upstreams (round robin over the four), measured just
-before, in the same repeat. Each repeat measures every system at one concurrency before the next (the order
-of the systems rotates from repeat to repeat). Then the MiniLM gateway's embedding work under load, at 32
-concurrent: micro-batching off (``max_batch: 1``) and on, and the prompt cache on a workload whose prompts
-repeat (1,000 requests over 100 distinct questions) and on distinct ones.
+tests, registered in a temporary MLflow store), live monitoring off (``monitoring.share: 0``), and
+``rgd-tfidf-monitored``: the TF-IDF gateway with the default monitoring (2% of requests shadowed). With
+``--baseline-src DIR`` (a checkout's root, holding ``rgd/``), ``base-tfidf`` and ``base-minilm`` are the same
+gateways run from that code: before / after in the same run. The same client (aiohttp, closed loop, keep-alive,
+the ``Load`` of ``gateway_load.py``), the same request bodies and the same client key go to every system, at
+concurrency 1, 8, 32 and 64. Every point has questions of its own, never sent before (no gateway answers one from
+its prompt cache), the same for every system at that point. Added latency = a system's p50 (p99) minus the p50
+(p99) of the same requests at the same concurrency sent straight to the upstreams (round robin over the four),
+measured just before, in the same repeat; ratios are taken within a repeat. Each repeat measures every system
+at one concurrency before the next (the order of the systems rotates from repeat to repeat). Then the MiniLM
+gateway's embedding work at 32 concurrent, with its variants (``VARIANTS``: micro-batching off (``max_batch:
+1``), the prompt cache off, one torch thread): on new questions and on a workload whose prompts repeat (1,032
+requests over 100 questions).
 
-Bounded: at most 1,600 requests a point, a 30 s client timeout a request; LiteLLM is skipped, and the reason
-recorded, when its Python cannot import it or it does not start in 120 s.
+Bounded: at most 1,280 requests a point, a 30 s client timeout a request; LiteLLM is skipped, and the reason
+recorded, when its Python cannot import it or it does not start in 180 s.
 """
 
 from __future__ import annotations
@@ -50,8 +56,15 @@ from benchmarks.gateway_load import Load, pct, questions  # noqa: E402
 from tests.rgd.serving.fake_upstream import UpstreamProcess  # noqa: E402
 from tests.rgd.serving.gateway_process import CLI, chat_body, free_port, move_alias, register, write_config  # noqa: E402
 
-LEVELS = ((1, 100), (8, 400), (32, 1000), (64, 1600))
-SYSTEMS = ("passthrough", "litellm", "litellm-app", "rgd-tfidf", "rgd-minilm", "base-tfidf", "base-minilm")
+LEVELS = ((1, 80), (8, 320), (32, 800), (64, 1280))
+SYSTEMS = ("passthrough", "litellm", "litellm-app", "rgd-tfidf", "rgd-minilm", "base-tfidf", "base-minilm",
+           "rgd-tfidf-monitored")
+#: measured unless --systems says otherwise: litellm-app (LiteLLM's app under uvicorn started directly) only on
+#: request, as it serves at LiteLLM's speed and would double the run's length
+DEFAULT_SYSTEMS = tuple(s for s in SYSTEMS if s != "litellm-app")
+#: the MiniLM gateway's variants of the embedding runs: its routing config's changes
+VARIANTS = {"rgd-minilm-nobatch": {"max_batch": 1}, "rgd-minilm-nocache": {"prompt_cache_size": 0},
+            "rgd-minilm-1thread": {"embedder_threads": 1}}
 LATENCY_MS = 50
 CLIENT_TIMEOUT_S = 30
 
@@ -133,6 +146,8 @@ def gateway_facts(text: str) -> dict:
             "prompt_cache_misses": metric_sum(text, "rgd_gateway_prompt_cache_misses_total"),
             "router_batches": batches,
             "mean_batch_size": round(metric_sum(text, "rgd_gateway_router_batch_size_sum") / batches, 2) if batches else None,
+            "mean_batch_ms": (round(metric_sum(text, "rgd_gateway_router_batch_seconds_sum") / batches * 1000, 2)
+                              if batches else None),
             "embedder_precision": precision[0] if precision else None}
 
 
@@ -207,11 +222,17 @@ def find_litellm_python(given: str | None) -> str | None:
 
 
 def rgd_server(name: str, tmp: Path, home: Path, model_name: str, pool: list[dict], key: str, src: Path | None,
-               routing: dict | None = None) -> Server:
+               routing: dict | None = None, monitoring: bool = False) -> Server:
+    """``rgd serve`` from this checkout (``src`` None) or from ``src``. This checkout's gateways run with live
+    monitoring off (``monitoring.share: 0``) unless ``monitoring``: its shadow calls and its estimate process are a
+    feature of their own, which the baseline's code does not have; ``rgd-tfidf-monitored`` measures them."""
     uri = f"sqlite:///{home}/mlflow/mlflow.db"
+    sections = {"routing": routing} if routing else {}
+    if src is None and not monitoring:
+        sections["monitoring"] = {"share": 0.0}
     config = write_config(tmp / f"{name}.yaml", model_name=model_name, tracking_uri=uri, pool=pool,
                           auth={"api_keys_env": "RGD_BENCH_KEYS"}, rate_limit={"requests_per_s": 0},
-                          poll_interval_s=30.0, **({"routing": routing} if routing else {}))
+                          poll_interval_s=30.0, **sections)
     port = free_port()
     env = {"RGD_BENCH_KEYS": key, "RGD_HOME": str(home), "MLFLOW_TRACKING_URI": uri}
     cwd = REPO
@@ -268,7 +289,7 @@ def summarise(rows: list[dict], systems: list[str], levels=LEVELS) -> list[dict]
     """Per system and concurrency: the median and the spread over repeats of each figure, and the ratios to the
     passthrough and to LiteLLM taken within each repeat (same run, same minute), then their median and spread."""
     out = []
-    main = [r for r in rows if r["workload"] == "distinct" and r["system"] != "direct"]
+    main = [r for r in rows if "phase" not in r and r["system"] != "direct"]
     by = {(r["system"], r["concurrency"], r["repeat"]): r for r in main}
     for system in systems:
         for c, _ in levels:
@@ -313,7 +334,18 @@ def main() -> None:
                     help="only py-spy on SYSTEM (e.g. rgd-tfidf) through 3,000 requests at 32 concurrent: writes "
                     "OUTPUT's stem + .svg (flame graph) and .txt (the functions by share of samples)")
     ap.add_argument("--profile-concurrency", type=int, default=32, help="with --profile (600 requests below 8)")
+    ap.add_argument("--variants", type=json.loads, default=None,
+                    help='the MiniLM variants as JSON {"name": {routing fields}} (names start rgd-minilm-)')
+    ap.add_argument("--table", action="store_true", help="print OUTPUT's tables as markdown (no run)")
     args = ap.parse_args()
+    if args.table:  # summarised again from the runs, as the run itself does
+        doc = json.loads(args.output.read_text())
+        levels = tuple(tuple(x) for x in doc["conditions"]["levels"])
+        doc["summary"] = summarise(doc["runs"], [s for s in SYSTEMS if any(r["system"] == s for r in doc["runs"])],
+                                   levels)
+        doc["embedding"] = summarise_embedding(doc["runs"])
+        print(markdown(doc))
+        return
     if args.profile:
         profile(args.output, args.profile, args.baseline_src, c=args.profile_concurrency,
                 n=3000 if args.profile_concurrency >= 8 else 600)
@@ -321,7 +353,7 @@ def main() -> None:
     levels = tuple(tuple(int(v) for v in pair.split(":")) for pair in args.levels.split(",")) if args.levels else None
     systems = tuple(args.systems.split(",")) if args.systems else None
     doc = run(args.repeats, args.litellm_python, args.baseline_src, not args.skip_embedding_variants, args.quick,
-              systems, levels=levels)
+              systems, levels=levels, variants=args.variants)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {args.output} ({doc['conditions']['wall_s']} s)")
@@ -329,7 +361,7 @@ def main() -> None:
 
 def run(repeats: int = 3, litellm_python: str | None = None, baseline_src: Path | None = None,
         embedding_variants: bool = True, quick: bool = False, systems_wanted: tuple[str, ...] | None = None,
-        during=None, levels: tuple[tuple[int, int], ...] | None = None) -> dict:
+        during=None, levels: tuple[tuple[int, int], ...] | None = None, variants: dict | None = None) -> dict:
     """The whole comparison (see the module doc); ``during(servers, direct_urls, key)`` instead of it, once every
     server is up (the profile)."""
     levels = levels or (((1, 40), (8, 40)) if quick else LEVELS)
@@ -339,7 +371,7 @@ def run(repeats: int = 3, litellm_python: str | None = None, baseline_src: Path 
     tmp = Path(tempfile.mkdtemp(prefix="rgd-gateway-compare-"))
     key = "sk-" + secrets.token_hex(32)  # LiteLLM's master key and the gateways' client key
     home = tmp / "home"
-    want = set(systems_wanted or SYSTEMS)
+    want = set(systems_wanted or DEFAULT_SYSTEMS)
     if baseline_src is None:
         want -= {"base-tfidf", "base-minilm"}
     servers: dict[str, Server] = {}
@@ -348,7 +380,7 @@ def run(repeats: int = 3, litellm_python: str | None = None, baseline_src: Path 
     rows: list[dict] = []
     try:
         names = {}
-        if want & {"rgd-tfidf", "rgd-minilm", "base-tfidf", "base-minilm"}:
+        if any(w.startswith(("rgd-", "base-")) for w in want):
             os.environ["RGD_HOME"] = str(home)
             uri = f"sqlite:///{home}/mlflow/mlflow.db"
             from rgd.tracking.config import configure_mlflow
@@ -356,7 +388,7 @@ def run(repeats: int = 3, litellm_python: str | None = None, baseline_src: Path 
 
             configure_mlflow(uri)
             for kind in ("tfidf", "minilm"):
-                if want & {f"rgd-{kind}", f"base-{kind}"}:
+                if want & {f"rgd-{kind}", f"base-{kind}", f"rgd-{kind}-monitored"}:
                     names[kind] = f"compare-{kind}"
                     bundle = fit_bundle("cascal", embedder_kind=kind).save(tmp / kind)
                     move_alias(names[kind], register(bundle, names[kind], uri))
@@ -379,13 +411,13 @@ def run(repeats: int = 3, litellm_python: str | None = None, baseline_src: Path 
         for kind, name in names.items():
             if f"rgd-{kind}" in want:
                 pending.append(rgd_server(f"rgd-{kind}", tmp, home, name, pool, key, None))
+            if f"rgd-{kind}-monitored" in want:
+                pending.append(rgd_server(f"rgd-{kind}-monitored", tmp, home, name, pool, key, None, monitoring=True))
             if f"base-{kind}" in want:
                 pending.append(rgd_server(f"base-{kind}", tmp, home, name, pool, key, baseline_src))
         if embedding_variants and "rgd-minilm" in want:
-            pending.append(rgd_server("rgd-minilm-nobatch", tmp, home, names["minilm"], pool, key, None,
-                                      {"max_batch": 1}))
-            pending.append(rgd_server("rgd-minilm-nocache", tmp, home, names["minilm"], pool, key, None,
-                                      {"prompt_cache_size": 0}))
+            for name, routing in (variants or VARIANTS).items():
+                pending.append(rgd_server(name, tmp, home, names["minilm"], pool, key, None, routing))
         for s in pending:
             try:
                 s.wait_ready()
@@ -418,6 +450,9 @@ def run(repeats: int = 3, litellm_python: str | None = None, baseline_src: Path 
     finally:
         for s in servers.values():
             s.stop()
+        # what LiteLLM said of its errors (its 500s), before the logs go with the temporary directory
+        notes["log_tails"] = {name: s.log_path.read_text()[-3000:] for name, s in servers.items()
+                              if name.startswith("litellm") and s.log_path.exists()}
         for u in upstreams.values():
             u.kill()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -519,6 +554,44 @@ def summarise_stacks(raw: str, top: int = 25) -> str:
     return "\n".join(out) + "\n"
 
 
+def _fmt(cell: dict | None, digits: int = 1) -> str:
+    """median (min-max) of a spread; '-' where absent; a ratio that could not be taken says so."""
+    if not cell:
+        return "-"
+    if "median" not in cell:
+        return "n/a (" + ", ".join("-" if v is None else f"{v:.2f}" for v in cell["runs"]) + ")"
+    m, lo, hi = cell["median"], cell["min"], cell["max"]
+    return f"{m:.{digits}f} ({lo:.{digits}f}-{hi:.{digits}f})"
+
+
+def markdown(doc: dict) -> str:
+    """The README's tables: every system at every concurrency, then its ratios, then the embedding variants."""
+    out = ["| system | concurrency | req/s | added p50 ms | added p99 ms | errors | CPU ms/req |",
+           "|---|---|---|---|---|---|---|"]
+    for s in doc["summary"]:
+        out.append(f"| {s['system']} | {s['concurrency']} | {_fmt(s.get('rps'))} | {_fmt(s.get('added_p50_ms'))} | "
+                   f"{_fmt(s.get('added_p99_ms'))} | {s['errors']} | {_fmt(s.get('cpu_ms_per_request'), 2)} |")
+    out += ["", "| system | concurrency | added p50 / passthrough | added p99 / passthrough | added p50 / LiteLLM | "
+            "added p99 / LiteLLM | req/s / LiteLLM | req/s / baseline (same embedder) | added p99 / rgd-tfidf's |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for s in doc["summary"]:
+        if not s["system"].startswith(("rgd-", "base-")):
+            continue
+        base = "base-" + s["system"].split("-", 1)[1] if s["system"].startswith("rgd-") else None
+        out.append(f"| {s['system']} | {s['concurrency']} | {_fmt(s.get('added_p50_ms_vs_passthrough'), 2)} | "
+                   f"{_fmt(s.get('added_p99_ms_vs_passthrough'), 2)} | {_fmt(s.get('added_p50_ms_vs_litellm'), 2)} | "
+                   f"{_fmt(s.get('added_p99_ms_vs_litellm'), 2)} | {_fmt(s.get('rps_vs_litellm'), 2)} | "
+                   f"{_fmt(s.get(f'rps_vs_{base}'), 2) if base else '-'} | "
+                   f"{_fmt(s.get('added_p99_ms_vs_rgd-tfidf'), 2) if 'minilm' in s['system'] else '-'} |")
+    if doc.get("embedding"):
+        out += ["", "| MiniLM gateway (32 concurrent) | workload | req/s | added p50 ms | added p99 ms | errors |",
+                "|---|---|---|---|---|---|"]
+        for s in doc["embedding"]:
+            out.append(f"| {s['system']} | {s['workload']} | {_fmt(s['rps'])} | {_fmt(s['added_p50_ms'])} | "
+                       f"{_fmt(s['added_p99_ms'])} | {s['errors']} |")
+    return "\n".join(out)
+
+
 def repeated_bodies(n: int, distinct: int, seed: int = 5) -> list[bytes]:
     """``n`` requests over ``distinct`` questions, each drawn uniformly at random (a workload whose prompts
     repeat: the prompt cache's case)."""
@@ -530,7 +603,7 @@ def repeated_bodies(n: int, distinct: int, seed: int = 5) -> list[bytes]:
 def embedding_runs(servers: dict[str, Server], direct_urls: list[str], key: str, repeats: int, quick: bool
                    ) -> list[dict]:
     c, n = (8, 40) if quick else (32, 1000)
-    names = [s for s in ("rgd-minilm", "rgd-minilm-nobatch", "rgd-minilm-nocache", "base-minilm") if s in servers]
+    names = [s for s in servers if s.startswith("rgd-minilm")] + [s for s in ("base-minilm",) if s in servers]
     distinct = iter(chat_body(q) for q in questions(repeats * (n + c), seed=29))
     rows = []
     for r in range(repeats):

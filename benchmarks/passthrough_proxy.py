@@ -3,9 +3,10 @@ compares ``rgd serve`` and LiteLLM against.
 
     python benchmarks/passthrough_proxy.py --port PORT --upstream http://127.0.0.1:P1/v1 [--upstream ...]
 
-Starlette route, uvicorn (uvloop + httptools when installed, as ``rgd serve``), one pooled aiohttp session per
-upstream: each ``POST /v1/chat/completions`` is sent, byte for byte, to the next upstream in turn, and its
-reply returned as it came. No auth, no parsing, no routing, no metrics. Prints ``PORT <n>`` once it listens.
+A bare ASGI app under uvicorn (uvloop + httptools when installed, as ``rgd serve``), one pooled aiohttp session
+per upstream: each ``POST /v1/chat/completions`` is sent, byte for byte, to the next upstream in turn, and its
+reply returned as it came. No framework, no auth, no parsing, no routing, no metrics: what is left is what any
+proxy on uvicorn and aiohttp pays. Prints ``PORT <n>`` once it listens.
 """
 
 from __future__ import annotations
@@ -13,46 +14,58 @@ from __future__ import annotations
 import argparse
 import itertools
 import socket
-from contextlib import asynccontextmanager
 
 import aiohttp
 import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+
+_JSON = b"application/json"
 
 
-def create_app(upstreams: list[str]) -> Starlette:
-    sessions: list[aiohttp.ClientSession] = []
-    turn = itertools.count()
-    urls = [f"{u.rstrip('/')}/chat/completions" for u in upstreams]
-    timeout = aiohttp.ClientTimeout(total=60)
+class Passthrough:
+    def __init__(self, upstreams: list[str]) -> None:
+        self.urls = [f"{u.rstrip('/')}/chat/completions" for u in upstreams]
+        self.turn = itertools.count()
+        self.sessions: list[aiohttp.ClientSession] = []
+        self.timeout = aiohttp.ClientTimeout(total=60)
 
-    async def chat(request: Request) -> Response:
-        if not sessions:
-            sessions.extend(aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512)) for _ in urls)
-        i = next(turn) % len(urls)
-        body = await request.body()
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                msg = await receive()
+                if msg["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif msg["type"] == "lifespan.shutdown":
+                    for s in self.sessions:
+                        await s.close()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["path"] == "/healthz":
+            return await self._reply(send, 200, b'{"status": "ok"}', _JSON)
+        if scope["path"] != "/v1/chat/completions" or scope["method"] != "POST":
+            return await self._reply(send, 404, b'{"error": {"message": "not found"}}', _JSON)
+        body = b""
+        while True:
+            msg = await receive()
+            body += msg.get("body", b"")
+            if not msg.get("more_body"):
+                break
+        if not self.sessions:  # inside the running loop
+            self.sessions = [aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512)) for _ in self.urls]
+        i = next(self.turn) % len(self.urls)
         try:
-            async with sessions[i].post(urls[i], data=body, headers={"Content-Type": "application/json"},
-                                        timeout=timeout) as r:
+            async with self.sessions[i].post(self.urls[i], data=body, headers={"Content-Type": "application/json"},
+                                             timeout=self.timeout) as r:
                 reply = await r.read()
-                return Response(reply, r.status, media_type=r.headers.get("Content-Type", "application/json"))
+                kind = r.headers.get("Content-Type", "application/json").encode()
+                return await self._reply(send, r.status, reply, kind)
         except (aiohttp.ClientError, TimeoutError):
-            return Response(b'{"error": {"message": "upstream failed"}}', 502, media_type="application/json")
+            return await self._reply(send, 502, b'{"error": {"message": "upstream failed"}}', _JSON)
 
-    async def healthz(request: Request) -> Response:
-        return Response(b'{"status": "ok"}', media_type="application/json")
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette):
-        yield
-        for s in sessions:
-            await s.close()
-
-    return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]), Route("/healthz", healthz)],
-                     lifespan=lifespan)
+    @staticmethod
+    async def _reply(send, status: int, body: bytes, kind: bytes) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def main() -> None:
@@ -64,7 +77,7 @@ def main() -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
     print(f"PORT {sock.getsockname()[1]}", flush=True)
-    config = uvicorn.Config(create_app(args.upstream), log_level="warning", access_log=False, backlog=2048)
+    config = uvicorn.Config(Passthrough(args.upstream), log_level="warning", access_log=False, backlog=2048)
     uvicorn.Server(config).run(sockets=[sock])
 
 
