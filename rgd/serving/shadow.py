@@ -123,10 +123,27 @@ class Shadow:
 
     def sample(self, ranking: list[str], model: str, body: OutgoingBody, reply: UpstreamReply, question: str,
                cluster: int) -> Callable[[], Awaitable[None]] | None:
-        """Whether this answered top-1 request is shadowed: None, or the launcher its response runs once sent."""
+        """Whether this answered top-1 request is drawn for a shadow: None, or the launcher its response runs once
+        sent. The bounds are checked, and their slots taken, by the launcher: a response that is never sent (the
+        client went away) takes none."""
         spec = self.spec
         if not spec.enabled or self.rng.random() >= spec.share:
             return None
+        state = self.state
+
+        async def launch() -> None:
+            targets = self._admit(ranking, model)
+            if targets:
+                task = asyncio.get_running_loop().create_task(
+                    self._shadow(state, cluster, question, model, reply, targets, body))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+
+        return launch
+
+    def _admit(self, ranking: list[str], model: str) -> list[str]:
+        """The models a drawn request is shadowed to, their slots taken; none (the bound counted) past a bound."""
+        spec = self.spec
         after = ranking[ranking.index(model) + 1:] if model in ranking else []
         targets = [m for m in after if self.upstreams[m].breaker.state == CLOSED][: spec.shadow_models]
         if not targets:
@@ -144,20 +161,12 @@ class Shadow:
         self.budget_used += len(targets)
         self.requests.inc()
         self.shadowed += 1
-        state = self.state
+        return targets
 
-        async def launch() -> None:
-            task = asyncio.get_running_loop().create_task(
-                self._shadow(state, cluster, question, model, reply, targets, body))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-
-        return launch
-
-    def _skipped(self, reason: str) -> None:
+    def _skipped(self, reason: str) -> list[str]:
         self._skip[reason].inc()
         self.skips[reason] = self.skips.get(reason, 0) + 1
-        return None
+        return []
 
     # ------------------------------------------------------------------ off the request path
     async def _shadow(self, state: MonitorState | None, cluster: int, question: str, model: str,

@@ -89,3 +89,34 @@ def test_a_new_router_version_starts_a_new_monitor_state():
     assert shadow.state.ood_share(1) == 1.0 and shadow.state.ood_share() == 2 / 3
     shadow.seen("2", MODELS, 0, False, 1)
     assert shadow.state.version == "2" and shadow.state.requests == {0: 1} and shadow.report()["requests"] == 1
+
+
+def test_a_drawn_request_whose_response_is_never_sent_takes_no_shadow_slot():
+    import asyncio
+
+    from prometheus_client import CollectorRegistry
+
+    from rgd.serving.config import parse_gateway_config
+    from rgd.serving.shadow import Shadow
+    from rgd.serving.upstream import OutgoingBody, Upstream, UpstreamReply
+
+    config = parse_gateway_config({"pool": [{"name": m, "base_url": "http://127.0.0.1:1/v1", "timeout_s": 0.5}
+                                            for m in MODELS], "monitoring": {"share": 1.0, "max_concurrency": 2}})
+    upstreams = {u.name: Upstream(u, config.breaker) for u in config.pool}
+    shadow = Shadow(config.monitoring, upstreams, CollectorRegistry())
+    reply = UpstreamReply(200, b'{"choices": []}', "application/json", 0.01)
+    shadow.seen("1", MODELS, 0, False, 1)
+    for _ in range(5):  # drawn, but the client went away: the launchers never run
+        assert shadow.sample(list(MODELS), MODELS[0], OutgoingBody({}), reply, "q", 0) is not None
+    assert shadow.in_flight == 0 and shadow.budget_used == 0 and shadow.shadowed == 0
+
+    async def sent():
+        launch = shadow.sample(list(MODELS), MODELS[0], OutgoingBody({}), reply, "q", 0)
+        await launch()
+        taken = shadow.in_flight
+        await asyncio.gather(*shadow.tasks)  # port 1 refuses: counted, never raised
+        for up in upstreams.values():
+            await up.aclose()
+        return taken
+
+    assert asyncio.run(sent()) == 2 and shadow.in_flight == 0 and shadow.shadow_calls == 2
