@@ -20,7 +20,7 @@ command as a JSON-lines file named by ``$RGD_OOD_QUESTIONS_FILE``, to seed the n
 The estimate (:func:`rgd.serving.monitor.estimate`) is refreshed every ``refresh_s`` when new observations came in,
 and on demand (``GET /v1/rgd/monitor?refresh=true``), in a process of its own (one worker, started on the first refresh): the
 truth estimate on a full window (2,000 requests in 50 clusters) is 0.5-1 s of NumPy on small arrays (measured:
-benchmarks/README.md, "Live monitoring"), which on a thread would hold the GIL the event loop needs. The per-cluster figures are served as
+benchmarks/README.md, "Live monitoring"), which on a thread would hold the GIL the event loop needs (where no process can be started, it runs on a thread). The per-cluster figures are served as
 Prometheus gauges (``rgd_gateway_monitor_*{cluster}``) and as JSON (:meth:`Shadow.report`).
 """
 
@@ -221,15 +221,20 @@ class Shadow:
             if not state.stale:
                 return
             added, window, n_reference = state.added, state.estimate_input(), len(state.reference)
+            args = (window, len(state.models), self.spec.min_requests, self.spec.seed)
             try:
-                found = await asyncio.get_running_loop().run_in_executor(
-                    self._executor(), estimate, window, len(state.models), self.spec.min_requests, self.spec.seed)
-            except Exception:  # noqa: BLE001 - a broken worker is replaced at the next refresh
-                log.exception("monitoring: the estimate could not be computed; the last one is kept")
+                found = await asyncio.get_running_loop().run_in_executor(self._executor(), estimate, *args)
+            except Exception as exc:  # noqa: BLE001 - no process (a sandbox without semaphores, a dead worker)
                 if self._pool is not None:
                     self._pool.shutdown(wait=False, cancel_futures=True)
-                    self._pool = None
-                return
+                    self._pool = None  # tried again at the next refresh
+                log.warning("monitoring: the estimate's process failed (%s: %s); this estimate runs on a thread",
+                            type(exc).__name__, exc)
+                try:
+                    found = await asyncio.to_thread(estimate, *args)
+                except Exception:  # noqa: BLE001 - logged; the last estimate is kept
+                    log.exception("monitoring: the estimate could not be computed; the last one is kept")
+                    return
             state.last, state.last_added = found, added
             await self._check_accuracy(state, found, n_reference)
 

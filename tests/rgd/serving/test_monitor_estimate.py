@@ -120,3 +120,24 @@ def test_a_drawn_request_whose_response_is_never_sent_takes_no_shadow_slot():
         return taken
 
     assert asyncio.run(sent()) == 2 and shadow.in_flight == 0 and shadow.shadow_calls == 2
+
+
+def test_without_the_estimates_process_the_estimate_runs_on_a_thread(monkeypatch):
+    import asyncio
+
+    from prometheus_client import CollectorRegistry
+
+    from rgd.serving.config import parse_gateway_config
+    from rgd.serving.shadow import Shadow
+
+    config = parse_gateway_config({"pool": [{"name": m, "base_url": "http://127.0.0.1:1/v1"} for m in MODELS]})
+    shadow = Shadow(config.monitoring, {}, CollectorRegistry())
+
+    def no_process():
+        raise OSError("no semaphores here")
+
+    monkeypatch.setattr(shadow, "_executor", no_process)
+    shadow.seen("1", MODELS, 0, False, 1)
+    shadow.state.add(Observation(0, 4, 0, ((0, 1), (2, 1), (3, 1))))
+    asyncio.run(shadow.refresh())
+    assert shadow.state.last.overall.majority_agreement == 1.0 and not shadow.state.stale
