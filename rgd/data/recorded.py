@@ -252,6 +252,12 @@ def _load_split(path: Path, known: Mapping[str, object]) -> tuple[tuple[str, ...
     return parts["train"], parts["test"]
 
 
+def recorded_models(directory: str | Path) -> list[str]:
+    """The models a recorded-responses directory has answers of (``responses/<model>.jsonl[.gz]``), sorted: the
+    pool :func:`load_recorded` loads when no models are named."""
+    return sorted(_response_files(Path(directory) / "responses"))
+
+
 def load_recorded(directory: str | Path, models: Sequence[str] | None = None) -> RecordedDataset:
     """Load a recorded-responses directory; ``models`` picks (and orders) a subset of the pool."""
     directory = Path(directory)

@@ -459,6 +459,12 @@ class RecordedSource(Source):
     def input_files(self) -> InputFiles:
         return InputFiles(pool=(self.config.recorded.dir,))
 
+    def pool_model_names(self) -> list[str]:
+        """``recorded.models``, or every model the directory has answers of (what the loader then loads)."""
+        from rgd.data.recorded import recorded_models
+
+        return list(self.config.recorded.models or recorded_models(self.config.recorded.dir))
+
     def preflight(self) -> None:
         """The recorded directory, read with the loader the step uses."""
         from rgd.data.recorded import load_recorded

@@ -64,3 +64,14 @@ def test_another_models_change_keeps_the_data_steps_views():
                                                                                   "sim-generalist-small"]}})
     assert source_for(simulated).respond_view("sim-generalist-large") == source_for(
         with_pool(simulated, ["sim-generalist-large", "sim-specialist-biol-1"])).respond_view("sim-generalist-large")
+
+
+def test_a_recorded_pipelines_pool_is_its_directorys_models_unless_named(tmp_path):
+    from tests.rgd.conftest import synthetic_pool, write_recorded
+
+    rows, preds, _ = synthetic_pool(40)
+    pack = write_recorded(tmp_path / "pack", rows, preds)
+    config = parse_run_config({"name": "r", "pipeline": "recorded", "recorded": {"dir": str(pack)}})
+    assert source_for(config).pool_model_names() == sorted(preds)
+    models = changed_pool(source_for(config).pool_model_names(), REMOVE, [sorted(preds)[0]])
+    assert source_for(with_pool(config, models)).pool_model_names() == sorted(preds)[1:]
