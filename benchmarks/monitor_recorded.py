@@ -38,21 +38,27 @@ def obs_k2(order, clusters, choices, n_options, q_all, k: int = 2):
 
 def degradation(obs, choices, answers, routed, table, recents, draws, n_reference: int = 200) -> dict:
     """The routed model silently replaced by the pool's weakest (by the keys: the benchmark's setup, for reporting):
-    its answers become that model's. A reference of ``n_reference`` shadowed requests before, ``recent`` after; the
-    drift test of the gateway's defaults (5 points, z 3) on one estimate over both, as the gateway runs it."""
+    its answers become that model's, on requests where that model is not a shadow (a replacement from outside the
+    pool). A reference of ``n_reference`` shadowed requests before, ``recent`` after; the
+    drift tests of the gateway's defaults (estimated accuracy 5 points, majority agreement 10 points, z 3) on one
+    estimate over both, as the gateway runs them."""
     from dataclasses import replace
 
-    from rgd.serving.drift import accuracy_drop
+    from rgd.serving.drift import AGREEMENT_DROP, accuracy_drop
     from rgd.serving.monitor import estimate
 
     true_acc = (choices == answers[None, :]).mean(axis=1)
     weak = int(np.argmin(true_acc))
     rng = np.random.default_rng(1)
     out = {"weak_model": table.models[weak], "weak_true_accuracy": round(float(true_acc[weak]), 4), "runs": []}
+    # the replacement is not one of the pool's models: requests where the weak model is among the shadows are left
+    # out of the "after" side (there its answers would be copied into the routed one, agreeing with themselves)
+    clean = np.array([q for q, o in enumerate(obs) if weak not in [m for m, _ in o.choices]])
+    out["after_candidates"] = int(len(clean))
     for recent in recents:
         for draw in range(draws):
-            pick = rng.choice(len(obs), n_reference + recent, replace=False)
-            before, after = pick[:n_reference], pick[n_reference:]
+            after = rng.choice(clean, recent, replace=False)
+            before = rng.choice(np.setdiff1d(np.arange(len(obs)), after), n_reference, replace=False)
             swapped = []
             for q in after:  # the routed model's answer is now the weak model's
                 o = obs[q]
@@ -61,13 +67,18 @@ def degradation(obs, choices, answers, routed, table, recents, draws, n_referenc
             window = [obs[q] for q in before] + swapped
             found = estimate(window, len(table.models), min_requests=30)
             alarm = accuracy_drop(found.per_request, n_reference, recent, 0.05, 3.0)
+            agreement = accuracy_drop(found.per_request_majority, n_reference, recent, 0.10, 3.0, AGREEMENT_DROP)
             out["runs"].append({
                 "recent": recent, "draw": draw,
                 "true_before": round(float((choices[routed[before], before] == answers[before]).mean()), 4),
                 "true_after": round(float((choices[weak, after] == answers[after]).mean()), 4),
                 "estimated_before": round(float(found.per_request[:n_reference].mean()), 4),
                 "estimated_after": round(float(found.per_request[n_reference:].mean()), 4),
-                "alarm": alarm is not None, "z": None if alarm is None else round(alarm.z, 2)})
+                "alarm": alarm is not None, "z": None if alarm is None else round(alarm.z, 2),
+                "majority_before": round(float(found.per_request_majority[:n_reference].mean()), 4),
+                "majority_after": round(float(found.per_request_majority[n_reference:].mean()), 4),
+                "agreement_alarm": agreement is not None,
+                "alarm_either": alarm is not None or agreement is not None})
             print(out["runs"][-1], flush=True)
     return out
 

@@ -15,7 +15,7 @@ A YAML file with these sections (``configs/serve/gateway.yaml`` is a documented 
     monitoring: share (default 0.02: 2% of top-1 requests shadowed; 0 turns it off), shadow_models, seed,
                 max_per_s, max_concurrency, budget_calls, budget_period_s, timeout_s, window, min_requests,
                 refresh_s, keep_ood_questions (live label-free monitoring: :mod:`rgd.serving.monitor`, :mod:`rgd.serving.shadow`),
-                drift (reference_requests, recent_requests, accuracy_drop, ood_requests, ood_rise, z,
+                drift (reference_requests, recent_requests, accuracy_drop, agreement_drop, ood_requests, ood_rise, z,
                 retrain_command, cooldown_s: :mod:`rgd.serving.drift`)
 
 Every section forbids unknown fields, so a typo fails with the field's path, and types are strict, as in run
@@ -189,6 +189,8 @@ class DriftSpec(_Strict):
     recent_requests: int = Field(200, ge=2, description="the last shadowed requests compared with the reference")
     accuracy_drop: float = Field(0.05, gt=0, le=1, description="alarm when the routed choice's estimated accuracy "
                                  "falls by more than this")
+    agreement_drop: float = Field(0.10, gt=0, le=1, description="alarm when the share of shadowed requests whose "
+                                  "routed answer is the strict plurality falls by more than this")
     ood_requests: int = Field(1000, ge=1, description="routed requests per side of the out-of-distribution "
                               "comparison (the version's first ones, the last ones)")
     ood_rise: float = Field(0.10, gt=0, le=1, description="alarm when the share of requests out of distribution "

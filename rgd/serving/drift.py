@@ -5,6 +5,9 @@ ones, and raised only with enough evidence (the change at least ``z`` standard e
 
 - ``accuracy_drop``: the routed choice's estimated accuracy (per shadowed request, from one truth estimate over
   both: :func:`rgd.serving.monitor.estimate`) fell by more than the threshold;
+- ``agreement_drop``: the share of shadowed requests whose routed answer is the strict plurality of the answers
+  fell by more than the threshold (no model fitted: where the truth estimate keeps trusting a degraded model, its
+  answers still stop agreeing with the others');
 - ``ood_rise``: the share of requests out of distribution rose by more than the threshold (two proportions).
 
 Pure functions; :class:`rgd.serving.shadow.Shadow` calls them after each estimate and turns an alarm into an event
@@ -20,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-ACCURACY_DROP, OOD_RISE = "accuracy_drop", "ood_rise"
+ACCURACY_DROP, AGREEMENT_DROP, OOD_RISE = "accuracy_drop", "agreement_drop", "ood_rise"
 
 
 @dataclass(frozen=True)
@@ -38,11 +41,12 @@ class Alarm:
         return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 
 
-def accuracy_drop(per_request: np.ndarray, n_reference: int, n_recent: int, threshold: float, z: float
-                  ) -> Alarm | None:
-    """An alarm when the mean of the last ``n_recent`` values of ``per_request`` (each shadowed request's
-    estimated probability that the routed answer is right) is below the first ``n_reference`` values' mean by
-    more than ``threshold`` and by ``z`` standard errors; None otherwise, or when the two overlap."""
+def accuracy_drop(per_request: np.ndarray, n_reference: int, n_recent: int, threshold: float, z: float,
+                  kind: str = ACCURACY_DROP) -> Alarm | None:
+    """An alarm (of ``kind``) when the mean of the last ``n_recent`` values of ``per_request`` (each shadowed
+    request's estimated probability that the routed answer is right; for ``agreement_drop``, whether it was the
+    strict plurality) is below the first ``n_reference`` values' mean by more than ``threshold`` and by ``z``
+    standard errors; None otherwise, or when the two overlap."""
     values = np.asarray(per_request, dtype=np.float64)
     if n_reference < 2 or n_recent < 2 or len(values) < n_reference + n_recent:
         return None
@@ -51,7 +55,7 @@ def accuracy_drop(per_request: np.ndarray, n_reference: int, n_recent: int, thre
     se = math.sqrt(ref.var(ddof=1) / n_reference + rec.var(ddof=1) / n_recent)
     score = -change / se if se > 0 else (math.inf if change < 0 else 0.0)
     if -change > threshold and score >= z:
-        return Alarm(ACCURACY_DROP, float(ref.mean()), float(rec.mean()), change, score, n_reference, n_recent)
+        return Alarm(kind, float(ref.mean()), float(rec.mean()), change, score, n_reference, n_recent)
     return None
 
 

@@ -113,6 +113,7 @@ class Estimate:
     computed_at: float = field(default_factory=time.time)
     error: str | None = None
     per_request: np.ndarray | None = None  # each observation's estimated accuracy of the routed answer
+    per_request_majority: np.ndarray | None = None  # each observation's 1/0: the routed answer the strict plurality
 
 
 def _rates(obs: list[Observation]) -> tuple[np.ndarray, np.ndarray]:
@@ -176,7 +177,7 @@ def estimate(obs: list[Observation], n_models: int, min_requests: int, seed: int
 
     return Estimate(estimator, len(obs), summary(-1, np.ones(len(obs), dtype=bool)),
                     {int(c): summary(int(c), clusters == c) for c in np.unique(clusters)}, error=error,
-                    per_request=np.asarray(accuracy, dtype=np.float64))
+                    per_request=np.asarray(accuracy, dtype=np.float64), per_request_majority=major)
 
 
 class MonitorState:

@@ -42,7 +42,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from rgd.serving.breaker import CLOSED
 from rgd.serving.config import MonitoringSpec
-from rgd.serving.drift import Alarm, accuracy_drop, ood_rise
+from rgd.serving.drift import AGREEMENT_DROP, Alarm, accuracy_drop, ood_rise
 from rgd.serving.monitor import Estimate, MonitorState, estimate, observation
 from rgd.serving.ratelimit import TokenBucket
 from rgd.serving.upstream import OutgoingBody, Upstream, UpstreamFailure, UpstreamReply
@@ -85,7 +85,7 @@ class Shadow:
                                "stopped them (rate, concurrency, budget, no_model)", ["reason"], registry=registry)
         self._skip = {r: self.skipped.labels(reason=r) for r in ("rate", "concurrency", "budget", "no_model")}
         self.alarm_count = Counter("rgd_gateway_monitor_alarms", "Drift alarms of live monitoring, by kind "
-                                   "(accuracy_drop, ood_rise)", ["kind"], registry=registry)
+                                   "(accuracy_drop, agreement_drop, ood_rise)", ["kind"], registry=registry)
         self.alarms: deque[dict[str, Any]] = deque(maxlen=50)  # the last alarms, newest last
         # user text, only where the config allows it: the last questions out of distribution
         self.ood_questions: deque[dict[str, Any]] | None = (
@@ -257,6 +257,11 @@ class Shadow:
         alarm = accuracy_drop(found.per_request, n_reference, d.recent_requests, d.accuracy_drop, d.z)
         if alarm is not None:
             await self._raise(state, alarm, found.estimator)
+        if found.per_request_majority is not None:
+            alarm = accuracy_drop(found.per_request_majority, n_reference, d.recent_requests, d.agreement_drop, d.z,
+                                  AGREEMENT_DROP)
+            if alarm is not None:
+                await self._raise(state, alarm)
 
     async def _raise(self, state: MonitorState, alarm: Alarm, estimator: str | None = None) -> None:
         """An alarm's event: logged, counted, listed; the retraining command started (at most once per

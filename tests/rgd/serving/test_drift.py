@@ -25,3 +25,12 @@ def test_a_rise_of_the_out_of_distribution_share_alarms_with_enough_evidence():
     alarm = ood_rise(10, 1000, 300, 1000, 0.1, 3.0)
     assert alarm.kind == OOD_RISE and abs(alarm.recent - 0.3) < 1e-9 and alarm.reference == 0.01
     assert ood_rise(0, 4, 2, 4, 0.1, 3.0) is None
+
+
+def test_the_agreement_test_is_the_same_test_on_whether_the_routed_answer_was_the_plurality():
+    from rgd.serving.drift import AGREEMENT_DROP
+
+    rng = np.random.default_rng(2)
+    major = np.r_[rng.binomial(1, 0.7, 200), rng.binomial(1, 0.3, 100)].astype(float)
+    alarm = accuracy_drop(major, 200, 100, 0.10, 3.0, AGREEMENT_DROP)
+    assert alarm.kind == AGREEMENT_DROP and alarm.reference > 0.6 and alarm.recent < 0.4

@@ -302,6 +302,8 @@ def test_a_silently_degraded_routed_model_raises_an_alarm_and_starts_the_retrain
     assert alarm["change"] < -0.3 and alarm["router_version"] == "1" and alarm["retrain"]["command"] == command
     assert marker.read_text() == "retrain"
     assert re.search(r'^rgd_gateway_monitor_alarms_total\{kind="accuracy_drop"\} 1\.0', metrics, re.M)
+    [agreement] = [a for a in doc["alarms"] if a["kind"] == "agreement_drop"]  # the routed answer lost its majority
+    assert agreement["reference"] == 1.0 and agreement["recent"] == 0.0
 
 
 def test_a_rise_of_out_of_distribution_requests_raises_an_alarm_once(bundle, pool):
