@@ -92,12 +92,18 @@ def _run_journey(commands: list[str], home) -> tuple[list[tuple[str, int | None,
 
 
 def _json(text: str) -> dict:
-    """The last JSON object printed in ``text`` (curl prints it without a newline)."""
+    """The last JSON object printed in ``text`` (curl prints it without a newline, and with ``--retry`` each
+    attempt's body on the same line: a 503 "loading" then the ready one)."""
+    decoder = json.JSONDecoder()
     for m in reversed(list(re.finditer(r"^\{.*\}", text, re.MULTILINE))):
-        try:
-            return json.loads(m.group(0))
-        except ValueError:
-            continue
+        line, found, at = m.group(0), None, 0
+        while at < len(line):
+            try:
+                found, at = decoder.raw_decode(line, at)
+            except ValueError:
+                break
+        if isinstance(found, dict):
+            return found
     raise AssertionError(f"no JSON object in {text[-2000:]!r}")
 
 
