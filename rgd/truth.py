@@ -419,10 +419,10 @@ def _coincidence_excess(choices: np.ndarray, refs: np.ndarray) -> np.ndarray:
     answered = choices >= 0
     same_answer = (choices[:, None, :] == choices[None, :, :]) & answered[:, None, :] & answered[None, :, :]
     off = answered[None, :, :] & (refs[:, None, :] >= 0) & (choices[None, :, :] != refs[:, None, :])  # (R, M, Q)
-    off_f = off.astype(np.float64)
-    both = np.einsum("rmq,rnq->rmn", off_f, off_f)
+    off_f = off.astype(np.float32)  # counts below 2**24 are exact in float32
+    both = np.matmul(off_f, off_f.transpose(0, 2, 1)).astype(np.float64)  # (R, M, M), batched BLAS
     # where two models give the same answer, both are off the reference exactly when the first is
-    same = np.einsum("mnq,rmq->rmn", same_answer.astype(np.float64), off_f)
+    same = np.matmul(same_answer.astype(np.float32), off_f.transpose(1, 2, 0)).transpose(2, 0, 1).astype(np.float64)
     n_m = choices.shape[0]
     measured = (both >= DEPENDENCE_MIN_QUESTIONS) & ~np.eye(n_m, dtype=bool)[None]
     with np.errstate(invalid="ignore", divide="ignore"):
