@@ -476,7 +476,8 @@ def _judge_remeasured(client, mv, champion, remeasured: dict[str, str], metric, 
     if champion_metric is None:
         return False, (f"champion v{champion_before} was measured again in v{mv.version}'s pool ({change}) but not "
                        f"on {metric!r}: nothing to compare with"), None
-    what = "held-out questions" if metric.startswith(ESTIMATED_PREFIX) else "test set"
+    what = "test set" if not metric.startswith(ESTIMATED_PREFIX) else (
+        "test questions (keys hidden)" if remeasured.get("estimate_on") == "test" else "held-out questions")
     verdict = (f"{metric} {_fmt(challenger_metric)} vs champion v{champion_before} {_fmt(champion_metric)}, the "
                f"champion measured again on this version's {what} {test_set_id!r} with this version's pool "
                f"({change}) (gain {_gain(challenger_metric, champion_metric, higher_is_better):+.6g}, margin "
