@@ -172,7 +172,7 @@ def label_difference(home: Path, data: Path, model_name: str, base_version: str,
     se = float(diff.std() / np.sqrt(len(diff)))
     mean = float(diff.mean())
     return {"new_top1": float(right(new, ranks_new).mean()), "champion_top1": float(right(champion, ranks_old).mean()),
-            "difference": mean, "paired_se": se, "tie": abs(mean) < 2 * se}
+            "difference": mean, "paired_se": se, "tie": abs(mean) <= 2 * se}
 
 
 def run_case(home: Path, case: str, base: dict[str, Any], data: Path) -> dict[str, Any]:
