@@ -277,7 +277,9 @@ class TruthClusterRouter(Router):
         self.truth_grouping_loglik_ = dict(meta.get("truth_grouping_loglik") or {})
         self.truth_start_ = str(meta.get("truth_start", "majority"))
         ident = meta.get("identifiability")  # None in a bundle written before it was kept
-        self.identifiability_ = None if ident is None else Identifiability(**ident)
+        known = {f.name for f in dataclasses.fields(Identifiability)}  # a field a bundle has and this code does
+        self.identifiability_ = None if ident is None else Identifiability(  # not know is left, not an error
+            **{k: v for k, v in ident.items() if k in known})
         self.correctness_level_ = str(meta.get("correctness_level", self.level_))
         self.correctness_cluster_size_ = int(meta.get("correctness_cluster_size", self.level_cluster_size_))
         if "correctness_centroids" in arrays:

@@ -177,6 +177,13 @@ def test_the_router_reports_whether_its_top_model_is_identifiable_and_keeps_it(t
     assert not summary["identifiable"] and {summary["leader"], summary["runner_up"]} == {"a", "b"}
     assert "NOT identifiable" in summary["sentence"]
     assert Router.load(tied.save(tmp_path / "r")).summary()["identifiability"] == summary
+    # a bundle written by other code: a field this code does not know is left, one it lacks takes its default
+    meta, arrays = tied._state()
+    meta["identifiability"] = {**{k: v for k, v in meta["identifiability"].items() if k != "copy_excess"},
+                               "independence": 0.5}
+    other = fit_router("truth_cluster", {}, _voters_table((0.6, 0.6, 0.45, 0.45), 300, rng))
+    other._load_state(meta, arrays)
+    assert other.identifiability_.copy_excess == 0.0 and other.identifiability_.leader == tied.identifiability_.leader
 
 
 def test_a_key_between_the_pools_first_two_is_kept_as_an_arbiter_but_does_not_anchor():
