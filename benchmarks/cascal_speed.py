@@ -52,13 +52,19 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def mmlu_pro(data_dir: Path, repeat: int, cache: Path, name: str):
+def _split_inputs(data_dir: Path, cache: Path):
+    """The MMLU-Pro split both timings train on: tables, MiniLM embeddings, consensus, the keys hidden."""
     data = load_recorded(data_dir)
     train_q, train = data.part("train")
     test_q, test = data.part("test")
     train_x, test_x = embed_with("minilm", cache)([q.text for q in train_q], [q.text for q in test_q])
     consensus = ConsensusScorer().fit_score(train)
     blind = train.with_answers(np.full(train.n_questions, -1))
+    return train, test, train_x, test_x, consensus, blind
+
+
+def mmlu_pro(data_dir: Path, repeat: int, cache: Path, name: str):
+    train, test, train_x, test_x, consensus, blind = _split_inputs(data_dir, cache)
     fit_s, route_s = [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -128,12 +134,7 @@ def side_by_side(ref_dir: Path, data_dir: Path, cache: Path, name: str, repeat: 
     from infer import infer_router  # the authors' code (``--reference``)
     from train import train_router
 
-    data = load_recorded(data_dir)
-    train_q, train = data.part("train")
-    test_q, test = data.part("test")
-    train_x, test_x = embed_with("minilm", cache)([q.text for q in train_q], [q.text for q in test_q])
-    consensus = ConsensusScorer().fit_score(train)
-    blind = train.with_answers(np.full(train.n_questions, -1))
+    train, test, train_x, test_x, consensus, blind = _split_inputs(data_dir, cache)
     ours: dict[str, list[float]] = {}
     theirs: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp, threadpool_limits(limits=1):
