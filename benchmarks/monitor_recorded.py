@@ -7,10 +7,12 @@ test questions; each test question is then what the gateway's monitor would see 
 routed (first-ranked) model's recorded answer and those of the next ``k`` models, in the router's skill cluster
 (:func:`rgd.routers.skill_clusters.skill_clusters`). :func:`rgd.serving.monitor.estimate` on windows of N such
 requests (random, seeded, several draws) gives the routed choice's estimated accuracy, set beside its true
-accuracy on the same requests (the pack's keys, for reporting only), for the one-coin voter model the monitor
-uses and the item-response model training uses. The issue's target: within 3 points of the true top-1. Then the
-routed model is silently replaced by the pool's weakest (``degraded``): does the gateway's drift test (defaults:
-5 points, z 3) fire on 20-200 shadowed requests after the change, against 200 before?
+accuracy on the same requests (the pack's keys, for reporting only): refitted with the one-coin voter model the
+monitor refits with (``onecoin``) and the item-response model training uses (``irt``), and with training's voter
+parameters held fixed (``fixed``: :func:`rgd.serving.monitor.training_voters`, what the monitor uses where the
+bundle keeps them). The issue's target: within 3 points of the true top-1. Then the routed model is silently
+replaced by the pool's weakest (``degraded``): does the gateway's drift test (defaults: 5 points, z 3) fire on
+20-200 shadowed requests after the change, against 200 before, with the refit and with the fixed parameters?
 """
 
 from __future__ import annotations
@@ -36,12 +38,13 @@ def obs_k2(order, clusters, choices, n_options, q_all, k: int = 2):
                         tuple((int(m), int(choices[m, q])) for m in order[q, : 1 + k])) for q in q_all]
 
 
-def degradation(obs, choices, answers, routed, table, recents, draws, n_reference: int = 200) -> dict:
+def degradation(obs, choices, answers, routed, table, recents, draws, n_reference: int = 200,
+                voters=None) -> dict:
     """The routed model silently replaced by the pool's weakest (by the keys: the benchmark's setup, for reporting):
     its answers become that model's, on requests where that model is not a shadow (a replacement from outside the
     pool). A reference of ``n_reference`` shadowed requests before, ``recent`` after; the
     drift tests of the gateway's defaults (estimated accuracy 5 points, majority agreement 10 points, z 3) on one
-    estimate over both, as the gateway runs them."""
+    estimate over both, as the gateway runs them; with ``voters`` (training's, held fixed) as well as refitted."""
     from dataclasses import replace
 
     from rgd.serving.drift import AGREEMENT_DROP, accuracy_drop
@@ -68,7 +71,7 @@ def degradation(obs, choices, answers, routed, table, recents, draws, n_referenc
             found = estimate(window, len(table.models), min_requests=30)
             alarm = accuracy_drop(found.per_request, n_reference, recent, 0.05, 3.0)
             agreement = accuracy_drop(found.per_request_majority, n_reference, recent, 0.10, 3.0, AGREEMENT_DROP)
-            out["runs"].append({
+            run = {
                 "recent": recent, "draw": draw,
                 "true_before": round(float((choices[routed[before], before] == answers[before]).mean()), 4),
                 "true_after": round(float((choices[weak, after] == answers[after]).mean()), 4),
@@ -78,7 +81,16 @@ def degradation(obs, choices, answers, routed, table, recents, draws, n_referenc
                 "majority_before": round(float(found.per_request_majority[:n_reference].mean()), 4),
                 "majority_after": round(float(found.per_request_majority[n_reference:].mean()), 4),
                 "agreement_alarm": agreement is not None,
-                "alarm_either": alarm is not None or agreement is not None})
+                "alarm_either": alarm is not None or agreement is not None}
+            if voters is not None:
+                fixed = estimate(window, len(table.models), min_requests=30, voters=voters)
+                fixed_alarm = accuracy_drop(fixed.per_request, n_reference, recent, 0.05, 3.0)
+                run |= {"fixed_before": round(float(fixed.per_request[:n_reference].mean()), 4),
+                        "fixed_after": round(float(fixed.per_request[n_reference:].mean()), 4),
+                        "fixed_alarm": fixed_alarm is not None,
+                        "fixed_z": None if fixed_alarm is None else round(fixed_alarm.z, 2),
+                        "fixed_alarm_either": fixed_alarm is not None or agreement is not None}
+            out["runs"].append(run)
             print(out["runs"][-1], flush=True)
     return out
 
@@ -97,7 +109,7 @@ def main() -> None:
     from rgd.data.recorded import load_recorded
     from rgd.routers.skill_clusters import skill_clusters
     from rgd.serving import monitor
-    from rgd.serving.monitor import Observation, estimate
+    from rgd.serving.monitor import Observation, estimate, training_voters
     from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix
     from rgd.workflow.curate import build_consensus
     from rgd.workflow.recorded import embed_with
@@ -114,6 +126,7 @@ def main() -> None:
                                   ConsensusArtifact(scorer, consensus, train_table.question_ids), generated=False)
     fitted, _ = fit_routers(["truth_cluster"], {}, data_set.training_set)
     router = fitted["truth_cluster"]
+    voters = training_voters(router)
     t_train = time.perf_counter() - t0
 
     order = router.rank(test_x)
@@ -139,24 +152,34 @@ def main() -> None:
                     found = estimate(window, len(test_table.models), min_requests=30)
                     row[voter_model] = round(found.overall.estimated_accuracy, 4)
                     row[f"{voter_model}_s"] = round(time.perf_counter() - t, 3)
+                t = time.perf_counter()
+                fixed = estimate(window, len(test_table.models), min_requests=30, voters=voters)
+                row["fixed"] = round(fixed.overall.estimated_accuracy, 4)
+                row["fixed_s"] = round(time.perf_counter() - t, 3)
                 row["majority_agreement"] = round(found.overall.majority_agreement, 4)
                 row["agreement"] = round(found.overall.agreement, 4)
                 rows.append(row)
                 print(row, flush=True)
     monitor.TRUTH_MODEL = "onecoin"
     degraded = degradation(obs_k2(order, clusters, choices, n_options, q_all), choices, answers, routed, test_table,
-                           [int(x) for x in args.recent.split(",")], args.draws)
+                           [int(x) for x in args.recent.split(",")], args.draws, voters=voters)
     summary = {}
     for k, n in sorted({(r["k"], r["window"]) for r in rows}):
         mine = [r for r in rows if r["window"] == n and r["k"] == k]
         key = f"k{k}_window{n}"
         summary[key] = {f"{m}_error_max": round(max(abs(r[m] - r["true_accuracy"]) for r in mine), 4)
-                        for m in ("onecoin", "irt", "majority_agreement")}
+                        for m in ("onecoin", "irt", "fixed", "majority_agreement")}
         summary[key] |= {f"{m}_error_mean": round(float(np.mean([r[m] - r["true_accuracy"] for r in mine])), 4)
-                         for m in ("onecoin", "irt", "majority_agreement")}
+                         for m in ("onecoin", "irt", "fixed", "majority_agreement")}
+    for recent in sorted({r["recent"] for r in degraded["runs"]}):
+        mine = [r for r in degraded["runs"] if r["recent"] == recent]
+        summary[f"degraded_recent{recent}"] = {f"{a}_fired": sum(r.get(a, False) for r in mine) for a in (
+            "alarm", "fixed_alarm", "agreement_alarm", "alarm_either", "fixed_alarm_either")} | {"draws": len(mine)}
     doc = {"k": args.k, "router": "truth_cluster (tfidf)", "n_clusters": int(len(np.unique(clusters))),
            "routed_models": {test_table.models[m]: int(c) for m, c in zip(*np.unique(routed, return_counts=True))},
-           "test_top1_true": round(float(right.mean()), 4), "train_s": round(t_train, 1), "rows": rows,
+           "test_top1_true": round(float(right.mean()), 4),
+           "training_estimate_of_routed": None if voters is None else round(float(np.mean(
+               voters.accuracy[clusters, routed])), 4), "train_s": round(t_train, 1), "rows": rows,
            "summary": summary, "degraded": degraded}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(doc, indent=1) + "\n")

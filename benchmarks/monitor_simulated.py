@@ -38,7 +38,7 @@ def main() -> None:
     from rgd import workflow as stages
     from rgd.config.run_file import load_run_file
     from rgd.routers.skill_clusters import skill_clusters
-    from rgd.serving.monitor import estimate
+    from rgd.serving.monitor import estimate, training_voters
 
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as cache:
@@ -49,6 +49,7 @@ def main() -> None:
         x = bundle.embedder.embed([q.text for q in test])
     t_train = time.perf_counter() - t0
     order = bundle.router.rank(x)
+    voters = training_voters(bundle.router)  # None unless the router is truth_cluster: then only the refit
     clusters = skill_clusters(bundle.router, x)
     choices = table.choices.astype(np.int64)
     answers = np.asarray(world.true_keys(test), dtype=np.int64)
@@ -61,18 +62,22 @@ def main() -> None:
             for draw in range(args.draws if n < len(obs) else 1):
                 pick = np.sort(rng.choice(len(obs), n, replace=False)) if n < len(obs) else q_all
                 found = estimate([obs[i] for i in pick], len(table.models), min_requests=30)
+                fixed = estimate([obs[i] for i in pick], len(table.models), min_requests=30, voters=voters)
                 rows.append({"k": k, "window": n, "draw": draw, "true_accuracy": round(float(right[pick].mean()), 4),
                              "estimated": round(found.overall.estimated_accuracy, 4),
+                             "fixed": round(fixed.overall.estimated_accuracy, 4), "fixed_estimator": fixed.estimator,
                              "majority_agreement": round(found.overall.majority_agreement, 4)})
                 print(rows[-1], flush=True)
     degraded = degradation(obs_k2(order, clusters, choices, n_options, q_all), choices, answers, routed, table,
-                           [20, 40, 100], args.draws)
+                           [20, 40, 100], args.draws, voters=voters)
     summary = {}
     for k, n in sorted({(r["k"], r["window"]) for r in rows}):
         mine = [r for r in rows if (r["k"], r["window"]) == (k, n)]
         summary[f"k{k}_window{n}"] = {
             "error_mean": round(float(np.mean([r["estimated"] - r["true_accuracy"] for r in mine])), 4),
-            "error_max": round(max(abs(r["estimated"] - r["true_accuracy"]) for r in mine), 4)}
+            "error_max": round(max(abs(r["estimated"] - r["true_accuracy"]) for r in mine), 4),
+            "fixed_error_mean": round(float(np.mean([r["fixed"] - r["true_accuracy"] for r in mine])), 4),
+            "fixed_error_max": round(max(abs(r["fixed"] - r["true_accuracy"]) for r in mine), 4)}
     doc = {"world": "configs/default.yaml", "test_questions": len(test), "test_top1_true": round(float(right.mean()), 4),
            "n_clusters": int(len(np.unique(clusters))), "train_s": round(t_train, 1), "rows": rows,
            "summary": summary, "degraded": degraded}

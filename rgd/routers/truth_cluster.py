@@ -167,6 +167,7 @@ class TruthClusterRouter(Router):
             key, est = None, estimate_truth_restarts(t.choices, t.n_options, confidence=conf, **kw)
             est.params["dropped_key_accuracy"] = dropped
         est.params["identifiability"] = identifiability(est, t.choices, t.n_options, conf, key, groups)
+        est.params["groups"] = groups
         return est
 
     def _fit(self, train: TrainingSet) -> None:
@@ -210,6 +211,7 @@ class TruthClusterRouter(Router):
         self.key_accuracy_ = est.key_accuracy if est.key_accuracy is not None else est.params.get("dropped_key_accuracy")
         self.key_anchor_ = bool(anchored)
         self.identifiability_ = est.params["identifiability"]
+        self.voter_rho_ = voter_rho(est)
 
     def _criterion(self, x, subjects, scores, posterior, choices) -> np.ndarray:
         """Held-out estimated accuracy ((top-1 + top-3 vote) / 2) of each candidate routing, label-free; on a
@@ -260,6 +262,8 @@ class TruthClusterRouter(Router):
                 "truth_start": self.truth_start_, "identifiability": self._identifiability_state()}
         arrays = {"centroids": self.centroids_, "cluster_scores": self.cluster_scores_, "criterion": self.criterion_,
                   "estimated_accuracy": self.estimated_accuracy_}
+        if self.voter_rho_ is not None:
+            arrays["voter_rho"] = self.voter_rho_
         if self.correctness_centroids_ is not self.centroids_:
             arrays.update(correctness_centroids=self.correctness_centroids_,
                           correctness_table=self.correctness_table_)
@@ -273,6 +277,7 @@ class TruthClusterRouter(Router):
         self.criterion_, self.estimated_accuracy_ = arrays["criterion"], arrays["estimated_accuracy"]
         if self.cluster_scores_.shape != (len(self.centroids_), len(self.models_)):
             raise ValueError("cluster scores do not match the centroids and the pool")
+        self.voter_rho_ = arrays.get("voter_rho")  # absent from a bundle written before it was kept
         self.truth_grouping_ = str(meta.get("truth_grouping", "subject"))
         self.truth_grouping_loglik_ = dict(meta.get("truth_grouping_loglik") or {})
         self.truth_start_ = str(meta.get("truth_start", "majority"))
@@ -328,6 +333,17 @@ class TruthClusterRouter(Router):
 
 
 # ---------------------------------------------------------------------- the pieces, as functions
+def voter_rho(est) -> np.ndarray | None:
+    """(M,) each pool model's popular-distractor rate in a truth estimate, its per-group rates averaged over the
+    questions (None for uniform errors): with the per-cluster P(right) (``cluster_scores_``), the voter parameters
+    the gateway's monitor holds fixed (:func:`rgd.serving.monitor.training_voters`)."""
+    if est.rho is None:
+        return None
+    _, groups = np.unique(np.asarray(est.params["groups"]), return_inverse=True)
+    weight = np.bincount(groups, minlength=est.rho.shape[1]).astype(np.float64)
+    return (est.rho[: est.n_pool] @ weight / weight.sum()).astype(np.float64)
+
+
 def spherical_kmeans(x: np.ndarray, k: int, rng: np.random.Generator, n_iter: int = 20):
     """(k, d) unit centroids and (n,) labels of rows ``x`` (unit vectors); one cluster when k <= 1."""
     n = len(x)

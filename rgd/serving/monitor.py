@@ -20,7 +20,16 @@ From the last ``window`` observations :func:`estimate` gives, per cluster and fo
   difficulty, and measured on simulated answers (tests/rgd/serving/test_monitor_estimate.py's pool: routed model
   right 87% of the time, two shadows 60%) the item-response fit put the routed choice at 0.97, the one-coin fit
   at 0.88. Below that, or when the estimate cannot be made, ``majority_agreement`` stands in; ``estimator`` says
-  which (``truth`` or ``majority``).
+  which (``truth``, ``truth_fixed`` or ``majority``).
+  Where the router keeps training's voter parameters (:func:`training_voters`: ``truth_cluster``'s estimated
+  P(right) per skill cluster and model, and each model's popular-distractor rate), they are held fixed
+  (``truth_fixed``): only the posterior of each request's options is computed, nothing is refitted on k + 1
+  answers a request. Measured on the MMLU-Pro pack's recorded answers (benchmarks/monitor_recorded.py, every
+  test question): with k = 2 shadows the refit put the routed choice 17.5 points above its true accuracy, the
+  fixed parameters 14.4 (k = 4: 15.8 and 13.8; with the whole pool the refit is closer, 11.5 against 12.8), and
+  the drift test fired in the same draws with both. The fixed estimate cannot lower its trust in a model:
+  where training's trusted model degrades it drops less than the truth (simulated, tests/rgd/serving/
+  test_monitor_estimate.py: 0.85 trusted, 0.40 true, 0.73 estimated), though it still drops.
 
 :class:`MonitorState` is one router version's: the clusters of another version mean other things, so a swap starts
 a new state. It is used from the event loop only; :func:`estimate` runs in another process, on a copy.
@@ -46,9 +55,40 @@ log = logging.getLogger(__name__)
 
 _WORDS = re.compile(r"\w+")
 #: estimators of the routed choice's accuracy, best first
-TRUTH, MAJORITY = "truth", "majority"
+TRUTH, TRUTH_FIXED, MAJORITY = "truth", "truth_fixed", "majority"
 #: the truth estimate's voter model on shadowed requests (see the module's docstring)
 TRUTH_MODEL = "onecoin"
+
+
+@dataclass(frozen=True)
+class TrainingVoters:
+    """Training's label-free voter parameters, held fixed in the monitor's estimate: per skill cluster and pool
+    model the estimated P(right) (``accuracy``, (clusters, models)), and per model the rate at which a wrong answer
+    is the question's popular distractor (``rho``, (models,); None: wrong answers spread uniformly)."""
+
+    accuracy: np.ndarray
+    rho: np.ndarray | None = None
+
+    def fixed(self, clusters: np.ndarray, voters: np.ndarray) -> dict[str, Any]:
+        """The ``fixed`` parameters of :func:`rgd.truth.estimate_truth` for these clusters (the distinct ones, in
+        sorted order, as it numbers its groups) and voters (model indices): ability 0, each cluster's offset the
+        logit of the training P(right)."""
+        p = np.clip(self.accuracy[np.ix_(clusters, voters)].T, 1e-3, 1 - 1e-3)
+        rho = None if self.rho is None else np.repeat(self.rho[voters][:, None], len(clusters), axis=1)
+        zeros = np.zeros(len(voters))
+        return {"theta": zeros, "delta": np.log(p / (1 - p)), "beta": zeros, "rho": rho}
+
+
+def training_voters(router: Any) -> TrainingVoters | None:
+    """The voter parameters of a fitted router's training estimate, where it keeps them: ``truth_cluster``'s
+    per-cluster estimated P(right) (``cluster_scores_``, one row per skill cluster of
+    :func:`rgd.routers.skill_clusters.skill_clusters`) and its distractor rates (``voter_rho_``; absent from a
+    bundle written before it was kept: uniform errors). None for any other router (the monitor refits)."""
+    table = getattr(router, "cluster_scores_", None)
+    if getattr(router, "name", None) != "truth_cluster" or table is None:
+        return None
+    rho = getattr(router, "voter_rho_", None)
+    return TrainingVoters(np.asarray(table, dtype=np.float64), None if rho is None else np.asarray(rho, np.float64))
 
 
 def answer_key(text: str | None, question_options: int) -> str | None:
@@ -137,9 +177,11 @@ def _rates(obs: list[Observation]) -> tuple[np.ndarray, np.ndarray]:
     return agree, major
 
 
-def _truth_accuracy(obs: list[Observation], n_models: int, seed: int) -> np.ndarray:
-    """Per observation: the posterior of the routed model's option under the label-free truth estimate."""
-    from rgd.truth import estimate_truth_restarts
+def _truth_accuracy(obs: list[Observation], n_models: int, seed: int,
+                    voters: TrainingVoters | None = None) -> np.ndarray:
+    """Per observation: the posterior of the routed model's option under the label-free truth estimate (refitted,
+    or with ``voters`` held fixed)."""
+    from rgd.truth import estimate_truth, estimate_truth_restarts
 
     choices = np.full((n_models, len(obs)), -1, dtype=np.int64)
     for q, o in enumerate(obs):
@@ -149,20 +191,41 @@ def _truth_accuracy(obs: list[Observation], n_models: int, seed: int) -> np.ndar
     clusters = np.array([o.cluster for o in obs], dtype=np.int64)
     answered = (choices >= 0).any(axis=1)
     rows = np.flatnonzero(answered)  # voters that never answered carry nothing
-    est = estimate_truth_restarts(choices[rows], n_options, subjects=clusters, seed=seed, model=TRUTH_MODEL)
+    if voters is None:
+        est = estimate_truth_restarts(choices[rows], n_options, subjects=clusters, seed=seed, model=TRUTH_MODEL)
+    else:
+        fixed = voters.fixed(np.unique(clusters), rows)
+        est = estimate_truth(choices[rows], n_options, subjects=clusters, model="onecoin", fixed=fixed, n_iter=1,
+                             distractor=fixed["rho"] is not None)
     routed = np.array([dict(o.choices).get(o.routed, -1) for o in obs])
     p = np.take_along_axis(est.posterior, np.maximum(routed, 0)[:, None], axis=1)[:, 0]
     return np.where(routed >= 0, p, 0.0)
 
 
-def estimate(obs: list[Observation], n_models: int, min_requests: int, seed: int = 0) -> Estimate:
+def _usable(voters: TrainingVoters | None, obs: list[Observation], n_models: int) -> TrainingVoters | None:
+    """``voters`` where they cover the pool and every observed cluster, else None (the estimate refits)."""
+    if voters is None:
+        return None
+    n_clusters, n = voters.accuracy.shape
+    ok = n == n_models and (voters.rho is None or len(voters.rho) == n_models)
+    if not ok or any(not 0 <= o.cluster < n_clusters for o in obs):
+        log.info("monitoring: training's voter parameters do not match the pool or the clusters; refitted")
+        return None
+    return voters
+
+
+def estimate(obs: list[Observation], n_models: int, min_requests: int, seed: int = 0,
+             voters: TrainingVoters | None = None) -> Estimate:
     """Per cluster and overall: agreement, majority agreement and the routed choice's estimated accuracy (see the
-    module's docstring). Pure: runs in the estimate's process."""
+    module's docstring), with training's ``voters`` held fixed where given and matching. Pure: runs in the
+    estimate's process."""
     agree, major = _rates(obs)
     accuracy, estimator, error = major, MAJORITY, None
     if len(obs) >= min_requests:
         try:
-            accuracy, estimator = _truth_accuracy(obs, n_models, seed), TRUTH
+            voters = _usable(voters, obs, n_models)
+            accuracy = _truth_accuracy(obs, n_models, seed, voters)
+            estimator = TRUTH if voters is None else TRUTH_FIXED
         except (RGDError, ValueError, FloatingPointError) as exc:  # too few voters, degenerate votes
             error = f"{type(exc).__name__}: {exc}"
             log.info("monitoring: the truth estimate could not be made (%s); the majority stands in", error)
@@ -183,12 +246,14 @@ def estimate(obs: list[Observation], n_models: int, min_requests: int, seed: int
 class MonitorState:
     """One router version's counts and observations (event loop only). For drift (:mod:`rgd.serving.drift`) it
     also keeps its first ``reference_requests`` observations (the reference, beside the window), and whether each
-    of its first and of its last ``ood_requests`` routed requests was out of distribution."""
+    of its first and of its last ``ood_requests`` routed requests was out of distribution; ``voters``: the version's
+    :func:`training_voters`, handed to :func:`estimate`."""
 
     def __init__(self, version: str, models: Sequence[str], window: int, reference_requests: int = 0,
-                 ood_requests: int = 1) -> None:
+                 ood_requests: int = 1, voters: TrainingVoters | None = None) -> None:
         self.version = version
         self.models = tuple(models)
+        self.voters = voters  # training's voter parameters, for :func:`estimate` (None: it refits)
         self.started = time.time()
         self.requests: dict[int, int] = {}
         self.ood: dict[int, int] = {}

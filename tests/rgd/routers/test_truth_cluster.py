@@ -196,3 +196,18 @@ def test_a_key_between_the_pools_first_two_is_kept_as_an_arbiter_but_does_not_an
     assert not np.array_equal(router.cluster_scores_, without.cluster_scores_)  # the key voted
     est = router.estimate(middle)
     assert key_is_arbiter(est) and est.key_accuracy is not None
+
+
+def test_the_training_estimates_voter_parameters_are_kept_for_the_gateways_monitor(tmp_path):
+    from rgd.serving.monitor import training_voters
+
+    router = fit_router("truth_cluster", {}, _voters_table((0.75, 0.5, 0.5, 0.5), 1200, np.random.default_rng(3)))
+    rho = router.voter_rho_
+    assert rho.shape == (4,) and ((0.02 <= rho) & (rho <= 0.98)).all()
+    voters = training_voters(Router.load(router.save(tmp_path / "r")))
+    assert np.array_equal(voters.rho, rho) and np.array_equal(voters.accuracy, router.cluster_scores_)
+    assert voters.accuracy[:, 0].min() > voters.accuracy[:, 1:].max()  # the able model is the one trusted
+    meta, arrays = router._state()  # a bundle written before the rates were kept: uniform errors
+    router._load_state(meta, {k: v for k, v in arrays.items() if k != "voter_rho"})
+    assert training_voters(router).rho is None
+    assert training_voters(fit_router("best_single", {}, _voters_table((0.7, 0.5), 200, np.random.default_rng(4)))) is None

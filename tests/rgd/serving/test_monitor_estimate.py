@@ -141,3 +141,27 @@ def test_without_the_estimates_process_the_estimate_runs_on_a_thread(monkeypatch
     shadow.state.add(Observation(0, 4, 0, ((0, 1), (2, 1), (3, 1))))
     asyncio.run(shadow.refresh())
     assert shadow.state.last.overall.majority_agreement == 1.0 and not shadow.state.stale
+
+
+def test_training_voters_held_fixed_give_the_estimate_and_a_mismatch_refits():
+    from rgd.serving.monitor import TRUTH_FIXED, TrainingVoters
+
+    rng = np.random.default_rng(0)
+    good, good_acc = _simulate(rng, 300, 0, 0, 0.85, 0.6)
+    bad, bad_acc = _simulate(rng, 300, 1, 1, 0.35, 0.6)
+    table = np.array([[0.85, 0.35, 0.6, 0.6, 0.6, 0.6]] * 2)
+    for rho in (None, np.full(len(MODELS), 0.4)):
+        found = estimate(good + bad, len(MODELS), min_requests=50, voters=TrainingVoters(table, rho))
+        assert found.estimator == TRUTH_FIXED and found.error is None
+        assert found.clusters[0].estimated_accuracy == pytest.approx(good_acc, abs=0.04)
+        assert found.clusters[1].estimated_accuracy == pytest.approx(bad_acc, abs=0.06)
+    # a model training trusted (0.85) that now answers at 0.35: the fixed estimate drops, but less than the truth
+    trusted = table.copy()
+    trusted[:, 1] = 0.85
+    held = estimate(bad, len(MODELS), min_requests=50, voters=TrainingVoters(trusted)).overall.estimated_accuracy
+    assert bad_acc + 0.2 < held < 0.8
+    # parameters for another pool, or without a row for an observed cluster: refitted, as without any
+    for other in (table[:, :5], table[:1]):
+        found = estimate(good + bad, len(MODELS), min_requests=50, voters=TrainingVoters(other))
+        assert found.estimator == TRUTH
+        assert found.overall.estimated_accuracy == estimate(good + bad, len(MODELS), 50).overall.estimated_accuracy
