@@ -432,6 +432,20 @@ def _coincidence_excess(choices: np.ndarray, refs: np.ndarray) -> np.ndarray:
     return np.where(measured, excess, np.nan)
 
 
+#: a pair of models copies each other's errors from this excess on (:func:`copy_excess`). The stress suite's
+#: partial copies (30-60% of a weak model's answers) measure 0.2-0.7; unrelated recorded models at most 0.39 (two
+#: strong ones, gemini-1.5-pro and Llama-3-70B, right together where others err). Set just above what unrelated
+#: models were measured to reach. A settled leader has no such partner (:func:`identifiability`: a closer one costs
+#: a warning and a few labels between it and the alternative, never a different routing), and models linked by
+#: copies into a group of :data:`COPY_GROUP_MIN` share one vote (:func:`copy_group_weights`)
+COPY_EXCESS = 0.4
+#: the fewest models a copy group must have for its members to share one vote: two strong models can reach
+#: :data:`COPY_EXCESS` together where no third model is right with them, but in a group of three every link has
+#: also been measured through a fellow member, which an independent model right where the pair is right would
+#: have cut
+COPY_GROUP_MIN = 3
+
+
 def copy_excess(choices: np.ndarray, key: np.ndarray | None = None) -> np.ndarray:
     """(M, M) how far each pair of pool models copies each other's errors, seen through every other voter:
     0 for models that err on their own (the pool's base rate), 1 for exact copies. Label-free.
@@ -458,6 +472,29 @@ def copy_excess(choices: np.ndarray, key: np.ndarray | None = None) -> np.ndarra
     smallest = np.where(measured, excess, np.inf).min(axis=0)
     return np.where(measured.any(axis=0), smallest, 0.0)
 
+
+
+def copy_group_weights(choices: np.ndarray, key: np.ndarray | None = None) -> np.ndarray | None:
+    """(M,) each pool model's vote weight when some models copy others' errors, or None when none do. Label-free.
+
+    Models linked by a chain of copies (:func:`copy_excess` at :data:`COPY_EXCESS` or beyond) form a group; in a
+    group of at least :data:`COPY_GROUP_MIN` each member's votes count ``1 / size``, so the group counts as one
+    voter, and every other model fully. Why: the truth estimate takes voters to err independently given the
+    truth, so a crowd of derivatives of one base model (fine-tunes, quantised variants) that repeats its
+    misconceptions outvotes a lone strong model and is taken to be right; seen through every other voter their
+    errors coincide whoever judges, which two models that are merely right together do not (measured on the
+    stress suite and random pools of the recorded models: benchmarks/README.md, "Copy groups")."""
+    choices = np.asarray(choices)
+    n_m = choices.shape[0] if choices.ndim == 2 else 0
+    if n_m < COPY_GROUP_MIN:
+        return None
+    linked = (copy_excess(choices, key) >= COPY_EXCESS) | np.eye(n_m, dtype=bool)
+    for _ in range(int(np.ceil(np.log2(n_m)))):  # transitive closure by squaring: chains of up to M links
+        linked = (linked.astype(np.int64) @ linked.astype(np.int64)) > 0
+    size = linked.sum(axis=1)
+    if not (size >= COPY_GROUP_MIN).any():
+        return None
+    return np.where(size >= COPY_GROUP_MIN, 1.0 / size, 1.0)
 
 def _columns(a, m):
     """The questions ``m`` (a mask or indices) of an optional per-question array: (Q,) or (voters, Q)."""
@@ -656,12 +693,6 @@ class Identifiability:
 
 #: how many standard errors of the lead (its sampling noise over questions) a settled choice needs
 IDENTIFIABLE_Z = 2.0
-#: a settled leader copies no model's errors this far (:func:`copy_excess`). The stress suite's partial copies
-#: (30-60% of a weak model's answers) measure 0.2-0.7; unrelated recorded models at most 0.39 (two strong ones,
-#: gemini-1.5-pro and Llama-3-70B, right together where others err). Set just above what unrelated models were
-#: measured to reach: a leader with a closer partner is flagged, which costs a warning and a few labels between
-#: it and the alternative, never a different routing (benchmarks/README.md)
-COPY_EXCESS = 0.4
 
 
 def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.ndarray,

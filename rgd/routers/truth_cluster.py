@@ -9,7 +9,9 @@ Training (no answer key is read):
    less reliable than the pool's runner-up is dropped (:func:`rgd.truth.key_is_arbiter`): it cannot tell the
    crowd's shared errors from the truth any better than the pool does, and measured, it only moves the
    estimate around; one at least as reliable arbitrates between the first two (benchmarks/README.md).
-   Each voter's ability varies by group: by subject, or by skill cluster within a subject (niche
+   Models linked by copies of each other's errors into a group of three or more share one vote
+   (``copy_groups``, :func:`rgd.truth.copy_group_weights`): derivatives of one base model that repeat its
+   misconceptions would otherwise outvote a lone strong model. Each voter's ability varies by group: by subject, or by skill cluster within a subject (niche
    specialists are right in their niche and wrong beside it), whichever makes held-out votes more likely
    (``truth_grouping="auto"``, :meth:`TruthClusterRouter.truth_groups`; label-free).
 2. **Skill clusters**: per subject, spherical k-means on the question embeddings (about ``cluster_size``
@@ -52,6 +54,7 @@ from rgd.routers.base import Router, TrainingSet
 from rgd.routers.clustering import weighted_draw
 from rgd.truth import (
     Identifiability,
+    copy_group_weights,
     dependence_weights,
     estimate_truth_restarts,
     heldout_loglik,
@@ -86,6 +89,7 @@ class TruthClusterRouter(Router):
         local_margin: Annotated[float, Bounds(0, 1, high_open=True)] = 0.03,
         use_key: bool = True,
         key_dependence: bool = False,
+        copy_groups: bool = True,
         use_confidence: bool = True,
         subject_prior: Positive = 0.5,
         subject_rho: Positive = 50.0,
@@ -160,11 +164,16 @@ class TruthClusterRouter(Router):
         # key_dependence: with a key, pool models that share errors beyond the pool's base rate (seen through the
         # key) count as one voter together; off by default: with a weak generator's keys it costs more than it
         # saves (benchmarks/README.md, "Pools it was not developed on")
+        # copy_groups: otherwise, models linked by copies seen through every other voter share one vote
         weights = dependence_weights(t.choices, key) if key is not None and self.key_dependence else None
+        if weights is None and self.copy_groups:
+            weights = copy_group_weights(t.choices, key)
         est = estimate_truth_restarts(t.choices, t.n_options, confidence=conf, key=key, voter_weights=weights, **kw)
         if key is not None and not key_is_arbiter(est):  # a weak key: neither it nor its coincidences count
             dropped = est.key_accuracy
-            key, est = None, estimate_truth_restarts(t.choices, t.n_options, confidence=conf, **kw)
+            weights = copy_group_weights(t.choices) if self.copy_groups else None
+            key, est = None, estimate_truth_restarts(t.choices, t.n_options, confidence=conf, voter_weights=weights,
+                                                     **kw)
             est.params["dropped_key_accuracy"] = dropped
         est.params["identifiability"] = identifiability(est, t.choices, t.n_options, conf, key, groups)
         est.params["groups"] = groups

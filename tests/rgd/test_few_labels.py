@@ -52,9 +52,9 @@ def test_identifiability_needs_a_clear_lead():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_leader_whose_copies_vouch_for_it_is_not_identifiable_and_the_labels_meet_the_strong_model(seed):
-    from tests.rgd.test_truth import _clone_world
+    from tests.rgd.voter_worlds import clone_world
 
-    choices, _, truth, n_opt = _clone_world(seed)  # model 0 strong (0.6), 1 weak with two partial copies
+    choices, _, truth, n_opt = clone_world(seed)  # model 0 strong (0.6), 1 weak with two partial copies
     est = estimate_truth(choices, n_opt)
     ident = identifiability(est, choices, n_opt)
     assert ident.leader == 1  # the copies lift their source to the top

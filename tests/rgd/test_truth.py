@@ -8,7 +8,7 @@ import pytest
 
 from rgd.errors import DataError, ParameterError
 from rgd.truth import estimate_truth, estimate_truth_restarts, heldout_loglik, key_is_anchor, led_start, posterior_given
-from tests.rgd.voter_worlds import three_voters
+from tests.rgd.voter_worlds import clone_world, three_voters
 
 K = 5
 
@@ -137,27 +137,10 @@ def test_what_cannot_be_estimated_is_a_clear_error():
         estimate_truth(choices, n_opt, key=np.zeros(3, dtype=int))
 
 
-def _clone_world(seed, n_questions=3000, n_options=10, n_clones=2, share=0.5, key_accuracy=0.75):
-    """A strong model among weak ones, two of which are partial copies of one weak model (``share`` of its
-    answers, right or wrong); errors go to a popular distractor 30% of the time; a generator key outside it."""
-    rng = np.random.default_rng(seed)
-    truth = rng.integers(0, n_options, n_questions)
-    distractor = (truth + 1 + rng.integers(0, n_options - 1, n_questions)) % n_options
-
-    def model(accuracy):
-        wrong = np.where(rng.random(n_questions) < 0.3, distractor,
-                         (truth + 1 + rng.integers(0, n_options - 1, n_questions)) % n_options)
-        return np.where(rng.random(n_questions) < accuracy, truth, wrong)
-
-    strong, weak, other = model(0.6), model(0.35), model(0.3)
-    clones = [np.where(rng.random(n_questions) < share, weak, model(0.35)) for _ in range(n_clones)]
-    return np.array([strong, weak, other, *clones]), model(key_accuracy), truth, np.full(n_questions, n_options)
-
-
 def test_dependence_weights_count_a_model_and_its_copies_as_one_voter():
     from rgd.truth import dependence_weights
 
-    choices, key, truth, _ = _clone_world(0)
+    choices, key, truth, _ = clone_world(0)
     exact = np.vstack([choices[:3], choices[1]])  # the weak model twice, judged by a perfect key
     w = dependence_weights(exact, truth)
     assert w[1] == pytest.approx(0.5, abs=0.03) and w[3] == pytest.approx(0.5, abs=0.03)
@@ -175,7 +158,7 @@ def test_dependence_weights_count_a_model_and_its_copies_as_one_voter():
 def test_with_the_key_a_strong_model_outvotes_a_crowd_of_copies(seed):
     from rgd.truth import dependence_weights, key_is_arbiter
 
-    choices, key, truth, n_opt = _clone_world(seed)
+    choices, key, truth, n_opt = clone_world(seed)
     assert int(np.argmax((choices == truth).mean(axis=1))) == 0
     plain = estimate_truth_restarts(choices, n_opt, key=key)
     # the copies vouch for their source, and the key (disagreeing with them) is rated too weak to arbitrate
@@ -219,3 +202,28 @@ def test_copy_excess_sees_copies_without_a_key_and_strong_models_that_agree_are_
     assert ex[np.ix_([0, 1, 2], [0, 1, 2])].max() < COPY_EXCESS + 0.05 < 0.7
     with pytest.raises(ParameterError, match="choices"):
         copy_excess(np.zeros(5, dtype=int))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_without_a_key_a_copy_group_shares_one_vote_and_the_strong_model_outvotes_it(seed):
+    from rgd.truth import copy_group_weights
+
+    choices, _, truth, n_opt = clone_world(seed)  # model 1 and its two partial copies (3, 4) against model 0
+    w = copy_group_weights(choices)
+    np.testing.assert_allclose(w, [1, 1 / 3, 1, 1 / 3, 1 / 3])
+    plain = estimate_truth_restarts(choices, n_opt)
+    assert int(np.argmax(plain.accuracy)) == 1  # the copies vouch for their source, which then looks right
+    grouped = estimate_truth_restarts(choices, n_opt, voter_weights=w)
+    assert int(np.argmax(grouped.accuracy)) == int(np.argmax((choices == truth).mean(axis=1))) == 0
+    assert abs(grouped.accuracy[0] - (choices[0] == truth).mean()) < abs(plain.accuracy[0] - (choices[0] == truth).mean())
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_copied_pair_and_strong_models_that_agree_form_no_copy_group(seed):
+    from rgd.truth import copy_group_weights
+
+    assert copy_group_weights(difficulty_world(seed)[0]) is None  # strong models right together are no copies
+    assert copy_group_weights(difficulty_world(seed, copies_of=3, n_copies=1)[0]) is None  # a pair: no group
+    w = copy_group_weights(difficulty_world(seed, copies_of=3)[0])  # model 3 and its two near-exact copies
+    np.testing.assert_allclose(w, [1, 1, 1, 1 / 3, 1, 1, 1 / 3, 1 / 3])
+    assert copy_group_weights(np.zeros((2, 50), dtype=int)) is None  # too few models for a group

@@ -11,7 +11,7 @@ from rgd.errors import NotFittedError, ParameterError
 from rgd.routers.base import Router, TrainingSet
 from rgd.routers.registry import fit_router
 from rgd.routers.truth_cluster import TruthClusterRouter
-from tests.rgd.voter_worlds import three_voters
+from tests.rgd.voter_worlds import clone_world, three_voters
 
 K = 4
 
@@ -211,3 +211,19 @@ def test_the_training_estimates_voter_parameters_are_kept_for_the_gateways_monit
     router._load_state(meta, {k: v for k, v in arrays.items() if k != "voter_rho"})
     assert training_voters(router).rho is None
     assert training_voters(fit_router("best_single", {}, _voters_table((0.7, 0.5), 200, np.random.default_rng(4)))) is None
+
+
+def test_a_crowd_of_copies_shares_one_vote_and_the_strong_model_is_routed_to():
+    choices, _, truth, n_options = clone_world(0, n_questions=2000)  # model 1 and its two copies (3, 4), model 0 strong
+    n = len(truth)
+    table = ResponseTable(models=("strong", "source", "other", "copy1", "copy2"),
+                          question_ids=tuple(map(str, range(n))), subjects=np.full(n, "all"),
+                          n_options=n_options.astype(np.int16), choices=choices.astype(np.int8),
+                          confidence=np.full(choices.shape, np.nan, np.float32), answers=truth.astype(np.int8))
+    train = TrainingSet(table, np.random.default_rng(0).normal(size=(n, 8)).astype(np.float32),
+                        ConsensusScorer().fit_score(table))
+    grouped = fit_router("truth_cluster", {}, train)
+    assert (grouped.rank(train.embeddings)[:, 0] == 0).all()
+    # without copy groups the copies vouch for their source, which is routed to
+    plain = fit_router("truth_cluster", {"copy_groups": False}, train)
+    assert (plain.rank(train.embeddings)[:, 0] == 1).all()
