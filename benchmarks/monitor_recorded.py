@@ -21,6 +21,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,43 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 DATA = Path("/work/shared/data/mmlu_pro")
+
+
+@dataclass
+class Trained:
+    """The product's router trained on the pack's train split, its fitted embedder, and both splits embedded."""
+
+    router: object
+    embedder: object
+    train_q: list
+    train_table: object
+    train_x: np.ndarray
+    test_q: list
+    test_table: object
+    test_x: np.ndarray
+
+
+def train_router(data, without_subject: str | None = None) -> Trained:
+    """``truth_cluster`` on TF-IDF, as ``rgd evaluate-recorded`` trains it (no labels: the true keys are hidden
+    from it), on the pack's train split; ``without_subject``: that subject's questions left out of the train split
+    (the test split keeps them)."""
+    from rgd.embedding import fit_and_embed
+    from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix
+    from rgd.workflow.curate import build_consensus
+    from rgd.workflow.train import fit_routers
+    from rgd.workflow.training_data import TrainingData
+
+    train_q, train_table = data.part("train")
+    test_q, test_table = data.part("test")
+    if without_subject is not None:
+        keep = np.flatnonzero(np.asarray(train_table.subjects) != without_subject)
+        train_q, train_table = [train_q[i] for i in keep], train_table.take(keep)
+    embedder, train_x, test_x = fit_and_embed("tfidf", [q.text for q in train_q], [q.text for q in test_q])
+    scorer, consensus = build_consensus(train_table)
+    data_set = TrainingData.build(train_table, EmbeddingMatrix(train_table.question_ids, train_x, "tfidf", "tfidf"),
+                                  ConsensusArtifact(scorer, consensus, train_table.question_ids), generated=False)
+    fitted, _ = fit_routers(["truth_cluster"], {}, data_set.training_set)
+    return Trained(fitted["truth_cluster"], embedder, train_q, train_table, train_x, test_q, test_table, test_x)
 
 
 def obs_k2(order, clusters, choices, n_options, q_all, k: int = 2):
@@ -110,22 +148,11 @@ def main() -> None:
     from rgd.routers.skill_clusters import skill_clusters
     from rgd.serving import monitor
     from rgd.serving.monitor import Observation, estimate, training_voters
-    from rgd.workflow.artifacts import ConsensusArtifact, EmbeddingMatrix
-    from rgd.workflow.curate import build_consensus
-    from rgd.workflow.recorded import embed_with
-    from rgd.workflow.train import fit_routers
-    from rgd.workflow.training_data import TrainingData
 
     t0 = time.perf_counter()
     data = load_recorded(args.data)
-    train_q, train_table = data.part("train")
-    test_q, test_table = data.part("test")
-    train_x, test_x = embed_with("tfidf")([q.text for q in train_q], [q.text for q in test_q])
-    scorer, consensus = build_consensus(train_table)
-    data_set = TrainingData.build(train_table, EmbeddingMatrix(train_table.question_ids, train_x, "tfidf", "tfidf"),
-                                  ConsensusArtifact(scorer, consensus, train_table.question_ids), generated=False)
-    fitted, _ = fit_routers(["truth_cluster"], {}, data_set.training_set)
-    router = fitted["truth_cluster"]
+    trained = train_router(data)
+    router, test_x, test_table = trained.router, trained.test_x, trained.test_table
     voters = training_voters(router)
     t_train = time.perf_counter() - t0
 

@@ -1,19 +1,24 @@
 """A fast fake OpenAI-compatible upstream on loopback, in its own process, steered over HTTP.
 
-``python -m tests.rgd.serving.fake_upstream --name NAME [--latency-ms 50] [--answer B]`` prints
+``python -m tests.rgd.serving.fake_upstream --name NAME [--latency-ms 50] [--answer B] [--answers FILE]`` prints
 ``PORT <n>`` once it listens on 127.0.0.1. ``POST /control`` with ``{"mode": "ok" | "error500" | "error400" |
-"stream_break" | "stream_cut", "latency_ms": .., "answer": .., "compress": null | "gzip" | "deflate" | "br"}`` changes its
-behaviour; ``GET /stats`` returns ``{"requests": n}``. Chat replies say ``"<name> thinks. The answer is
+"stream_break" | "stream_cut", "latency_ms": .., "answer": .., "answers_file": .., "compress": null | "gzip" | "deflate" |
+"br"}`` changes its behaviour; ``GET /stats`` returns ``{"requests": n}``. Chat replies say ``"<name> thinks. The answer is
 (<answer>)."`` (or ``"Hello from <name>."`` without an answer), as JSON or, with ``stream: true``, as SSE chunks
 ending in ``data: [DONE]``; ``compress`` encodes every reply (``Content-Encoding``), chunk by chunk for a
 stream, whatever the client accepts; ``stream_break`` sends two chunks and half a third, then drops the
-connection; ``stream_cut`` sends the same, then ends the response cleanly (no ``[DONE]``). Used by the gateway tests (``UpstreamProcess``) and by ``benchmarks/gateway_load.py``.
+connection; ``stream_cut`` sends the same, then ends the response cleanly (no ``[DONE]``). With ``--answers`` (or
+``answers_file``), a JSON object ``{recorded_key(question): letter or null}``, it is a recorded model: each question
+(the last user message) is answered with its letter, ``"<name> has no answer."`` for null or a question it does not
+know (``benchmarks/live_monitoring.py``: the MMLU-Pro pack's recorded answers). Used by the gateway tests
+(``UpstreamProcess``) and by ``benchmarks/gateway_load.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import signal
@@ -28,16 +33,37 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
+def recorded_key(question: str) -> str:
+    """The key of a question in an answers file: a digest of its text (the text itself is not stored twice)."""
+    return hashlib.sha256(question.encode()).hexdigest()[:20]
+
+
+def _last_user_text(request: dict) -> str:
+    for message in reversed(request.get("messages") or []):
+        if isinstance(message, dict) and message.get("role") == "user" and isinstance(message.get("content"), str):
+            return message["content"]
+    return ""
+
+
 class FakeUpstream:
-    def __init__(self, name: str, latency_ms: float, answer: str | None) -> None:
+    def __init__(self, name: str, latency_ms: float, answer: str | None, answers_file: str | None = None) -> None:
         self.name, self.latency_ms, self.answer = name, latency_ms, answer
+        self.answers: dict[str, str | None] | None = None
+        if answers_file:
+            self.load_answers(answers_file)
         self.mode = "ok"
         self.compress: str | None = None
         self.requests = 0
         self.last_body: dict | None = None
         self.last_auth: str | None = None
 
-    def text(self) -> str:
+    def load_answers(self, path: str) -> None:
+        self.answers = json.loads(Path(path).read_text())
+
+    def text(self, request: dict) -> str:
+        if self.answers is not None:
+            letter = self.answers.get(recorded_key(_last_user_text(request)))
+            return f"{self.name} thinks. The answer is ({letter})." if letter else f"{self.name} has no answer."
         return f"{self.name} thinks. The answer is ({self.answer})." if self.answer else f"Hello from {self.name}."
 
     async def __call__(self, scope, receive, send) -> None:
@@ -62,6 +88,8 @@ class FakeUpstream:
             self.latency_ms = float(doc.get("latency_ms", self.latency_ms))
             self.answer = doc.get("answer", self.answer)
             self.compress = doc.get("compress", self.compress)
+            if doc.get("answers_file"):
+                self.load_answers(doc["answers_file"])
             return await self._json(send, 200, {"ok": True}, None)
         if path == "/stats":
             return await self._json(send, 200, {"requests": self.requests, "last_body": self.last_body,
@@ -83,7 +111,7 @@ class FakeUpstream:
         if self.mode == "error400":
             return await self._json(send, 400, {"error": {"message": f"{self.name} refuses", "type": "invalid_request_error"}},
                                     self.compress)
-        text = self.text()
+        text = self.text(request)
         if request.get("stream"):
             encoder = Encoder(self.compress)
             await send({"type": "http.response.start", "status": 200,
@@ -153,6 +181,7 @@ def main() -> None:
     ap.add_argument("--name", required=True)
     ap.add_argument("--latency-ms", type=float, default=0.0)
     ap.add_argument("--answer", default=None)
+    ap.add_argument("--answers", default=None, help="a recorded model's answers file (see the module's docstring)")
     args = ap.parse_args()
     # proto IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
     # without it Nagle holds the reply's body (a second write) until the client's delayed ACK, ~40 ms later
@@ -160,7 +189,7 @@ def main() -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     print(f"PORT {sock.getsockname()[1]}", flush=True)
-    config = uvicorn.Config(FakeUpstream(args.name, args.latency_ms, args.answer), log_level="error",
+    config = uvicorn.Config(FakeUpstream(args.name, args.latency_ms, args.answer, args.answers), log_level="error",
                             access_log=False, backlog=2048)
     asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
 
@@ -168,11 +197,12 @@ def main() -> None:
 class UpstreamProcess:
     """Start a fake upstream as a subprocess; ``control``, ``stats``, ``kill``; a context manager."""
 
-    def __init__(self, name: str, latency_ms: float = 0.0, answer: str | None = None) -> None:
+    def __init__(self, name: str, latency_ms: float = 0.0, answer: str | None = None,
+                 answers: str | Path | None = None) -> None:
         self.name = name
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.rgd.serving.fake_upstream", "--name", name, "--latency-ms", str(latency_ms)]
-            + (["--answer", answer] if answer else []),
+            + (["--answer", answer] if answer else []) + (["--answers", str(answers)] if answers else []),
             cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True,
         )
         line = self.proc.stdout.readline()
