@@ -84,8 +84,10 @@ def training_voters(router: Any) -> TrainingVoters | None:
     per-cluster estimated P(right) (``cluster_scores_``, one row per skill cluster of
     :func:`rgd.routers.skill_clusters.skill_clusters`) and its distractor rates (``voter_rho_``; absent from a
     bundle written before it was kept: uniform errors). None for any other router (the monitor refits)."""
+    from rgd.routers.truth_cluster import TruthClusterRouter
+
     table = getattr(router, "cluster_scores_", None)
-    if getattr(router, "name", None) != "truth_cluster" or table is None:
+    if not isinstance(router, TruthClusterRouter) or table is None:
         return None
     rho = getattr(router, "voter_rho_", None)
     return TrainingVoters(np.asarray(table, dtype=np.float64), None if rho is None else np.asarray(rho, np.float64))
