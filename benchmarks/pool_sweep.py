@@ -10,7 +10,8 @@ training keys (the generator is then left out of the pools): the label-using bas
 best_single is chosen on them, the fair comparison when keys exist. Per pool the JSON also has the router's
 identifiability flag (:func:`rgd.truth.identifiability`) and the few-label mode (:mod:`rgd.few_labels`): the
 true train keys of at most ``--labels`` questions asked where the candidates disagree, as a user would fill
-them in, and the test top-1 once the labels have re-decided the leader of a flagged pool.
+them in, and the test top-1 once the labels have re-decided the leader (on every pool routed pool-wide, as
+`rgd check` asks on any pool; a settled leader is overturned only beyond chance).
 
 The issue-9 settings are two pools of one data set, and every default of the product's router was
 developed on them. Here each pool is a seeded random draw of 3 to 10 models from the 15 with recorded
@@ -114,19 +115,20 @@ def pools_of(args, data: Path, tmp: Path, seed: int) -> list[tuple[tuple[str, ..
 
 
 def with_few_labels(ds: RecordedDataset, report: dict, n_labels: int, seed: int) -> dict:
-    """The few-label mode on a pool, the user's keys played by the true train keys: asked only where the
-    router's top choice is flagged and it routes pool-wide (a local routing does not send every question to
-    the leader the flag is about); the labels' leader then takes every question."""
+    """The few-label mode on a pool, as `rgd check` runs it, the user's keys played by the true train keys: asked
+    on every pool the router routes pool-wide (a local routing does not send every question to the leader the
+    labels are about), settled pools included, where the labels overturn the leader only beyond chance; the
+    labels' leader then takes every question."""
     tc = report["router_summaries"]["truth_cluster"]
     ident = tc["identifiability"]
     top1 = report["routers"]["truth_cluster"]["top1"]
-    if ident["identifiable"] or tc["level"] != "global":
+    if tc["level"] != "global":
         return {"asked": False, "n_labels": 0, "top1": top1}
     _, train = ds.part("train")
     _, test = ds.part("test")
     competing = np.array([train.models.index(m) for m in ident["contenders"]])
     asked = few_labels.questions_to_ask(train.choices, competing, n_labels, seed)
-    decision = few_labels.decide(train.choices, competing, asked, train.answers[asked])
+    decision = few_labels.decide(train.choices, competing, asked, train.answers[asked], settled=ident["identifiable"])
     if decision.changed:
         top1 = float((test.choices[decision.leader] == test.answers).mean())
     return {"asked": True, "n_labels": decision.n_labels, "leader": train.models[decision.leader],

@@ -23,7 +23,7 @@ from rgd.data.schema import index_to_letter, letter_to_index
 from rgd.data.versioned_json import atomic_file
 from rgd.errors import DataError, ParameterError
 from rgd.routers.truth_cluster import TruthClusterRouter
-from rgd.truth import estimate_truth_restarts, identifiability
+from rgd.truth import copy_group_weights, estimate_truth_restarts, identifiability
 
 LABEL_COLUMNS = ("question_id", "key")
 
@@ -33,9 +33,10 @@ def _estimate(table: ResponseTable) -> tuple[np.ndarray, Any]:
     router's defaults (voter abilities per subject)."""
     router = TruthClusterRouter()
     conf = table.confidence if table.has_confidence else None
+    weights = copy_group_weights(table.choices) if router.copy_groups else None
     est = estimate_truth_restarts(table.choices, table.n_options, confidence=conf, subjects=table.subjects,
                                   subject_prior=router.subject_prior, subject_rho=router.subject_rho,
-                                  n_iter=router.n_iter, seed=router.seed)
+                                  n_iter=router.n_iter, seed=router.seed, voter_weights=weights)
     return est.accuracy[: est.n_pool], identifiability(est, table.choices, table.n_options, conf,
                                                        subjects=table.subjects)
 
@@ -130,11 +131,18 @@ def settle(data: RecordedDataset | str | Path, labels_path: Path) -> dict[str, A
         raise DataError(f"the key of question {qid!r} names an option it does not have", path=labels_path)
     acc, ident = _estimate(table)
     competing = np.array(ident.contenders)
-    decision = few_labels.decide(table.choices, competing, cols, keys)
+    decision = few_labels.decide(table.choices, competing, cols, keys, settled=ident.identifiable)
     leader, before = table.models[decision.leader], table.models[decision.label_free_leader]
-    verdict = (f"The labels change the top model: {leader} (was {before})" if decision.changed
-               else f"The labels confirm the top model: {leader}")
+    favoured = table.models[decision.favoured]
+    if decision.changed:
+        verdict = f"The labels change the top model: {leader} (was {before}; sign test p = {decision.p_value:.3f})"
+    elif favoured != leader:
+        verdict = (f"The labels lean to {favoured}, but not beyond chance (sign test p = {decision.p_value:.3f}, "
+                   f"needs < {few_labels.SIGNIFICANCE}): the top model stays {leader}; label more questions to "
+                   f"settle it")
+    else:
+        verdict = f"The labels confirm the top model: {leader}"
     return {"leader": leader, "label_free_leader": before, "changed": decision.changed,
-            "n_labels": decision.n_labels,
+            "favoured_by_labels": favoured, "p_value": round(decision.p_value, 4), "n_labels": decision.n_labels,
             "right_on_labels": {table.models[m]: k for m, k in decision.correct.items()},
             "identifiability_without_labels": ident.to_dict(table.models), "sentence": verdict}

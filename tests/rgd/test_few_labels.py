@@ -24,10 +24,31 @@ def test_the_labels_name_the_candidate_right_most_often_and_ties_keep_the_label_
     keys = np.array([1, 1, -1, 0])  # question 2 not labelled
     d = few_labels.decide(choices, np.array([0, 1, 2]), np.arange(4), keys)
     assert d.leader == 1 and d.changed and d.correct == {0: 1, 1: 3, 2: 0} and d.n_labels == 3
+    # a settled leader: two labels where only the challenger is right are a lead chance gives one time in four
+    settled = few_labels.decide(choices, np.array([0, 1, 2]), np.arange(4), keys, settled=True)
+    assert settled.favoured == 1 and settled.p_value == pytest.approx(0.25) and not settled.changed
     tie = few_labels.decide(choices, np.array([2, 0]), np.arange(4), np.array([0, 2, -1, -1]))
-    assert tie.leader == 2 and not tie.changed
+    assert tie.leader == 2 and not tie.changed and tie.p_value == 1.0
     with pytest.raises(DataError, match="no key"):
         few_labels.decide(choices, np.array([0, 1]), np.arange(4), np.full(4, -1))
+
+
+def test_the_labels_overturn_a_settled_leader_only_beyond_chance():
+    assert few_labels.sign_test(5, 0) == pytest.approx(1 / 32) and few_labels.sign_test(0, 0) == 1.0
+    assert few_labels.sign_test(3, 3) == pytest.approx(42 / 64)
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, 4, 30)
+
+    def model(right):  # right on the first ``right`` questions, wrong (another option) on the rest
+        return np.where(np.arange(30) < right, keys, (keys + 1) % 4)
+
+    clear = np.array([model(8), model(22)])  # the challenger right on 22 of 30, the leader on 8
+    d = few_labels.decide(clear, np.array([0, 1]), np.arange(30), keys, settled=True)
+    assert d.changed and d.leader == 1 and d.p_value < few_labels.SIGNIFICANCE
+    close = np.array([model(14), model(17)])  # 17 against 14: three questions apart, no evidence
+    d = few_labels.decide(close, np.array([0, 1]), np.arange(30), keys, settled=True)
+    assert d.favoured == 1 and not d.changed and d.p_value == pytest.approx(0.125)
+    assert few_labels.decide(close, np.array([0, 1]), np.arange(30), keys).changed  # unsettled: the labels decide
 
 
 def _pool(accs, n_q=3000, seed=0):
@@ -45,6 +66,12 @@ def test_identifiability_needs_a_clear_lead():
     close = identifiability(estimate_truth(choices, n_opt), choices, n_opt)
     assert not close.identifiable and {close.leader, close.runner_up} == {0, 1}
     assert "NOT identifiable" in close.sentence(list("abcd")) and close.required_lead == pytest.approx(2 * close.lead_se)
+    # a strong leader among a few independent voters: judged, like the runner-up, by the rest only (left out
+    # alone it would be judged by the weak rest while it judges the runner-up, and fall behind)
+    for seed in (0, 1):
+        choices4, n_opt4, _ = _pool([0.8, 0.5, 0.4, 0.4], n_q=900, seed=seed)
+        four = identifiability(estimate_truth(choices4, n_opt4), choices4, n_opt4)
+        assert four.identifiable and four.leader == 0 and four.lead > 0.04
     # the plain estimate's lead counts the leader's own votes: judged by the others it is smaller
     full = estimate_truth(choices, n_opt)
     assert close.lead < full.accuracy[close.leader] - full.accuracy[close.runner_up]

@@ -101,3 +101,30 @@ def test_ask_never_reads_the_recorded_keys(tmp_path):
     poisoned = check.ask(data, tmp_path / "b.csv", n=20)
     assert poisoned == {**report, "questions_file": str(tmp_path / "b.csv")}
     assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+
+
+def test_a_settled_leader_keeps_its_place_against_a_lead_of_the_labels_that_chance_explains(tmp_path):
+    rng = np.random.default_rng(3)
+    accuracy = {"leader": 0.8, "second": 0.5, "m3": 0.45, "m4": 0.45, "m5": 0.4, "m6": 0.4}  # errors their own
+    keys = rng.integers(5, size=900)
+    rows = [{"question_id": q, "category": "s", "question": f"question {q}", "options": [f"o{k}" for k in range(5)],
+             "answer": LETTERS[k]} for q, k in enumerate(keys)]
+    preds = {m: [LETTERS[k if rng.random() < p else (k + 1 + int(rng.integers(4))) % 5] for k in keys]
+             for m, p in accuracy.items()}
+    data = write_recorded(tmp_path / "pool", rows, preds)
+    report = check.ask(data, tmp_path / "ask.csv", n=30)
+    assert report["identifiability"]["identifiable"] and report["candidates"][0] == "leader"
+    rows = list(csv.DictReader(open(tmp_path / "ask.csv", encoding="utf-8")))
+    # the user's keys side with the runner-up on three questions where the leader is wrong, the rest left blank
+    picked = [r for r in rows if r["answer_of:leader"] != r[f"answer_of:{report['candidates'][1]}"]
+              and r[f"answer_of:{report['candidates'][1]}"]][:3]
+    assert len(picked) == 3
+    with open(tmp_path / "filled.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=["question_id", "key"])
+        w.writeheader()
+        w.writerows({"question_id": r["question_id"], "key": r[f"answer_of:{report['candidates'][1]}"]}
+                    for r in picked)
+    verdict = check.settle(data, tmp_path / "filled.csv")
+    assert verdict["leader"] == "leader" and not verdict["changed"]
+    assert verdict["favoured_by_labels"] == report["candidates"][1] and verdict["p_value"] == 0.125
+    assert "not beyond chance" in verdict["sentence"] and "label more questions" in verdict["sentence"]
