@@ -21,7 +21,8 @@ Passes, each on a fresh gateway (a fresh monitor): ``a_then_b`` and ``a_then_c``
 subject or the degraded upstream: the drift tests against an in-distribution reference, at the product's drift
 defaults; every ``--poll`` requests the estimate is refreshed, ``/v1/rgd/monitor?refresh=true``, and the alarms
 read; the degraded phase stops 500 requests after its first alarm), ``a_then_c_recent40`` (the same with the drift
-test's ``recent_requests`` 40 instead of 200), then ``b_alone`` and ``c_alone`` (a monitor that reads only that
+test's ``recent_requests`` 40 instead of 200), ``a_then_a_recent40`` (with 40, more in-distribution traffic and no
+change: its false alarms), then ``b_alone`` and ``c_alone`` (a monitor that reads only that
 phase: its estimate is the phase's own), and ``defaults`` (the in-distribution phase at the product's monitoring defaults: share 0.02, 5 shadowed a second):
 the shadow calls' share of upstream calls as shipped. The other passes raise the share (``--share``) and lift the
 rate and concurrency bounds, and set ``cooldown_s`` to 1 s (an alarm may fire again after another phase);
@@ -263,6 +264,8 @@ def main() -> None:
         for tag, phases, drift in (("a_then_b", ("in_distribution", "new_subject"), {}),
                                    ("a_then_c", ("in_distribution", "degraded"), {}),
                                    ("a_then_c_recent40", ("in_distribution", "degraded"), {"recent_requests": 40}),
+                                   ("a_then_a_recent40", ("in_distribution", "in_distribution_again"),
+                                    {"recent_requests": 40}),
                                    ("b_alone", ("new_subject",), {}), ("c_alone", ("degraded",), {}),
                                    ("defaults", ("in_distribution",), {})):
             gw, marker = gateway(tag, tag == "defaults", **drift)
@@ -273,6 +276,7 @@ def main() -> None:
                     if phase == "degraded":  # the routed model's upstream answers with the weakest model's letters
                         upstreams[routed_model].control(answers_file=str(files[weak]))
                     qs = {"in_distribution": phase_a, "new_subject": new_subject,
+                          "in_distribution_again": phase_c[: args.requests],
                           "degraded": phase_c[: args.requests] if tag == "c_alone" else phase_c}[phase]
                     row = run_phase(gw, phase, qs, keys, args.poll, args.concurrency,
                                     stop_after_alarm=500 if phase == "degraded" else None)
@@ -336,6 +340,9 @@ def summarise(passes: dict[str, dict], share: float) -> dict:
             "requests_until_alarm_at_bench_share": min((v["requests"] for v in alarms.values()), default=None),
             "requests_until_alarm_at_default_share": None if shadowed is None else round(shadowed / 0.02),
             "within_2000_requests_at_default_share": shadowed is not None and shadowed / 0.02 <= 2000}
+    again = passes["a_then_a_recent40"]["phases"][1]
+    out["targets"]["false_alarms_recent40_in_distribution"] = {"requests": again["requests"],
+                                                               "alarms_first": again["alarms_first"]}
     out["targets"] |= {
         "shadow_share_defaults": defaults["shadow_share_of_upstream_calls"],
         "shadow_share_bench": out["in_distribution"]["shadow_share"],
