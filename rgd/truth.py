@@ -474,21 +474,24 @@ def copy_excess(choices: np.ndarray, key: np.ndarray | None = None) -> np.ndarra
 
 
 
-def copy_group_weights(choices: np.ndarray, key: np.ndarray | None = None) -> np.ndarray | None:
-    """(M,) each pool model's vote weight when some models copy others' errors, or None when none do. Label-free.
+def copy_group_weights(excess: np.ndarray) -> np.ndarray | None:
+    """(M,) each pool model's vote weight when some models copy others' errors, or None when none do; ``excess``:
+    the pool's (M, M) :func:`copy_excess`. Label-free.
 
-    Models linked by a chain of copies (:func:`copy_excess` at :data:`COPY_EXCESS` or beyond) form a group; in a
+    Models linked by a chain of copies (``excess`` at :data:`COPY_EXCESS` or beyond) form a group; in a
     group of at least :data:`COPY_GROUP_MIN` each member's votes count ``1 / size``, so the group counts as one
     voter, and every other model fully. Why: the truth estimate takes voters to err independently given the
     truth, so a crowd of derivatives of one base model (fine-tunes, quantised variants) that repeats its
     misconceptions outvotes a lone strong model and is taken to be right; seen through every other voter their
     errors coincide whoever judges, which two models that are merely right together do not (measured on the
     stress suite and random pools of the recorded models: benchmarks/README.md, "Copy groups")."""
-    choices = np.asarray(choices)
-    n_m = choices.shape[0] if choices.ndim == 2 else 0
+    excess = np.asarray(excess)
+    n_m = len(excess)
+    if excess.shape != (n_m, n_m):
+        raise ParameterError(f"excess must be a square (models, models) matrix, got shape {excess.shape}")
     if n_m < COPY_GROUP_MIN:
         return None
-    linked = (copy_excess(choices, key) >= COPY_EXCESS) | np.eye(n_m, dtype=bool)
+    linked = (excess >= COPY_EXCESS) | np.eye(n_m, dtype=bool)
     for _ in range(int(np.ceil(np.log2(n_m)))):  # transitive closure by squaring: chains of up to M links
         linked = (linked.astype(np.int64) @ linked.astype(np.int64)) > 0
     size = linked.sum(axis=1)
@@ -700,8 +703,9 @@ IDENTIFIABLE_Z = 2.0
 
 def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.ndarray,
                     confidence: np.ndarray | None = None, key: np.ndarray | None = None,
-                    subjects: np.ndarray | None = None) -> Identifiability:
-    """Whether ``estimate`` (fitted on these votes) singles out one pool model as the best. Label-free.
+                    subjects: np.ndarray | None = None, excess: np.ndarray | None = None) -> Identifiability:
+    """Whether ``estimate`` (fitted on these votes) singles out one pool model as the best (``excess``: the pool's
+    :func:`copy_excess` where the caller has it). Label-free.
 
     A voter's estimated accuracy counts its own votes, which pull the posterior its way: a leader looks
     further ahead than it is, and a crowd whose members vouch for each other's shared wrong answers lifts
@@ -727,7 +731,8 @@ def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
     judged = judged_by_others(estimate, choices, n_options, confidence, key, subjects, pair, left_out=pair)
     diff = judged[0] - judged[1]
     se = float(diff.std() / np.sqrt(max(len(diff), 1)))
-    excess = copy_excess(np.asarray(choices)[: estimate.n_pool], key)
+    if excess is None:
+        excess = copy_excess(np.asarray(choices)[: estimate.n_pool], key)
     closest = excess.max(axis=1)
     # the alternative copies nobody and is not half-way to a copy of the leader (a partial copy of it is no other
     # hypothesis): of those, the first-ranked

@@ -54,6 +54,7 @@ from rgd.routers.base import Router, TrainingSet
 from rgd.routers.clustering import weighted_draw
 from rgd.truth import (
     Identifiability,
+    copy_excess,
     copy_group_weights,
     dependence_weights,
     estimate_truth_restarts,
@@ -165,17 +166,19 @@ class TruthClusterRouter(Router):
         # key) count as one voter together; off by default: with a weak generator's keys it costs more than it
         # saves (benchmarks/README.md, "Pools it was not developed on")
         # copy_groups: otherwise, models linked by copies seen through every other voter share one vote
+        excess = copy_excess(t.choices, key)  # computed once: the copy groups' and the flag's
         weights = dependence_weights(t.choices, key) if key is not None and self.key_dependence else None
         if weights is None and self.copy_groups:
-            weights = copy_group_weights(t.choices, key)
+            weights = copy_group_weights(excess)
         est = estimate_truth_restarts(t.choices, t.n_options, confidence=conf, key=key, voter_weights=weights, **kw)
         if key is not None and not key_is_arbiter(est):  # a weak key: neither it nor its coincidences count
             dropped = est.key_accuracy
-            weights = copy_group_weights(t.choices) if self.copy_groups else None
+            excess = copy_excess(t.choices)
+            weights = copy_group_weights(excess) if self.copy_groups else None
             key, est = None, estimate_truth_restarts(t.choices, t.n_options, confidence=conf, voter_weights=weights,
                                                      **kw)
             est.params["dropped_key_accuracy"] = dropped
-        est.params["identifiability"] = identifiability(est, t.choices, t.n_options, conf, key, groups)
+        est.params["identifiability"] = identifiability(est, t.choices, t.n_options, conf, key, groups, excess)
         est.params["groups"] = groups
         return est
 

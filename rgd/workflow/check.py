@@ -23,7 +23,7 @@ from rgd.data.schema import index_to_letter, letter_to_index
 from rgd.data.versioned_json import atomic_file
 from rgd.errors import DataError, ParameterError
 from rgd.routers.truth_cluster import TruthClusterRouter
-from rgd.truth import copy_group_weights, estimate_truth_restarts, identifiability
+from rgd.truth import copy_excess, copy_group_weights, estimate_truth_restarts, identifiability
 
 LABEL_COLUMNS = ("question_id", "key")
 
@@ -33,12 +33,13 @@ def _estimate(table: ResponseTable) -> tuple[np.ndarray, Any]:
     router's defaults (voter abilities per subject)."""
     router = TruthClusterRouter()
     conf = table.confidence if table.has_confidence else None
-    weights = copy_group_weights(table.choices) if router.copy_groups else None
+    excess = copy_excess(table.choices)
+    weights = copy_group_weights(excess) if router.copy_groups else None
     est = estimate_truth_restarts(table.choices, table.n_options, confidence=conf, subjects=table.subjects,
                                   subject_prior=router.subject_prior, subject_rho=router.subject_rho,
                                   n_iter=router.n_iter, seed=router.seed, voter_weights=weights)
     return est.accuracy[: est.n_pool], identifiability(est, table.choices, table.n_options, conf,
-                                                       subjects=table.subjects)
+                                                       subjects=table.subjects, excess=excess)
 
 
 def _train(data: RecordedDataset | str | Path) -> tuple[RecordedDataset, list, ResponseTable]:

@@ -206,10 +206,10 @@ def test_copy_excess_sees_copies_without_a_key_and_strong_models_that_agree_are_
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_without_a_key_a_copy_group_shares_one_vote_and_the_strong_model_outvotes_it(seed):
-    from rgd.truth import copy_group_weights
+    from rgd.truth import copy_excess, copy_group_weights
 
     choices, _, truth, n_opt = clone_world(seed)  # model 1 and its two partial copies (3, 4) against model 0
-    w = copy_group_weights(choices)
+    w = copy_group_weights(copy_excess(choices))
     np.testing.assert_allclose(w, [1, 1 / 3, 1, 1 / 3, 1 / 3])
     plain = estimate_truth_restarts(choices, n_opt)
     assert int(np.argmax(plain.accuracy)) == 1  # the copies vouch for their source, which then looks right
@@ -220,10 +220,15 @@ def test_without_a_key_a_copy_group_shares_one_vote_and_the_strong_model_outvote
 
 @pytest.mark.parametrize("seed", [3, 4])
 def test_a_copied_pair_and_strong_models_that_agree_form_no_copy_group(seed):
-    from rgd.truth import copy_group_weights
+    from rgd.truth import copy_excess, copy_group_weights
 
-    assert copy_group_weights(difficulty_world(seed)[0]) is None  # strong models right together are no copies
-    assert copy_group_weights(difficulty_world(seed, copies_of=3, n_copies=1)[0]) is None  # a pair: no group
-    w = copy_group_weights(difficulty_world(seed, copies_of=3)[0])  # model 3 and its two near-exact copies
+    def groups(choices):
+        return copy_group_weights(copy_excess(choices))
+
+    assert groups(difficulty_world(seed)[0]) is None  # strong models right together are no copies
+    assert groups(difficulty_world(seed, copies_of=3, n_copies=1)[0]) is None  # a pair: no group
+    w = groups(difficulty_world(seed, copies_of=3)[0])  # model 3 and its two near-exact copies
     np.testing.assert_allclose(w, [1, 1, 1, 1 / 3, 1, 1, 1 / 3, 1 / 3])
-    assert copy_group_weights(np.zeros((2, 50), dtype=int)) is None  # too few models for a group
+    assert copy_group_weights(np.ones((2, 2))) is None  # too few models for a group
+    with pytest.raises(ParameterError, match="square"):
+        copy_group_weights(np.ones((3, 2)))
