@@ -16,7 +16,7 @@ A YAML file with these sections (``configs/serve/gateway.yaml`` is a documented 
                 max_per_s, max_concurrency, budget_calls, budget_period_s, timeout_s, window, min_requests,
                 refresh_s, keep_ood_questions (live label-free monitoring: :mod:`rgd.serving.monitor`, :mod:`rgd.serving.shadow`),
                 drift (reference_requests, recent_requests, accuracy_drop, agreement_drop, ood_requests, ood_rise, z,
-                retrain_command, cooldown_s: :mod:`rgd.serving.drift`)
+                retrain_command, retrain_job, cooldown_s: :mod:`rgd.serving.drift`, :mod:`rgd.serving.retrain`)
 
 Every section forbids unknown fields, so a typo fails with the field's path, and types are strict, as in run
 configs. Secrets are never in the file: only the *names* of the environment variables that hold them; a
@@ -198,8 +198,12 @@ class DriftSpec(_Strict):
     z: float = Field(3.0, gt=0, description="evidence an alarm needs: the change at least z standard errors from none")
     retrain_command: list[str] | None = Field(None, min_length=1, description="a command started (not waited for) "
                                               "on an alarm, e.g. [rgd, run, --config, configs/x.yaml]; null: none")
-    cooldown_s: float = Field(3600.0, gt=0, description="an alarm of one kind is raised (and the command started) "
-                              "at most once per this time and router version")
+    retrain_job: str | None = Field(None, max_length=52, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+                                    description="on Kubernetes: the CronJob (in the gateway's namespace) a Job is "
+                                    "created from on an alarm, through the in-cluster API (rgd.serving.retrain), e.g. "
+                                    "rgd-retrain; null: none")
+    cooldown_s: float = Field(3600.0, gt=0, description="an alarm of one kind is raised (and the command started, the "
+                              "Job created) at most once per this time and router version")
 
 
 class MonitoringSpec(_Strict):

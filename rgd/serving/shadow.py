@@ -15,7 +15,8 @@ connection, anything raised) is counted (``rgd_gateway_shadow_calls_total{result
 consensus requests are counted per cluster but not shadowed (a consensus request already has its votes). No user
 text is kept, except the last ``keep_ood_questions`` questions out of distribution where the config asks for them
 (default 0): listed by ``GET /v1/rgd/monitor?ood_questions=true`` and, on an alarm, handed to the retraining
-command as a JSON-lines file named by ``$RGD_OOD_QUESTIONS_FILE``, to seed the next generation's subjects.
+command as a JSON-lines file named by ``$RGD_OOD_QUESTIONS_FILE``, to seed the next generation's subjects (never to
+the Kubernetes Job ``drift.retrain_job`` creates: :mod:`rgd.serving.retrain`).
 
 The estimate (:func:`rgd.serving.monitor.estimate`) is refreshed every ``refresh_s`` when new observations came in,
 and on demand (``GET /v1/rgd/monitor?refresh=true``), in a process of its own (one worker, started on the first refresh): the
@@ -45,6 +46,7 @@ from rgd.serving.config import MonitoringSpec
 from rgd.serving.drift import AGREEMENT_DROP, Alarm, accuracy_drop, ood_rise
 from rgd.serving.monitor import Estimate, MonitorState, estimate, observation
 from rgd.serving.ratelimit import TokenBucket
+from rgd.serving.retrain import RetrainJobs
 from rgd.serving.upstream import OutgoingBody, Upstream, UpstreamFailure, UpstreamReply
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,8 @@ class Shadow:
         self.alarm_count = Counter("rgd_gateway_monitor_alarms", "Drift alarms of live monitoring, by kind "
                                    "(accuracy_drop, agreement_drop, ood_rise)", ["kind"], registry=registry)
         self.alarms: deque[dict[str, Any]] = deque(maxlen=50)  # the last alarms, newest last
+        # on Kubernetes: an alarm creates a Job from this CronJob (rgd.serving.retrain)
+        self.retrain_jobs = RetrainJobs(spec.drift.retrain_job, registry) if spec.drift.retrain_job else None
         # user text, only where the config allows it: the last questions out of distribution
         self.ood_questions: deque[dict[str, Any]] | None = (
             deque(maxlen=spec.keep_ood_questions) if spec.keep_ood_questions else None)
@@ -290,6 +294,10 @@ class Shadow:
                 task.add_done_callback(self.tasks.discard)
             except OSError as exc:
                 event["retrain"] = {"command": list(d.retrain_command), "error": f"{type(exc).__name__}: {exc}"}
+        if self.retrain_jobs is not None:  # a task of its own: the API calls never hold a refresh or a request
+            event["retrain_job"] = {"cronjob": self.retrain_jobs.cronjob, "result": "pending"}
+            self.tasks.add(task := asyncio.get_running_loop().create_task(self._create_job(event)))
+            task.add_done_callback(self.tasks.discard)
         self.alarm_count.labels(kind=alarm.kind).inc()
         self.alarms.append(event)
         log.warning("monitoring alarm %s on router version %s: %.4f -> %.4f (z %.1f, %d vs %d requests)%s",
@@ -305,6 +313,10 @@ class Shadow:
             for row in self.ood_questions or ():
                 f.write(orjson.dumps(row) + b"\n")
         return path
+
+    async def _create_job(self, event: dict[str, Any]) -> None:
+        alarm = {k: v for k, v in event.items() if k not in ("retrain", "retrain_job")}  # the figures only
+        event["retrain_job"] = await self.retrain_jobs.create(alarm, self.spec.drift.cooldown_s)
 
     @staticmethod
     async def _reap(proc, event: dict[str, Any]) -> None:

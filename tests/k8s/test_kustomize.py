@@ -26,6 +26,8 @@ def _pod_specs(docs):
     for doc in docs:
         if doc["kind"] in POD_TEMPLATE_KINDS:
             yield f"{doc['kind']}/{doc['metadata']['name']}", doc["spec"]["template"]["spec"]
+        elif doc["kind"] == "CronJob":
+            yield f"CronJob/{doc['metadata']['name']}", doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
 
 
 def test_the_expected_overlays_exist():
@@ -75,8 +77,9 @@ def test_no_secret_values_in_rendered_objects(name):
 
 def test_base_objects_and_least_privilege_rbac():
     kinds = _by_kind(render(OVERLAYS["prod"]))
-    assert set(kinds["ServiceAccount"]) == {"rgd-orchestrator", "rgd-step", "rgd-submitter"}
+    assert set(kinds["ServiceAccount"]) == {"rgd-orchestrator", "rgd-step", "rgd-submitter", "rgd-gateway"}
     assert kinds["ServiceAccount"]["rgd-step"]["automountServiceAccountToken"] is False
+    assert kinds["ServiceAccount"]["rgd-gateway"]["automountServiceAccountToken"] is False  # test_retrain_manifests
     role = kinds["Role"]["rgd-orchestrator"]
     granted = {(g, r): set(rule["verbs"]) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
     assert granted[("batch", "jobs")] >= {"create", "get", "list", "watch", "delete"}
