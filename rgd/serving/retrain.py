@@ -20,6 +20,7 @@ every request's path.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import math
 import os
@@ -29,9 +30,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
-
-import orjson
-from prometheus_client import Counter
 
 from rgd.errors import RGDError
 
@@ -106,7 +104,7 @@ def job_from_cronjob(cronjob: dict[str, Any], name: str, alarm: dict[str, Any]) 
     labels = {**(meta.get("labels") or {}), ALARM_LABEL: _label_value(str(alarm["kind"])),
               VERSION_LABEL: _label_value(str(alarm["router_version"]))}
     annotations = {INSTANTIATE_ANNOTATION: "manual", **(meta.get("annotations") or {}),
-                   ALARM_ANNOTATION: orjson.dumps(alarm).decode()}
+                   ALARM_ANNOTATION: json.dumps(alarm, separators=(",", ":"))}
     spec = copy.deepcopy(template["spec"])
     pod_meta = spec.setdefault("template", {}).setdefault("metadata", {})
     pod_meta["labels"] = {**(pod_meta.get("labels") or {}), ALARM_LABEL: labels[ALARM_LABEL],
@@ -123,6 +121,8 @@ class RetrainJobs:
 
     def __init__(self, cronjob: str, registry, timeout_s: float = 10.0, service_account_dir: Path | None = None,
                  environ: Mapping[str, str] | None = None) -> None:
+        from prometheus_client import Counter  # the serve extra's, as aiohttp: the rest of this module needs neither
+
         self.cronjob = cronjob
         self.timeout_s = timeout_s
         self.service_account_dir = service_account_dir
@@ -167,7 +167,7 @@ class RetrainJobs:
                                              headers=headers) as session:
                 cronjob = await _json(session.get(f"{batch}/cronjobs/{self.cronjob}", ssl=tls), "get the CronJob")
                 job = job_from_cronjob(cronjob, name, alarm)
-                await _json(session.post(f"{batch}/jobs", data=orjson.dumps(job), ssl=tls,
+                await _json(session.post(f"{batch}/jobs", data=json.dumps(job).encode(), ssl=tls,
                                          headers={"Content-Type": "application/json"}), "create the Job")
         except (aiohttp.ClientError, TimeoutError, ssl.SSLError, OSError) as exc:
             raise _Failed("connect", f"the API server at {access.base_url}: {type(exc).__name__}: {exc}") from None
@@ -178,10 +178,10 @@ async def _json(request, what: str) -> dict[str, Any]:
     async with request as reply:
         body = await reply.read()
         if reply.status < 300:
-            return orjson.loads(body)
+            return json.loads(body)
         try:
-            message = orjson.loads(body).get("message") or ""
-        except (orjson.JSONDecodeError, AttributeError):
+            message = json.loads(body).get("message") or ""
+        except (ValueError, AttributeError):
             message = body[:200].decode(errors="replace")
         result = {403: "forbidden", 404: "not_found", 409: "exists"}.get(reply.status, "http_error")
         raise _Failed(result, f"could not {what}: HTTP {reply.status}: {message}", reply.status)
