@@ -10,6 +10,8 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping
 
+from rgd.evaluation.report import save_png
+
 log = logging.getLogger(__name__)
 
 COST_PLOT = "cost_accuracy.png"
@@ -49,7 +51,4 @@ def write_cost_plot(report: Mapping[str, Any], directory: Path) -> dict[str, Pat
     ax.set_title("cost-accuracy over the cost weight (dashed: non-decreasing convex hull)")
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    path = directory / COST_PLOT
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return {"cost_plot": path}
+    return {"cost_plot": save_png(fig, directory / COST_PLOT)}

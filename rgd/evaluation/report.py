@@ -42,6 +42,19 @@ def write_evaluation(evaluation: dict[str, Any], directory: Path) -> dict[str, P
     return {"evaluation": directory}
 
 
+def save_png(fig, path: Path) -> Path:
+    """Write a matplotlib figure as PNG through :func:`atomic_file` (a crash or a full disk leaves what was at
+    ``path``, never half a plot) and close it."""
+    import matplotlib.pyplot as plt  # the pipeline extra; callers have imported it already
+
+    try:
+        with atomic_file(path, "wb") as fh:
+            fig.savefig(fh, format="png", dpi=100)
+    finally:
+        plt.close(fig)
+    return Path(path)
+
+
 def _bars(plt, names, top1, top3, ylabel: str, title: str, path: Path, prefix: str = "") -> None:
     fig, ax = plt.subplots(figsize=(8, 4))
     x = np.arange(len(names))
@@ -53,8 +66,7 @@ def _bars(plt, names, top1, top3, ylabel: str, title: str, path: Path, prefix: s
         ax.set_title(title)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_png(fig, path)
 
 
 #: CASCAL's per-cluster state, read for the rankings and the centroid plot (other routers may lack it)
@@ -122,8 +134,7 @@ def write_plots(evaluation: dict[str, Any], router, directory: Path) -> dict[str
         ax.set_yticks(range(len(names)), names)
         fig.colorbar(im, ax=ax, label="top-1")
         fig.tight_layout()
-        fig.savefig(directory / "per_subject_top1.png", dpi=100)
-        plt.close(fig)
+        save_png(fig, directory / "per_subject_top1.png")
 
     centroids = getattr(router, "centroids_", None)
     if centroids is not None and len(centroids) >= 2 and all(hasattr(router, a) for a in _CLUSTER_STATE):
@@ -137,6 +148,5 @@ def write_plots(evaluation: dict[str, Any], router, directory: Path) -> dict[str
         ax.set_title("CASCAL skill centroids (2-D PCA, colour = subject)")
         del sc
         fig.tight_layout()
-        fig.savefig(directory / "centroids_2d.png", dpi=100)
-        plt.close(fig)
+        save_png(fig, directory / "centroids_2d.png")
     return {"plots": directory}
