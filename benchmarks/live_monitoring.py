@@ -31,7 +31,8 @@ promotion is not measured). Per phase: the true top-1 of the routed choice (the 
 pack's key: reporting only, never sent to the gateway) next to the monitor's estimate, the out-of-distribution
 share, the requests (and shadowed requests) until each alarm, and the shadow calls' share of upstream calls; and,
 computed here on every question of the phase (:func:`offline_estimates`), the monitor's estimate refitted as the
-gateway does and with training's voter parameters held fixed (not yet wired into the gateway). The
+gateway does and with training's voter parameters (the shadows' held fixed, the routed model's re-estimated: not yet
+wired into the gateway). The
 targets (issue 24): estimate within 3 points of the true top-1 in each phase; the degraded upstream detected
 within 2,000 requests at the default share (here: shadowed requests until the alarm / 0.02); shadow share <= 5%.
 """
@@ -90,8 +91,8 @@ def write_answers(directory: Path, table, questions) -> dict[str, Path]:
 def offline_estimates(trained, table, questions, keys, replace: tuple[int, int] | None = None) -> dict:
     """The monitor's estimate computed here, not through the gateway, on every question of a phase as a shadowed
     request (the router's ranking of its user message, the recorded answers of the first 3 models): refitted, as
-    the gateway does, and with training's voter parameters held fixed (:func:`rgd.serving.monitor.training_voters`,
-    not yet wired into the gateway); ``replace``: (routed model, weak model), the routed model's answers the weak
+    the gateway does, and with training's voter parameters (:func:`rgd.serving.monitor.training_voters`: the
+    shadows' held fixed, the routed model's re-estimated; not yet wired into the gateway); ``replace``: (routed model, weak model), the routed model's answers the weak
     one's. Beside them the true top-1 on the same questions (reporting only)."""
     from rgd.data.schema import LETTERS
     from rgd.routers.skill_clusters import skill_clusters

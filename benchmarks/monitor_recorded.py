@@ -9,8 +9,8 @@ routed (first-ranked) model's recorded answer and those of the next ``k`` models
 requests (random, seeded, several draws) gives the routed choice's estimated accuracy, set beside its true
 accuracy on the same requests (the pack's keys, for reporting only): refitted with the one-coin voter model the
 monitor refits with (``onecoin``) and the item-response model training uses (``irt``), and with training's voter
-parameters held fixed (``fixed``: :func:`rgd.serving.monitor.training_voters`, what the monitor uses where the
-bundle keeps them). The issue's target: within 3 points of the true top-1. Then the routed model is silently
+parameters (``fixed``: :func:`rgd.serving.monitor.training_voters`, the shadows' held fixed and the routed model's
+re-estimated, what the monitor uses where the bundle keeps them). The issue's target: within 3 points of the true top-1. Then the routed model is silently
 replaced by the pool's weakest (``degraded``): does the gateway's drift test (defaults: 5 points, z 3) fire on
 20-200 shadowed requests after the change, against 200 before, with the refit and with the fixed parameters?
 """
@@ -82,7 +82,7 @@ def degradation(obs, choices, answers, routed, table, recents, draws, n_referenc
     its answers become that model's, on requests where that model is not a shadow (a replacement from outside the
     pool). A reference of ``n_reference`` shadowed requests before, ``recent`` after; the
     drift tests of the gateway's defaults (estimated accuracy 5 points, majority agreement 10 points, z 3) on one
-    estimate over both, as the gateway runs them; with ``voters`` (training's, held fixed) as well as refitted."""
+    estimate over both, as the gateway runs them; with ``voters`` (training's) as well as refitted."""
     from dataclasses import replace
 
     from rgd.serving.drift import AGREEMENT_DROP, accuracy_drop
