@@ -9,6 +9,8 @@ known term embed to the zero vector (cosine 0 to everything).
 ``embed`` counts terms with the vectorizer's own analyzer and a term -> column dict (no scikit-learn call
 per batch); a small batch, such as the few questions the gateway embeds at a time, is projected by gathering
 SVD columns, where SciPy's matrix constructors used to cost most of the time (``benchmarks/tfidf_embed_speed.py``).
+One text (what the gateway embeds at low load) takes the same gather with a handful of NumPy calls
+(``_weights_one``), bit for bit the batch's vector (``benchmarks/route_one_speed.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Annotated, Any, Callable, ClassVar, Self, Sequence
 
@@ -35,6 +38,8 @@ STATE_FILE = "tfidf_state.npz"
 #: batches up to this size are projected by gathering SVD columns (no SciPy matrix per call); larger ones, where
 #: the gathered block outgrows the caches, by SciPy's sparse product. The two round differently (~6e-8).
 _GATHER_MAX = 32
+#: reduceat's one segment, from row 0: sums a single text's gathered SVD columns in the gather path's order
+_FIRST = np.zeros(1, dtype=np.int64)
 
 
 class TfidfSvdEmbedder(Embedder):
@@ -109,19 +114,25 @@ class TfidfSvdEmbedder(Embedder):
         return getattr(self, "components_", None) is not None  # set last, so a failed fit is not a fitted one
 
     # ------------------------------------------------------------------ embedding
+    def _counts(self, text: str) -> dict[int, int]:
+        """Column -> count of the text's known terms (the vectorizer's analyzer, the term -> column dict)."""
+        assert self._analyze is not None
+        column = self._column
+        found: dict[int, int] = {}
+        for j in map(column.get, self._analyze(text)):
+            if j is not None:
+                found[j] = found.get(j, 0) + 1
+        return found
+
     def _weights(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The TfidfVectorizer recipe as CSR arrays (data, columns, row pointers) of the (n, V) matrix:
         (sublinear) term counts times idf, rows L2-normalised, columns ascending within a row."""
-        assert self._analyze is not None and self.idf_ is not None
-        column, analyze = self._column, self._analyze
+        assert self.idf_ is not None
         cols: list[int] = []
         counts: list[int] = []
         indptr = [0]
         for text in texts:
-            found: dict[int, int] = {}
-            for j in map(column.get, analyze(text)):
-                if j is not None:
-                    found[j] = found.get(j, 0) + 1
+            found = self._counts(text)
             for j in sorted(found):
                 cols.append(j)
                 counts.append(found[j])
@@ -139,6 +150,27 @@ class TfidfSvdEmbedder(Embedder):
         data *= scale[rows].astype(np.float32)
         return data, columns, ptr
 
+    def _weights_one(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_weights` of one text, bit for bit, as (data, columns), with a handful of NumPy calls instead of
+        a dozen (the gateway embeds one question at a time at low load): the L2 norm is the same float64
+        sum, term by term in column order, as ``bincount``'s (tests/rgd/embedding/test_tfidf_one.py)."""
+        assert self.idf_ is not None
+        found = self._counts(text)
+        cols = sorted(found)
+        columns = np.array(cols, dtype=np.int64)
+        data = np.array([found[j] for j in cols], dtype=np.float32)
+        if not cols:
+            return data, columns
+        if self.sublinear_tf:
+            np.log(data, out=data)
+            data += np.float32(1.0)
+        data *= self.idf_[columns]
+        total = 0.0
+        for square in np.square(data, dtype=np.float64).tolist():  # in order, in float64: bincount's sum
+            total += square
+        data *= np.float32(1.0 / math.sqrt(total))  # idf > 0 and counts >= 1: a known term never weighs 0
+        return data, columns
+
     def _tfidf(self, texts: list[str]):
         """The (n, V) TF-IDF matrix, sparse (CSR): what the SVD is fitted on."""
         from scipy.sparse import csr_matrix
@@ -148,6 +180,13 @@ class TfidfSvdEmbedder(Embedder):
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         assert self._components_t is not None
+        if len(texts) == 1:  # the gateway's usual batch: the same gather, fewer NumPy calls
+            data, columns = self._weights_one(texts[0])
+            if not len(columns):
+                return np.zeros((1, self._components_t.shape[1]), dtype=np.float32)
+            gathered = self._components_t[columns]
+            gathered *= data[:, None]
+            return np.add.reduceat(gathered, _FIRST, axis=0)
         if len(texts) > _GATHER_MAX:
             return np.asarray(self._tfidf(texts) @ self._components_t, dtype=np.float32)
         # a few texts: gather and sum each row's SVD columns, with no SciPy matrix to build

@@ -101,8 +101,8 @@ BLANK_QUERY_WARNING = ("the question shares nothing with what the router was tra
 
 def query_warnings(x: np.ndarray) -> list[str | None]:
     """Per embedded query: :data:`BLANK_QUERY_WARNING` where its embedding is all zeros, else None."""
-    blank = ~np.any(np.asarray(x) != 0, axis=1)
-    return [BLANK_QUERY_WARNING if b else None for b in blank.tolist()]
+    known = np.asarray(x).any(axis=1)  # a nonzero entry (a NaN counts, as it did as `!= 0`)
+    return [None if k else BLANK_QUERY_WARNING for k in known.tolist()]
 
 
 class Scored(NamedTuple):

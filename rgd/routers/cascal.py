@@ -14,7 +14,7 @@ over queries and centroids.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Iterable, Literal
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -186,14 +186,13 @@ class CascalRouter(Router):
         sharp_clusters, sharp_global, sharp_subjects = self._sharp_scores()
         local = np.empty((e.shape[0], sharp_clusters.shape[1]), dtype=np.float32)
         nearest = np.empty(e.shape[0], dtype=np.float32)
-        order = np.argsort(subject, kind="stable")
-        present, starts = np.unique(subject[order], return_index=True)
-        for s, queries in zip(present.tolist(), np.split(order, starts[1:])):
-            clusters = self._subject_clusters()[s]
+        subject_clusters = self._subject_clusters()
+        for s, queries in subject_groups(subject):
+            clusters = subject_clusters[s]
             dist = 1.0 - e[queries] @ self.centroids_[clusters].T  # (n_s, K_s)
             k = min(self.n_nearest, dist.shape[1])
             near = np.argsort(dist, axis=1, kind="stable")[:, :k]
-            nd = np.take_along_axis(dist, near, axis=1)
+            nd = dist[np.arange(len(dist))[:, None], near]  # take_along_axis's gather, without its checks
             w = np.exp(-(nd - nd[:, :1]) / self.distance_temperature)
             w /= w.sum(axis=1, keepdims=True)
             local[queries] = np.einsum("nk,nkm->nm", w, sharp_clusters[clusters[near]])
@@ -256,6 +255,16 @@ class CascalRouter(Router):
             raise ParameterError("subject representatives do not match the subjects or the embedding size")
         if (self.cluster_subject_ < 0).any() or (self.cluster_subject_ >= len(self.subjects_)).any():
             raise ParameterError("a cluster names a subject that does not exist")
+
+
+def subject_groups(subject: np.ndarray) -> Iterable[tuple[int, np.ndarray | slice]]:
+    """(subject, its queries' rows) per subject present in ``subject`` (n,), ascending. One question (the
+    gateway's usual batch) is its subject and every row, a slice: no sort, no split, the same rows."""
+    if len(subject) == 1:
+        return ((int(subject[0]), slice(None)),)
+    order = np.argsort(subject, kind="stable")
+    present, starts = np.unique(subject[order], return_index=True)
+    return zip(present.tolist(), np.split(order, starts[1:]))
 
 
 def _weighted_mean(scores: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -63,6 +63,8 @@ def nearest_similarity(x: np.ndarray, reference: np.ndarray, exclude: np.ndarray
     for a row of zeros); ``exclude`` (n,): a reference row each may not use (itself; -1: none)."""
     x = normalize_rows(np.asarray(x, dtype=np.float32))
     ref = np.asarray(reference, dtype=np.float32)
+    if exclude is None and len(x) <= _BLOCK:  # one block (every gateway batch): one product, no loop
+        return (x @ ref.T).max(axis=1).astype(np.float64)
     out = np.empty(len(x))
     for lo in range(0, len(x), _BLOCK):  # blocks of queries: memory bounded, each block one product
         sim = x[lo : lo + _BLOCK] @ ref.T

@@ -158,8 +158,9 @@ class LoadedRouter:
         scored = self.bundle.score(x)
         ood = self.bundle.out_of_distribution(x)
         known = self.bundle.coverage is not None
-        said = [Routed([], warning, bool(flag) if known else None, float(sim) if known else None, note, cluster)
-                for warning, flag, sim, note, cluster in zip(query_warnings(x), *ood, self.bundle.ood_notes(ood),
+        flags, sims = (ood.out_of_distribution.tolist(), ood.similarity.tolist()) if known else ([None] * len(x),) * 2
+        said = [Routed([], warning, flag, sim, note, cluster)
+                for warning, flag, sim, note, cluster in zip(query_warnings(x), flags, sims, self.bundle.ood_notes(ood),
                                                              skill_clusters(self.bundle.router, x).tolist())]
         return list(zip(scored.scores, scored.correctness, said))
 
