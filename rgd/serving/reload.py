@@ -146,7 +146,8 @@ class LoadedRouter:
 
     def _score_batch(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, Routed]]:
         """Per question: the router's scores, its correctness scores (the cost policy's input,
-        :meth:`RouterBundle.score`) and what :class:`Routed` says of it besides the ranking."""
+        :meth:`RouterBundle.score`) and its :class:`Routed`, ranked at cost weight 0 (:meth:`RouterBundle.rank`,
+        the batch at once: what most requests ask, kept with the rest in the prompt cache)."""
         from rgd.routers.bundle import query_warnings
         from rgd.routers.skill_clusters import skill_clusters
 
@@ -159,9 +160,10 @@ class LoadedRouter:
         ood = self.bundle.out_of_distribution(x)
         known = self.bundle.coverage is not None
         flags, sims = (ood.out_of_distribution.tolist(), ood.similarity.tolist()) if known else ([None] * len(x),) * 2
-        said = [Routed([], warning, flag, sim, note, cluster)
-                for warning, flag, sim, note, cluster in zip(query_warnings(x), flags, sims, self.bundle.ood_notes(ood),
-                                                             skill_clusters(self.bundle.router, x).tolist())]
+        models = self.bundle.models
+        ranked = [[models[j] for j in row] for row in self.bundle.rank(scored, 0.0).order.tolist()]
+        said = [Routed(*fields) for fields in zip(ranked, query_warnings(x), flags, sims, self.bundle.ood_notes(ood),
+                                                  skill_clusters(self.bundle.router, x).tolist())]
         return list(zip(scored.scores, scored.correctness, said))
 
     async def rank(self, text: str, cost_weight: float = 0.0) -> Routed:
@@ -169,14 +171,18 @@ class LoadedRouter:
         :class:`~rgd.routers.policy.CostWeightError` above 0 without a cost policy), its warning and whether
         it is out of distribution."""
         from rgd.routers.bundle import Scored
+        from rgd.routers.policy import check_cost_weight
 
         found = self.cache.get(text)
         if found is None:
             found = await self.batcher.submit(text)
             self.cache.put(text, found)
         scores, correctness, said = found
+        if check_cost_weight(cost_weight) == 0.0:  # refused as RouterBundle.rank refuses it; 0: ranked already
+            return said._replace(models=list(said.models))  # a copy: the cached one is shared
         order = self.bundle.rank(Scored(scores[None, :], correctness[None, :]), cost_weight).order[0]
-        return said._replace(models=[self.bundle.models[j] for j in order])
+        models = self.bundle.models
+        return said._replace(models=[models[j] for j in order.tolist()])
 
 
 def freeze_long_lived() -> None:
