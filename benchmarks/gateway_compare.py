@@ -54,7 +54,15 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.gateway_load import Load, pct, questions  # noqa: E402
 from tests.rgd.serving.fake_upstream import UpstreamProcess  # noqa: E402
-from tests.rgd.serving.gateway_process import CLI, chat_body, free_port, move_alias, register, write_config  # noqa: E402
+from tests.rgd.serving.gateway_process import (  # noqa: E402
+    CLI,
+    chat_body,
+    free_port,
+    move_alias,
+    register,
+    wait_for_200,
+    write_config,
+)
 
 LEVELS = ((1, 80), (8, 320), (32, 800), (64, 1280))
 SYSTEMS = ("passthrough", "litellm", "litellm-app", "rgd-tfidf", "rgd-minilm", "base-tfidf", "base-minilm",
@@ -100,19 +108,8 @@ class Server:
         return f"http://127.0.0.1:{self.port}/v1/chat/completions"
 
     def wait_ready(self, timeout_s: float = 180) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited ({self.proc.returncode}): {self.tail()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{self.ready_path}", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.name}: no 200 from {self.ready_path} in {timeout_s} s: {self.tail()}")
-            time.sleep(0.3)
+        wait_for_200(self.proc, f"http://127.0.0.1:{self.port}{self.ready_path}", timeout_s, self.name, self.tail,
+                     poll_s=0.3)
 
     def tail(self) -> str:
         self._log.flush()

@@ -38,6 +38,24 @@ def write_config(path: Path, *, model_name: str, tracking_uri: str, pool: list[d
     return path
 
 
+def wait_for_200(proc: subprocess.Popen, url: str, timeout_s: float, name: str, tail, poll_s: float = 0.2) -> None:
+    """Wait until ``url`` answers 200; a RuntimeError naming ``name`` with ``tail()`` (the log's end) when the
+    process exits first or ``timeout_s`` passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited ({proc.returncode}): {tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name}: no 200 from {url} in {timeout_s} s: {tail()}")
+        time.sleep(poll_s)
+
+
 def stop_group(proc: subprocess.Popen, log, timeout: float = 15) -> None:
     """Stop a process started with ``start_new_session``: SIGTERM to its group, SIGKILL after ``timeout`` s; close
     its log."""
@@ -63,20 +81,11 @@ class GatewayProcess:
                                                                             "--port", str(self.port)]
         self.proc = subprocess.Popen(args, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gateway exited ({self.proc.returncode}): {self.log()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.url}{wait_for}", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"gateway: no 200 from {wait_for} in {timeout_s} s: {self.log()[-3000:]}")
-            time.sleep(0.2)
+        try:
+            wait_for_200(self.proc, f"{self.url}{wait_for}", timeout_s, "gateway", lambda: self.log()[-3000:])
+        except RuntimeError:
+            self.stop()
+            raise
 
     @property
     def url(self) -> str:
