@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping
 
-from rgd.evaluation.report import save_png
+from rgd.evaluation.png import save_png
 
 log = logging.getLogger(__name__)
 

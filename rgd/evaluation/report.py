@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rgd.data.versioned_json import atomic_file, write_text_atomic
+from rgd.evaluation.png import save_png
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +41,6 @@ def write_evaluation(evaluation: dict[str, Any], directory: Path) -> dict[str, P
                 w.writerow([name, "ALL", r["top1"], r["top3_vote"], estimate["n_questions"],
                             f"estimated (label-free, {where})"])
     return {"evaluation": directory}
-
-
-def save_png(fig, path: Path) -> Path:
-    """Write a matplotlib figure as PNG through :func:`atomic_file` (a crash or a full disk leaves what was at
-    ``path``, never half a plot) and close it."""
-    import matplotlib.pyplot as plt  # the pipeline extra; callers have imported it already
-
-    try:
-        with atomic_file(path, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=100)
-    finally:
-        plt.close(fig)
-    return Path(path)
 
 
 def _bars(plt, names, top1, top3, ylabel: str, title: str, path: Path, prefix: str = "") -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rgd.errors import WriteError
-from rgd.evaluation.report import save_png
+from rgd.evaluation.png import save_png
 
 plt = pytest.importorskip("matplotlib.pyplot", reason="plots need the pipeline extra (matplotlib)")
 
