@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -72,17 +71,9 @@ def world(name: str, data: Path):
         router, x, table = trained.router, trained.test_x, trained.test_table
         answers = table.answers.astype(np.int64)
     else:
-        from real_questions import train_default
+        from monitor_simulated import default_test_answers
 
-        from rgd import workflow as stages
-        from rgd.config.run_file import load_run_file
-
-        with tempfile.TemporaryDirectory() as cache:
-            sim, pool, bundle, _, _ = train_default(None, Path(cache))
-            config, _ = load_run_file(REPO / "configs" / "default.yaml")
-            test = list(stages.load_test_set(config).questions)
-            table = pool.answer_table(test)
-            x = bundle.embedder.embed([q.text for q in test])
+        sim, bundle, test, table, x = default_test_answers()
         router = bundle.router
         answers = np.asarray(sim.true_keys(test), dtype=np.int64)
     order = router.rank(x)

@@ -28,6 +28,21 @@ from monitor_recorded import degradation, obs_k2  # noqa: E402
 from real_questions import train_default  # noqa: E402
 
 
+def default_test_answers():
+    """The default run trained in process, and its world's test questions: (world, bundle, questions, the pool's
+    answer table, their embeddings)."""
+    from rgd import workflow as stages
+    from rgd.config.run_file import load_run_file
+
+    with tempfile.TemporaryDirectory() as cache:
+        world, pool, bundle, _, _ = train_default(None, Path(cache))
+        config, _ = load_run_file(REPO / "configs" / "default.yaml")
+        test = list(stages.load_test_set(config).questions)
+        table = pool.answer_table(test)
+        x = bundle.embedder.embed([q.text for q in test])
+    return world, bundle, test, table, x
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--output", required=True, type=Path)
@@ -35,18 +50,11 @@ def main() -> None:
     ap.add_argument("--windows", default="200,1000")
     ap.add_argument("--draws", type=int, default=3)
     args = ap.parse_args()
-    from rgd import workflow as stages
-    from rgd.config.run_file import load_run_file
     from rgd.routers.skill_clusters import skill_clusters
     from rgd.serving.monitor import estimate, training_voters
 
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory() as cache:
-        world, pool, bundle, _, _ = train_default(None, Path(cache))
-        config, _ = load_run_file(REPO / "configs" / "default.yaml")
-        test = list(stages.load_test_set(config).questions)
-        table = pool.answer_table(test)
-        x = bundle.embedder.embed([q.text for q in test])
+    world, bundle, test, table, x = default_test_answers()
     t_train = time.perf_counter() - t0
     order = bundle.router.rank(x)
     voters = training_voters(bundle.router)  # None unless the router is truth_cluster: then only the refit
