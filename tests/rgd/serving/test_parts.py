@@ -227,7 +227,7 @@ def test_the_gateway_keeps_an_upstream_reply_as_it_came_and_adds_its_own_field()
 
     from rgd.serving.app import with_field
 
-    body = b'{"id": "c1", "choices": [{"message": {"content": "caf\u00e9"}}]}\n'
+    body = b'{"id": "c1", "choices": [{"message": {"content": "caf\\u00e9"}}]}\n'
     out = with_field(body, json.loads(body), "rgd", {"model": "m", "ranking": ["m", "n"]})
     assert out.startswith(body.strip()[:-1])  # the upstream's bytes, unchanged
     assert json.loads(out) == {**json.loads(body), "rgd": {"model": "m", "ranking": ["m", "n"]}}
