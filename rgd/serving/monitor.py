@@ -278,14 +278,12 @@ def estimate(obs: list[Observation], n_models: int, min_requests: int, seed: int
 class MonitorState:
     """One router version's counts and observations (event loop only). For drift (:mod:`rgd.serving.drift`) it
     also keeps its first ``reference_requests`` observations (the reference, beside the window), and whether each
-    of its first and of its last ``ood_requests`` routed requests was out of distribution; ``voters``: the version's
-    :func:`training_voters`, handed to :func:`estimate`."""
+    of its first and of its last ``ood_requests`` routed requests was out of distribution."""
 
     def __init__(self, version: str, models: Sequence[str], window: int, reference_requests: int = 0,
-                 ood_requests: int = 1, voters: TrainingVoters | None = None) -> None:
+                 ood_requests: int = 1) -> None:
         self.version = version
         self.models = tuple(models)
-        self.voters = voters  # training's voter parameters, for :func:`estimate` (None: it refits)
         self.started = time.time()
         self.requests: dict[int, int] = {}
         self.ood: dict[int, int] = {}
