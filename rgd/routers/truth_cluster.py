@@ -11,8 +11,9 @@ Training (no answer key is read):
    estimate around; one at least as reliable arbitrates between the first two (benchmarks/README.md).
    Models linked by copies of each other's errors into a group of three or more share one vote
    (``copy_groups``, :func:`rgd.truth.copy_group_weights`): derivatives of one base model that repeat its
-   misconceptions would otherwise outvote a lone strong model. Each voter's ability varies by group: by subject, or by skill cluster within a subject (niche
-   specialists are right in their niche and wrong beside it), whichever makes held-out votes more likely
+   misconceptions would otherwise outvote a lone strong model. Each voter's ability varies by group: by
+   subject, or by skill cluster within a subject (niche specialists are right in their niche and wrong beside
+   it), whichever makes held-out votes more likely
    (``truth_grouping="auto"``, :meth:`TruthClusterRouter.truth_groups`; label-free).
 2. **Skill clusters**: per subject, spherical k-means on the question embeddings (about ``cluster_size``
    questions a cluster). Each cluster ranks the models by their mean estimated probability of being right,
@@ -48,6 +49,7 @@ from typing import Annotated, Any, Literal, get_args
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from rgd.data.response_table import ResponseTable
 from rgd.embedding.vectors import normalize_rows
 from rgd.params import Bounds, Count, Positive, init_params
 from rgd.routers.base import Router, TrainingSet
@@ -155,11 +157,14 @@ class TruthClusterRouter(Router):
     def estimate(self, train: TrainingSet):
         """The label-free truth this router learns from (the key dropped unless it arbitrates), with voter
         abilities per :meth:`truth_groups`."""
-        t = train.table
-        conf = t.confidence if (self.use_confidence and t.has_confidence) else None
-        key = train.generator_keys if self.use_key else None
         self.truth_grouping_loglik_ = {}
         self.truth_grouping_, groups = self.truth_groups(train)
+        return self.estimate_votes(train.table, train.generator_keys if self.use_key else None, groups)
+
+    def estimate_votes(self, t: ResponseTable, key: np.ndarray | None, groups: np.ndarray):
+        """:meth:`estimate` on a table's votes (and the generator's ``key``, or None) with voter abilities per
+        ``groups`` given, its identifiability in ``params``: what ``rgd check`` estimates too."""
+        conf = t.confidence if (self.use_confidence and t.has_confidence) else None
         kw = dict(subjects=groups, subject_prior=self.subject_prior, subject_rho=self.subject_rho,
                   n_iter=self.n_iter, seed=self.seed)
         # key_dependence: with a key, pool models that share errors beyond the pool's base rate (seen through the

@@ -23,23 +23,15 @@ from rgd.data.schema import index_to_letter, letter_to_index
 from rgd.data.versioned_json import atomic_file
 from rgd.errors import DataError, ParameterError
 from rgd.routers.truth_cluster import TruthClusterRouter
-from rgd.truth import copy_excess, copy_group_weights, estimate_truth_restarts, identifiability
 
 LABEL_COLUMNS = ("question_id", "key")
 
 
 def _estimate(table: ResponseTable) -> tuple[np.ndarray, Any]:
-    """The estimated accuracies (keys hidden) and the identifiability of the top model, with the product
-    router's defaults (voter abilities per subject)."""
-    router = TruthClusterRouter()
-    conf = table.confidence if table.has_confidence else None
-    excess = copy_excess(table.choices)
-    weights = copy_group_weights(excess) if router.copy_groups else None
-    est = estimate_truth_restarts(table.choices, table.n_options, confidence=conf, subjects=table.subjects,
-                                  subject_prior=router.subject_prior, subject_rho=router.subject_rho,
-                                  n_iter=router.n_iter, seed=router.seed, voter_weights=weights)
-    return est.accuracy[: est.n_pool], identifiability(est, table.choices, table.n_options, conf,
-                                                       subjects=table.subjects, excess=excess)
+    """The estimated accuracies (keys hidden) and the identifiability of the top model, as the product router
+    estimates them (its defaults, voter abilities per subject, no generator key)."""
+    est = TruthClusterRouter().estimate_votes(table, None, table.subjects)
+    return est.accuracy[: est.n_pool], est.params["identifiability"]
 
 
 def _train(data: RecordedDataset | str | Path) -> tuple[RecordedDataset, list, ResponseTable]:
