@@ -8,8 +8,8 @@ and names the candidate right on the most of them. Where the label-free choice w
 overturn it only beyond chance (a one-sided sign test at :data:`SIGNIFICANCE` on the labelled questions where
 exactly one of the two is right): 30 labels tell a 0.70 model from a 0.42 one, not a 0.52 one from a 0.49 one,
 and a settled leader should not lose its place to the luck of the draw; a choice the votes could not settle is
-the labels' to make. The labels are the user's own, given on purpose:
-nothing here reads a key the user did not supply.
+the labels' to make. The labels are the user's own, given on purpose: nothing here reads a key the user did not
+supply.
 
 The contenders are :attr:`rgd.truth.Identifiability.contenders`: the leader and the runner-up, the two the
 estimate could not tell apart, or, when the leader copies another model's errors (:func:`rgd.truth.copy_excess`),
@@ -54,8 +54,8 @@ class Decision:
     correct: dict[int, int]
     n_labels: int
     #: the candidate right on the most labels, and the sign test's p-value of its lead over the label-free leader
-    favoured: int = -1
-    p_value: float = 1.0
+    favoured: int
+    p_value: float
 
     @property
     def changed(self) -> bool:

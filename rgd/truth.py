@@ -473,7 +473,6 @@ def copy_excess(choices: np.ndarray, key: np.ndarray | None = None) -> np.ndarra
     return np.where(measured.any(axis=0), smallest, 0.0)
 
 
-
 def copy_group_weights(excess: np.ndarray) -> np.ndarray | None:
     """(M,) each pool model's vote weight when some models copy others' errors, or None when none do; ``excess``:
     the pool's (M, M) :func:`copy_excess`. Label-free.
@@ -498,6 +497,7 @@ def copy_group_weights(excess: np.ndarray) -> np.ndarray | None:
     if not (size >= COPY_GROUP_MIN).any():
         return None
     return np.where(size >= COPY_GROUP_MIN, 1.0 / size, 1.0)
+
 
 def _columns(a, m):
     """The questions ``m`` (a mask or indices) of an optional per-question array: (Q,) or (voters, Q)."""
