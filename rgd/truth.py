@@ -197,11 +197,15 @@ def _eta(d: _Votes, theta, delta, beta, b):
     return out
 
 
-def _e_step(d: _Votes, p, rho, ans: np.ndarray | None = None, weights: np.ndarray | None = None):
+def _e_step(d: _Votes, p, rho, ans: np.ndarray | None = None, weights: np.ndarray | None = None,
+            copies: "_Copies | None" = None):
     """Posterior over the truth (Q, O), over the distractor (Q, O) or None, and the log-likelihood; ``ans``
     (V, Q): the votes that count (default: every answered one; a voter left out is a row of False);
-    ``weights`` (V,): each voter's votes count this much (:func:`dependence_weights`; default 1)."""
+    ``weights`` (V,): each voter's votes count this much (:func:`dependence_weights`; default 1); ``copies``:
+    voters that copy a parent's answer (:func:`copy_parents`; needs the distractor model)."""
     ans = d.answered if ans is None else ans
+    if copies is not None:
+        return _e_step_copies(d, p, rho, ans, weights, copies)
     wv = 1.0 if weights is None else np.asarray(weights, dtype=np.float64)[:, None]
     if rho is None:  # one-coin errors: uniform over the K - 1 wrong options
         km1 = np.maximum(d.n_options - 1, 1).astype(np.float64)[None, :]
@@ -228,6 +232,55 @@ def _e_step(d: _Votes, p, rho, ans: np.ndarray | None = None, weights: np.ndarra
     base = np.where(ans, l_other if weights is None else wv * l_other, 0.0).sum(axis=0) - np.log(pairs)
     ll = float((base + log_z).sum())
     return post, post_d, ll
+
+
+class _Copies:
+    """Voters that copy a parent's answer (:func:`copy_parents`) laid over the votes: each voter's parent
+    (-1: none, the key never has one), its copy probability, and where it gave its parent's answer."""
+
+    def __init__(self, d: _Votes, parents: np.ndarray, prob: np.ndarray):
+        self.parent = np.full(d.n_v, -1, dtype=np.int64)
+        self.parent[:len(parents)] = parents
+        self.prob = np.zeros(d.n_v)
+        self.prob[:len(prob)] = np.where(self.parent[:len(prob)] >= 0, prob, 0.0)
+        has = self.parent >= 0
+        par = np.where(has, self.parent, 0)
+        self.both = has[:, None] & d.answered & d.answered[par]  # the parent answered too: a copy was possible
+        self.agree = self.both & (d.choices == d.choices[par])
+
+    def terms(self, d: _Votes, p, rho):
+        """Per vote (V, Q), the log-probability of naming the truth, the distractor and another option, and
+        for each the probability that the vote was the voter's own (not copied)."""
+        km2 = np.maximum(d.n_options - 2, 1).astype(np.float64)[None, :]
+        own = (p, (1 - p) * rho[:, d.subj], (1 - p) * (1 - rho[:, d.subj]) / km2)
+        copied = np.where(self.agree, self.prob[:, None], 0.0)
+        kept = np.where(self.both, 1.0 - self.prob[:, None], 1.0)
+        probs = [copied + kept * o for o in own]
+        return [np.log(x) for x in probs], [kept * o / x for o, x in zip(own, probs)]
+
+    def own_share(self, d: _Votes, p, rho, y, zd):
+        """(V, Q) the expected share of each vote that was the voter's own, and of it the part that named the
+        truth and the part that named the distractor (given the posterior's ``y`` and ``zd`` for the vote)."""
+        _, (w_t, w_d, w_o) = self.terms(d, p, rho)
+        right, distractor = y * w_t, zd * w_d
+        return right + distractor + np.clip(1.0 - y - zd, 0.0, None) * w_o, right, distractor
+
+    def refit(self, own: np.ndarray) -> None:
+        """Each copying voter's copy probability: its expected copied share where a copy was possible."""
+        n = self.both.sum(axis=1)
+        copied = np.where(self.both, 1.0 - own, 0.0).sum(axis=1)
+        self.prob = np.where(self.parent >= 0, np.clip((copied + 1.0) / (n + 2.0), 0.0, COPY_MAX), 0.0)
+
+
+def _e_step_copies(d: _Votes, p, rho, ans, weights, copies: _Copies):
+    (l_t, l_d, l_o), _ = copies.terms(d, p, rho)
+    wv = 1.0 if weights is None else np.asarray(weights, dtype=np.float64)[:, None]
+    a = d.votes(np.where(ans, wv * (l_t - l_o), 0.0))
+    bb = d.votes(np.where(ans, wv * (l_d - l_o), 0.0))
+    post, post_d, log_z = _pair_posteriors(a, bb, d.valid)
+    pairs = np.maximum(d.n_options * (d.n_options - 1), 1)
+    base = np.where(ans, wv * l_o, 0.0).sum(axis=0) - np.log(pairs)
+    return post, post_d, float((base + log_z).sum())
 
 
 def _pair_posteriors(a: np.ndarray, bb: np.ndarray, valid: np.ndarray):
@@ -281,6 +334,7 @@ def estimate_truth(
     fixed: dict | None = None,
     start: np.ndarray | None = None,
     voter_weights: np.ndarray | None = None,
+    copies: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> TruthEstimate:
     """Estimate the truth from the votes alone.
 
@@ -303,6 +357,9 @@ def estimate_truth(
             :func:`estimate_truth_restarts`).
         voter_weights: optional (M,) or, with a key, (M + 1,) weights in (0, 1] of each voter's votes in the
             posterior (:func:`dependence_weights`; the key, when not given one, counts fully).
+        copies: optional ``(parents, prob)`` of the pool models (:func:`copy_parents`): a model with a parent
+            gives its parent's answer with probability ``prob`` (refitted here from that start), else answers on
+            its own; only its own answers are evidence about the truth. Needs the distractor error model.
     """
     if model not in ("irt", "onecoin", "majority"):
         raise ParameterError(f"model must be 'irt', 'onecoin' or 'majority', got {model!r}")
@@ -315,6 +372,11 @@ def estimate_truth(
     d = _Votes(choices, n_options, confidence, key, subjects)
     weights = _check_weights(voter_weights, d)
     ans = d.answered
+    cp = None
+    if copies is not None:
+        if not distractor or model == "majority":
+            raise ParameterError("copies need the popular-distractor error model (distractor=True) and EM")
+        cp = _Copies(d, *(np.asarray(a) for a in copies))
     if start is None:
         post = _softmax_valid(d.votes(ans.astype(np.float64)) * 2.0, d.valid)  # start: a sharpened majority
     else:
@@ -332,39 +394,57 @@ def estimate_truth(
     if model == "majority":
         n_iter = 0
     post_d, ll = None, float("nan")
+    p = np.clip(_sigmoid(_eta(d, theta, delta, beta, b if irt else 0 * b)), 1e-4, 1 - 1e-4)
     for _ in range(n_iter):
-        # M-step: a few Newton steps of the logistic regression of each vote's expected correctness
+        # M-step: a few Newton steps of the logistic regression of each vote's expected correctness (with
+        # copies: of its own share, the copied share being no evidence of the voter's skill)
         y = d.chosen(post)
+        own = None
+        if cp is not None:
+            zd = d.chosen(post_d) if post_d is not None else (1.0 - y) * rho[:, d.subj]
+            own, y_own, zd_own = cp.own_share(d, p, rho, y, zd)
+        fit = (y, None, None) if own is None else (y, own, y_own)
         for _ in range(3):
             if not fixed:
                 p = _sigmoid(_eta(d, theta, delta, beta, b if irt else 0 * b))
-                r, h = np.where(ans, y - p, 0.0), np.where(ans, p * (1 - p), 0.0)
+                r, h = _residuals(ans, p, *fit)
                 theta = theta + (r.sum(axis=1) - theta / ability_prior**2) / (h.sum(axis=1) + 1 / ability_prior**2)
                 if use_delta:  # after theta's step (a joint step on both overshoots)
                     p = _sigmoid(_eta(d, theta, delta, beta, b if irt else 0 * b))
-                    r, h = np.where(ans, y - p, 0.0), np.where(ans, p * (1 - p), 0.0)
+                    r, h = _residuals(ans, p, *fit)
                     g = d.by_subject(r) - delta / subject_prior**2
                     delta = delta + g / (d.by_subject(h) + 1 / subject_prior**2)
                 if d.has_conf:
                     beta = beta + ((r * d.z).sum(axis=1) - beta) / ((h * d.z * d.z).sum(axis=1) + 1.0)
             if irt:
                 p = _sigmoid(_eta(d, theta, delta, beta, b))
-                r, h = np.where(ans, y - p, 0.0), np.where(ans, p * (1 - p), 0.0)
+                r, h = _residuals(ans, p, *fit)
                 b = b + (-r.sum(axis=0) - b / difficulty_prior**2) / (h.sum(axis=0) + 1 / difficulty_prior**2)
         p = np.clip(_sigmoid(_eta(d, theta, delta, beta, b if irt else 0 * b)), 1e-4, 1 - 1e-4)
+        if cp is not None and post_d is not None and not fixed:
+            cp.refit(own)
         if rho is not None and post_d is not None and not fixed:
-            zd = d.chosen(post_d)
-            wrong = np.where(ans, 1.0 - y, 0.0)
+            zd = d.chosen(post_d) if own is None else zd_own
+            wrong = np.where(ans, 1.0 - y if own is None else own - y_own, 0.0)
             rho_v = (zd.sum(axis=1) + 1.0) / (wrong.sum(axis=1) + 2.0)  # Beta(1, 1) prior
             if subject_rho is not None and subjects is not None:  # per subject, shrunk to the voter's rate
                 rho = (d.by_subject(zd) + subject_rho * rho_v[:, None]) / (d.by_subject(wrong) + subject_rho)
             else:
                 rho = np.repeat(rho_v[:, None], d.n_s, axis=1)
             rho = np.clip(rho, 0.02, 0.98)
-        post, post_d, ll = _e_step(d, p, rho, weights=weights)
+        post, post_d, ll = _e_step(d, p, rho, weights=weights, copies=cp)
     scores = d.chosen(post)
-    params = {"theta": theta, "delta": delta, "beta": beta, "rho": rho, "model": model, "voter_weights": weights}
+    params = {"theta": theta, "delta": delta, "beta": beta, "rho": rho, "model": model, "voter_weights": weights,
+              "copies": None if cp is None else (cp.parent[:d.n_pool], cp.prob[:d.n_pool])}
     return TruthEstimate(post, scores.sum(axis=1) / d.n_q, scores, theta, b, rho, ll, d.n_pool, params)
+
+
+def _residuals(ans, p, y, own=None, y_own=None):
+    """The M-step's residuals and curvatures per vote: of its expected correctness ``y``, or with copies of
+    its own share ``own``, of which ``y_own`` named the truth."""
+    if own is None:
+        return np.where(ans, y - p, 0.0), np.where(ans, p * (1 - p), 0.0)
+    return np.where(ans, y_own - own * p, 0.0), np.where(ans, own * p * (1 - p), 0.0)
 
 
 def _check_weights(voter_weights, d: _Votes) -> np.ndarray | None:
@@ -499,6 +579,66 @@ def copy_group_weights(excess: np.ndarray) -> np.ndarray | None:
     return np.where(size >= COPY_GROUP_MIN, 1.0 / size, 1.0)
 
 
+#: a pool model is taken to copy another (:func:`copy_parents`) from this :func:`copy_excess` on, within a tree of
+#: links of at least :data:`COPY_GROUP_MIN` models (a pair alone never: two strong models reach 0.39 together).
+#: Below :data:`COPY_EXCESS`, as the copy model fits how much is copied where the share-one-vote rule would
+#: need a full copy; 0.2 links unrelated recorded models into trees and cost random pools up to 21 points
+#: (benchmarks/README.md, "A copy model")
+COPY_LINK = 0.3
+#: the largest copy probability fitted: a voter that copies everything would carry no vote of its own to fit
+COPY_MAX = 0.95
+
+
+def copy_parents(excess: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(parents, prob)`` of the pool models (parent index, -1 for none; the copy probability to start EM
+    from: the pair's excess), or None when no model copies another; ``excess``: the (M, M) :func:`copy_excess`.
+    Label-free.
+
+    The links at :data:`COPY_LINK` or beyond, strongest first, make a spanning forest (each model's copies
+    come from one parent, so no model's votes are discounted twice, and no cycle: the answers stay a proper
+    distribution); trees of fewer than :data:`COPY_GROUP_MIN` models are dropped, and each tree hangs from
+    the model with the largest summed excess, which in a base model with derivatives is the base. With a parent,
+    a model's vote is evidence about the truth only where it was its own (:func:`estimate_truth`'s
+    ``copies``), so a crowd of partial copies of one model counts once with what each adds of its own."""
+    excess = np.asarray(excess, dtype=np.float64)
+    n_m = len(excess)
+    if excess.shape != (n_m, n_m):
+        raise ParameterError(f"excess must be a square (models, models) matrix, got shape {excess.shape}")
+    upper = np.triu(np.where(excess >= COPY_LINK, excess, 0.0), 1)
+    rows, cols = np.nonzero(upper)
+    tree = np.arange(n_m)  # union-find over the models (a loop over links, at most M (M - 1) / 2)
+    neighbours: list[list[int]] = [[] for _ in range(n_m)]
+    for k in np.argsort(-upper[rows, cols], kind="stable"):
+        i, j = int(rows[k]), int(cols[k])
+        ri, rj = _root(tree, i), _root(tree, j)
+        if ri != rj:
+            tree[ri] = rj
+            neighbours[i].append(j)
+            neighbours[j].append(i)
+    roots = np.array([_root(tree, i) for i in range(n_m)])
+    size = np.bincount(roots, minlength=n_m)[roots]
+    parents, prob = np.full(n_m, -1, dtype=np.int64), np.zeros(n_m)
+    strength = np.where(excess >= COPY_LINK, excess, 0.0).sum(axis=1)
+    seen = size < COPY_GROUP_MIN
+    for top in np.argsort(-strength, kind="stable"):
+        if seen[top]:
+            continue
+        seen[top], stack = True, [int(top)]
+        while stack:
+            u = stack.pop()
+            for v in neighbours[u]:
+                if not seen[v]:
+                    seen[v], parents[v], prob[v] = True, u, excess[u, v]
+                    stack.append(v)
+    return (parents, prob) if (parents >= 0).any() else None
+
+
+def _root(tree: np.ndarray, i: int) -> int:
+    while tree[i] != i:
+        i = int(tree[i])
+    return i
+
+
 def _columns(a, m):
     """The questions ``m`` (a mask or indices) of an optional per-question array: (Q,) or (voters, Q)."""
     return None if a is None else np.asarray(a)[..., m]
@@ -568,7 +708,8 @@ def posterior_given(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
     e.g. with one voter left out (its row set to -1). The votes are for the estimate's own voters, key and
     questions; with the votes it was fitted on this is ``estimate.posterior``."""
     d, p = _fitted_votes(estimate, choices, n_options, confidence, key, subjects)
-    return _e_step(d, p, estimate.params["rho"], weights=estimate.params.get("voter_weights"))[0]
+    return _e_step(d, p, estimate.params["rho"], weights=estimate.params.get("voter_weights"),
+                   copies=_refitted_copies(estimate, d))[0]
 
 
 def _fitted_votes(estimate: TruthEstimate, choices, n_options, confidence, key, subjects):
@@ -582,6 +723,12 @@ def _fitted_votes(estimate: TruthEstimate, choices, n_options, confidence, key, 
     return d, np.clip(_sigmoid(_eta(d, prm["theta"], prm["delta"], prm["beta"], b)), 1e-4, 1 - 1e-4)
 
 
+def _refitted_copies(estimate: TruthEstimate, d: _Votes) -> "_Copies | None":
+    """The estimate's fitted copies laid over the votes ``d`` (which may leave some out), or None."""
+    cp = estimate.params.get("copies")
+    return None if cp is None else _Copies(d, *cp)
+
+
 def judged_by_others(estimate: TruthEstimate, choices: np.ndarray, n_options: np.ndarray,
                      confidence: np.ndarray | None = None, key: np.ndarray | None = None,
                      subjects: np.ndarray | None = None, voters=None, left_out=None) -> np.ndarray:
@@ -593,12 +740,13 @@ def judged_by_others(estimate: TruthEstimate, choices: np.ndarray, n_options: np
     compared with a weaker one that it judges itself."""
     d, p = _fitted_votes(estimate, choices, n_options, confidence, key, subjects)
     voters = range(estimate.n_pool) if voters is None else voters
+    copies = _refitted_copies(estimate, d)
     rows = np.arange(d.n_q)
     out = []
     for v in voters:  # one E-step per voter (a loop over the pool's models, each vectorised over questions)
         ans = d.answered.copy()
         ans[[v] if left_out is None else list(left_out)] = False
-        post = _e_step(d, p, estimate.params["rho"], ans, estimate.params.get("voter_weights"))[0]
+        post = _e_step(d, p, estimate.params["rho"], ans, estimate.params.get("voter_weights"), copies)[0]
         out.append(np.where(d.answered[v], post[rows, d.choices[v]], 0.0))
     return np.array(out).reshape(len(out), d.n_q)
 

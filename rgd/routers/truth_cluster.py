@@ -58,6 +58,7 @@ from rgd.truth import (
     Identifiability,
     copy_excess,
     copy_group_weights,
+    copy_parents,
     dependence_weights,
     estimate_truth_restarts,
     heldout_loglik,
@@ -161,6 +162,14 @@ class TruthClusterRouter(Router):
         self.truth_grouping_, groups = self.truth_groups(train)
         return self.estimate_votes(train.table, train.generator_keys if self.use_key else None, groups)
 
+    def _copies(self, excess: np.ndarray):
+        """The voter weights and copy model for a pool's :func:`copy_excess`: copy groups share one vote
+        (:func:`copy_group_weights`); where none forms, partial copies are fitted (:func:`copy_parents`)."""
+        if not self.copy_groups:
+            return None, None
+        weights = copy_group_weights(excess)
+        return (weights, None) if weights is not None else (None, copy_parents(excess))
+
     def estimate_votes(self, t: ResponseTable, key: np.ndarray | None, groups: np.ndarray):
         """:meth:`estimate` on a table's votes (and the generator's ``key``, or None) with voter abilities per
         ``groups`` given, its identifiability in ``params``: what ``rgd check`` estimates too."""
@@ -173,15 +182,15 @@ class TruthClusterRouter(Router):
         # copy_groups: otherwise, models linked by copies seen through every other voter share one vote
         excess = copy_excess(t.choices, key)  # computed once: the copy groups' and the flag's
         weights = dependence_weights(t.choices, key) if key is not None and self.key_dependence else None
-        if weights is None and self.copy_groups:
-            weights = copy_group_weights(excess)
-        est = estimate_truth_restarts(t.choices, t.n_options, confidence=conf, key=key, voter_weights=weights, **kw)
+        weights, copies = self._copies(excess) if weights is None else (weights, None)
+        est = estimate_truth_restarts(t.choices, t.n_options, confidence=conf, key=key, voter_weights=weights,
+                                      copies=copies, **kw)
         if key is not None and not key_is_arbiter(est):  # a weak key: neither it nor its coincidences count
             dropped = est.key_accuracy
             excess = copy_excess(t.choices)
-            weights = copy_group_weights(excess) if self.copy_groups else None
+            weights, copies = self._copies(excess)
             key, est = None, estimate_truth_restarts(t.choices, t.n_options, confidence=conf, voter_weights=weights,
-                                                     **kw)
+                                                     copies=copies, **kw)
             est.params["dropped_key_accuracy"] = dropped
         est.params["identifiability"] = identifiability(est, t.choices, t.n_options, conf, key, groups, excess)
         est.params["groups"] = groups

@@ -232,3 +232,43 @@ def test_a_copied_pair_and_strong_models_that_agree_form_no_copy_group(seed):
     assert copy_group_weights(np.ones((2, 2))) is None  # too few models for a group
     with pytest.raises(ParameterError, match="square"):
         copy_group_weights(np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_partial_copies_below_the_group_threshold_hang_from_their_source_and_are_fitted_as_copies(seed):
+    from rgd.truth import copy_excess, copy_group_weights, copy_parents
+
+    choices, _, truth, n_opt = clone_world(seed, share=0.35, n_clones=3)  # model 1 and three 35% copies
+    excess = copy_excess(choices)
+    assert copy_group_weights(excess) is None  # too partial to share one vote
+    parents, prob = copy_parents(excess)
+    np.testing.assert_array_equal(parents, [-1, -1, -1, 1, 1, 1])  # the source is the root, not a copy
+    assert ((prob[3:] > 0.3) & (prob[3:] < 0.4)).all() and (prob[:3] == 0).all()
+    plain = estimate_truth_restarts(choices, n_opt)
+    copied = estimate_truth_restarts(choices, n_opt, copies=(parents, prob))
+    true_acc = (choices == truth).mean(axis=1)
+    # the copies' agreement with their source is no longer evidence against the strong model
+    assert abs(copied.accuracy[0] - true_acc[0]) < abs(plain.accuracy[0] - true_acc[0]) - 0.1
+    fitted = copied.params["copies"]
+    np.testing.assert_array_equal(fitted[0], parents)
+    assert ((fitted[1][3:] > 0.1) & (fitted[1][3:] < prob[3:])).all()  # refitted by EM from the excess
+    # the posterior with nothing refitted and the judged scores use the same copy model
+    np.testing.assert_allclose(posterior_given(copied, choices, n_opt), copied.posterior, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_strong_models_that_agree_and_a_copied_pair_have_no_copy_parents(seed):
+    from rgd.truth import copy_excess, copy_parents
+
+    assert copy_parents(copy_excess(difficulty_world(seed)[0])) is None
+    assert copy_parents(copy_excess(difficulty_world(seed, copies_of=3, n_copies=1)[0])) is None  # a pair alone
+    parents, _ = copy_parents(copy_excess(difficulty_world(seed, copies_of=3)[0]))
+    assert sorted(np.nonzero(parents >= 0)[0].tolist()) in ([6, 7], [3, 6], [3, 7])  # one tree of model 3's copies
+    with pytest.raises(ParameterError, match="square"):
+        copy_parents(np.ones((3, 2)))
+
+
+def test_copies_need_the_distractor_model():
+    choices, _, _, n_opt = clone_world(0, n_questions=300)
+    with pytest.raises(ParameterError, match="distractor"):
+        estimate_truth(choices, n_opt, distractor=False, copies=(np.array([-1, -1, -1, 1, 1]), np.full(5, 0.3)))
