@@ -11,7 +11,9 @@ Training (no answer key is read):
    estimate around; one at least as reliable arbitrates between the first two (benchmarks/README.md).
    Models linked by copies of each other's errors into a group of three or more share one vote
    (``copy_groups``, :func:`rgd.truth.copy_group_weights`): derivatives of one base model that repeat its
-   misconceptions would otherwise outvote a lone strong model. Each voter's ability varies by group: by
+   misconceptions would otherwise outvote a lone strong model. Where the copies are too partial for a group,
+   each hangs from its source and EM fits how often it copies, its copied answers no evidence
+   (:func:`rgd.truth.copy_parents`, the same switch). Each voter's ability varies by group: by
    subject, or by skill cluster within a subject (niche specialists are right in their niche and wrong beside
    it), whichever makes held-out votes more likely
    (``truth_grouping="auto"``, :meth:`TruthClusterRouter.truth_groups`; label-free).
@@ -179,7 +181,8 @@ class TruthClusterRouter(Router):
         # key_dependence: with a key, pool models that share errors beyond the pool's base rate (seen through the
         # key) count as one voter together; off by default: with a weak generator's keys it costs more than it
         # saves (benchmarks/README.md, "Pools it was not developed on")
-        # copy_groups: otherwise, models linked by copies seen through every other voter share one vote
+        # copy_groups: otherwise, models linked by copies seen through every other voter share one vote, or
+        # partial copies are fitted as copies of their source (self._copies)
         excess = copy_excess(t.choices, key)  # computed once: the copy groups' and the flag's
         weights = dependence_weights(t.choices, key) if key is not None and self.key_dependence else None
         weights, copies = self._copies(excess) if weights is None else (weights, None)
