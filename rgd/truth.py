@@ -204,8 +204,6 @@ def _e_step(d: _Votes, p, rho, ans: np.ndarray | None = None, weights: np.ndarra
     ``weights`` (V,): each voter's votes count this much (:func:`dependence_weights`; default 1); ``copies``:
     voters that copy a parent's answer (:func:`copy_parents`; needs the distractor model)."""
     ans = d.answered if ans is None else ans
-    if copies is not None:
-        return _e_step_copies(d, p, rho, ans, weights, copies)
     wv = 1.0 if weights is None else np.asarray(weights, dtype=np.float64)[:, None]
     if rho is None:  # one-coin errors: uniform over the K - 1 wrong options
         km1 = np.maximum(d.n_options - 1, 1).astype(np.float64)[None, :]
@@ -215,13 +213,17 @@ def _e_step(d: _Votes, p, rho, ans: np.ndarray | None = None, weights: np.ndarra
         mx = logits.max(axis=1, keepdims=True)
         ll = float((base + mx[:, 0] + np.log(np.exp(logits - mx).sum(axis=1))).sum())
         return _softmax_valid(logits, d.valid), None, ll
-    km2 = np.maximum(d.n_options - 2, 1).astype(np.float64)[None, :]
-    # each logarithm taken once, those of rho per (voter, subject) before spreading them over the questions
-    # (the same values, so the same bits as taking them per question); a weight of 1 is not multiplied in
-    log_1mp = np.log(1 - p)
-    l_other = log_1mp + np.log(1 - rho)[:, d.subj] - np.log(km2)
-    names_truth = np.log(p) - l_other
-    names_distractor = log_1mp + np.log(rho)[:, d.subj] - l_other
+    if copies is not None:  # a copying voter's vote: its parent's answer or its own
+        l_truth, l_distractor, l_other = (np.log(x) for x in copies.vote_probabilities(d, p, rho)[1])
+        names_truth, names_distractor = l_truth - l_other, l_distractor - l_other
+    else:
+        km2 = np.maximum(d.n_options - 2, 1).astype(np.float64)[None, :]
+        # each logarithm taken once, those of rho per (voter, subject) before spreading them over the questions
+        # (the same values, so the same bits as taking them per question); a weight of 1 is not multiplied in
+        log_1mp = np.log(1 - p)
+        l_other = log_1mp + np.log(1 - rho)[:, d.subj] - np.log(km2)
+        names_truth = np.log(p) - l_other
+        names_distractor = log_1mp + np.log(rho)[:, d.subj] - l_other
     if weights is not None:
         names_truth *= wv
         names_distractor *= wv
@@ -248,20 +250,20 @@ class _Copies:
         self.both = has[:, None] & d.answered & d.answered[par]  # the parent answered too: a copy was possible
         self.agree = self.both & (d.choices == d.choices[par])
 
-    def terms(self, d: _Votes, p, rho):
-        """Per vote (V, Q), the log-probability of naming the truth, the distractor and another option, and
-        for each the probability that the vote was the voter's own (not copied)."""
+    def vote_probabilities(self, d: _Votes, p, rho):
+        """Per vote (V, Q), the probability of naming the truth, the distractor and another option: answering
+        on its own (the first three), and in all, copied or own (the last three)."""
         km2 = np.maximum(d.n_options - 2, 1).astype(np.float64)[None, :]
-        own = (p, (1 - p) * rho[:, d.subj], (1 - p) * (1 - rho[:, d.subj]) / km2)
-        copied = np.where(self.agree, self.prob[:, None], 0.0)
         kept = np.where(self.both, 1.0 - self.prob[:, None], 1.0)
-        probs = [copied + kept * o for o in own]
-        return [np.log(x) for x in probs], [kept * o / x for o, x in zip(own, probs)]
+        own = tuple(kept * o for o in (p, (1 - p) * rho[:, d.subj], (1 - p) * (1 - rho[:, d.subj]) / km2))
+        copied = np.where(self.agree, self.prob[:, None], 0.0)
+        return own, tuple(copied + o for o in own)
 
     def own_share(self, d: _Votes, p, rho, y, zd):
         """(V, Q) the expected share of each vote that was the voter's own, and of it the part that named the
         truth and the part that named the distractor (given the posterior's ``y`` and ``zd`` for the vote)."""
-        _, (w_t, w_d, w_o) = self.terms(d, p, rho)
+        own, total = self.vote_probabilities(d, p, rho)
+        w_t, w_d, w_o = (o / x for o, x in zip(own, total))
         right, distractor = y * w_t, zd * w_d
         return right + distractor + np.clip(1.0 - y - zd, 0.0, None) * w_o, right, distractor
 
@@ -270,17 +272,6 @@ class _Copies:
         n = self.both.sum(axis=1)
         copied = np.where(self.both, 1.0 - own, 0.0).sum(axis=1)
         self.prob = np.where(self.parent >= 0, np.clip((copied + 1.0) / (n + 2.0), 0.0, COPY_MAX), 0.0)
-
-
-def _e_step_copies(d: _Votes, p, rho, ans, weights, copies: _Copies):
-    (l_t, l_d, l_o), _ = copies.terms(d, p, rho)
-    wv = 1.0 if weights is None else np.asarray(weights, dtype=np.float64)[:, None]
-    a = d.votes(np.where(ans, wv * (l_t - l_o), 0.0))
-    bb = d.votes(np.where(ans, wv * (l_d - l_o), 0.0))
-    post, post_d, log_z = _pair_posteriors(a, bb, d.valid)
-    pairs = np.maximum(d.n_options * (d.n_options - 1), 1)
-    base = np.where(ans, wv * l_o, 0.0).sum(axis=0) - np.log(pairs)
-    return post, post_d, float((base + log_z).sum())
 
 
 def _pair_posteriors(a: np.ndarray, bb: np.ndarray, valid: np.ndarray):
@@ -394,7 +385,8 @@ def estimate_truth(
     if model == "majority":
         n_iter = 0
     post_d, ll = None, float("nan")
-    p = np.clip(_sigmoid(_eta(d, theta, delta, beta, b if irt else 0 * b)), 1e-4, 1 - 1e-4)
+    if cp is not None:  # the copies' first M-step weighs the votes by the starting parameters
+        p = np.clip(_sigmoid(_eta(d, theta, delta, beta, b if irt else 0 * b)), 1e-4, 1 - 1e-4)
     for _ in range(n_iter):
         # M-step: a few Newton steps of the logistic regression of each vote's expected correctness (with
         # copies: of its own share, the copied share being no evidence of the voter's skill)
@@ -604,7 +596,8 @@ def copy_parents(excess: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     n_m = len(excess)
     if excess.shape != (n_m, n_m):
         raise ParameterError(f"excess must be a square (models, models) matrix, got shape {excess.shape}")
-    upper = np.triu(np.where(excess >= COPY_LINK, excess, 0.0), 1)
+    links = np.where(excess >= COPY_LINK, excess, 0.0)
+    upper = np.triu(links, 1)
     rows, cols = np.nonzero(upper)
     tree = np.arange(n_m)  # union-find over the models (a loop over links, at most M (M - 1) / 2)
     neighbours: list[list[int]] = [[] for _ in range(n_m)]
@@ -618,7 +611,7 @@ def copy_parents(excess: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     roots = np.array([_root(tree, i) for i in range(n_m)])
     size = np.bincount(roots, minlength=n_m)[roots]
     parents, prob = np.full(n_m, -1, dtype=np.int64), np.zeros(n_m)
-    strength = np.where(excess >= COPY_LINK, excess, 0.0).sum(axis=1)
+    strength = links.sum(axis=1)
     seen = size < COPY_GROUP_MIN
     for top in np.argsort(-strength, kind="stable"):
         if seen[top]:
