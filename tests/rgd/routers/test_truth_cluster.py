@@ -104,6 +104,23 @@ def test_the_true_keys_are_never_read():
     assert a.summary()["identifiability"] == b.summary()["identifiability"]  # nor by the identifiability flag
 
 
+def test_the_copy_model_never_reads_the_true_keys_either():
+    choices, _, truth, n_opt = clone_world(1, share=0.35, n_clones=3)  # partial copies: the copy model, no group
+    n_m, n_q = choices.shape
+
+    def table(answers):
+        return ResponseTable(tuple(f"m{i}" for i in range(n_m)), tuple(map(str, range(n_q))), np.array(["s"] * n_q),
+                             n_opt, choices, np.full(choices.shape, np.nan, np.float32), answers)
+
+    groups = np.zeros(n_q, dtype=np.int64)
+    a = TruthClusterRouter().estimate_votes(table(truth), None, groups)
+    b = TruthClusterRouter().estimate_votes(table((truth + 1) % n_opt), None, groups)
+    assert a.params["copies"] is not None and a.params["voter_weights"] is None
+    np.testing.assert_array_equal(a.posterior, b.posterior)
+    np.testing.assert_array_equal(a.params["copies"][1], b.params["copies"][1])
+    assert a.params["identifiability"] == b.params["identifiability"]
+
+
 def test_save_load_round_trip_and_clear_errors(tmp_path):
     train, x, _, _ = _training_set("specialists", seed=5)
     router = fit_router("truth_cluster", {"levels": "clusters", "cluster_size": 100}, train)
