@@ -1,7 +1,8 @@
 """Clustering on the unit sphere, vectorised: weighted spherical k-means and silhouette-based choice of k.
 
 CASCAL runs one search per (subject, model), so these are written for many small problems: no per-point
-Python loops, a subsample for the silhouette, and few k-means restarts.
+Python loops, every k and restart of one search seeded and iterated together, a subsample for the
+silhouette (computed from cluster sums, no distance matrix), and few k-means restarts.
 """
 
 from __future__ import annotations
@@ -21,48 +22,101 @@ def spherical_kmeans(
     n_init: int = 2,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted spherical k-means on L2-normalised rows; returns (centroids (k, d), labels (n,)).
+    """Weighted spherical k-means on L2-normalised rows; returns (centroids (k, d), labels (n,)): the best of
+    ``n_init`` restarts (k-means++ seeding, Lloyd iterations) by weighted similarity to the centres."""
+    return spherical_kmeans_per_k(x, (k,), weights, n_iter=n_iter, n_init=n_init, rng=rng)[0]
+
+
+def spherical_kmeans_per_k(
+    x: np.ndarray,
+    ks,
+    weights: np.ndarray | None = None,
+    *,
+    n_iter: int = 25,
+    n_init: int = 2,
+    rng: np.random.Generator,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`spherical_kmeans` for each k of ``ks`` (ascending) in turn, on the same points: the same
+    centroids, labels and generator state afterwards, bit for bit, computed together.
 
     Written for CASCAL's thousands of small problems (a few hundred points, k <= 5), where numpy's per-call
-    overhead, not arithmetic, is the cost: the centres are kept transposed and contiguous (``x @ c.T`` on a
-    transposed view of a few rows is up to several times slower in OpenBLAS), one one-hot buffer is reused,
-    the rows are normalised inline (:func:`normalize_rows`'s operations, bit for bit). The one difference:
-    OpenBLAS may round a similarity's last bit differently for the contiguous layout (1e-7, some shapes only),
-    which can matter only for a point tied between two centres to 1e-7; on MMLU-Pro the fitted CASCAL is
-    identical to the one of the transposed-view code, array for array (benchmarks/README.md, "CASCAL speed").
+    overhead, not arithmetic, is the cost: all restarts of all k are seeded together (one uniform draw for
+    every seed, the k-means++ distances of all candidates updated in one call per step) and iterated
+    together (one membership matrix and one product for every candidate's new centres, one normalisation,
+    one transposed copy; a candidate that converges leaves the set). What is kept per candidate is what
+    would change the bits: each similarity product (``x @ centres.T`` through OpenBLAS's small-matrix
+    kernel; stacked centres would take its general path, which rounds differently) and each k-means++
+    distance (a matrix-vector product, which a matrix product does not reproduce either). The stacked
+    products that are kept stacked are bit-identical to the per-candidate ones (rows of a product are
+    independent), held to the plain version by tests/rgd/routers/test_clustering.py.
     """
     n = x.shape[0]
     w = np.ones(n, dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
+    kk = np.repeat(np.asarray(ks, dtype=np.intp), n_init)
+    inits = _kmeanspp_many(x, kk, w, rng)
+    found = _lloyd_many(x, w, inits, n_iter)
+    out = []
+    for i in range(0, len(kk), n_init):  # per k, its restarts in order: a later one kept only if better
+        best = found[i]
+        for cand in found[i + 1: i + n_init]:
+            if cand[0] > best[0]:
+                best = cand
+        out.append((np.ascontiguousarray(best[1].T), best[2]))
+    return out
+
+
+def _lloyd_many(x: np.ndarray, w: np.ndarray, inits: list[np.ndarray], n_iter: int) -> list[tuple]:
+    """Lloyd iterations of every candidate from its initial centres: per candidate (objective, centres
+    transposed (d, k), labels), as each alone would give."""
+    n = x.shape[0]
     rows = np.arange(n)
     positive = w > 0
     some_zero = not positive.all()
-    onehot = np.zeros((n, k), dtype=np.float32)
-    best: tuple[float, np.ndarray, np.ndarray] | None = None
-    for _ in range(n_init):
-        centers_t = np.ascontiguousarray(_kmeanspp(x, k, w, rng).T)  # (d, k)
-        labels = np.zeros(n, dtype=np.intp)
-        converged = False
-        for it in range(n_iter):
-            sim = x @ centers_t
-            new = sim.argmax(axis=1)
-            if it and (new == labels).all():
-                converged = True  # sim is then that of the final centres: the objective reuses it
-                break
-            labels = new
-            onehot.fill(0.0)
-            onehot[rows, labels] = w
-            sums = onehot.T @ x
-            # a cluster's weight is 0 iff it holds no point of positive weight (a column sum of the one-hot is
-            # a slow strided reduction; a count is not)
-            empty = np.bincount(labels[positive] if some_zero else labels, minlength=k) == 0
-            if empty.any():  # re-seed empty clusters at the worst-fitting points
-                worst = np.argsort(sim[rows, labels])[: int(empty.sum())]
-                sums[empty] = x[worst]
-            centers_t = np.ascontiguousarray(_unit_rows(sums).T)
-        objective = float((w * (sim if converged else x @ centers_t)[rows, labels]).sum())
-        if best is None or objective > best[0]:
-            best = (objective, np.ascontiguousarray(centers_t.T), labels)
-    return best[1], best[2]
+    found: list = [None] * len(inits)
+    ids = np.arange(len(inits))  # the candidates still iterating
+    kk = np.array([len(c) for c in inits], dtype=np.intp)
+    centers_t = [np.ascontiguousarray(c.T) for c in inits]
+    labels = np.zeros((len(inits), n), dtype=np.intp)
+    new = np.empty_like(labels)
+    spans = None  # each candidate's rows in the stacked centres, set again when the candidates change
+    for it in range(n_iter):
+        sims = [x @ c for c in centers_t]  # one product each: the bits of the small-matrix kernel
+        for i, sim in enumerate(sims):
+            sim.argmax(axis=1, out=new[i])
+        if it:
+            done = (new == labels).all(axis=1)
+            if done.any():  # converged: sim is that of the final centres, the objective reuses it
+                for i in np.flatnonzero(done):
+                    found[ids[i]] = (float((w * sims[i][rows, new[i]]).sum()), centers_t[i], new[i].copy())
+                going = np.flatnonzero(~done)
+                if not len(going):
+                    return found
+                ids, new, labels = ids[going], new[going], labels[going]
+                sims = [sims[i] for i in going]
+                spans = None
+        labels, new = new, labels
+        if spans is None:
+            k_act = kk[ids]
+            offset = np.cumsum(k_act) - k_act
+            base, n_rows = offset[:, None], int(k_act.sum())
+            spans = [(int(o), int(o + k)) for o, k in zip(offset, k_act)]
+        member_row = labels + base
+        member = np.zeros((n, n_rows), dtype=np.float32)
+        member[rows, member_row] = w
+        sums = member.T @ x  # the one-by-one version's layout (bits), its rows stacked
+        # a cluster's weight is 0 iff it holds no point of positive weight: a count
+        count = np.bincount((member_row[:, positive] if some_zero else member_row).ravel(), minlength=n_rows)
+        if not count.all():  # re-seed empty clusters at the worst-fitting points
+            for i, (lo, hi) in enumerate(spans):
+                empty = np.flatnonzero(count[lo:hi] == 0)
+                if len(empty):
+                    worst = np.argsort(sims[i][rows, labels[i]])[: len(empty)]
+                    sums[lo + empty] = x[worst]
+        stacked_t = np.ascontiguousarray(_unit_rows(sums).T)  # (d, all centres)
+        centers_t = [stacked_t[:, lo:hi] for lo, hi in spans]
+    for i, a in enumerate(ids):  # not converged in n_iter iterations
+        found[a] = (float((w * (x @ centers_t[i])[rows, labels[i]]).sum()), centers_t[i], labels[i].copy())
+    return found
 
 
 def _unit_rows(a: np.ndarray) -> np.ndarray:
@@ -71,16 +125,59 @@ def _unit_rows(a: np.ndarray) -> np.ndarray:
 
 
 def _kmeanspp(x: np.ndarray, k: int, w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """k-means++ seeding weighted by ``w``: each next centre drawn with probability proportional to its
+    weighted cosine distance (``1 - cos``) to the nearest centre so far."""
     n = x.shape[0]
     idx = [weighted_draw(w / w.sum(), rng)]
     dist = 1.0 - x @ x[idx[0]]
-    for _ in range(1, k):
+    for j in range(1, k):
         d = np.maximum(dist, 0) * w
         total = d.sum()
         nxt = weighted_draw(d / total, rng) if total > 0 else int(rng.integers(n))
         idx.append(nxt)
-        dist = np.minimum(dist, 1.0 - x @ x[nxt])
+        if j < k - 1:
+            dist = np.minimum(dist, 1.0 - x @ x[nxt])
     return x[idx].copy()
+
+
+def _kmeanspp_many(x: np.ndarray, kk: np.ndarray, w: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+    """``[_kmeanspp(x, k, w, rng) for k in kk]`` (``kk`` ascending): the same seeds and generator state.
+
+    Every k-means++ draw is ``weighted_draw``'s one uniform number, so all of them are drawn at once (the
+    same numbers in the same order); step j's draws of all candidates are one cumulative sum and one count
+    (``searchsorted(side="right")`` on a sorted array is the count of its entries <= the value). Where some
+    candidate has no distance left to draw from, the one-by-one version runs from the same generator state
+    (its uniform draw over the points takes another kind of number).
+    """
+    n = x.shape[0]
+    state = rng.bit_generator.state
+    start = np.cumsum(kk) - kk  # each candidate's first uniform
+    u = rng.random(int(kk.sum()))
+    cdf = np.cumsum(w / w.sum(), dtype=np.float64)
+    cdf /= cdf[-1]
+    chosen = np.zeros((len(kk), int(kk.max())), dtype=np.intp)
+    chosen[:, 0] = cdf.searchsorted(u[start], side="right")
+    dist = np.empty((len(kk), n), dtype=x.dtype)
+    step = np.empty_like(dist)
+    for j in range(1, int(kk.max())):
+        lo = int(np.searchsorted(kk, j, side="right"))  # the candidates with more than j centres
+        for a in range(lo, len(kk)):  # the matrix-vector products of the one-by-one version, bit for bit
+            np.matmul(x, x[chosen[a, j - 1]], out=step[a])
+        np.subtract(1.0, step[lo:], out=step[lo:])
+        if j == 1:
+            dist[lo:] = step[lo:]
+        else:
+            np.minimum(dist[lo:], step[lo:], out=dist[lo:])
+        d = np.maximum(dist[lo:], 0) * w
+        total = d.sum(axis=1)
+        if not (total > 0).all():
+            rng.bit_generator.state = state
+            return [_kmeanspp(x, int(k), w, rng) for k in kk]
+        d /= total[:, None]
+        c = np.cumsum(d, axis=1, dtype=np.float64)
+        c /= c[:, -1:]
+        chosen[lo:, j] = (c <= u[start[lo:] + j][:, None]).sum(axis=1)
+    return [x[chosen[a, :k]] for a, k in enumerate(kk)]
 
 
 def weighted_draw(p: np.ndarray, rng: np.random.Generator) -> int:
@@ -92,27 +189,30 @@ def weighted_draw(p: np.ndarray, rng: np.random.Generator) -> int:
     return int(cdf.searchsorted(rng.random(), side="right"))
 
 
-def cosine_distances(x: np.ndarray) -> np.ndarray:
-    d = x @ x.T
-    np.subtract(1.0, d, out=d)
-    return np.maximum(d, 0.0, out=d)
-
-
-def silhouette_cosine(dist: np.ndarray, labels: np.ndarray, k: int) -> float:
-    """Mean silhouette from a precomputed distance matrix (points in singleton clusters score 0)."""
-    n = dist.shape[0]
-    onehot = np.zeros((n, k), dtype=np.float32)
-    onehot[np.arange(n), labels] = 1.0
-    counts = np.bincount(labels, minlength=k).astype(onehot.dtype)  # (a column sum of the one-hot is strided)
-    sums = dist @ onehot  # (n, k): total distance to each cluster
-    own = counts[labels]
-    a = sums[np.arange(n), labels] / np.maximum(own - 1, 1)
-    other = np.where(onehot > 0, np.inf, sums / np.maximum(counts, 1)[None, :])
-    other[:, counts == 0] = np.inf
-    b = other.min(axis=1)
+def silhouettes_cosine(x: np.ndarray, labelings: list[np.ndarray], ks) -> np.ndarray:
+    """Mean silhouette (cosine distance) of each labelling of the unit rows ``x``, labelling i into ``ks[i]``
+    clusters (a point alone in its cluster scores 0, an empty cluster is nobody's nearest): all of them
+    together, from the clusters' vector sums, never the (n, n) distance matrix: a point's total distance to
+    a cluster of c points is ``c - x . (their sum)``. Equal to scikit-learn's ``silhouette_score(x, labels,
+    metric="cosine")`` up to float32 rounding (tests/rgd/routers/test_clustering.py)."""
+    n = x.shape[0]
+    ks = np.asarray(ks, dtype=np.intp)
+    offset = np.cumsum(ks) - ks  # each labelling's columns among all clusters
+    rows = np.arange(n)
+    col = np.stack(labelings) + offset[:, None]  # (L, n): each point's own cluster, per labelling
+    member = np.zeros((int(ks.sum()), n), dtype=np.float32)
+    member[col, rows] = 1.0
+    counts = np.bincount(col.ravel(), minlength=len(member)).astype(np.float32)
+    sums = counts - x @ np.ascontiguousarray((member @ x).T)  # (n, clusters): total distance to each
+    own = counts[col]
+    a = sums[rows, col] / np.maximum(own - 1, 1)  # mean distance to the rest of its own cluster
+    mean = sums / np.maximum(counts, 1)
+    mean[rows, col] = np.inf  # b: the nearest other, non-empty cluster
+    mean[:, counts == 0] = np.inf
+    b = np.minimum.reduceat(mean, offset, axis=1).T
     s = np.where(own > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-12), 0.0)
     s = np.where(np.isfinite(s), s, 0.0)
-    return float(s.mean())
+    return s.mean(axis=1)
 
 
 def choose_clusters(
@@ -140,19 +240,21 @@ def choose_clusters(
         sample = rng.choice(n, size=max_silhouette_points, replace=False)
     else:
         sample = np.arange(n)
-    dist = cosine_distances(x[sample])
+    ks = range(max(k_min, 2), min(k_max, n // 2) + 1)
+    if not len(ks):
+        return single()
+    if method == "kmeans":  # every k's restarts computed together (the same results as one k at a time)
+        fits = spherical_kmeans_per_k(x, ks, weights, rng=rng)
+    elif method == "agglomerative":
+        fits = [_agglomerative(x, k, weights) for k in ks]
+    else:
+        raise ParameterError(f"unknown clustering method {method!r}; use 'kmeans' or 'agglomerative'")
+    in_sample = [labels[sample] for _, labels in fits]
+    scores = silhouettes_cosine(x[sample], in_sample, ks)
     best_score, best_centers = -np.inf, None
-    for k in range(max(k_min, 2), min(k_max, n // 2) + 1):
-        if method == "kmeans":
-            centers, labels = spherical_kmeans(x, k, weights, rng=rng)
-        elif method == "agglomerative":
-            centers, labels = _agglomerative(x, k, weights)
-        else:
-            raise ParameterError(f"unknown clustering method {method!r}; use 'kmeans' or 'agglomerative'")
-        in_sample = labels[sample]
-        if in_sample.min() == in_sample.max():  # one cluster among the sampled points: no silhouette
+    for k, (centers, labels), lab, score in zip(ks, fits, in_sample, scores):
+        if lab.min() == lab.max():  # one cluster among the sampled points: no silhouette
             continue
-        score = silhouette_cosine(dist, in_sample, k)
         if score > best_score:
             best_score, best_centers = score, centers[np.bincount(labels, minlength=k) > 0]
     return best_centers if best_centers is not None and best_score >= silhouette_floor else single()

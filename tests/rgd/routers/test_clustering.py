@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from rgd.embedding.vectors import normalize_rows
-from rgd.routers.clustering import _unit_rows, spherical_kmeans, weighted_draw
+from rgd.routers.clustering import (
+    _kmeanspp,
+    _kmeanspp_many,
+    _unit_rows,
+    silhouettes_cosine,
+    spherical_kmeans,
+    spherical_kmeans_per_k,
+    weighted_draw,
+)
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -71,3 +79,69 @@ def test_spherical_kmeans_equals_the_plain_version(seed):
     plain = _plain_kmeans(x, k, w, np.random.default_rng(seed))
     assert np.array_equal(fast[1], plain[1])
     assert np.array_equal(fast[0], plain[0])
+
+
+def _points(g, n, d, k):
+    return normalize_rows(g.normal(size=(n, d)) + 3 * g.normal(size=(k, d))[g.integers(0, k, n)])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_all_k_together_equal_one_k_at_a_time(seed):
+    """``spherical_kmeans_per_k`` (every k and restart seeded and iterated together) gives each k what the
+    plain version gives it, one k after the other on one generator, and leaves the generator where the plain
+    loop leaves it; some weights are 0 (points that count for nothing)."""
+    g = np.random.default_rng(seed)
+    n, d = int(g.integers(30, 300)), (24, 384)[seed % 2]
+    x = _points(g, n, d, int(g.integers(2, 6)))
+    w = g.uniform(0.5, 1.0, n).astype(np.float32)
+    w[g.random(n) < 0.1 * (seed % 3)] = 0.0
+    a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+    together = spherical_kmeans_per_k(x, range(2, 6), w, rng=a)
+    for k, (centers, labels) in zip(range(2, 6), together):
+        plain = _plain_kmeans(x, k, w, b)
+        assert np.array_equal(labels, plain[1]) and np.array_equal(centers, plain[0])
+    assert a.random() == b.random()
+
+
+def test_all_k_together_with_too_few_distinct_points():
+    """Three distinct points and k up to 5: k-means++ runs out of distance (the plain version then draws a
+    point uniformly, another kind of draw, so the one-by-one seeding takes over from the same generator
+    state) and Lloyd's iterations re-seed empty clusters; still the plain version's results, k by k."""
+    g = np.random.default_rng(7)
+    x = normalize_rows(g.normal(size=(3, 16)))[g.integers(0, 3, 40)]
+    w = np.ones(40, dtype=np.float32)
+    a, b = np.random.default_rng(1), np.random.default_rng(1)
+    together = spherical_kmeans_per_k(x, range(2, 6), w, rng=a)
+    for k, (centers, labels) in zip(range(2, 6), together):
+        plain = _plain_kmeans(x, k, w, b)
+        assert np.array_equal(labels, plain[1]) and np.array_equal(centers, plain[0])
+    assert a.random() == b.random()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kmeanspp_many_is_kmeanspp_in_turn(seed):
+    g = np.random.default_rng(seed)
+    n = int(g.integers(20, 200))
+    x, w = _points(g, n, 32, 4), g.uniform(0.1, 1.0, n).astype(np.float32)
+    kk = np.repeat(np.arange(1, 6), 2)
+    a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+    many = _kmeanspp_many(x, kk, w, a)
+    assert all(np.array_equal(m, _kmeanspp(x, int(k), w, b)) for m, k in zip(many, kk))
+    assert a.random() == b.random()
+
+
+def test_silhouettes_are_scikit_learns():
+    """Each labelling's mean silhouette equals ``silhouette_score(metric="cosine")`` (to float32 rounding),
+    with a point alone in its cluster (it scores 0) and a labelling that leaves a cluster empty."""
+    from sklearn.metrics import silhouette_score
+
+    g = np.random.default_rng(0)
+    x = _points(g, 120, 48, 4)
+    labelings = [g.integers(0, k, 120) for k in (2, 3, 5)]
+    labelings[1][:] = np.where(labelings[1] == 2, 1, labelings[1])  # cluster 2 of 3 empty
+    labelings[2][7] = 4
+    labelings[2][labelings[2] == 4] = 3
+    labelings[2][7] = 4  # cluster 4 of 5: one point
+    ours = silhouettes_cosine(x, labelings, (2, 3, 5))
+    theirs = [silhouette_score(x, lab, metric="cosine") for lab in labelings]
+    assert np.allclose(ours, theirs, atol=2e-6, rtol=0)
