@@ -200,6 +200,13 @@ class DriftSpec(_Strict):
     z: float = Field(3.5, gt=0, description="evidence an alarm needs: the change at least z standard errors from "
                      "none (the tests are repeated at every refresh: 3.5 keeps false alarms near 4% over 1,000 "
                      "shadowed in-distribution requests)")
+    sequential_drop: float = Field(0.25, gt=0, lt=1, description="the drop of the plurality share the sequential "
+                                   "test (agreement_cusum, checked at every shadowed request) is tuned to detect "
+                                   "soonest: a degraded or replaced model, not the 10-point drift of agreement_drop")
+    sequential_threshold: float = Field(9.0, gt=0, description="evidence (log-likelihood ratio, nats) at which the "
+                                        "sequential test alarms: an excursion from 0 reaches h with chance at most "
+                                        "e^-h under no change, whatever the pool (measured: ~4% false alarms over "
+                                        "1,000 shadowed in-distribution requests, benchmarks/README.md)")
     retrain_command: list[str] | None = Field(None, min_length=1, description="a command started (not waited for) "
                                               "on an alarm, e.g. [rgd, run, --config, configs/x.yaml]; null: none")
     retrain_job: str | None = Field(None, max_length=52, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
@@ -231,6 +238,16 @@ class MonitoringSpec(_Strict):
                              "own) when new shadow answers came in")
     keep_ood_questions: int = Field(0, ge=0, description="the last N questions out of distribution kept in memory "
                                     "(their text), to seed the next generation's subjects; 0: no user text is kept")
+    boost_share: float = Field(0.2, ge=0, le=1, description="the share sampled while the sequential test's evidence "
+                               "is at least boost_evidence (a drop is building): its decision comes in fewer "
+                               "requests; every other bound still applies; at most share: no boost")
+    boost_evidence: float = Field(2.0, gt=0, description="the sequential test's evidence (nats) from which the "
+                                  "boost applies: reached by chance ~e^-2 of the time, so it spends little")
+    max_shadow_share: float = Field(0.05, gt=0, lt=1, description="the boost's cap: a boosted request is shadowed "
+                                    "only while the shadow calls stay within this share of all upstream calls "
+                                    "(a credit earned by each upstream call; the base share is not held to it)")
+    boost_credit_calls: int = Field(100, ge=0, description="most shadow calls the boost's unused credit keeps: the "
+                                    "longest boost burst beyond max_shadow_share")
     drift: DriftSpec = DriftSpec()
 
     @property

@@ -8,10 +8,15 @@ ones, and raised only with enough evidence (the change at least ``z`` standard e
 - ``agreement_drop``: the share of shadowed requests whose routed answer is the strict plurality of the answers
   fell by more than the threshold (no model fitted: where the truth estimate keeps trusting a degraded model, its
   answers still stop agreeing with the others');
-- ``ood_rise``: the share of requests out of distribution rose by more than the threshold (two proportions).
+- ``ood_rise``: the share of requests out of distribution rose by more than the threshold (two proportions);
+- ``agreement_cusum``: a sequential test of the same plurality flag as ``agreement_drop``, updated at each
+  shadowed request as it is recorded (:class:`PluralityCusum`, no estimate needed): a Bernoulli CUSUM, which needs
+  fewer requests than a fixed window for the same false-alarm rate. Its evidence also drives the sampling: while
+  it builds, :class:`rgd.serving.shadow.Shadow` shadows a larger share, within the shadow calls' cap.
 
-Pure functions; :class:`rgd.serving.shadow.Shadow` calls them after each estimate and turns an alarm into an event
-(logged, counted, listed by ``/v1/rgd/monitor``) and, where configured, a retraining command.
+Pure; :class:`rgd.serving.shadow.Shadow` calls the window tests after each estimate and the sequential test after
+each shadowed request, and turns an alarm into an event (logged, counted, listed by ``/v1/rgd/monitor``) and, where
+configured, a retraining command.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 import numpy as np
 
 ACCURACY_DROP, AGREEMENT_DROP, OOD_RISE = "accuracy_drop", "agreement_drop", "ood_rise"
+AGREEMENT_CUSUM = "agreement_cusum"
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class Alarm:
     z: float  # the change over its standard error
     n_reference: int
     n_recent: int
+    evidence: float | None = None  # a sequential test's log-likelihood ratio (nats) when it alarmed
     at: float = field(default_factory=time.time)
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,3 +80,56 @@ def ood_rise(reference_ood: int, n_reference: int, recent_ood: int, n_recent: in
     if change > threshold and score >= z:
         return Alarm(OOD_RISE, p_ref, p_rec, change, score, n_reference, n_recent)
     return None
+
+
+class PluralityCusum:
+    """The sequential drift test: a Bernoulli CUSUM on whether each shadowed request's routed answer was the strict
+    plurality of its answers (the ``agreement_drop`` signal, one value at a time, in the order recorded).
+
+    The first ``reference_requests`` values give the reference rate p0 (smoothed: (hits + 1) / (n + 2)); then each
+    value adds its log-likelihood ratio of the drop p1 = max(p0 - ``drop``, p0 / 2) against p0 to the evidence,
+    floored at 0 (Page's CUSUM), and an alarm is raised when the evidence reaches ``threshold`` nats; the evidence
+    then starts again from 0. Under no change the evidence drifts down, so a threshold of h nats keeps the
+    false alarms near one per e^h / (a few) values whatever p0 is (the ratio's expectation under p0 is 1); after a
+    drop it climbs by KL(p || p0) per value, so the delay is about h / KL: ~45 shadowed requests for MMLU-Pro's full
+    replacement at h 9 (benchmarks/README.md, "Live monitoring", eleventh session)."""
+
+    def __init__(self, reference_requests: int, drop: float, threshold: float) -> None:
+        self.reference_requests = reference_requests
+        self.drop = drop
+        self.threshold = threshold
+        self.n_reference = 0
+        self.hits_reference = 0
+        self.evidence = 0.0
+        self.since: list[int] = [0, 0]  # values, plurality hits since the evidence was last 0
+        self._llr: tuple[float, float] | None = None  # (a hit's, a miss's) log-likelihood ratio, once p0 is known
+
+    @property
+    def p0(self) -> float | None:
+        return None if self._llr is None else (self.hits_reference + 1) / (self.n_reference + 2)
+
+    def add(self, plurality: bool) -> Alarm | None:
+        """One shadowed request's value; an :data:`AGREEMENT_CUSUM` alarm when the evidence reaches the threshold."""
+        if self._llr is None:
+            self.n_reference += 1
+            self.hits_reference += bool(plurality)
+            if self.n_reference >= self.reference_requests:
+                p0 = (self.hits_reference + 1) / (self.n_reference + 2)
+                p1 = max(p0 - self.drop, p0 / 2)
+                self._llr = (math.log(p1 / p0), math.log((1 - p1) / (1 - p0)))
+            return None
+        self.evidence = max(0.0, self.evidence + self._llr[0 if plurality else 1])
+        if self.evidence == 0.0:
+            self.since = [0, 0]
+            return None
+        self.since[0] += 1
+        self.since[1] += bool(plurality)
+        if self.evidence < self.threshold:
+            return None
+        p0, (n, hits) = self.p0, self.since
+        recent = hits / n
+        se = math.sqrt(p0 * (1 - p0) / n)
+        alarm = Alarm(AGREEMENT_CUSUM, p0, recent, recent - p0, (p0 - recent) / se if se > 0 else math.inf,
+                      self.n_reference, n, evidence=self.evidence)
+        self.evidence, self.since = 0.0, [0, 0]
+        return alarm

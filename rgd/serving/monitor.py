@@ -49,6 +49,7 @@ import numpy as np
 
 from rgd.data.schema import LETTERS
 from rgd.errors import RGDError
+from rgd.serving.drift import Alarm, PluralityCusum
 from rgd.serving.voting import n_options as options_of
 from rgd.serving.voting import reply_text
 
@@ -163,6 +164,18 @@ class Estimate:
     per_request_majority: np.ndarray | None = None  # each observation's 1/0: the routed answer the strict plurality
 
 
+def plurality(o: Observation) -> bool:
+    """Whether the routed answer is the strict plurality of the request's answers (no answer: not)."""
+    mine = dict(o.choices).get(o.routed, -1)
+    if mine < 0:
+        return False
+    counts: dict[int, int] = {}
+    for _, c in o.choices:
+        if c >= 0:
+            counts[c] = counts.get(c, 0) + 1
+    return counts[mine] > max((v for k, v in counts.items() if k != mine), default=0)
+
+
 def _rates(obs: list[Observation]) -> tuple[np.ndarray, np.ndarray]:
     """Per observation: the share of the other answers equal to the routed one (NaN without any), and whether the
     routed answer is the strict plurality."""
@@ -175,12 +188,7 @@ def _rates(obs: list[Observation]) -> tuple[np.ndarray, np.ndarray]:
             agree[i] = sum(c == mine for c in others) / len(others)
         elif others:
             agree[i] = 0.0
-        if mine >= 0:
-            counts: dict[int, int] = {}
-            for _, c in o.choices:
-                if c >= 0:
-                    counts[c] = counts.get(c, 0) + 1
-            major[i] = float(counts[mine] > max((v for k, v in counts.items() if k != mine), default=0))
+        major[i] = float(plurality(o))
     return agree, major
 
 
@@ -277,11 +285,12 @@ def estimate(obs: list[Observation], n_models: int, min_requests: int, seed: int
 
 class MonitorState:
     """One router version's counts and observations (event loop only). For drift (:mod:`rgd.serving.drift`) it
-    also keeps its first ``reference_requests`` observations (the reference, beside the window), and whether each
-    of its first and of its last ``ood_requests`` routed requests was out of distribution."""
+    also keeps its first ``reference_requests`` observations (the reference, beside the window), whether each
+    of its first and of its last ``ood_requests`` routed requests was out of distribution, and the sequential test
+    (:class:`rgd.serving.drift.PluralityCusum`) each observation is fed to as it is added."""
 
     def __init__(self, version: str, models: Sequence[str], window: int, reference_requests: int = 0,
-                 ood_requests: int = 1) -> None:
+                 ood_requests: int = 1, sequential: PluralityCusum | None = None) -> None:
         self.version = version
         self.models = tuple(models)
         self.started = time.time()
@@ -299,6 +308,7 @@ class MonitorState:
         self.added = 0  # observations ever added: the estimate is stale when it read fewer
         self.last: Estimate | None = None
         self.last_added = 0
+        self.sequential = sequential  # the sequential drift test, fed each observation as it is added
 
     def count(self, cluster: int, out_of_distribution: bool | None) -> None:
         self.requests[cluster] = self.requests.get(cluster, 0) + 1
@@ -311,12 +321,14 @@ class MonitorState:
                 self.ood_reference[1] += 1
             self.ood_recent.append(bool(out_of_distribution))
 
-    def add(self, obs: Observation) -> None:
+    def add(self, obs: Observation) -> Alarm | None:
+        """Keep one observation; the sequential test's alarm, if this one raised it."""
         if len(self.reference) < self.reference_requests:
             self.reference.append(obs)
         self.observations.append(obs)
         self.shadowed[obs.cluster] = self.shadowed.get(obs.cluster, 0) + 1
         self.added += 1
+        return None if self.sequential is None else self.sequential.add(plurality(obs))
 
     def estimate_input(self) -> list[Observation]:
         """What the estimate reads: the reference, then the window's observations that are not in it."""

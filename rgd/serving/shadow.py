@@ -10,7 +10,15 @@ it. The shadow task sends the request's body to the ``shadow_models`` models ran
 
 Bounds: at most ``max_per_s`` requests shadowed a second (a token bucket), ``max_concurrency`` shadow calls in
 flight and ``budget_calls`` calls per ``budget_period_s``; a sampled request that would pass one is skipped, and
-counted (``rgd_gateway_shadow_skipped_total{reason}``). A shadow call's failure (timeout, 5xx, refused
+counted (``rgd_gateway_shadow_skipped_total{reason}``).
+
+The adaptive share: while the sequential drift test's evidence (:class:`rgd.serving.drift.PluralityCusum`, fed
+each shadowed request as it is recorded) is at least ``boost_evidence``, requests are drawn at ``boost_share``
+instead of ``share``, so that the test decides in fewer requests; then it falls back. A boosted request is shadowed
+only while a credit allows it: each upstream call earns ``max_shadow_share / (1 - max_shadow_share)`` of a shadow
+call (at most ``boost_credit_calls`` kept), each shadow call spends one, so the boost never takes the shadow calls
+past ``max_shadow_share`` of all upstream calls (skipped: ``share_cap``); the same draw decides both, so with no
+boost the sampled requests are those of ``share`` alone. A shadow call's failure (timeout, 5xx, refused
 connection, anything raised) is counted (``rgd_gateway_shadow_calls_total{result}``), never raised. Streams and
 consensus requests are counted per cluster but not shadowed (a consensus request already has its votes). No user
 text is kept, except the last ``keep_ood_questions`` questions out of distribution where the config asks for them
@@ -43,7 +51,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from rgd.serving.breaker import CLOSED
 from rgd.serving.config import MonitoringSpec
-from rgd.serving.drift import AGREEMENT_DROP, Alarm, accuracy_drop, ood_rise
+from rgd.serving.drift import AGREEMENT_DROP, Alarm, PluralityCusum, accuracy_drop, ood_rise
 from rgd.serving.monitor import Estimate, MonitorState, estimate, observation
 from rgd.serving.ratelimit import TokenBucket
 from rgd.serving.retrain import RetrainJobs
@@ -73,6 +81,9 @@ class Shadow:
         self.user_calls = 0
         self.shadow_calls = 0
         self.shadowed = 0
+        self.boosted = 0  # requests shadowed by the boost (drawn past share, within boost_share)
+        self.credit = 0.0  # shadow calls the boost may still spend (see the module's docstring)
+        self._earn = spec.max_shadow_share / (1 - spec.max_shadow_share)
         self.skips: dict[str, int] = {}
         self.tasks: set[asyncio.Task] = set()
         self._refresher: asyncio.Task | None = None
@@ -84,10 +95,11 @@ class Shadow:
         self.requests = Counter("rgd_gateway_shadow_requests", "Requests shadowed (sampled and within the bounds)",
                                 registry=registry)
         self.skipped = Counter("rgd_gateway_shadow_skipped", "Sampled requests not shadowed, by the bound that "
-                               "stopped them (rate, concurrency, budget, no_model)", ["reason"], registry=registry)
-        self._skip = {r: self.skipped.labels(reason=r) for r in ("rate", "concurrency", "budget", "no_model")}
+                               "stopped them (rate, concurrency, budget, no_model, share_cap)", ["reason"], registry=registry)
+        self._skip = {r: self.skipped.labels(reason=r)
+                      for r in ("rate", "concurrency", "budget", "no_model", "share_cap")}
         self.alarm_count = Counter("rgd_gateway_monitor_alarms", "Drift alarms of live monitoring, by kind "
-                                   "(accuracy_drop, agreement_drop, ood_rise)", ["kind"], registry=registry)
+                                   "(accuracy_drop, agreement_drop, agreement_cusum, ood_rise)", ["kind"], registry=registry)
         self.alarms: deque[dict[str, Any]] = deque(maxlen=50)  # the last alarms, newest last
         # on Kubernetes: an alarm creates a Job from this CronJob (rgd.serving.retrain)
         self.retrain_jobs = RetrainJobs(spec.drift.retrain_job, registry) if spec.drift.retrain_job else None
@@ -119,9 +131,11 @@ class Shadow:
         if state is None or state.version != version:
             d = self.spec.drift
             state = self.state = MonitorState(version, models, self.spec.window, d.reference_requests,
-                                              d.ood_requests)
+                                              d.ood_requests, PluralityCusum(d.reference_requests, d.sequential_drop,
+                                                                             d.sequential_threshold))
         state.count(cluster, out_of_distribution)
         self.user_calls += calls
+        self.credit = min(self.spec.boost_credit_calls, self.credit + calls * self._earn)
         if out_of_distribution and self.ood_questions is not None and question is not None:
             self.ood_questions.append({"question": question, "cluster": cluster, "at": time.time()})
 
@@ -129,14 +143,21 @@ class Shadow:
                cluster: int) -> Callable[[], Awaitable[None]] | None:
         """Whether this answered top-1 request is drawn for a shadow: None, or the launcher its response runs once
         sent. The bounds are checked, and their slots taken, by the launcher: a response that is never sent (the
-        client went away) takes none."""
+        client went away) takes none. Drawn at ``share``, or at ``boost_share`` while the sequential test's evidence
+        is at least ``boost_evidence``."""
         spec = self.spec
-        if not spec.enabled or self.rng.random() >= spec.share:
+        if not spec.enabled:
             return None
+        draw = self.rng.random()
+        boosted = False
+        if draw >= spec.share:
+            if draw >= spec.boost_share or not self.boosting:
+                return None
+            boosted = True
         state = self.state
 
         async def launch() -> None:
-            targets = self._admit(ranking, model)
+            targets = self._admit(ranking, model, boosted)
             if targets:
                 task = asyncio.get_running_loop().create_task(
                     self._shadow(state, cluster, question, model, reply, targets, body))
@@ -145,13 +166,21 @@ class Shadow:
 
         return launch
 
-    def _admit(self, ranking: list[str], model: str) -> list[str]:
+    @property
+    def boosting(self) -> bool:
+        """Whether the sequential test's evidence is high enough for the boosted share."""
+        seq = self.state.sequential if self.state is not None else None
+        return seq is not None and seq.evidence >= self.spec.boost_evidence
+
+    def _admit(self, ranking: list[str], model: str, boosted: bool = False) -> list[str]:
         """The models a drawn request is shadowed to, their slots taken; none (the bound counted) past a bound."""
         spec = self.spec
         after = ranking[ranking.index(model) + 1:] if model in ranking else []
         targets = [m for m in after if self.upstreams[m].breaker.state == CLOSED][: spec.shadow_models]
         if not targets:
             return self._skipped("no_model")
+        if boosted and self.credit < len(targets):
+            return self._skipped("share_cap")
         if self.in_flight + len(targets) > spec.max_concurrency:
             return self._skipped("concurrency")
         if spec.budget_period_s is not None and self.clock() - self.budget_since >= spec.budget_period_s:
@@ -163,8 +192,10 @@ class Shadow:
         self.in_flight += len(targets)
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         self.budget_used += len(targets)
+        self.credit -= len(targets)
         self.requests.inc()
         self.shadowed += 1
+        self.boosted += boosted
         return targets
 
     def _skipped(self, reason: str) -> list[str]:
@@ -179,7 +210,9 @@ class Shadow:
             answers = await asyncio.gather(*(self._call(m, body) for m in targets))
             if state is not None:
                 replies = {model: reply.json(), **dict(zip(targets, answers))}
-                state.add(observation(cluster, question, state.models, model, replies))
+                alarm = state.add(observation(cluster, question, state.models, model, replies))
+                if alarm is not None:  # the sequential test, at this shadowed request
+                    await self._raise(state, alarm)
         except Exception:  # noqa: BLE001 - monitoring never fails anything; counted in the calls' results
             log.exception("monitoring: a shadowed request could not be recorded")
 
@@ -300,9 +333,16 @@ class Shadow:
             task.add_done_callback(self.tasks.discard)
         self.alarm_count.labels(kind=alarm.kind).inc()
         self.alarms.append(event)
-        log.warning("monitoring alarm %s on router version %s: %.4f -> %.4f (z %.1f, %d vs %d requests)%s",
+        log.warning("monitoring alarm %s on router version %s: %.4f -> %.4f (z %.1f, %d vs %d shadowed requests)%s",
                     alarm.kind, state.version, alarm.reference, alarm.recent, alarm.z, alarm.n_reference,
                     alarm.n_recent, f"; retraining: {event['retrain']}" if "retrain" in event else "")
+
+    def _sequential(self, state: MonitorState | None) -> dict[str, Any] | None:
+        seq = state.sequential if state is not None else None
+        if seq is None:
+            return None
+        return {"evidence": round(seq.evidence, 4), "threshold": seq.threshold, "reference_plurality": seq.p0,
+                "reference_requests": seq.n_reference, "since_evidence_was_0": seq.since[0]}
 
     def _write_ood_questions(self) -> str:
         """The kept out-of-distribution questions as a JSON-lines file of the user's only (mode 600); its path."""
@@ -348,7 +388,9 @@ class Shadow:
                        "in_flight": self.in_flight, "peak_in_flight": self.peak_in_flight,
                        "budget_left": budget_left,
                        "share_of_upstream_calls": self.shadow_calls / total if total else 0.0,
+                       "boosted": self.boosted, "boosting": self.boosting, "credit": round(self.credit, 3),
                        "skipped": {r: self.skips.get(r, 0) for r in self._skip}},
+            "sequential": self._sequential(state),
             "estimate": None, "clusters": state.cluster_rows() if state else [],
             "alarms": list(self.alarms),
             "ood_questions_kept": len(self.ood_questions) if self.ood_questions is not None else 0,
@@ -397,6 +439,10 @@ class _Gauges:
         total = s.user_calls + s.shadow_calls
         yield GaugeMetricFamily("rgd_gateway_monitor_shadow_share", "Shadow calls over all upstream calls",
                                 value=s.shadow_calls / total if total else 0.0)
+        seq = state.sequential if state is not None else None
+        yield GaugeMetricFamily("rgd_gateway_monitor_sequential_evidence", "The sequential drift test's evidence "
+                                "of a drop (nats; it alarms at drift.sequential_threshold)",
+                                value=seq.evidence if seq is not None else 0.0)
         last = state.last if state is not None else None
         family = GaugeMetricFamily("rgd_gateway_monitor_estimated_accuracy_overall", "Label-free estimated "
                                    "accuracy of the routed choice over every shadowed request (last estimate)",

@@ -101,3 +101,61 @@ def test_the_shipped_gateway_config_lists_the_drift_defaults():
     listed = yaml.safe_load((REPO_ROOT / "configs" / "serve" / "gateway.yaml").read_text())["monitoring"]["drift"]
     defaults = DriftSpec().model_dump()
     assert listed and all(defaults[key] == value for key, value in listed.items()), (listed, defaults)
+
+
+# ------------------------------------------------------------------ the sequential test (agreement_cusum)
+def _cusum():
+    from rgd.serving.config import DriftSpec
+    from rgd.serving.drift import PluralityCusum
+
+    d = DriftSpec()
+    return PluralityCusum(d.reference_requests, d.sequential_drop, d.sequential_threshold)
+
+
+def _first_sequential_alarm(stream: np.ndarray):
+    """(how many values until the default sequential test first alarms, the alarm), or (None, None)."""
+    test = _cusum()
+    for i, x in enumerate(stream):
+        alarm = test.add(bool(x))
+        if alarm is not None:
+            return i + 1, alarm
+    return None, None
+
+
+def test_the_sequential_test_is_quiet_on_long_streams_without_drift_whatever_the_plurality_rate():
+    from rgd.serving.config import DriftSpec
+
+    n_ref = DriftSpec().reference_requests
+    for p in (0.4, 0.65, 0.85):  # the threshold is in nats: the same false-alarm rate at any reference rate
+        alarms = sum(_first_sequential_alarm(np.random.default_rng(seed).binomial(1, p, n_ref + 1000))[0] is not None
+                     for seed in range(100))  # 1,000 shadowed requests after the reference: ~50,000 at share 0.02
+        assert alarms <= 10, (p, alarms)  # measured over 200 seeds: 9, 6 and 9 of 200
+
+
+def test_the_sequential_test_detects_a_real_drop_within_a_hundred_shadowed_requests():
+    from rgd.serving.drift import AGREEMENT_CUSUM
+
+    delays = []
+    for seed in range(100):
+        rng = np.random.default_rng(1000 + seed)
+        stream = np.r_[rng.binomial(1, 0.65, 400), rng.binomial(1, 0.35, 300)]  # MMLU-Pro's replacement: 0.64 -> 0.36
+        end, alarm = _first_sequential_alarm(stream)
+        delays.append(None if end is None or end <= 400 else end - 400)
+        if end is not None and end > 400:
+            assert alarm.kind == AGREEMENT_CUSUM and alarm.recent < alarm.reference and alarm.evidence >= 9.0
+    found = [x for x in delays if x is not None]
+    assert sum(x <= 100 for x in found) >= 90, sorted(found)  # measured: 98 of 100 (one alarm before the drop)
+    assert np.median(found) <= 60  # measured: 45
+
+
+def test_the_sequential_test_starts_after_its_reference_and_again_from_zero_after_an_alarm():
+    test = _cusum()
+    for _ in range(test.reference_requests):
+        assert test.add(True) is None and test.evidence == 0.0
+    assert test.p0 == (test.reference_requests + 1) / (test.reference_requests + 2)
+    misses, alarm = 0, None
+    while alarm is None and misses < 50:
+        misses += 1
+        alarm = test.add(False)
+    assert alarm is not None and alarm.n_recent == misses and alarm.recent == 0.0 and test.evidence == 0.0
+    assert test.add(True) is None and test.evidence == 0.0  # a routed answer with the plurality: no evidence

@@ -195,6 +195,31 @@ def test_the_budget_and_the_rate_bound_the_shadow_calls(bundle, pool):
     assert report["shadow"]["skipped"]["rate"] == 12 - report["shadow"]["requests"]
 
 
+def _boost_run(bundle, pool, evidence: float) -> dict:
+    """400 requests at share 0.01 with a boost to every request, the sequential test's evidence held at
+    ``evidence`` (its reference is never complete, so nothing moves it)."""
+
+    async def scenario(gw, client):
+        await client.post("/v1/chat/completions", content=chat_body(BIO))  # the served version's state
+        gw.shadow.state.sequential.evidence = evidence
+        for q in _questions(400):
+            assert (await client.post("/v1/chat/completions", content=chat_body(q))).status_code == 200
+        await _settle(gw)
+        return gw.shadow.report()
+
+    drift = {"reference_requests": 100_000}
+    return serve(bundle, _config(pool, share=0.01, seed=3, max_per_s=1000, boost_share=1.0, drift=drift), scenario)
+
+
+def test_the_boost_raises_the_share_while_a_drop_builds_and_keeps_the_shadow_calls_within_their_cap(bundle, pool):
+    quiet, building = _boost_run(bundle, pool, 0.0)["shadow"], _boost_run(bundle, pool, 5.0)["shadow"]
+    assert quiet["boosted"] == 0 and not quiet["boosting"] and quiet["skipped"]["share_cap"] == 0
+    assert building["boosting"] and building["boosted"] >= 5 and building["skipped"]["share_cap"] > 300
+    assert building["requests"] == quiet["requests"] + building["boosted"]  # the same draws, and the boosted ones
+    # the cap: each upstream call earns 0.05 / 0.95 of a shadow call; the boost never spends more
+    assert building["share_of_upstream_calls"] <= 0.05 < 3 * quiet["share_of_upstream_calls"]
+
+
 # ---------------------------------------------------------------------------------------------- the estimates
 def test_the_monitor_endpoint_gives_per_cluster_estimates_and_the_metrics_show_them(bundle, pool):
     """Every model answers B but the algebra expert, which answers D: where it is routed, its answer disagrees
@@ -304,6 +329,33 @@ def test_a_silently_degraded_routed_model_raises_an_alarm_and_starts_the_retrain
     assert re.search(r'^rgd_gateway_monitor_alarms_total\{kind="accuracy_drop"\} 1\.0', metrics, re.M)
     [agreement] = [a for a in doc["alarms"] if a["kind"] == "agreement_drop"]  # the routed answer lost its majority
     assert agreement["reference"] == 1.0 and agreement["recent"] == 0.0
+
+
+def test_the_sequential_test_alarms_at_the_shadowed_requests_themselves_without_an_estimate(bundle, pool):
+    rng = np.random.default_rng(5)
+    bio = [question_text("biology", rng) + OPTIONS for _ in range(60)]
+
+    async def scenario(gw, client):
+        routed = set()
+        for q in bio[:30]:
+            routed.add((await client.post("/v1/chat/completions", content=chat_body(q))).headers["x-rgd-model"])
+        await _settle(gw)
+        quiet = gw.shadow.report()
+        for m in routed:  # the routed model now answers otherwise: its answer loses the plurality
+            pool[m].control(answer="D")
+        for q in bio[30:]:
+            await client.post("/v1/chat/completions", content=chat_body(q))
+        await _settle(gw)
+        return quiet, gw.shadow.report(), (await client.get("/metrics")).text
+
+    quiet, report, metrics = serve(bundle, _config(pool, share=1.0, max_per_s=1000,
+                                                   drift={"reference_requests": 30}), scenario)
+    assert quiet["alarms"] == [] and quiet["sequential"]["reference_plurality"] == pytest.approx(31 / 32)
+    assert report["estimate"] is None  # never refreshed: the sequential test needs no estimate
+    [alarm] = [a for a in report["alarms"] if a["kind"] == "agreement_cusum"]
+    assert alarm["recent"] == 0.0 and alarm["evidence"] >= 9.0 and alarm["n_recent"] <= 6
+    assert re.search(r'^rgd_gateway_monitor_alarms_total\{kind="agreement_cusum"\} 1\.0', metrics, re.M)
+    assert re.search(r"^rgd_gateway_monitor_sequential_evidence [0-9.]+", metrics, re.M)
 
 
 def test_a_rise_of_out_of_distribution_requests_raises_an_alarm_once(bundle, pool):
