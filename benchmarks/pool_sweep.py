@@ -116,13 +116,14 @@ def pools_of(args, data: Path, tmp: Path, seed: int) -> list[tuple[tuple[str, ..
 
 def with_few_labels(ds: RecordedDataset, report: dict, n_labels: int, seed: int) -> dict:
     """The few-label mode on a pool, as `rgd check` runs it, the user's keys played by the true train keys: asked
-    on every pool the router routes pool-wide (a local routing does not send every question to the leader the
-    labels are about), settled pools included, where the labels overturn the leader only beyond chance; the
-    labels' leader then takes every question."""
+    on every pool the router routes pool-wide, settled pools included, where the labels overturn the leader only
+    beyond chance; and on a local routing only where it is flagged (its leader copies, so its local wins are in
+    doubt too; a settled local routing does not send every question to the leader the labels are about). The
+    labels' leader, where it changed, then takes every question."""
     tc = report["router_summaries"]["truth_cluster"]
     ident = tc["identifiability"]
     top1 = report["routers"]["truth_cluster"]["top1"]
-    if tc["level"] != "global":
+    if tc["level"] != "global" and ident["identifiable"]:
         return {"asked": False, "n_labels": 0, "top1": top1}
     _, train = ds.part("train")
     _, test = ds.part("test")

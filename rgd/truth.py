@@ -790,6 +790,9 @@ class Identifiability:
     copy_excess: float = 0.0
     max_copy_excess: float = 1.0
     alternative: int = -1
+    #: the leader is in a tree of the estimate's copy model (:func:`copy_parents`): its copies' votes, or its own
+    #: copied ones, count only as far as the fitted copy probabilities discount them
+    copy_tree: bool = False
 
     @property
     def settled_lead(self) -> bool:
@@ -797,7 +800,7 @@ class Identifiability:
 
     @property
     def independent_leader(self) -> bool:
-        return self.copy_excess < self.max_copy_excess
+        return self.copy_excess < self.max_copy_excess and not self.copy_tree
 
     @property
     def identifiable(self) -> bool:
@@ -823,18 +826,25 @@ class Identifiability:
                     f"by {self.lead:+.1%} of estimated accuracy, within the estimate's noise "
                     f"({self.required_lead:.1%}), so {b} may well be the better model; label a few questions with "
                     f"`rgd check` to settle it.")
-        c = models[self.contenders[1]]
-        return (f"Without labels the top model is NOT identifiable: {a}'s errors coincide with another model's "
-                f"far beyond chance, as a copy's would ({self.copy_excess:.0%} of the way to an exact copy, a settled "
-                f"leader stays below {self.max_copy_excess:.0%}), so models that share its errors may be vouching "
-                f"for it and {c} may well be the better model; label a few questions with `rgd check` to settle "
-                f"it.")
+        return "Without labels the top model is NOT identifiable: " + self.copy_doubt(models)
+
+    def copy_doubt(self, models) -> str:
+        """Why a copying leader (not :attr:`independent_leader`) is in doubt, as the end of a sentence."""
+        a, c = models[self.leader], models[self.contenders[1]]
+        if self.copy_excess < self.max_copy_excess:  # a copy tree, not a near-copy
+            return (f"{a} shares a chain of partial copies with other models of the pool, and how far those copies "
+                    f"vouch for it rests on their fitted copy probabilities, so {c} may well be the better model; "
+                    f"label a few questions with `rgd check` to settle it.")
+        return (f"{a}'s errors coincide with another model's far beyond chance, as a copy's would "
+                f"({self.copy_excess:.0%} of the way to an exact copy, a settled leader stays below "
+                f"{self.max_copy_excess:.0%}), so models that share its errors may be vouching for it and {c} may "
+                f"well be the better model; label a few questions with `rgd check` to settle it.")
 
     def to_dict(self, models) -> dict:
         return {"identifiable": self.identifiable, "leader": models[self.leader],
                 "runner_up": models[self.runner_up], "lead": round(self.lead, 5), "lead_se": round(self.lead_se, 5),
                 "required_lead": round(self.required_lead, 5), "copy_excess": round(self.copy_excess, 5),
-                "max_copy_excess": self.max_copy_excess,
+                "max_copy_excess": self.max_copy_excess, "copy_tree": self.copy_tree,
                 "contenders": [models[i] for i in self.contenders]}
 
 
@@ -860,9 +870,12 @@ def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
     differences; a lead below it, or one that vanishes or reverses once the two stop voting for themselves,
     is not evidence. Nor is a lead whose leader copies another model's errors (or is copied): its copy
     vouches for it, and leaving the leader out still leaves the copy in. So the choice is settled only when,
-    besides, the leader has no partner at :data:`COPY_EXCESS` or beyond (:func:`copy_excess`); where it has,
-    the first-ranked model that copies nobody (nor is half-way to a copy of the leader) is the other contender
-    for a few labels. Measured over random and stressed pools of the recorded models: benchmarks/README.md.
+    besides, the leader has no partner at :data:`COPY_EXCESS` or beyond (:func:`copy_excess`) and is in no tree
+    of the estimate's copy model (:func:`copy_parents`): there its copies count only as far as the fitted copy
+    probabilities discount them, and EM can fit those low on the crowd's side of the likelihood (measured on
+    the stress suite's clones). Where the leader copies, the first-ranked model that copies nobody (nor is
+    half-way to a copy of the leader, nor in its copy tree) is the other contender for a few labels. Measured
+    over random and stressed pools of the recorded models: benchmarks/README.md.
     """
     acc = estimate.accuracy[: estimate.n_pool]
     if len(acc) < 2:
@@ -877,8 +890,21 @@ def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
     closest = excess.max(axis=1)
     # the alternative copies nobody and is not half-way to a copy of the leader (a partial copy of it is no other
     # hypothesis): of those, the first-ranked
-    free = np.flatnonzero((closest < COPY_EXCESS) & (excess[leader] < COPY_EXCESS / 2))
+    tree = _copy_tree_of(estimate.params.get("copies"), leader, len(acc))
+    free = np.flatnonzero((closest < COPY_EXCESS) & (excess[leader] < COPY_EXCESS / 2) & ~tree)
     free = free[free != leader]
     alternative = int(free[np.argmax(acc[free])]) if len(free) else runner_up
     return Identifiability(leader, runner_up, float(diff.mean()), se, IDENTIFIABLE_Z * se,
-                           float(closest[leader]), COPY_EXCESS, alternative)
+                           float(closest[leader]), COPY_EXCESS, alternative, bool(tree.sum() > 1))
+
+
+def _copy_tree_of(copies, model: int, n_models: int) -> np.ndarray:
+    """(M,) mask of the models in ``model``'s tree of the copy model's ``(parents, prob)`` (just ``model``
+    itself where it has no copy relation)."""
+    if copies is None:
+        return np.arange(n_models) == model
+    parents = np.asarray(copies[0])
+    roots = np.arange(n_models)
+    for _ in range(n_models):  # each step climbs one level; a forest of M models is at most M - 1 deep
+        roots = np.where(parents[roots] >= 0, parents[roots], roots)
+    return roots == roots[model]

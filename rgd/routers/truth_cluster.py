@@ -342,7 +342,9 @@ class TruthClusterRouter(Router):
         """Whether the routed choice is settled without labels. Routing pool-wide, it is the top model's
         identifiability (:func:`rgd.truth.identifiability`); routing locally, the local routing passed its own
         label-free test (the criterion beyond ``local_margin``), and which model is best pool-wide (often none,
-        in a pool of specialists) is reported beside it as ``top_model_identifiable``."""
+        in a pool of specialists) is reported beside it as ``top_model_identifiable``. A local routing is not
+        settled, though, where the pool-wide leader copies (:attr:`rgd.truth.Identifiability.independent_leader`):
+        the copies vouch for it in every cluster, with the same voter estimates, so its local wins are in doubt too."""
         if self.identifiability_ is None:
             return None
         ident = self.identifiability_
@@ -350,7 +352,11 @@ class TruthClusterRouter(Router):
                "sentence": ident.sentence(self.models_)}
         if self.level_ != "global":
             where = "subject" if self.level_ == "subject" else "skill cluster"
-            out["identifiable"] = True
+            out["identifiable"] = ident.independent_leader
+            if not ident.independent_leader:
+                out["sentence"] = (f"It routes per {where}, but NOT identifiably without labels: "
+                                   + ident.copy_doubt(self.models_))
+                return out
             out["sentence"] = (f"It routes per {where}, a choice its label-free criterion made; "
                                + ("the" if ident.identifiable else "no") + " single best model is identifiable "
                                f"pool-wide ({self.models_[ident.leader]} leads {self.models_[ident.runner_up]} by "

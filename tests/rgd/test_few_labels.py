@@ -93,6 +93,28 @@ def test_a_leader_whose_copies_vouch_for_it_is_not_identifiable_and_the_labels_m
     assert few_labels.decide(choices, np.array(ident.contenders), asked, truth[asked]).leader == 0
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_leader_in_a_tree_of_partial_copies_is_not_identifiable_and_the_labels_meet_the_strong_model(seed):
+    from rgd.truth import copy_excess, copy_parents, estimate_truth_restarts
+    from tests.rgd.voter_worlds import clone_world
+
+    # the weak model 1 and three 35% copies of it: each pair is below the copy threshold of the flag, but the
+    # copy model hangs them from model 1, and with their copy probabilities fitted low they still lift it
+    choices, _, truth, n_opt = clone_world(seed, share=0.35, n_clones=3)
+    excess = copy_excess(choices)
+    est = estimate_truth_restarts(choices, n_opt, copies=copy_parents(excess))
+    ident = identifiability(est, choices, n_opt, excess=excess)
+    assert ident.leader == 1 and ident.copy_excess < ident.max_copy_excess and ident.copy_tree
+    assert not ident.independent_leader and not ident.identifiable
+    assert ident.contenders == (1, 0)  # the alternative is outside the leader's tree: the strong model
+    assert "chain of partial copies" in ident.sentence(list("SWXABC")) and "S may well be" in ident.sentence(list("SWXABC"))
+    asked = few_labels.questions_to_ask(choices, np.array(ident.contenders), 30)
+    assert few_labels.decide(choices, np.array(ident.contenders), asked, truth[asked]).leader == 0
+    # the same pool without the copy model: no tree, so only the copy excess could flag it (it does not)
+    plain = identifiability(estimate_truth_restarts(choices, n_opt), choices, n_opt, excess=excess)
+    assert not plain.copy_tree and plain.independent_leader
+
+
 def test_a_strong_leader_among_independent_voters_stays_identifiable():
     from tests.rgd.test_truth import difficulty_world
 

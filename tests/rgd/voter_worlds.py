@@ -24,7 +24,7 @@ def three_voters(n=3000, seed=0, options=10):
     return choices, np.full(n, options), truth
 
 
-def clone_world(seed, n_questions=3000, n_options=10, n_clones=2, share=0.5, key_accuracy=0.75):
+def clone_world(seed, n_questions=3000, n_options=10, n_clones=2, share=0.5, key_accuracy=0.75, strong=0.6):
     """A strong model among weak ones, two of which are partial copies of one weak model (``share`` of its
     answers, right or wrong); errors go to a popular distractor 30% of the time; a generator key outside it."""
     rng = np.random.default_rng(seed)
@@ -36,6 +36,6 @@ def clone_world(seed, n_questions=3000, n_options=10, n_clones=2, share=0.5, key
                          (truth + 1 + rng.integers(0, n_options - 1, n_questions)) % n_options)
         return np.where(rng.random(n_questions) < accuracy, truth, wrong)
 
-    strong, weak, other = model(0.6), model(0.35), model(0.3)
+    strong, weak, other = model(strong), model(0.35), model(0.3)
     clones = [np.where(rng.random(n_questions) < share, weak, model(0.35)) for _ in range(n_clones)]
     return np.array([strong, weak, other, *clones]), model(key_accuracy), truth, np.full(n_questions, n_options)

@@ -203,6 +203,24 @@ def test_the_router_reports_whether_its_top_model_is_identifiable_and_keeps_it(t
     assert other.identifiability_.copy_excess == 0.0 and other.identifiability_.leader == tied.identifiability_.leader
 
 
+def test_a_local_routing_is_in_doubt_where_the_pool_wide_leader_copies():
+    import dataclasses
+
+    router = fit_router("truth_cluster", {}, _training_set("specialists")[0])
+    assert router.level_ != "global"
+    ident = router.summary()["identifiability"]
+    assert ident["identifiable"] and "a choice its label-free criterion made" in ident["sentence"]
+    # the same routing, had the leader's errors coincided with another model's as a copy's would: its copy
+    # vouches for it in every cluster, so the local wins rest on the same doubtful voter estimates
+    router.identifiability_ = dataclasses.replace(router.identifiability_, copy_excess=0.6)
+    ident = router.summary()["identifiability"]
+    assert not ident["identifiable"] and not ident["top_model_identifiable"]
+    assert ident["sentence"].startswith("It routes per skill cluster, but NOT identifiably") and "60%" in ident["sentence"]
+    router.identifiability_ = dataclasses.replace(router.identifiability_, copy_excess=0.1, copy_tree=True)
+    ident = router.summary()["identifiability"]
+    assert not ident["identifiable"] and "chain of partial copies" in ident["sentence"]
+
+
 def test_a_key_between_the_pools_first_two_is_kept_as_an_arbiter_but_does_not_anchor():
     from rgd.truth import key_is_arbiter
 
