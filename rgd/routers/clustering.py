@@ -53,6 +53,8 @@ def spherical_kmeans_per_k(
     n = x.shape[0]
     w = np.ones(n, dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
     kk = np.repeat(np.asarray(ks, dtype=np.intp), n_init)
+    if not len(kk):
+        return []
     inits = _kmeanspp_many(x, kk, w, rng)
     found = _lloyd_many(x, w, inits, n_iter)
     out = []
@@ -104,24 +106,33 @@ def _lloyd_many(x: np.ndarray, w: np.ndarray, inits: list[np.ndarray], n_iter: i
         member = np.zeros((n, n_rows), dtype=np.float32)
         member[rows, member_row] = w
         sums = member.T @ x  # the one-by-one version's layout (bits), its rows stacked
-        # a cluster's weight is 0 iff it holds no point of positive weight: a count
-        count = np.bincount((member_row[:, positive] if some_zero else member_row).ravel(), minlength=n_rows)
-        if not count.all():  # re-seed empty clusters at the worst-fitting points
-            for i, (lo, hi) in enumerate(spans):
+        square = squared_norms(sums)
+        # an empty cluster (no point of positive weight) has a zero sum, so a count is needed only then
+        if not square.all():
+            count = np.bincount((member_row[:, positive] if some_zero else member_row).ravel(), minlength=n_rows)
+            for i, (lo, hi) in enumerate(spans):  # re-seed empty clusters at the worst-fitting points
                 empty = np.flatnonzero(count[lo:hi] == 0)
                 if len(empty):
                     worst = np.argsort(sims[i][rows, labels[i]])[: len(empty)]
                     sums[lo + empty] = x[worst]
-        stacked_t = np.ascontiguousarray(_unit_rows(sums).T)  # (d, all centres)
+            square = squared_norms(sums)
+        stacked_t = np.ascontiguousarray(unit_rows(sums, square).T)  # (d, all centres)
         centers_t = [stacked_t[:, lo:hi] for lo, hi in spans]
     for i, a in enumerate(ids):  # not converged in n_iter iterations
         found[a] = (float((w * (x @ centers_t[i])[rows, labels[i]]).sum()), centers_t[i], labels[i].copy())
     return found
 
 
-def _unit_rows(a: np.ndarray) -> np.ndarray:
-    """:func:`normalize_rows` of a float32 array without its checks (the same operations, so the same bits)."""
-    return a / np.maximum(np.sqrt(np.add.reduce(a * a, axis=1, keepdims=True)), np.float32(1e-12))
+def unit_rows(a: np.ndarray, square: np.ndarray | None = None) -> np.ndarray:
+    """:func:`normalize_rows` of a float32 array without its checks (the same operations, so the same bits);
+    ``square``: the rows' :func:`squared_norms` where already computed."""
+    square = squared_norms(a) if square is None else square
+    return a / np.maximum(np.sqrt(square), np.float32(1e-12))
+
+
+def squared_norms(a: np.ndarray) -> np.ndarray:
+    """(n, 1) squared L2 norms of the rows, as :func:`normalize_rows` computes them (a zero row: a zero)."""
+    return np.add.reduce(a * a, axis=1, keepdims=True)
 
 
 def _kmeanspp(x: np.ndarray, k: int, w: np.ndarray, rng: np.random.Generator) -> np.ndarray:

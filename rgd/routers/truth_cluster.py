@@ -55,7 +55,7 @@ from rgd.data.response_table import ResponseTable
 from rgd.embedding.vectors import normalize_rows
 from rgd.params import Bounds, Count, Positive, init_params
 from rgd.routers.base import Router, TrainingSet
-from rgd.routers.clustering import weighted_draw
+from rgd.routers.clustering import squared_norms, unit_rows, weighted_draw
 from rgd.truth import (
     Identifiability,
     copy_excess,
@@ -258,9 +258,10 @@ class TruthClusterRouter(Router):
                 half[rng.permutation(idx)[: len(idx) // 2]] = True
             for a, b in ((half, ~half), (~half, half)):
                 fit_part = x[a], subjects[a], scores[:, a]  # taken once for the candidates
+                basis = _LevelBasis.of(*fit_part[1:])  # and what their fits share, computed once
                 x_b, post_b, choices_b = x[b], posterior[b], choices[:, b]
                 for ci, (level, size) in enumerate(AUTO_CANDIDATES):
-                    cents, table = _fit_level(*fit_part, level, size, rng)
+                    cents, table = _fit_level(*fit_part, level, size, rng, basis)
                     # each cluster's ranking sorted once (a query's is its cluster's), not once per query
                     ranked = np.argsort(-table, axis=1, kind="stable")
                     ranks = ranked[(x_b @ np.ascontiguousarray(cents.T)).argmax(axis=1)]
@@ -398,10 +399,13 @@ def spherical_kmeans(x: np.ndarray, k: int, rng: np.random.Generator, n_iter: in
         member.fill(0)
         member[labels, rows] = 1.0
         sums = member @ x  # (np.add.at is ~50x slower here)
-        empty = np.bincount(labels, minlength=k) == 0
-        if empty.any():
-            sums[empty] = x[rng.choice(n, size=int(empty.sum()), replace=False)]
-        centers_t = np.ascontiguousarray(normalize_rows(sums).T)
+        square = squared_norms(sums)
+        if not square.all():  # an empty cluster has a zero sum, so a count is needed only then
+            empty = np.bincount(labels, minlength=k) == 0
+            if empty.any():
+                sums[empty] = x[rng.choice(n, size=int(empty.sum()), replace=False)]
+                square = squared_norms(sums)
+        centers_t = np.ascontiguousarray(unit_rows(sums, square).T)  # normalize_rows' operations and bits
     return np.ascontiguousarray(centers_t.T), labels
 
 
@@ -432,11 +436,12 @@ def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     n = len(x)
     chosen = [int(rng.integers(n))]
     dist = np.maximum(1.0 - x @ x[chosen[0]], 0.0)
-    for _ in range(1, k):
+    for j in range(1, k):
         total = float(dist.sum())
         nxt = weighted_draw(dist / total, rng) if total > 0 else int(rng.integers(n))
         chosen.append(nxt)
-        dist = np.minimum(dist, np.maximum(1.0 - x @ x[nxt], 0.0))
+        if j < k - 1:  # the last centre's distances would never be read
+            dist = np.minimum(dist, np.maximum(1.0 - x @ x[nxt], 0.0))
     return x[chosen].copy()
 
 
@@ -451,15 +456,40 @@ def shrink(child_mean, child_n, parent_mean, var_within):
     return lam * child_mean + (1 - lam) * parent_mean
 
 
-def _fit_level(x, subjects, scores, level: str, size: int, rng):
-    """Centroids (K, d) and per-cluster shrunk scores (K, M) for one routing level."""
-    scores = np.asarray(scores, dtype=np.float64)
-    centred = scores - scores.mean(axis=0, keepdims=True)  # a question's difficulty moves every model alike
-    pool_mean = scores.mean(axis=0)  # (Q,) added back per cluster: the scores stay probabilities
-    g = centred.mean(axis=1)
+@dataclasses.dataclass(frozen=True)
+class _LevelBasis:
+    """What every routing level fitted on the same questions shares (computed once for the criterion's
+    candidates on one half): the centred scores, their pool-wide and subject-level shrunk means."""
+
+    centred: np.ndarray
+    pool_mean: np.ndarray
+    g: np.ndarray
+    names: np.ndarray
+    subj: np.ndarray
+    var: np.ndarray
+    sh_s: np.ndarray
+
+    @classmethod
+    def of(cls, subjects, scores) -> _LevelBasis:
+        scores = np.asarray(scores, dtype=np.float64)
+        centred = scores - scores.mean(axis=0, keepdims=True)  # a question's difficulty moves every model alike
+        pool_mean = scores.mean(axis=0)  # (Q,) added back per cluster: the scores stay probabilities
+        g = centred.mean(axis=1)
+        names, subj = np.unique(subjects, return_inverse=True)
+        var = centred.var(axis=1) + 1e-6
+        cnt_s = np.bincount(subj, minlength=len(names))
+        mean_s = _group_mean(centred, subj, len(names))
+        sh_s = shrink(mean_s, cnt_s, np.broadcast_to(g, mean_s.shape), var)
+        return cls(centred, pool_mean, g, names, subj, var, sh_s)
+
+
+def _fit_level(x, subjects, scores, level: str, size: int, rng, basis: _LevelBasis | None = None):
+    """Centroids (K, d) and per-cluster shrunk scores (K, M) for one routing level; ``basis``: the
+    questions' :class:`_LevelBasis` where already computed."""
+    b = _LevelBasis.of(subjects, scores) if basis is None else basis
+    centred, pool_mean, g, names, subj = b.centred, b.pool_mean, b.g, b.names, b.subj
     if level == "global":
         return normalize_rows(x.mean(axis=0, keepdims=True)), (g + pool_mean.mean())[None, :]
-    names, subj = np.unique(subjects, return_inverse=True)
     cents, cl_subject, labels = [], [], np.zeros(len(x), dtype=np.int64)
     offset = 0
     for s in range(len(names)):
@@ -471,13 +501,10 @@ def _fit_level(x, subjects, scores, level: str, size: int, rng):
         cents.append(c)
         cl_subject += [s] * len(c)
     cl_subject = np.asarray(cl_subject)
-    n_s, n_k = len(names), offset
-    var = centred.var(axis=1) + 1e-6
-    cnt_s, cnt_k = np.bincount(subj, minlength=n_s), np.bincount(labels, minlength=n_k)
-    mean_s = _group_mean(centred, subj, n_s)
+    n_k = offset
+    cnt_k = np.bincount(labels, minlength=n_k)
     mean_k = _group_mean(centred, labels, n_k)
-    sh_s = shrink(mean_s, cnt_s, np.broadcast_to(g, mean_s.shape), var)
-    sh_k = shrink(mean_k, cnt_k, sh_s[cl_subject], var)
+    sh_k = shrink(mean_k, cnt_k, b.sh_s[cl_subject], b.var)
     level_mean = np.bincount(labels, weights=pool_mean, minlength=n_k) / np.maximum(cnt_k, 1)
     return np.vstack(cents).astype(np.float32), sh_k + level_mean[:, None]
 

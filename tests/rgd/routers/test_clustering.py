@@ -7,10 +7,10 @@ from rgd.embedding.vectors import normalize_rows
 from rgd.routers.clustering import (
     _kmeanspp,
     _kmeanspp_many,
-    _unit_rows,
     silhouettes_cosine,
     spherical_kmeans,
     spherical_kmeans_per_k,
+    unit_rows,
     weighted_draw,
 )
 
@@ -34,7 +34,7 @@ def test_weighted_draw_is_generator_choice(seed):
 def test_unit_rows_is_normalize_rows_bit_for_bit():
     a = np.random.default_rng(3).normal(size=(40, 384)).astype(np.float32)
     a[5] = 0.0
-    assert np.array_equal(_unit_rows(a), normalize_rows(a))
+    assert np.array_equal(unit_rows(a), normalize_rows(a))
 
 
 def _plain_kmeans(x, k, w, rng, n_iter=25, n_init=2):
