@@ -36,8 +36,8 @@ def spherical_kmeans_per_k(
     n_init: int = 2,
     rng: np.random.Generator,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """:func:`spherical_kmeans` for each k of ``ks`` (ascending) in turn, on the same points: the same
-    centroids, labels and generator state afterwards, bit for bit, computed together.
+    """:func:`spherical_kmeans` for each k of ``ks`` (ascending) in turn, on the same points, computed
+    together: the same draws and generator state afterwards, and the same centroids and labels.
 
     Written for CASCAL's thousands of small problems (a few hundred points, k <= 5), where numpy's per-call
     overhead, not arithmetic, is the cost: all restarts of all k are seeded together (one uniform draw for
@@ -46,9 +46,11 @@ def spherical_kmeans_per_k(
     one transposed copy; a candidate that converges leaves the set). What is kept per candidate is what
     would change the bits: each similarity product (``x @ centres.T`` through OpenBLAS's small-matrix
     kernel; stacked centres would take its general path, which rounds differently) and each k-means++
-    distance (a matrix-vector product, which a matrix product does not reproduce either). The stacked
-    products that are kept stacked are bit-identical to the per-candidate ones (rows of a product are
-    independent), held to the plain version by tests/rgd/routers/test_clustering.py.
+    distance (a matrix-vector product, which a matrix product does not reproduce either). The centre sums'
+    product is stacked by rows in the one-by-one layout, which gives each candidate's rows the same bits
+    wherever OpenBLAS takes the same path for it (every MMLU-Pro search and the tests' shapes,
+    tests/rgd/routers/test_clustering.py); for much larger n it may not (n = 1000, d = 384: a last bit in some
+    centres, benchmarks/README.md), which can matter only for a point tied between two centres to 1e-7.
     """
     n = x.shape[0]
     w = np.ones(n, dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
