@@ -121,15 +121,20 @@ def monitor(url: str, refresh: bool) -> dict:
         return json.loads(r.read())
 
 
-async def _send_all(url: str, bodies: list[bytes], concurrency: int) -> list[str | None]:
-    """Each request's reply text (None for a failed request), ``concurrency`` at a time."""
+async def _send_all(url: str, bodies: list[bytes], concurrency: int, rate: float | None = None) -> list[str | None]:
+    """Each request's reply text (None for a failed request), ``concurrency`` at a time; ``rate``: at most that many
+    requests a second (the i-th sent no earlier than i / rate seconds after the first)."""
     import aiohttp
 
     out: list[str | None] = [None] * len(bodies)
     todo = iter(range(len(bodies)))
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
         async def worker():
             for i in todo:
+                if rate is not None and (wait := t0 + i / rate - loop.time()) > 0:
+                    await asyncio.sleep(wait)
                 async with session.post(f"{url}/v1/chat/completions", data=bodies[i], headers=HEADERS) as r:
                     if r.status == 200:
                         out[i] = (await r.json())["choices"][0]["message"]["content"]
@@ -148,11 +153,14 @@ def settled(url: str, timeout_s: float = 10.0) -> dict:
 
 
 def run_phase(gw, name: str, questions, keys: dict[str, str], poll: int, concurrency: int,
-              stop_after_alarm: int | None = None) -> dict:
-    """Send the phase's questions through the gateway in batches of ``poll``, the estimate refreshed and the alarms
-    read after each; the phase's figures (the estimate and shares as the monitor reports them at its end, and by
-    difference with its start where the monitor's counts are cumulative). ``stop_after_alarm``: stop that many
-    requests after the first alarm."""
+              stop_after_alarm: int | None = None, rate: float | None = None, refresh: bool = True,
+              until_shadowed: int | None = None) -> dict:
+    """Send the phase's questions through the gateway in batches of ``poll``, the estimate refreshed (unless not
+    ``refresh``: then only as the gateway's ``refresh_s`` does) and the alarms read after each; the phase's figures
+    (the estimate and shares as the monitor reports them at its end, and by difference with its start where the
+    monitor's counts are cumulative). ``stop_after_alarm``: stop that many requests after the first alarm;
+    ``rate``: requests a second at most; ``until_shadowed``: stop once that many requests of the phase were
+    shadowed."""
     start = settled(gw.url)
     t0 = time.time()
     first: dict[str, dict] = {}
@@ -160,7 +168,7 @@ def run_phase(gw, name: str, questions, keys: dict[str, str], poll: int, concurr
     rep = start
     for lo in range(0, len(questions), poll):
         batch = questions[lo: lo + poll]
-        replies = asyncio.run(_send_all(gw.url, [chat_body(user_message(q)) for q in batch], concurrency))
+        replies = asyncio.run(_send_all(gw.url, [chat_body(user_message(q)) for q in batch], concurrency, rate))
         for q, text in zip(batch, replies):
             m = REPLY.match(text or "")
             if m is None:
@@ -170,12 +178,15 @@ def run_phase(gw, name: str, questions, keys: dict[str, str], poll: int, concurr
             right += m["letter"] == keys[q.id]  # the pack's key: reporting only
         sent += len(batch)
         settled(gw.url)
-        rep = monitor(gw.url, refresh=True)
+        rep = monitor(gw.url, refresh=refresh)
         for alarm in rep["alarms"]:
             if alarm["at"] >= t0 and alarm["kind"] not in first:
                 first[alarm["kind"]] = {"requests": sent, "shadowed": rep["shadow"]["requests"] - start["shadow"]["requests"],
-                                        "z": alarm["z"], "reference": alarm["reference"], "recent": alarm["recent"]}
+                                        "z": alarm["z"], "reference": alarm["reference"], "recent": alarm["recent"],
+                                        "evidence": alarm.get("evidence")}
         if stop_after_alarm is not None and first and sent >= min(f["requests"] for f in first.values()) + stop_after_alarm:
+            break
+        if until_shadowed is not None and rep["shadow"]["requests"] - start["shadow"]["requests"] >= until_shadowed:
             break
     calls = rep["shadow"]["calls"] - start["shadow"]["calls"]
     n_before, n_after = start["requests"], rep["requests"]
@@ -190,7 +201,10 @@ def run_phase(gw, name: str, questions, keys: dict[str, str], poll: int, concurr
             "out_of_distribution_share": round(((rep["out_of_distribution_share"] or 0.0) * n_after - ood_before)
                                                / max(1, n_after - n_before), 4),
             "shadow_share_of_upstream_calls": round(calls / (calls + sent), 4),
-            "skipped": rep["shadow"]["skipped"], "alarms_first": first}
+            "shadow_share_of_upstream_calls_since_start": round(rep["shadow"]["share_of_upstream_calls"], 4),
+            "boosted": rep["shadow"].get("boosted", 0) - start["shadow"].get("boosted", 0),
+            "skipped": {k: v - start["shadow"]["skipped"].get(k, 0) for k, v in rep["shadow"]["skipped"].items()},
+            "alarms_first": first}
 
 
 def main() -> None:
@@ -203,6 +217,16 @@ def main() -> None:
     ap.add_argument("--degraded-max", type=int, default=3000, help="most requests of the degraded phase")
     ap.add_argument("--poll", type=int, default=100, help="requests between two refreshes of the estimate")
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--defaults-only", action="store_true",
+                    help="only the passes at the product's monitoring defaults (defaults_pass: reference, more in "
+                    "distribution, degraded), paced, --repeats times")
+    ap.add_argument("--repeats", type=int, default=3, help="with --defaults-only: repetitions (monitoring seed 0, 1, ...)")
+    ap.add_argument("--rate", type=float, default=100.0,
+                    help="with --defaults-only: requests a second after the reference (the default rate bound, 5 "
+                    "shadowed a second, then leaves room for the boost)")
+    ap.add_argument("--reference-rate", type=float, default=200.0,
+                    help="with --defaults-only: requests a second until the reference is complete (below 250, where "
+                    "2%% of the requests is the default rate bound)")
     args = ap.parse_args()
     if not args.data.is_dir():
         sys.exit(f"{args.data} not found: this benchmark needs the shared MMLU-Pro pack")
@@ -249,15 +273,35 @@ def main() -> None:
     pool = [{"name": m, "base_url": u.base_url, "timeout_s": 10} for m, u in upstreams.items()]
     print(f"setup: {time.perf_counter() - t_start:.0f} s (training {t_train:.0f} s)", flush=True)
 
-    def gateway(tag: str, defaults: bool = False, **drift_overrides):
+    def gateway(tag: str, defaults: bool = False, seed: int = 0, **drift_overrides):
         marker = tmp / f"retrain-{tag}.txt"
         drift = {"cooldown_s": 1.0, "retrain_command": ["/bin/sh", "-c", f"date +%s.%N >> {marker}"],
                  **drift_overrides}
-        monitoring = {"drift": drift} if defaults else {"share": args.share, **BENCH_MONITORING, "drift": drift}
+        monitoring = ({"seed": seed, "drift": drift} if defaults
+                      else {"share": args.share, **BENCH_MONITORING, "drift": drift})
         return gateway_for(tmp, home, name, pool, tag, monitoring=monitoring), marker
 
     def retrains(marker: Path) -> list[float]:
         return [float(x) for x in marker.read_text().split()] if marker.exists() else []
+
+    if args.defaults_only:
+        routed_model = table.models[routed_index]
+        try:
+            doc = defaults_passes(args, gateway, retrains, upstreams, files, routed_model, weak, phase_a, phase_c,
+                                  keys)
+        finally:
+            for u in upstreams.values():
+                u.kill()
+        doc |= {"held_out_subject": args.hold_out, "routed_model": routed_model, "weak_model": weak,
+                "train_s": round(t_train, 1),
+                "conditions": {"cpu_cores": os.cpu_count(), "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+                               "wall_s": round(time.perf_counter() - t_start, 1), "concurrency": args.concurrency,
+                               "poll_requests": args.poll, "rate": args.rate, "reference_rate": args.reference_rate}}
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(doc, indent=1) + "\n")
+        print(json.dumps(doc["summary"], indent=1))
+        print(f"wrote {args.output} ({doc['conditions']['wall_s']} s)")
+        return
 
     passes: dict[str, dict] = {}
     routed_model = None
@@ -307,6 +351,60 @@ def main() -> None:
     args.output.write_text(json.dumps(doc, indent=1) + "\n")
     print(json.dumps(summary, indent=1))
     print(f"wrote {args.output} ({doc['conditions']['wall_s']} s)")
+
+
+DETECTING = ("agreement_cusum", "accuracy_drop", "agreement_drop")  # the alarms a degraded upstream should raise
+
+
+def defaults_passes(args, gateway, retrains, upstreams, files, routed_model, weak, phase_a, phase_c, keys) -> dict:
+    """``--defaults-only``: per repetition, one gateway at the product's monitoring defaults (its sampling seed the
+    repetition's number; ``cooldown_s`` 1 s and the marker's ``retrain_command`` as in every pass), its estimate
+    refreshed only by itself (``refresh_s``), the alarms read every ``--poll`` requests: in-distribution requests at
+    ``--reference-rate`` until the drift reference (``reference_requests`` shadowed) is complete, then 3,000 more
+    (``--requests``, at ``--rate``: false alarms), then the degraded upstream at ``--rate`` until 300 requests
+    after the first alarm. The requests until the alarm are counted, not derived from a share."""
+    from rgd.serving.config import DriftSpec
+
+    reference = DriftSpec().reference_requests
+    cycled = phase_a * (1 + 60 * reference // max(1, len(phase_a)))  # enough for the reference at 2%
+    rows = []
+    for rep_i in range(args.repeats):
+        gw, marker = gateway(f"defaults_{rep_i}", True, seed=rep_i)
+        phases = []
+        try:
+            for name, qs, kw in (("reference", cycled, {"rate": args.reference_rate, "until_shadowed": reference}),
+                                 ("in_distribution_again", phase_c[: args.requests], {"rate": args.rate}),
+                                 ("degraded", phase_c[: args.degraded_max], {"rate": args.rate,
+                                                                            "stop_after_alarm": 300})):
+                t_phase = time.time()
+                if name == "degraded":
+                    upstreams[routed_model].control(answers_file=str(files[weak]))
+                row = run_phase(gw, name, qs, keys, args.poll, args.concurrency, refresh=False, **kw)
+                row["retrain_triggered"] = sum(t >= t_phase for t in retrains(marker))
+                phases.append(row)
+                print(f"defaults_{rep_i}", json.dumps(row), flush=True)
+        finally:
+            gw.stop()
+            upstreams[routed_model].control(answers_file=str(files[routed_model]))
+        rows.append({"seed": rep_i, "phases": phases})
+    summary = []
+    for r in rows:
+        ref, again, bad = r["phases"]
+        hits = {k: v for k, v in bad["alarms_first"].items() if k in DETECTING}
+        first = min(hits.items(), key=lambda kv: kv[1]["requests"]) if hits else None
+        summary.append({
+            "seed": r["seed"], "reference_requests_sent": ref["requests"],
+            "false_alarms_in_distribution": sorted(again["alarms_first"]),
+            "again_requests": again["requests"], "again_shadowed": again["shadowed"], "again_boosted": again["boosted"],
+            "degraded_first_alarm": None if first is None else {"kind": first[0], **first[1]},
+            "degraded_alarms": {k: v["requests"] for k, v in hits.items()},
+            "requests_until_alarm": None if first is None else first[1]["requests"],
+            "within_2000_requests": first is not None and first[1]["requests"] <= 2000,
+            "degraded_boosted": bad["boosted"], "degraded_skipped": bad["skipped"],
+            "shadow_share": {p["phase"]: p["shadow_share_of_upstream_calls"] for p in r["phases"]},
+            "shadow_share_whole_pass": bad["shadow_share_of_upstream_calls_since_start"],
+            "true_top1": {p["phase"]: p["true_top1"] for p in r["phases"]}})
+    return {"defaults_passes": rows, "summary": summary}
 
 
 def summarise(passes: dict[str, dict], share: float) -> dict:

@@ -241,8 +241,9 @@ class MonitoringSpec(_Strict):
     boost_share: float = Field(0.2, ge=0, le=1, description="the share sampled while the sequential test's evidence "
                                "is at least boost_evidence (a drop is building): its decision comes in fewer "
                                "requests; every other bound still applies; at most share: no boost")
-    boost_evidence: float = Field(2.0, gt=0, description="the sequential test's evidence (nats) from which the "
-                                  "boost applies: reached by chance ~e^-2 of the time, so it spends little")
+    boost_evidence: float = Field(1.5, gt=0, description="the sequential test's evidence (nats) from which the "
+                                  "boost applies: often reached by chance, but the credit caps what that spends "
+                                  "(measured: 3.9% -> 4.1-4.3% of upstream calls without drift)")
     max_shadow_share: float = Field(0.05, gt=0, lt=1, description="the boost's cap: a boosted request is shadowed "
                                     "only while the shadow calls stay within this share of all upstream calls "
                                     "(a credit earned by each upstream call; the base share is not held to it)")

@@ -84,6 +84,8 @@ class Shadow:
         self.boosted = 0  # requests shadowed by the boost (drawn past share, within boost_share)
         self.credit = 0.0  # shadow calls the boost may still spend (see the module's docstring)
         self._earn = spec.max_shadow_share / (1 - spec.max_shadow_share)
+        self._credit_cap = float(spec.boost_credit_calls)
+        self._boost_share = spec.boost_share
         self.skips: dict[str, int] = {}
         self.tasks: set[asyncio.Task] = set()
         self._refresher: asyncio.Task | None = None
@@ -135,7 +137,8 @@ class Shadow:
                                                                              d.sequential_threshold))
         state.count(cluster, out_of_distribution)
         self.user_calls += calls
-        self.credit = min(self.spec.boost_credit_calls, self.credit + calls * self._earn)
+        credit = self.credit + calls * self._earn
+        self.credit = credit if credit < self._credit_cap else self._credit_cap
         if out_of_distribution and self.ood_questions is not None and question is not None:
             self.ood_questions.append({"question": question, "cluster": cluster, "at": time.time()})
 
@@ -151,7 +154,7 @@ class Shadow:
         draw = self.rng.random()
         boosted = False
         if draw >= spec.share:
-            if draw >= spec.boost_share or not self.boosting:
+            if draw >= self._boost_share or not self.boosting:
                 return None
             boosted = True
         state = self.state
