@@ -139,6 +139,8 @@ def main() -> None:
     ap.add_argument("--null-requests", type=int, default=20_000, help="requests after the reference, no change")
     ap.add_argument("--max-share", default="0.05,0.2", help="the largest share the rate bound lets through")
     ap.add_argument("--boost-evidence", default="1.5,2,3")
+    ap.add_argument("--boost-shares", default=None, help="boost shares to try (default: the product's)")
+    ap.add_argument("--no-grid", action="store_true", help="only the request-space part")
     args = ap.parse_args()
     if args.world == "mmlu_pro" and not args.data.is_dir():
         sys.exit(f"{args.data} not found: this benchmark needs the shared MMLU-Pro pack")
@@ -149,15 +151,17 @@ def main() -> None:
     rng = np.random.default_rng(0)
     doc = {"world": args.world, "weak_model": weak, "plurality_share": round(float(base.mean()), 4),
            "plurality_share_replaced": round(float(swapped[clean].mean()), 4), "shadowed": {}, "requests": {}}
-    for drop in [float(x) for x in args.drops.split(",")]:
+    for drop in [] if args.no_grid else [float(x) for x in args.drops.split(",")]:
         for h in [float(x) for x in args.thresholds.split(",")]:
             row = in_shadowed(base, swapped, clean, rng, drop, h, args.null_draws, args.draws)
             doc["shadowed"][f"{drop}_{h}"] = row
             print("shadowed", drop, h, json.dumps(row), flush=True)
     default = MonitoringSpec()
     variants = [("no boost", default.model_copy(update={"boost_share": 0.0}))]
-    variants += [(f"boost from {e}", default.model_copy(update={"boost_evidence": e}))
-                 for e in [float(x) for x in args.boost_evidence.split(",")]]
+    shares = [default.boost_share] if args.boost_shares is None else [float(x) for x in args.boost_shares.split(",")]
+    variants += [(f"boost from {e}" + ("" if args.boost_shares is None else f" to {b}"),
+                  default.model_copy(update={"boost_evidence": e, "boost_share": b}))
+                 for e in [float(x) for x in args.boost_evidence.split(",")] for b in shares]
     for label, spec in variants:
         for max_share in [float(x) for x in args.max_share.split(",")]:
             if spec.boost_share == 0 and max_share != float(args.max_share.split(",")[0]):
