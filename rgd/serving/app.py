@@ -353,7 +353,8 @@ class Gateway:
         self.metrics.routing.observe(time.perf_counter() - t)
         if routed.out_of_distribution:
             self.metrics.out_of_distribution.inc()
-        self.shadow.seen(router.version, router.models, routed.cluster, routed.out_of_distribution, k, question)
+        self.shadow.seen(router.version, router.models, routed.cluster, routed.out_of_distribution, k, question,
+                         routed.similarity)
         if self.config.server.log_prompts:
             access_log.info("route %s: %r -> %s", mode, question, ranking)
         extra: dict[str, Any] = {"cost_weight": cost_weight, **({"warning": routed.warning} if routed.warning else {})}

@@ -197,6 +197,12 @@ class DriftSpec(_Strict):
                               "comparison (the version's first ones, the last ones)")
     ood_rise: float = Field(0.10, gt=0, le=1, description="alarm when the share of requests out of distribution "
                             "rises by more than this")
+    similarity_shift: float = Field(0.05, gt=0, lt=0.5, description="alarm (similarity_drop) when a reference "
+                                    "request is the more like the training questions of a (reference, recent) pair "
+                                    "in more than 0.5 + this of pairs, over the same ood_requests windows: a 55/45 "
+                                    "tilt, scale-free for any embedder; the z rule decides whether it is real (held-out "
+                                    "MMLU-Pro subjects measured 0.61-0.70, in-distribution windows of 1,000 within "
+                                    "0.01 of 0.5)")
     z: float = Field(3.5, gt=0, description="evidence an alarm needs: the change at least z standard errors from "
                      "none (the tests are repeated at every refresh: 3.5 keeps false alarms near 4% over 1,000 "
                      "shadowed in-distribution requests)")

@@ -9,6 +9,9 @@ ones, and raised only with enough evidence (the change at least ``z`` standard e
   fell by more than the threshold (no model fitted: where the truth estimate keeps trusting a degraded model, its
   answers still stop agreeing with the others');
 - ``ood_rise``: the share of requests out of distribution rose by more than the threshold (two proportions);
+- ``similarity_drop``: the recent requests are less like the training questions than the reference ones were
+  (their training similarities, by the Mann-Whitney statistic): a new subject shifts the whole distribution
+  down long before many of its questions fall below the out-of-distribution threshold;
 - ``agreement_cusum``: a sequential test of the same plurality flag as ``agreement_drop``, updated at each
   shadowed request as it is recorded (:class:`PluralityCusum`, no estimate needed): a Bernoulli CUSUM, which needs
   fewer requests than a fixed window for the same false-alarm rate. Its evidence also drives the sampling: while
@@ -29,6 +32,7 @@ from typing import Any
 import numpy as np
 
 ACCURACY_DROP, AGREEMENT_DROP, OOD_RISE = "accuracy_drop", "agreement_drop", "ood_rise"
+SIMILARITY_DROP = "similarity_drop"
 AGREEMENT_CUSUM = "agreement_cusum"
 
 
@@ -79,6 +83,38 @@ def ood_rise(reference_ood: int, n_reference: int, recent_ood: int, n_recent: in
     score = change / se if se > 0 else (math.inf if change > 0 else 0.0)
     if change > threshold and score >= z:
         return Alarm(OOD_RISE, p_ref, p_rec, change, score, n_reference, n_recent)
+    return None
+
+
+def similarity_drop(reference, recent, threshold: float, z: float) -> Alarm | None:
+    """An alarm when the recent requests are less like the training questions than the reference ones were:
+    ``reference`` and ``recent`` are requests' training similarities (:meth:`rgd.routers.coverage.Coverage.of`;
+    NaN dropped), compared by the Mann-Whitney statistic, the chance that a reference request is the more
+    similar of a (reference, recent) pair (ties count half): 0.5 with no change. Raised when that chance is above
+    0.5 by more than ``threshold`` and by ``z`` standard errors (the normal approximation under no change); its
+    figures are the two sides' median similarities. Scale-free, as the coverage threshold is (cosine scales
+    differ between embedders), and about the whole distribution rather than its 1% tail: questions of a new
+    subject share the training questions' templates and common words, so few fall below the threshold, but most
+    fall below the reference's median."""
+    ref = np.asarray(reference, dtype=np.float64)
+    rec = np.asarray(recent, dtype=np.float64)
+    ref, rec = ref[~np.isnan(ref)], rec[~np.isnan(rec)]
+    n1, n2 = len(ref), len(rec)
+    if n1 < 2 or n2 < 2:
+        return None
+    values = np.concatenate([ref, rec])
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])  # a run of tied values shares its mean rank
+    ends = np.r_[starts[1:], n1 + n2]
+    ranks = np.empty(n1 + n2)
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    auc = float((ranks[:n1].sum() - n1 * (n1 + 1) / 2) / (n1 * n2))
+    se = math.sqrt((n1 + n2 + 1) / (12.0 * n1 * n2))
+    score = (auc - 0.5) / se
+    if auc - 0.5 > threshold and score >= z:
+        med_ref, med_rec = float(np.median(ref)), float(np.median(rec))
+        return Alarm(SIMILARITY_DROP, med_ref, med_rec, med_rec - med_ref, score, n1, n2)
     return None
 
 

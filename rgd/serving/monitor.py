@@ -286,7 +286,8 @@ def estimate(obs: list[Observation], n_models: int, min_requests: int, seed: int
 class MonitorState:
     """One router version's counts and observations (event loop only). For drift (:mod:`rgd.serving.drift`) it
     also keeps its first ``reference_requests`` observations (the reference, beside the window), whether each
-    of its first and of its last ``ood_requests`` routed requests was out of distribution, and the sequential test
+    of its first and of its last ``ood_requests`` routed requests was out of distribution and its training
+    similarity, and the sequential test
     (:class:`rgd.serving.drift.PluralityCusum`) each observation is fed to as it is added."""
 
     def __init__(self, version: str, models: Sequence[str], window: int, reference_requests: int = 0,
@@ -303,6 +304,8 @@ class MonitorState:
         self.ood_requests = ood_requests
         self.ood_reference = [0, 0]  # out of distribution, requests: the version's first ood_requests
         self.ood_recent: deque[bool] = deque(maxlen=ood_requests)
+        self.similarity_reference: list[float] = []  # training similarities: the version's first ood_requests
+        self.similarity_recent: deque[float] = deque(maxlen=ood_requests)  # ... and its last ones
         self.alarmed: dict[str, float] = {}  # alarm kind -> when it was last raised for this version
         self.shadowed: dict[int, int] = {}  # over the state's life (the window keeps the last ones)
         self.added = 0  # observations ever added: the estimate is stale when it read fewer
@@ -310,7 +313,7 @@ class MonitorState:
         self.last_added = 0
         self.sequential = sequential  # the sequential drift test, fed each observation as it is added
 
-    def count(self, cluster: int, out_of_distribution: bool | None) -> None:
+    def count(self, cluster: int, out_of_distribution: bool | None, similarity: float | None = None) -> None:
         self.requests[cluster] = self.requests.get(cluster, 0) + 1
         if out_of_distribution is not None:
             self.coverage = True
@@ -320,6 +323,10 @@ class MonitorState:
                 self.ood_reference[0] += bool(out_of_distribution)
                 self.ood_reference[1] += 1
             self.ood_recent.append(bool(out_of_distribution))
+        if similarity is not None and similarity == similarity:  # NaN: a router registered without coverage
+            if len(self.similarity_reference) < self.ood_requests:
+                self.similarity_reference.append(float(similarity))
+            self.similarity_recent.append(float(similarity))
 
     def add(self, obs: Observation) -> Alarm | None:
         """Keep one observation; the sequential test's alarm, if this one raised it."""

@@ -51,7 +51,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from rgd.serving.breaker import CLOSED
 from rgd.serving.config import MonitoringSpec
-from rgd.serving.drift import AGREEMENT_DROP, Alarm, PluralityCusum, accuracy_drop, ood_rise
+from rgd.serving.drift import AGREEMENT_DROP, Alarm, PluralityCusum, accuracy_drop, ood_rise, similarity_drop
 from rgd.serving.monitor import Estimate, MonitorState, estimate, observation
 from rgd.serving.ratelimit import TokenBucket
 from rgd.serving.retrain import RetrainJobs
@@ -101,7 +101,7 @@ class Shadow:
         self._skip = {r: self.skipped.labels(reason=r)
                       for r in ("rate", "concurrency", "budget", "no_model", "share_cap")}
         self.alarm_count = Counter("rgd_gateway_monitor_alarms", "Drift alarms of live monitoring, by kind "
-                                   "(accuracy_drop, agreement_drop, agreement_cusum, ood_rise)", ["kind"], registry=registry)
+                                   "(accuracy_drop, agreement_drop, agreement_cusum, ood_rise, similarity_drop)", ["kind"], registry=registry)
         self.alarms: deque[dict[str, Any]] = deque(maxlen=50)  # the last alarms, newest last
         # on Kubernetes: an alarm creates a Job from this CronJob (rgd.serving.retrain)
         self.retrain_jobs = RetrainJobs(spec.drift.retrain_job, registry) if spec.drift.retrain_job else None
@@ -126,16 +126,17 @@ class Shadow:
 
     # ------------------------------------------------------------------ the request path
     def seen(self, version: str, models: Sequence[str], cluster: int, out_of_distribution: bool | None,
-             calls: int, question: str | None = None) -> None:
-        """Count one routed request (``calls``: the upstream calls its mode makes) in its cluster; keep its
-        ``question`` only where it is out of distribution and ``keep_ood_questions`` allows it."""
+             calls: int, question: str | None = None, similarity: float | None = None) -> None:
+        """Count one routed request (``calls``: the upstream calls its mode makes) in its cluster, with its
+        training ``similarity`` where the router has coverage; keep its ``question`` only where it is out of
+        distribution and ``keep_ood_questions`` allows it."""
         state = self.state
         if state is None or state.version != version:
             d = self.spec.drift
             state = self.state = MonitorState(version, models, self.spec.window, d.reference_requests,
                                               d.ood_requests, PluralityCusum(d.reference_requests, d.sequential_drop,
                                                                              d.sequential_threshold))
-        state.count(cluster, out_of_distribution)
+        state.count(cluster, out_of_distribution, similarity)
         self.user_calls += calls
         credit = self.credit + calls * self._earn
         self.credit = credit if credit < self._credit_cap else self._credit_cap
@@ -287,6 +288,9 @@ class Shadow:
             return
         recent = state.ood_recent
         alarm = ood_rise(ref_ood, ref_n, sum(recent), len(recent), d.ood_rise, d.z)
+        if alarm is not None:
+            await self._raise(state, alarm)
+        alarm = similarity_drop(state.similarity_reference, state.similarity_recent, d.similarity_shift, d.z)
         if alarm is not None:
             await self._raise(state, alarm)
 

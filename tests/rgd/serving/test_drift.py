@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rgd.serving.drift import ACCURACY_DROP, OOD_RISE, accuracy_drop, ood_rise
 
@@ -25,6 +26,25 @@ def test_a_rise_of_the_out_of_distribution_share_alarms_with_enough_evidence():
     alarm = ood_rise(10, 1000, 300, 1000, 0.1, 3.0)
     assert alarm.kind == OOD_RISE and abs(alarm.recent - 0.3) < 1e-9 and alarm.reference == 0.01
     assert ood_rise(0, 4, 2, 4, 0.1, 3.0) is None
+
+
+def test_a_drop_of_the_requests_training_similarity_alarms_with_enough_evidence_and_counts_ties_half():
+    import scipy.stats
+
+    from rgd.serving.drift import SIMILARITY_DROP, similarity_drop
+
+    rng = np.random.default_rng(0)
+    ref = np.round(rng.normal(0.60, 0.10, 1000), 2)  # rounded: many ties
+    same = np.round(rng.normal(0.60, 0.10, 1000), 2)
+    lower = np.round(rng.normal(0.56, 0.10, 1000), 2)  # a new subject: the whole distribution a little lower
+    assert similarity_drop(ref, same, 0.05, 3.5) is None
+    alarm = similarity_drop(ref, lower, 0.05, 3.5)
+    assert alarm.kind == SIMILARITY_DROP and alarm.recent < alarm.reference and alarm.z > 3.5
+    u = scipy.stats.mannwhitneyu(ref, lower).statistic / (len(ref) * len(lower))  # the same statistic, ties half
+    assert alarm.z == pytest.approx((u - 0.5) / np.sqrt((2001) / (12 * 1000 * 1000)))
+    assert similarity_drop(ref, lower, 0.2, 3.5) is None  # a tilt below the threshold is not an alarm
+    assert similarity_drop(ref[:50], lower[:1], 0.05, 3.5) is None  # too few
+    assert similarity_drop(ref, np.r_[lower, np.nan], 0.05, 3.5).n_recent == 1000  # NaN: no coverage
 
 
 def test_the_agreement_test_is_the_same_test_on_whether_the_routed_answer_was_the_plurality():

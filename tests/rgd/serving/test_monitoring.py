@@ -368,9 +368,36 @@ def test_a_rise_of_out_of_distribution_requests_raises_an_alarm_once(bundle, poo
 
     drift = {"ood_requests": 20, "ood_rise": 0.3}
     report = serve(bundle, _config(pool, share=0.0, drift=drift), scenario)
-    [alarm] = report["alarms"]
-    assert alarm["kind"] == "ood_rise" and alarm["reference"] == 0.0 and alarm["recent"] == 1.0
+    alarms = {a["kind"]: a for a in report["alarms"]}
+    assert sorted(alarms) == ["ood_rise", "similarity_drop"]  # each once; the unseen questions' similarity is 0
+    alarm = alarms["ood_rise"]
+    assert alarm["reference"] == 0.0 and alarm["recent"] == 1.0
     assert "retrain" not in alarm
+    assert alarms["similarity_drop"]["recent"] == 0.0 < alarms["similarity_drop"]["reference"]
+
+
+def test_requests_less_like_the_training_questions_raise_a_similarity_alarm_before_any_is_out_of_distribution(
+        bundle, pool):
+    from rgd.serving.drift import SIMILARITY_DROP
+
+    # each recent question mixes the words of two training questions (of two subjects): less like any one of
+    # them; those still above the out-of-distribution threshold are sent
+    qs = _questions(300, seed=2)
+    mixed = [" ".join(qs[i].split()[::2] + qs[i + 1].split()[1::2]) for i in range(0, 298, 2)]
+    seen = bundle.out_of_distribution(bundle.embedder.embed(mixed))
+    keep = [q for q, far in zip(mixed, seen.out_of_distribution) if not far][:60]
+    assert len(keep) == 60
+
+    async def scenario(gw, client):
+        for q in _questions(60) + keep:
+            await client.post("/v1/chat/completions", content=chat_body(q))
+        await gw.shadow.refresh()
+        return gw.shadow.report()
+
+    report = serve(bundle, _config(pool, share=0.0, drift={"ood_requests": 60, "z": 3.0}), scenario)
+    [alarm] = report["alarms"]
+    assert alarm["kind"] == SIMILARITY_DROP and alarm["recent"] < alarm["reference"] and alarm["z"] >= 3.0
+    assert report["out_of_distribution_share"] == 0.0  # no request was far enough to be flagged on its own
 
 
 def test_out_of_distribution_questions_are_kept_only_where_the_config_allows_and_go_to_the_retraining(
