@@ -22,6 +22,9 @@ The model (an item-response Dawid-Skene model with a popular distractor, fitted 
 EM starts from the plain majority and runs a fixed number of iterations (20; it converges in ~15 on MMLU-Pro);
 priors keep every parameter finite. Everything is vectorised over voters, questions and options; the joint
 over (truth, distractor) pairs factorises, so its marginals cost O(Q K) an iteration (:func:`_pair_posteriors`).
+EM keeps its tables as (K, Q), an option per row, so a question's options are compared and added elementwise
+(numpy reduces short rows slowly), in reused buffers; every number is computed as in the plain (Q, K) code, in
+the same order, so the estimate is the same to the bit (tests/rgd/test_truth_em_layout.py).
 
 Why it should hold on other pools: no constant is fitted to one pool. Abilities, difficulties, per-subject
 offsets and distractor rates are estimated per data set from the answers alone; the constants are prior
@@ -148,6 +151,21 @@ class _Votes:
         if self.n_s <= ONEHOT_MAX_GROUPS:
             self.onehot = np.zeros((self.n_q, self.n_s))
             self.onehot[np.arange(self.n_q), self.subj] = 1.0
+        # EM's layout: (O, Q) tables (an option's row over the questions, so a question's options are added and
+        # compared elementwise, not along short rows) and what every iteration reads, computed once
+        self.unanswered = ~self.answered
+        self.all_answered = not self.unanswered.any()
+        self.options_t = _OptionsT(np.ascontiguousarray(self.valid.T))
+        pick = self.choices * self.n_q + np.arange(self.n_q)[None, :]  # (V, Q) index into an (O, Q) table
+        self.flat_t = pick[self.answered]
+        # the (V, Q) arrays derived from the votes are laid out as the choices are (voter-major "C", or
+        # question-major "F" as a table's transposed columns are); a sum over them adds in that layout's order,
+        # so EM's buffers take it too; pick and unanswered_l are in it, transposed for "F"
+        self.order = "F" if self.answered.flags.f_contiguous and not self.answered.flags.c_contiguous else "C"
+        t = (lambda a: a) if self.order == "C" else (lambda a: a.T)
+        self.pick, self.unanswered_l = np.ascontiguousarray(t(pick)), np.ascontiguousarray(t(self.unanswered))
+        self.log_km2 = np.log(np.maximum(self.n_options - 2, 1).astype(np.float64)[None, :])
+        self.log_pairs = np.log(np.maximum(self.n_options * (self.n_options - 1), 1))
 
     def by_subject(self, a: np.ndarray) -> np.ndarray:
         """(V, S): per voter, the sum of (V, Q) ``a`` over each subject's questions (np.bincount: O(V Q), where
@@ -164,6 +182,19 @@ class _Votes:
     def chosen(self, table_qo: np.ndarray) -> np.ndarray:
         """(V, Q): the entry of a (Q, O) table at the option each voter chose (0 where it did not answer)."""
         return np.where(self.answered, np.take_along_axis(table_qo.T, self.choices, axis=0), 0.0)
+
+    def votes_t(self, w: np.ndarray) -> np.ndarray:
+        """(O, Q): :meth:`votes` transposed (each entry the same sum, its voters added in the same order)."""
+        return np.bincount(self.flat_t, weights=w[self.answered], minlength=self.n_q * self.n_o).reshape(
+            self.n_o, self.n_q)
+
+    def chosen_t(self, table_oq: np.ndarray) -> np.ndarray:
+        """(V, Q): :meth:`chosen` of an (O, Q) table: the same entries in the same memory layout (the
+        choices', :attr:`order`), which decides the order in which numpy adds them up."""
+        out = np.take(table_oq, self.pick)
+        if not self.all_answered:
+            np.copyto(out, 0.0, where=self.unanswered_l)
+        return out if self.order == "C" else out.T
 
 
 def _zscore(confidence, answered):
@@ -203,6 +234,15 @@ def _e_step(d: _Votes, p, rho, ans: np.ndarray | None = None, weights: np.ndarra
     (V, Q): the votes that count (default: every answered one; a voter left out is a row of False);
     ``weights`` (V,): each voter's votes count this much (:func:`dependence_weights`; default 1); ``copies``:
     voters that copy a parent's answer (:func:`copy_parents`; needs the distractor model)."""
+    post, post_d, ll = _e_step_t(d, p, rho, ans, weights, copies)
+    return np.ascontiguousarray(post.T), None if post_d is None else np.ascontiguousarray(post_d.T), ll
+
+
+def _e_step_t(d: _Votes, p, rho, ans: np.ndarray | None = None, weights: np.ndarray | None = None,
+              copies: "_Copies | None" = None):
+    """:func:`_e_step` with the posteriors as (O, Q) tables (EM's layout, :func:`_pair_posteriors_t`): the same
+    numbers. Only the answered votes' entries of ``p`` are read."""
+    every = ans is None or ans is d.answered  # then the votes need no mask: only answered ones are read
     ans = d.answered if ans is None else ans
     wv = 1.0 if weights is None else np.asarray(weights, dtype=np.float64)[:, None]
     if rho is None:  # one-coin errors: uniform over the K - 1 wrong options
@@ -212,26 +252,33 @@ def _e_step(d: _Votes, p, rho, ans: np.ndarray | None = None, weights: np.ndarra
         base = np.where(ans, wv * (np.log(1 - p) - np.log(km1)), 0.0).sum(axis=0) - np.log(d.n_options)
         mx = logits.max(axis=1, keepdims=True)
         ll = float((base + mx[:, 0] + np.log(np.exp(logits - mx).sum(axis=1))).sum())
-        return _softmax_valid(logits, d.valid), None, ll
+        return np.ascontiguousarray(_softmax_valid(logits, d.valid).T), None, ll
     if copies is not None:  # a copying voter's vote: its parent's answer or its own
         l_truth, l_distractor, l_other = (np.log(x) for x in copies.vote_probabilities(d, p, rho)[1])
         names_truth, names_distractor = l_truth - l_other, l_distractor - l_other
     else:
-        km2 = np.maximum(d.n_options - 2, 1).astype(np.float64)[None, :]
         # each logarithm taken once, those of rho per (voter, subject) before spreading them over the questions
-        # (the same values, so the same bits as taking them per question); a weight of 1 is not multiplied in
+        # (the same values, so the same bits as taking them per question); a weight of 1 is not multiplied in;
+        # each sum in the order of ``log(1 - p) + log(1 - rho) - log(K - 2)``, written into its own temporary
         log_1mp = np.log(1 - p)
-        l_other = log_1mp + np.log(1 - rho)[:, d.subj] - np.log(km2)
-        names_truth = np.log(p) - l_other
-        names_distractor = log_1mp + np.log(rho)[:, d.subj] - l_other
+        l_other = np.log(1 - rho)[:, d.subj]
+        l_other += log_1mp
+        l_other -= d.log_km2
+        names_truth = np.log(p)
+        names_truth -= l_other
+        names_distractor = np.log(rho)[:, d.subj]
+        names_distractor += log_1mp
+        names_distractor -= l_other
     if weights is not None:
         names_truth *= wv
         names_distractor *= wv
-    a = d.votes(np.where(ans, names_truth, 0.0))  # the vote names the truth
-    bb = d.votes(np.where(ans, names_distractor, 0.0))  # ... the distractor
-    post, post_d, log_z = _pair_posteriors(a, bb, d.valid)
-    pairs = np.maximum(d.n_options * (d.n_options - 1), 1)
-    base = np.where(ans, l_other if weights is None else wv * l_other, 0.0).sum(axis=0) - np.log(pairs)
+    if every:
+        a, bb = d.votes_t(names_truth), d.votes_t(names_distractor)  # the vote names the truth / the distractor
+    else:
+        a, bb = d.votes_t(np.where(ans, names_truth, 0.0)), d.votes_t(np.where(ans, names_distractor, 0.0))
+    post, post_d, log_z = _pair_posteriors_t(a, bb, d.options_t)
+    base = np.where(ans, l_other if weights is None else wv * l_other, 0.0).sum(axis=0)
+    base -= d.log_pairs
     ll = float((base + log_z).sum())
     return post, post_d, ll
 
@@ -278,34 +325,123 @@ def _pair_posteriors(a: np.ndarray, bb: np.ndarray, valid: np.ndarray):
     """The marginals over the truth and over the distractor (Q, O) and the log-normaliser (Q,) of the joint
     ``exp(a[q, t] + bb[q, d])`` over a question's (truth t, distractor d) pairs, ``t != d``, both among its
     options, in O(Q O) instead of summing the (Q, O, O) joint: the truth's marginal is ``exp(a[t])`` times
-    the sum of ``exp(bb)`` over the other options (:func:`_log_sum_others`), the distractor's alike. Equal to
-    the joint's sums to ~1e-14 (tests/rgd/test_truth_pair_posteriors.py)."""
-    log_t = np.where(valid, a + _log_sum_others(bb, valid), -np.inf)
-    mx = log_t.max(axis=1, keepdims=True)
-    post = np.exp(log_t - mx)
-    tot = post.sum(axis=1)
-    log_z = mx[:, 0] + np.log(tot)
-    post /= tot[:, None]
-    log_d = np.where(valid, bb + _log_sum_others(a, valid), -np.inf)
-    return post, np.exp(log_d - log_z[:, None]), log_z
+    the sum of ``exp(bb)`` over the other options (:func:`_log_sum_others_t`), the distractor's alike. Equal to
+    the joint's sums to ~1e-14 (tests/rgd/test_truth_pair_posteriors.py). EM works on the transposed (O, Q)
+    tables (:func:`_pair_posteriors_t`); this is it for (Q, O) ones."""
+    post, post_d, log_z = _pair_posteriors_t(np.ascontiguousarray(a.T), np.ascontiguousarray(bb.T),
+                                             _OptionsT(np.ascontiguousarray(valid.T)))
+    return np.ascontiguousarray(post.T), np.ascontiguousarray(post_d.T), log_z
 
 
-def _log_sum_others(v: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """(Q, O): per option, ``log`` of the sum of ``exp(v)`` over the question's *other* options, shifted by
-    the largest of those (the row's maximum, or for the maximum itself the runner-up), so no term underflows
-    and nothing is cancelled but the option's own term against a sum of at least 1."""
+class _OptionsT:
+    """Each question's options in EM's (O, Q) layout: ``valid`` (O, Q), as 0/1 floats, and whether every question
+    has two or more (then every option's sum over the others is finite, :func:`_log_sum_others_t`)."""
+
+    def __init__(self, valid: np.ndarray):
+        self.valid = valid
+        self.valid_f = valid.astype(np.float64)
+        self.regular = bool((valid.sum(axis=0) >= 2).all())
+
+
+def _pair_posteriors_t(a: np.ndarray, bb: np.ndarray, opts: _OptionsT):
+    """:func:`_pair_posteriors` of (O, Q) tables (an option per row), returning (O, Q) marginals: every
+    operation the same on the same numbers as on the (Q, O) tables, a question's sum over its options taken in
+    np.sum's order (:func:`_sum_rows`), so the same bits, at a fraction of the cost: numpy reduces short rows
+    slowly and elementwise operations over the options' rows quickly, and its SIMD ``exp`` and ``log`` take a
+    slow path for infinities and zeros, so where every question has two options the entries of the options
+    a question does not have are kept finite (0) through them and set after (0, as ``exp(-inf)``)."""
+    valid, valid_f = opts.valid, opts.valid_f
+    t = _log_sum_others_t(bb, opts)
+    t += a  # a + (the sum over the other options), as a sum's two terms commute
+    mx = np.where(valid, t, -np.inf).max(axis=0)
+    if opts.regular:
+        t -= mx
+        t *= valid_f  # finite everywhere: 0 where no option (an exp of 1, zeroed after)
+        post = np.exp(t, out=t)
+        post *= valid_f
+    else:
+        post = np.exp(np.where(valid, t, -np.inf) - mx)
+    tot = _sum_rows(post)
+    log_z = mx + np.log(tot)
+    post /= tot
+    log_d = _log_sum_others_t(a, opts)
+    log_d += bb
+    if opts.regular:
+        log_d -= log_z
+        log_d *= valid_f
+        post_d = np.exp(log_d, out=log_d)
+        post_d *= valid_f
+    else:
+        post_d = np.exp(np.where(valid, log_d, -np.inf) - log_z)
+    return post, post_d, log_z
+
+
+def _sum_rows(x: np.ndarray) -> np.ndarray:
+    """(Q,) the sums of (O, Q) ``x`` over its O rows, each question's O numbers added in the order ``np.sum``
+    adds a contiguous row of them (numpy's pairwise summation: up to 7 numbers one after the other, from 8 on
+    eight running sums combined as a tree, the rest after them), so the same bits as summing the (Q, O)
+    transpose along its rows (tests/rgd/test_truth_pair_posteriors.py), in O elementwise additions."""
+    n = len(x)
+    if n > 128:  # numpy splits longer rows recursively; no question has that many options
+        return np.ascontiguousarray(x.T).sum(axis=1)
+    if n < 8:
+        out = x[0] + 0.0
+        for i in range(1, n):
+            out += x[i]
+        return out
+    r = [x[j].copy() for j in range(8)]
+    i = 8
+    while i < n - n % 8:
+        for j in range(8):
+            r[j] += x[i + j]
+        i += 8
+    out = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    for k in range(i, n):
+        out += x[k]
+    return out
+
+
+def _log_sum_others_t(v: np.ndarray, opts: _OptionsT) -> np.ndarray:
+    """(O, Q): per option, ``log`` of the sum of ``exp(v)`` over the question's *other* options, shifted by
+    the largest of those (the question's maximum, or for the maximum itself the runner-up), so no term
+    underflows and nothing is cancelled but the option's own term against a sum of at least 1. ``v``: (O, Q);
+    the maximum is the first one, as ``argmax`` takes it. Where every question has two options
+    (``opts.regular``) the exponentials of the options a question lacks are taken of 0 and zeroed after (the
+    same numbers as ``exp(-inf)``, without numpy's slow path for infinities)."""
+    valid = opts.valid
     vv = np.where(valid, v, -np.inf)
-    rows = np.arange(len(vv))
-    top = vv.argmax(axis=1)
-    m1 = vv[rows, top][:, None]
-    e1 = np.exp(vv - m1)
-    others = e1.sum(axis=1, keepdims=True) - e1  # >= 1 except at the maximum, which is computed apart
-    vv[rows, top] = -np.inf
-    m2 = vv.max(axis=1)
+    n_o, n_q = vv.shape
+    cols = np.arange(n_q)
+    mx = vv.max(axis=0)
+    top = np.full(n_q, n_o - 1)
+    for o in range(n_o - 2, -1, -1):  # the first option at the maximum
+        top[vv[o] == mx] = o
+    at_top = top * n_q + cols
+    flat = vv.reshape(-1)
+    m1 = flat[at_top]
+    e1 = _exp_valid(v - m1, opts) if opts.regular else np.exp(vv - m1)
+    others = _sum_rows(e1) - e1  # >= 1 except at the maximum, which is computed apart
+    flat[at_top] = -np.inf
+    m2 = vv.max(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = m1 + np.log(np.maximum(others, 0.0))
-        out[rows, top] = m2 + np.log(np.exp(vv - m2[:, None]).sum(axis=1))
+        if opts.regular:  # the maximum's own term left out as exp(-inf) would
+            x = v - m2
+            x.reshape(-1)[at_top] = 0.0
+            e2 = _exp_valid(x, opts)
+            e2.reshape(-1)[at_top] = 0.0
+        else:
+            e2 = np.exp(vv - m2)
+        out.reshape(-1)[at_top] = m2 + np.log(_sum_rows(e2))
     return out
+
+
+def _exp_valid(x: np.ndarray, opts: _OptionsT) -> np.ndarray:
+    """``exp`` of finite (O, Q) ``x`` at the options a question has, 0 at the others (in ``x``'s buffer)."""
+    x *= opts.valid_f
+    np.exp(x, out=x)
+    x *= opts.valid_f
+    return x
 
 
 def estimate_truth(
@@ -384,39 +520,55 @@ def estimate_truth(
     irt = model == "irt"
     if model == "majority":
         n_iter = 0
-    post_d, ll = None, float("nan")
+    ll = float("nan")
     if cp is not None:  # the copies' first M-step weighs the votes by the starting parameters
         p = np.clip(_sigmoid(_eta(d, theta, delta, beta, b if irt else 0 * b)), 1e-4, 1 - 1e-4)
+    # EM in (O, Q) tables (:func:`_e_step_t`); the M-step's probabilities from a :class:`_Predictor`, whose
+    # buffer after an iteration holds those at the next iteration's first parameters (unchanged in between);
+    # without copies they are 0 where no vote was cast, so the residuals need no mask
+    post_t = np.ascontiguousarray(post.T)
+    post_d_t = None
+    pred = _Predictor(d, unanswered_zero=cp is None)
+    fast = pred.unanswered_zero
+    pred.set_voters(theta, delta, beta)
+    current = None  # the predictor's buffer at the current parameters, or None
+    r_buf, h_buf = np.empty((d.n_v, d.n_q), order=d.order), np.empty((d.n_v, d.n_q), order=d.order)
     for _ in range(n_iter):
         # M-step: a few Newton steps of the logistic regression of each vote's expected correctness (with
         # copies: of its own share, the copied share being no evidence of the voter's skill)
-        y = d.chosen(post)
+        y = d.chosen_t(post_t)
         own = None
         if cp is not None:
-            zd = d.chosen(post_d) if post_d is not None else (1.0 - y) * rho[:, d.subj]
+            zd = d.chosen_t(post_d_t) if post_d_t is not None else (1.0 - y) * rho[:, d.subj]
             own, y_own, zd_own = cp.own_share(d, p, rho, y, zd)
         fit = (y, None, None) if own is None else (y, own, y_own)
         for _ in range(3):
             if not fixed:
-                p = _sigmoid(_eta(d, theta, delta, beta, b if irt else 0 * b))
-                r, h = _residuals(ans, p, *fit)
+                p = pred(b if irt else 0 * b) if current is None else current
+                current = None
+                r, h = _fast_residuals(p, y, r_buf, h_buf) if fast else _residuals(ans, p, *fit)
                 theta = theta + (r.sum(axis=1) - theta / ability_prior**2) / (h.sum(axis=1) + 1 / ability_prior**2)
+                pred.set_voters(theta, delta, beta)
                 if use_delta:  # after theta's step (a joint step on both overshoots)
-                    p = _sigmoid(_eta(d, theta, delta, beta, b if irt else 0 * b))
-                    r, h = _residuals(ans, p, *fit)
+                    p = pred(b if irt else 0 * b)
+                    r, h = _fast_residuals(p, y, r_buf, h_buf) if fast else _residuals(ans, p, *fit)
                     g = d.by_subject(r) - delta / subject_prior**2
                     delta = delta + g / (d.by_subject(h) + 1 / subject_prior**2)
                 if d.has_conf:
                     beta = beta + ((r * d.z).sum(axis=1) - beta) / ((h * d.z * d.z).sum(axis=1) + 1.0)
+                if use_delta or d.has_conf:
+                    pred.set_voters(theta, delta, beta)
             if irt:
-                p = _sigmoid(_eta(d, theta, delta, beta, b))
-                r, h = _residuals(ans, p, *fit)
+                p = pred(b) if current is None else current
+                current = None
+                r, h = _fast_residuals(p, y, r_buf, h_buf) if fast else _residuals(ans, p, *fit)
                 b = b + (-r.sum(axis=0) - b / difficulty_prior**2) / (h.sum(axis=0) + 1 / difficulty_prior**2)
-        p = np.clip(_sigmoid(_eta(d, theta, delta, beta, b if irt else 0 * b)), 1e-4, 1 - 1e-4)
-        if cp is not None and post_d is not None and not fixed:
+        current = pred(b if irt else 0 * b)
+        p = np.clip(current, 1e-4, 1 - 1e-4)
+        if cp is not None and post_d_t is not None and not fixed:
             cp.refit(own)
-        if rho is not None and post_d is not None and not fixed:
-            zd = d.chosen(post_d) if own is None else zd_own
+        if rho is not None and post_d_t is not None and not fixed:
+            zd = d.chosen_t(post_d_t) if own is None else zd_own
             wrong = np.where(ans, 1.0 - y if own is None else own - y_own, 0.0)
             rho_v = (zd.sum(axis=1) + 1.0) / (wrong.sum(axis=1) + 2.0)  # Beta(1, 1) prior
             if subject_rho is not None and subjects is not None:  # per subject, shrunk to the voter's rate
@@ -424,11 +576,51 @@ def estimate_truth(
             else:
                 rho = np.repeat(rho_v[:, None], d.n_s, axis=1)
             rho = np.clip(rho, 0.02, 0.98)
-        post, post_d, ll = _e_step(d, p, rho, weights=weights, copies=cp)
-    scores = d.chosen(post)
+        post_t, post_d_t, ll = _e_step_t(d, p, rho, weights=weights, copies=cp)
+    scores = d.chosen_t(post_t)
     params = {"theta": theta, "delta": delta, "beta": beta, "rho": rho, "model": model, "voter_weights": weights,
               "copies": None if cp is None else (cp.parent[:d.n_pool], cp.prob[:d.n_pool])}
-    return TruthEstimate(post, scores.sum(axis=1) / d.n_q, scores, theta, b, rho, ll, d.n_pool, params)
+    return TruthEstimate(np.ascontiguousarray(post_t.T), scores.sum(axis=1) / d.n_q, scores, theta, b, rho, ll,
+                         d.n_pool, params)
+
+
+class _Predictor:
+    """Every vote's P(right), ``sigmoid(theta_v + delta_v,s(q) + beta_v z_vq - b_q)``, for the M-step: the
+    voters' part kept until a voter parameter changes (a difficulty step reuses it) and evaluated into one
+    buffer as ``1 / (1 + exp(b_q - voters' part))``: the operations of :func:`_sigmoid` of :func:`_eta` on the
+    same numbers (``b - x`` is exactly ``-(x - b)``), so the same bits. ``unanswered_zero``: 0 where no vote
+    was cast (:func:`_fast_residuals` then needs no mask)."""
+
+    def __init__(self, d: _Votes, unanswered_zero: bool):
+        self.d = d
+        self.unanswered_zero = unanswered_zero
+        # question-major, as ``delta[:, subj]`` and so :func:`_eta` are (numpy lays out a gather along the second
+        # axis so): what is derived from them then has the same layout as before
+        self.voters = np.empty((d.n_v, d.n_q), order="F")
+        self.out = np.empty((d.n_v, d.n_q), order="F")
+
+    def set_voters(self, theta, delta, beta) -> None:
+        np.add(theta[:, None], delta[:, self.d.subj], out=self.voters)
+        if self.d.has_conf:
+            self.voters += beta[:, None] * self.d.z
+
+    def __call__(self, b: np.ndarray) -> np.ndarray:
+        out = np.subtract(b[None, :], self.voters, out=self.out)
+        np.exp(out, out=out)
+        out += 1.0
+        np.divide(1.0, out, out=out)
+        if self.unanswered_zero and not self.d.all_answered:
+            np.copyto(out, 0.0, where=self.d.unanswered)
+        return out
+
+
+def _fast_residuals(p, y, r, h):
+    """:func:`_residuals` without copies where ``p`` and ``y`` are 0 where no vote was cast (then so are
+    ``y - p`` and ``p (1 - p)``, as the mask would make them), into the buffers ``r`` and ``h``."""
+    np.subtract(y, p, out=r)
+    np.subtract(1.0, p, out=h)
+    h *= p
+    return r, h
 
 
 def _residuals(ans, p, y, own=None, y_own=None):
@@ -735,12 +927,17 @@ def judged_by_others(estimate: TruthEstimate, choices: np.ndarray, n_options: np
     voters = range(estimate.n_pool) if voters is None else voters
     copies = _refitted_copies(estimate, d)
     rows = np.arange(d.n_q)
-    out = []
-    for v in voters:  # one E-step per voter (a loop over the pool's models, each vectorised over questions)
+
+    def posterior_without(left):  # (O, Q): the E-step with those voters' votes left out
         ans = d.answered.copy()
-        ans[[v] if left_out is None else list(left_out)] = False
-        post = _e_step(d, p, estimate.params["rho"], ans, estimate.params.get("voter_weights"), copies)[0]
-        out.append(np.where(d.answered[v], post[rows, d.choices[v]], 0.0))
+        ans[left] = False
+        return _e_step_t(d, p, estimate.params["rho"], ans, estimate.params.get("voter_weights"), copies)[0]
+
+    shared = None if left_out is None else posterior_without(list(left_out))  # the same judges for all: one E-step
+    out = []
+    for v in voters:  # else one E-step per voter (a loop over the pool's models, each vectorised over questions)
+        post = shared if shared is not None else posterior_without([v])
+        out.append(np.where(d.answered[v], post[d.choices[v], rows], 0.0))
     return np.array(out).reshape(len(out), d.n_q)
 
 
