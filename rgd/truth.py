@@ -158,6 +158,8 @@ class _Votes:
         self.options_t = _OptionsT(np.ascontiguousarray(self.valid.T))
         pick = self.choices * self.n_q + np.arange(self.n_q)[None, :]  # (V, Q) index into an (O, Q) table
         self.flat_t = pick[self.answered]
+        self.answered_q = np.ascontiguousarray(self.answered.T)  # (Q, V): the votes question after question
+        self.flat_tq = pick.T[self.answered_q]
         # the (V, Q) arrays derived from the votes are laid out as the choices are (voter-major "C", or
         # question-major "F" as a table's transposed columns are); a sum over them adds in that layout's order,
         # so EM's buffers take it too; pick and unanswered_l are in it, transposed for "F"
@@ -184,9 +186,13 @@ class _Votes:
         return np.where(self.answered, np.take_along_axis(table_qo.T, self.choices, axis=0), 0.0)
 
     def votes_t(self, w: np.ndarray) -> np.ndarray:
-        """(O, Q): :meth:`votes` transposed (each entry the same sum, its voters added in the same order)."""
-        return np.bincount(self.flat_t, weights=w[self.answered], minlength=self.n_q * self.n_o).reshape(
-            self.n_o, self.n_q)
+        """(O, Q): :meth:`votes` transposed (each entry the same sum, its voters added in the same order). A
+        question-major ``w`` is read in its memory order: a question's votes still come voter after voter."""
+        if w.flags.f_contiguous and not w.flags.c_contiguous:
+            flat, weights = self.flat_tq, w.T[self.answered_q]
+        else:
+            flat, weights = self.flat_t, w[self.answered]
+        return np.bincount(flat, weights=weights, minlength=self.n_q * self.n_o).reshape(self.n_o, self.n_q)
 
     def chosen_t(self, table_oq: np.ndarray) -> np.ndarray:
         """(V, Q): :meth:`chosen` of an (O, Q) table: the same entries in the same memory layout (the
@@ -277,7 +283,7 @@ def _e_step_t(d: _Votes, p, rho, ans: np.ndarray | None = None, weights: np.ndar
     else:
         a, bb = d.votes_t(np.where(ans, names_truth, 0.0)), d.votes_t(np.where(ans, names_distractor, 0.0))
     post, post_d, log_z = _pair_posteriors_t(a, bb, d.options_t)
-    base = np.where(ans, l_other if weights is None else wv * l_other, 0.0).sum(axis=0)
+    base = _question_sums(np.where(ans, l_other if weights is None else wv * l_other, 0.0))
     base -= d.log_pairs
     ll = float((base + log_z).sum())
     return post, post_d, ll
@@ -399,6 +405,13 @@ def _sum_rows(x: np.ndarray) -> np.ndarray:
     for k in range(i, n):
         out += x[k]
     return out
+
+
+def _question_sums(a: np.ndarray) -> np.ndarray:
+    """(Q,) ``a.sum(axis=0)`` of (V, Q) ``a``, the same bits: numpy adds a question-major array's column as a
+    contiguous row (pairwise), which :func:`_sum_rows` does elementwise over the voters' rows at half the cost;
+    a voter-major one row after row, as numpy is fast at."""
+    return _sum_rows(a) if a.flags.f_contiguous and not a.flags.c_contiguous else a.sum(axis=0)
 
 
 def _log_sum_others_t(v: np.ndarray, opts: _OptionsT) -> np.ndarray:
@@ -562,7 +575,7 @@ def estimate_truth(
                 p = pred(b) if current is None else current
                 current = None
                 r, h = _fast_residuals(p, y, r_buf, h_buf) if fast else _residuals(ans, p, *fit)
-                b = b + (-r.sum(axis=0) - b / difficulty_prior**2) / (h.sum(axis=0) + 1 / difficulty_prior**2)
+                b = b + (-_question_sums(r) - b / difficulty_prior**2) / (_question_sums(h) + 1 / difficulty_prior**2)
         current = pred(b if irt else 0 * b)
         p = np.clip(current, 1e-4, 1 - 1e-4)
         if cp is not None and post_d_t is not None and not fixed:
@@ -589,18 +602,24 @@ class _Predictor:
     voters' part kept until a voter parameter changes (a difficulty step reuses it) and evaluated into one
     buffer as ``1 / (1 + exp(b_q - voters' part))``: the operations of :func:`_sigmoid` of :func:`_eta` on the
     same numbers (``b - x`` is exactly ``-(x - b)``), so the same bits. ``unanswered_zero``: 0 where no vote
-    was cast (:func:`_fast_residuals` then needs no mask)."""
+    was cast (times a 0/1 mask; :func:`_fast_residuals` then needs no mask), laid out as the choices (as the
+    residuals it feeds); without it question-major, as :func:`_eta` is (numpy lays a gather along the second
+    axis out so), so that what the copy model derives from it is laid out, and summed, as before."""
 
     def __init__(self, d: _Votes, unanswered_zero: bool):
         self.d = d
         self.unanswered_zero = unanswered_zero
-        # question-major, as ``delta[:, subj]`` and so :func:`_eta` are (numpy lays out a gather along the second
-        # axis so): what is derived from them then has the same layout as before
-        self.voters = np.empty((d.n_v, d.n_q), order="F")
-        self.out = np.empty((d.n_v, d.n_q), order="F")
+        order = d.order if unanswered_zero else "F"
+        self.voters = np.empty((d.n_v, d.n_q), order=order)
+        self.out = np.empty((d.n_v, d.n_q), order=order)
+        self.answered_f = d.answered.astype(np.float64, order=order) if unanswered_zero else None
 
     def set_voters(self, theta, delta, beta) -> None:
-        np.add(theta[:, None], delta[:, self.d.subj], out=self.voters)
+        if self.voters.flags.c_contiguous:  # delta[:, subj] + theta, as a sum's terms commute
+            np.take(delta, self.d.subj, axis=1, out=self.voters)
+            self.voters += theta[:, None]
+        else:
+            np.add(theta[:, None], delta[:, self.d.subj], out=self.voters)
         if self.d.has_conf:
             self.voters += beta[:, None] * self.d.z
 
@@ -610,7 +629,7 @@ class _Predictor:
         out += 1.0
         np.divide(1.0, out, out=out)
         if self.unanswered_zero and not self.d.all_answered:
-            np.copyto(out, 0.0, where=self.d.unanswered)
+            out *= self.answered_f  # P(right) > 0, so 0 exactly where no vote
         return out
 
 

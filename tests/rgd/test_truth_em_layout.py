@@ -16,6 +16,7 @@ from rgd.truth import (
     _OptionsT,
     _pair_posteriors,
     _Predictor,
+    _question_sums,
     _residuals,
     _sigmoid,
     _sum_rows,
@@ -69,6 +70,13 @@ def test_sum_rows_adds_in_numpys_order(n_o):
     assert np.array_equal(_sum_rows(np.ascontiguousarray(x.T)), x.sum(axis=1))
 
 
+@pytest.mark.parametrize("n_v", [2, 5, 12, 13, 30])
+def test_question_sums_in_either_layout(n_v):
+    x = np.random.default_rng(n_v).normal(size=(n_v, 700)) * 7
+    for a in (x, np.asfortranarray(x)):
+        assert np.array_equal(_question_sums(a), a.sum(axis=0))
+
+
 def test_sum_rows_beyond_a_block():
     x = np.random.default_rng(0).normal(size=(30, 200))
     np.testing.assert_allclose(_sum_rows(np.ascontiguousarray(x.T)), x.sum(axis=1), rtol=1e-13, atol=1e-13)
@@ -112,7 +120,8 @@ def test_chosen_and_votes_in_the_transposed_layout(order):
     got, want = d.chosen_t(np.ascontiguousarray(table.T)), d.chosen(table)
     assert np.array_equal(got, want) and got.strides == want.strides  # the layout decides the sums' order
     w = rng.normal(size=(d.n_v, d.n_q))
-    assert np.array_equal(d.votes_t(w), d.votes(w).T)
+    for layout in (w, np.asfortranarray(w)):  # read in either memory order, each question's voters in order
+        assert np.array_equal(d.votes_t(layout), d.votes(w).T)
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
