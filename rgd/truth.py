@@ -395,11 +395,11 @@ def _sum_rows(x: np.ndarray) -> np.ndarray:
         for i in range(1, n):
             out += x[i]
         return out
-    r = [x[j].copy() for j in range(8)]
+    r = [x[j] for j in range(8)]  # views: each running sum becomes a new array at its first addition
     i = 8
     while i < n - n % 8:
         for j in range(8):
-            r[j] += x[i + j]
+            r[j] = r[j] + x[i + j]
         i += 8
     out = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
     for k in range(i, n):
