@@ -219,8 +219,9 @@ class DriftSpec(_Strict):
                                     description="on Kubernetes: the CronJob (in the gateway's namespace) a Job is "
                                     "created from on an alarm, through the in-cluster API (rgd.serving.retrain), e.g. "
                                     "rgd-retrain; null: none")
-    cooldown_s: float = Field(3600.0, gt=0, description="an alarm of one kind is raised (and the command started, the "
-                              "Job created) at most once per this time and router version")
+    cooldown_s: float = Field(3600.0, gt=0, description="an alarm of one kind is raised at most once per this time "
+                              "and router version, and the retraining command started (the Job created) at most once "
+                              "per this time and version whatever the kind")
 
 
 class MonitoringSpec(_Strict):

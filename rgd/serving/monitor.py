@@ -307,6 +307,7 @@ class MonitorState:
         self.similarity_reference: list[float] = []  # training similarities: the version's first ood_requests
         self.similarity_recent: deque[float] = deque(maxlen=ood_requests)  # ... and its last ones
         self.alarmed: dict[str, float] = {}  # alarm kind -> when it was last raised for this version
+        self.retrain_started: float | None = None  # when an alarm last started the retraining command
         self.shadowed: dict[int, int] = {}  # over the state's life (the window keeps the last ones)
         self.added = 0  # observations ever added: the estimate is stale when it read fewer
         self.last: Estimate | None = None

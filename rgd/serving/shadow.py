@@ -308,8 +308,10 @@ class Shadow:
                 await self._raise(state, alarm)
 
     async def _raise(self, state: MonitorState, alarm: Alarm, estimator: str | None = None) -> None:
-        """An alarm's event: logged, counted, listed; the retraining command started (at most once per
-        ``cooldown_s`` per kind and version)."""
+        """An alarm's event: logged, counted, listed (at most once per ``cooldown_s`` per kind and version); the
+        retraining command started at most once per ``cooldown_s`` and version, whatever the kind (one drift often
+        raises several alarms at once: a new subject's requests both fall out of distribution and grow less
+        similar; one retraining answers them all)."""
         d = self.spec.drift
         last = state.alarmed.get(alarm.kind)
         now = self.clock()
@@ -319,7 +321,11 @@ class Shadow:
         event: dict[str, Any] = {**alarm.to_dict(), "router_version": state.version}
         if estimator is not None:
             event["estimator"] = estimator
-        if d.retrain_command:
+        if d.retrain_command and state.retrain_started is not None and now - state.retrain_started < d.cooldown_s:
+            event["retrain"] = {"command": list(d.retrain_command), "skipped": "already started for this version "
+                                "within cooldown_s"}
+        elif d.retrain_command:
+            state.retrain_started = now
             try:
                 env = None
                 if self.ood_questions:  # kept only where keep_ood_questions allows: handed to the command

@@ -424,6 +424,9 @@ def test_out_of_distribution_questions_are_kept_only_where_the_config_allows_and
     assert [row["question"] for row in kept["ood_questions"]] == questions[-3:] and kept["ood_questions_kept"] == 3
     assert [json.loads(line)["question"] for line in copy.read_text().splitlines()] == questions[-3:]
     assert kept["alarms"][0]["retrain"]["returncode"] == 0
+    # the same drift raised a second alarm (the requests' similarity) in the same refresh: no second retraining
+    assert [a["kind"] for a in kept["alarms"]] == ["ood_rise", "similarity_drop"]
+    assert kept["alarms"][1]["retrain"]["skipped"].startswith("already started")
     default = serve(bundle, _config(pool, share=0.0, drift=drift), scenario)
     assert default["ood_questions"] == [] and default["ood_questions_kept"] == 0
     assert "ood_questions_file" not in default["alarms"][0]["retrain"]
