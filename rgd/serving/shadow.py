@@ -40,6 +40,7 @@ import logging
 import math
 import os
 import random
+import statistics
 import subprocess
 import time
 from collections import deque
@@ -350,6 +351,16 @@ class Shadow:
                     alarm.kind, state.version, alarm.reference, alarm.recent, alarm.z, alarm.n_reference,
                     alarm.n_recent, f"; retraining: {event['retrain']}" if "retrain" in event else "")
 
+    @staticmethod
+    def _similarity(state: MonitorState | None) -> dict[str, Any] | None:
+        """The routed requests' training similarity (what ``similarity_drop`` compares): the median of the
+        version's first ``ood_requests`` and of its last ones; None without coverage."""
+        if state is None or not state.similarity_reference:
+            return None
+        return {"reference_median": statistics.median(state.similarity_reference),
+                "recent_median": statistics.median(state.similarity_recent),
+                "reference_requests": len(state.similarity_reference), "recent_requests": len(state.similarity_recent)}
+
     def _sequential(self, state: MonitorState | None) -> dict[str, Any] | None:
         seq = state.sequential if state is not None else None
         if seq is None:
@@ -404,6 +415,7 @@ class Shadow:
                        "boosted": self.boosted, "boosting": self.boosting, "credit": round(self.credit, 3),
                        "skipped": {r: self.skips.get(r, 0) for r in self._skip}},
             "sequential": self._sequential(state),
+            "training_similarity": self._similarity(state),
             "estimate": None, "clusters": state.cluster_rows() if state else [],
             "alarms": list(self.alarms),
             "ood_questions_kept": len(self.ood_questions) if self.ood_questions is not None else 0,

@@ -398,6 +398,9 @@ def test_requests_less_like_the_training_questions_raise_a_similarity_alarm_befo
     [alarm] = report["alarms"]
     assert alarm["kind"] == SIMILARITY_DROP and alarm["recent"] < alarm["reference"] and alarm["z"] >= 3.0
     assert report["out_of_distribution_share"] == 0.0  # no request was far enough to be flagged on its own
+    sim = report["training_similarity"]
+    assert sim["reference_requests"] == sim["recent_requests"] == 60
+    assert sim["recent_median"] == pytest.approx(alarm["recent"]) and sim["reference_median"] == pytest.approx(alarm["reference"])
 
 
 def test_out_of_distribution_questions_are_kept_only_where_the_config_allows_and_go_to_the_retraining(
