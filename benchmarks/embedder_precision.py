@@ -1,6 +1,12 @@
 """MiniLM in bfloat16 vs float32: speed, and whether routing changes (the gateway's ``embedder_precision``).
 
     python benchmarks/embedder_precision.py [--data ../shared/data/mmlu_pro] [--cache DIR] [--output FILE]
+        [--onnx] [--chunk N] [--limit N]
+
+More ways, under ``"variants"`` in the output, each against float32 and bfloat16: ``--onnx`` the onnx backend
+(ONNX Runtime on the float32 weights, the gateway's ``embedder_backend``; needs the ``onnx`` extra); ``--chunk N``
+bfloat16 with each batch of 64 sorted by length and run N at a time (the gateway's ``embedder_batch_size``).
+``--limit`` takes the first N test questions only.
 
 The routers are trained as the pipeline trains them, on float32 embeddings of the MMLU-Pro train split (read
 from the embedding cache); the 3,609 test questions are then embedded in float32 and in bfloat16 (one torch
@@ -38,12 +44,20 @@ def timed_embed(embedder: SentenceTransformerEmbedder, texts: list[str]) -> tupl
     return x, (time.perf_counter() - start) / len(texts)
 
 
+def cosines(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    cos = np.sum(a * b, axis=1)
+    return {"min": float(cos.min()), "p01": float(np.quantile(cos, 0.01)), "median": float(np.median(cos))}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "mmlu_pro")
     ap.add_argument("--cache", type=Path, default=REPO / ".rgd" / "cache" / "embeddings")
     ap.add_argument("--routers", nargs="+", default=["truth_cluster", "cascal"])
     ap.add_argument("--output", type=Path, default=None)
+    ap.add_argument("--onnx", action="store_true", help="also the onnx backend (the 'onnx' extra)")
+    ap.add_argument("--chunk", type=int, default=None, help="also bfloat16 in chunks of N (sorted by length)")
+    ap.add_argument("--limit", type=int, default=None, help="the first N test questions only")
     args = ap.parse_args()
 
     import torch
@@ -52,12 +66,23 @@ def main() -> None:
     data = load_recorded(args.data)
     train_q, train = data.part("train")
     test_q, test = data.part("test")
+    if args.limit is not None:
+        test_q, test = test_q[:args.limit], test.take(np.arange(min(args.limit, test.n_questions)))
     texts = [q.text for q in test_q]
     train_x, _ = embed_with("minilm", args.cache)([q.text for q in train_q], texts[:1])
     embedder = SentenceTransformerEmbedder(show_progress=False)
     x32, s32 = timed_embed(embedder, texts)
     embedder.precision = "bfloat16"
     x16, s16 = timed_embed(embedder, texts)
+    variants = {}  # name -> (vectors, seconds a question)
+    if args.chunk:
+        embedder.batch_size = args.chunk
+        variants[f"bfloat16_chunks_of_{args.chunk}"] = timed_embed(embedder, texts)
+        embedder.batch_size = 64
+    embedder.precision = "float32"
+    if args.onnx:
+        embedder.backend = "onnx"
+        variants["onnx"] = timed_embed(embedder, texts)
     cos = np.sum(x32 * x16, axis=1)
     result = {
         "n_test": len(texts),
@@ -66,6 +91,10 @@ def main() -> None:
         "cosine": {"min": float(cos.min()), "p01": float(np.quantile(cos, 0.01)), "median": float(np.median(cos))},
         "routers": {},
     }
+    if variants:
+        result["variants"] = {name: {"ms_per_question": 1e3 * sec, "cosine_to_float32": cosines(x32, x),
+                                     "cosine_to_bfloat16": cosines(x16, x), "routers": {}}
+                              for name, (x, sec) in variants.items()}
     consensus = ConsensusScorer().fit_score(train)
     blind = train.with_answers(np.full(train.n_questions, -1))
     for name in args.routers:
@@ -77,6 +106,15 @@ def main() -> None:
             "top1_float32": float(np.mean(chosen_by(r32, test, 1)[0] == test.answers)),
             "top1_bfloat16": float(np.mean(chosen_by(r16, test, 1)[0] == test.answers)),
         }
+        for variant, (x, _) in variants.items():
+            rv = router.rank(x)
+            result["variants"][variant]["routers"][name] = {
+                "same_top1_as_float32": float(np.mean(r32[:, 0] == rv[:, 0])),
+                "same_top1_as_bfloat16": float(np.mean(r16[:, 0] == rv[:, 0])),
+                "same_ranking_as_float32": float(np.mean(np.all(r32 == rv, axis=1))),
+                "same_ranking_as_bfloat16": float(np.mean(np.all(r16 == rv, axis=1))),
+                "top1": float(np.mean(chosen_by(rv, test, 1)[0] == test.answers)),
+            }
     print(json.dumps(result, indent=2))
     if args.output:
         args.output.write_text(json.dumps(result, indent=2) + "\n")

@@ -36,6 +36,10 @@ MINILM_ALIASES = (MINILM_NAME, "all-MiniLM-L6-v2")
 _INSTALL_HINT = "pip install 'rgd-router[minilm]'"
 Precision = Literal["float32", "bfloat16"]
 PRECISIONS = get_args(Precision)
+#: who runs the transformer's forward pass: torch (sentence-transformers' ``encode``), or ONNX Runtime on the same
+#: weights exported at load (:mod:`rgd.embedding.onnx_forward`, the optional ``onnx`` extra; float32 only)
+Backend = Literal["torch", "onnx"]
+BACKENDS = get_args(Backend)
 
 
 def packaged_minilm_dir() -> Path | None:
@@ -94,6 +98,9 @@ class SentenceTransformerEmbedder(Embedder):
         precision: Precision = "float32",
     ) -> None:
         self._model = None
+        # a serving choice, not a parameter (the vectors are the same; a saved embedder does not carry it)
+        self._backend: Backend = "torch"
+        self._onnx = None  # the onnx backend's OnnxForward, made on first use
         self._identity: str | None = None
         self._float32_weights: list = []  # (linear layer, its float32 weight) while they hold bfloat16 copies
         init_params(self, locals())
@@ -105,9 +112,32 @@ class SentenceTransformerEmbedder(Embedder):
     @precision.setter
     def precision(self, value: Precision) -> None:
         check_params(type(self), {"precision": value})
+        if value != "float32" and self._backend == "onnx":
+            raise ParameterError("SentenceTransformerEmbedder: the onnx backend runs in float32 only, "
+                                 f"got precision {value!r}")
         self._precision = value
         if self._model is not None:
             self._apply_precision()
+
+    @property
+    def backend(self) -> str:
+        """Who runs the forward pass (``BACKENDS``); set it after building, as the gateway does."""
+        return self._backend
+
+    @backend.setter
+    def backend(self, value: Backend) -> None:
+        if value not in BACKENDS:
+            raise ParameterError(f"SentenceTransformerEmbedder: backend must be one of "
+                                 f"{', '.join(map(repr, BACKENDS))}, got {value!r}")
+        if value == "onnx" and self._precision != "float32":
+            raise ParameterError("SentenceTransformerEmbedder: the onnx backend runs in float32 only, "
+                                 f"got precision {self._precision!r}")
+        if value == "onnx":
+            from rgd.embedding.onnx_forward import import_onnxruntime
+
+            import_onnxruntime()  # a missing extra says so now, not at the first question
+        self._backend = value
+        self._onnx = None
 
     def _apply_precision(self) -> None:
         """bfloat16: the linear layers hold bfloat16 copies of their weights (the float32 ones are kept to go
@@ -183,6 +213,8 @@ class SentenceTransformerEmbedder(Embedder):
         return int(get_dim())
 
     def _embed(self, texts: list[str]) -> np.ndarray:
+        if self.backend == "onnx":
+            return self._onnx_forward().encode(texts, self.batch_size)
         with self._autocast():
             out = self.model.encode(
                 texts,
@@ -192,6 +224,15 @@ class SentenceTransformerEmbedder(Embedder):
                 normalize_embeddings=True,
             )
         return np.asarray(out, dtype=np.float32)
+
+    def _onnx_forward(self):
+        import torch
+
+        if self._onnx is None or self._onnx.threads != torch.get_num_threads():
+            from rgd.embedding.onnx_forward import OnnxForward  # the optional extra, on first use only
+
+            self._onnx = OnnxForward(self.model, torch.get_num_threads())
+        return self._onnx
 
     def _autocast(self):
         if self.precision == "float32":
@@ -203,7 +244,8 @@ class SentenceTransformerEmbedder(Embedder):
     # ------------------------------------------------------------------ naming
     @property
     def identity(self) -> str:
-        # device, batch size and progress bars change neither the model nor (beyond float noise) its vectors
+        # device, batch size, progress bars and the backend (onnx agrees with torch's float32 to a cosine of
+        # 0.9999999) change neither the model nor (beyond float noise) its vectors
         base = self._weights_identity()
         # bfloat16 vectors differ from float32 ones beyond float noise: never share a cache entry with them
         return base if self.precision == "float32" else f"{base}:{self.precision}"

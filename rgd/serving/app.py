@@ -92,7 +92,8 @@ class Gateway:
         window_s = None if r.batch_window_ms is None else r.batch_window_ms / 1000.0
         self.holder = RouterHolder(source, self.metrics, window_s, r.max_batch, config.registry.poll_interval_s,
                                    r.embedder_threads, config.pool_costs(), r.embedder_precision,
-                                   config.registry.retry_refused_s, self.vet, r.prompt_cache_size)
+                                   config.registry.retry_refused_s, self.vet, r.prompt_cache_size,
+                                   r.embedder_backend, r.embedder_batch_size)
         self._mode = re.compile(rf"^{re.escape(r.public_model)}(?::top(\d+))?$")
         self._ready_cache: tuple[float, str, bool] = (0.0, "", False)  # (when, router version, ready)
         self._poller: asyncio.Task | None = None

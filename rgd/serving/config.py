@@ -10,7 +10,7 @@ A YAML file with these sections (``configs/serve/gateway.yaml`` is a documented 
     rate_limit: requests_per_s and burst per client key (a token bucket; 0 turns it off)
     breaker:    failure_threshold consecutive failures open an upstream's circuit for open_s seconds
     routing:    public_model (the model id clients send), max_k, batch_window_ms, max_batch, prompt_cache_size,
-                embedder_threads, embedder_precision
+                embedder_threads, embedder_precision, embedder_backend, embedder_batch_size
     server:     host, port, max_body_bytes, log_prompts
     monitoring: share (default 0.02: 2% of top-1 requests shadowed; 0 turns it off), shadow_models, seed,
                 max_per_s, max_concurrency, budget_calls, budget_period_s, timeout_s, window, min_requests,
@@ -172,6 +172,17 @@ class RoutingSpec(_Strict):
     embedder_precision: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="a MiniLM embedder's precision; auto: bfloat16 when a probe batch at load shows it at "
         "least 1.25x faster on this machine with vectors agreeing to a cosine of 0.999, else float32")
+    embedder_batch_size: int | None = Field(
+        None, ge=1, description="a MiniLM embedder's questions per forward pass: a micro-batch's questions, sorted by "
+        "length, are embedded this many at a time, each chunk padded to its own longest; default: the embedder's own "
+        "(64, so a micro-batch is one pass). 8 embedded 32 long MMLU-Pro questions with half the CPU of one pass, "
+        "but served the gateway benchmark's short questions at 0.7x the req/s (benchmarks/README.md, 'Routing gateway "
+        "side by side', ONNX Runtime and chunks)")
+    embedder_backend: Literal["torch", "onnx"] = Field(
+        "torch", description="who runs a MiniLM embedder's forward pass: torch, or onnx (ONNX Runtime on the same "
+        "weights, exported at load; float32, the optional 'onnx' extra). Its vectors agree with torch float32's to a "
+        "cosine of 0.9999999 and leave every routing choice on 2,000 MMLU-Pro questions the same; measured in "
+        "benchmarks/README.md ('Routing gateway side by side', ONNX Runtime)")
     cost_weight: float = Field(0.0, ge=0, le=1, description="the cost policy's knob for requests that do not send "
                                "rgd_cost_weight: 0 quality only, 1 the cheapest model")
 

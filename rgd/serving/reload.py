@@ -80,6 +80,8 @@ class LoadedRouter:
     costs: dict[str, float] | None = None  # the gateway's per-model costs; None: the registered ones
     embedder_precision: str = "auto"  # a torch embedder's: float32, bfloat16, or auto (measured at load)
     prompt_cache_size: int = PROMPT_CACHE_SIZE  # questions whose results are kept (0: none)
+    embedder_backend: str = "torch"  # a MiniLM embedder's forward pass: torch, or onnx (ONNX Runtime, float32)
+    embedder_batch_size: int | None = None  # a MiniLM embedder's questions per forward pass (None: its own)
     batcher: MicroBatcher = field(init=False)
     cache: PromptCache = field(init=False)
 
@@ -94,6 +96,8 @@ class LoadedRouter:
             import torch
 
             torch.set_num_threads(self.torch_threads)
+            if self.embedder_batch_size is not None:  # a batch in chunks of similar length: less padding
+                inner.batch_size = self.embedder_batch_size
             self._set_precision(inner)
         one_blas_thread()  # the router's products are small: a second BLAS thread only waits for a core
         on_batch = on_lookup = None
@@ -115,6 +119,11 @@ class LoadedRouter:
         self.batcher = MicroBatcher(self._score_batch, window, self.max_batch, on_batch, inline=not offloaded)
 
     def _set_precision(self, embedder) -> None:
+        if self.embedder_backend != "torch":  # ONNX Runtime runs the float32 weights
+            embedder.precision = "float32"
+            embedder.backend = self.embedder_backend
+            embedder.embed(["a first question, so the export is made at load, not at the first request"])
+            return
         if self.embedder_precision != "auto":
             embedder.precision = self.embedder_precision
             return
@@ -205,8 +214,11 @@ class RouterHolder:
     def __init__(self, source: RouterSource, metrics: GatewayMetrics, window_s: float | None, max_batch: int,
                  poll_interval_s: float, torch_threads: int = 1, costs: dict[str, float] | None = None,
                  embedder_precision: str = "auto", retry_refused_s: float = 300.0,
-                 vet: Callable[[LoadedRouter], None] | None = None, prompt_cache_size: int = PROMPT_CACHE_SIZE) -> None:
+                 vet: Callable[[LoadedRouter], None] | None = None, prompt_cache_size: int = PROMPT_CACHE_SIZE,
+                 embedder_backend: str = "torch", embedder_batch_size: int | None = None) -> None:
         self.source = source
+        self.embedder_backend = embedder_backend
+        self.embedder_batch_size = embedder_batch_size
         self.prompt_cache_size = prompt_cache_size
         self.embedder_precision = embedder_precision
         self.costs = costs
@@ -246,7 +258,8 @@ class RouterHolder:
         try:
             # a malformed cost policy refuses the version too
             loaded = LoadedRouter(version, self.source.load(version), self.window_s, self.max_batch, self.metrics,
-                                  self.torch_threads, self.costs, self.embedder_precision, self.prompt_cache_size)
+                                  self.torch_threads, self.costs, self.embedder_precision, self.prompt_cache_size,
+                                  self.embedder_backend, self.embedder_batch_size)
             if self.vet is not None:
                 try:
                     self.vet(loaded)
