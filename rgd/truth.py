@@ -854,15 +854,27 @@ def _columns(a, m):
 RESTART_SAMPLE = 2000
 RESTART_EM_ITERATIONS = 10
 RESTART_MIN_GAIN = 2e-3
+#: the name of the restart led by the generator's key (:func:`key_start`) in ``params["start"]``
+KEY_START = "generator key"
 
 
-def led_start(choices, n_options, voter: int, key=None, confidence=None) -> np.ndarray:
-    """(Q, O) an EM start in which ``voter`` (an index among the voters, the key last) counts twice in the
-    sharpened majority: where the strongest voters disagree, EM then starts on that voter's side."""
+def led_start(choices, n_options, voter: int, key=None, confidence=None, weight: float = 2.0) -> np.ndarray:
+    """(Q, O) an EM start in which ``voter`` (an index among the voters, the key last) counts ``weight`` times
+    in the sharpened majority: at 2, where the strongest voters disagree, EM starts on that voter's side; at the
+    pool's size (:func:`key_start`), the voter counts as much as the whole pool wherever it answered."""
     d = _Votes(choices, n_options, confidence, key, None)
     w = d.answered.astype(np.float64)
-    w[voter] *= 2.0
+    w[voter] *= weight
     return _softmax_valid(d.votes(w) * 2.0, d.valid)
+
+
+def key_start(choices, n_options, key, confidence=None) -> np.ndarray:
+    """(Q, O) RGD's own hypothesis as an EM start: the generator's key counts as much as the whole pool wherever
+    it answered (:func:`led_start` with the key weighted as many times as there are pool models: its option
+    leads unless every pool model agrees against it), as sharp as any other start; the pool's majority
+    elsewhere."""
+    n_pool = np.asarray(choices).shape[0]
+    return led_start(choices, n_options, n_pool, key=key, confidence=confidence, weight=float(n_pool))
 
 
 def estimate_truth_restarts(choices, n_options, confidence=None, key=None, subjects=None, *, seed: int = 0,
@@ -876,10 +888,14 @@ def estimate_truth_restarts(choices, n_options, confidence=None, key=None, subje
     So the two first-ranked voters of the majority-started fit each lead one more start (:func:`led_start`),
     compared by the likelihood of the answers on a seeded sample (:data:`RESTART_SAMPLE` questions,
     :data:`RESTART_EM_ITERATIONS` iterations; both starts are equally sharp, so neither is favoured by
-    converging faster). Only when the runner-up's start wins by :data:`RESTART_MIN_GAIN` nats a question is
-    the estimate refitted from it on every question, and it is kept only if its likelihood is higher.
-    Label-free: the votes' likelihood decides. Cost: two sample fits, and a refit only where the leaders'
-    starts reach different answers.
+    converging faster). With a generator's ``key`` and a pool with copies (``voter_weights`` or ``copies``), the
+    hypothesis RGD itself makes, that the key is right, is a third start (:func:`key_start`): a crowd of copies
+    can hold the majority start, and both leaders' starts, on its side while the key's side has the higher
+    likelihood (measured: a clone pool with a strong
+    generator's keys, -6.42 against -6.38 nats a question, benchmarks/README.md). Only when the best other start
+    wins by :data:`RESTART_MIN_GAIN` nats a question is the estimate refitted from it on every question, and it
+    is kept only if its likelihood is higher. Label-free: the votes' likelihood decides. Cost: two sample fits
+    (three with a key), and a refit only where a start reaches a different answer.
     """
     first = estimate_truth(choices, n_options, confidence, key, subjects, **kw)
     n_q = first.posterior.shape[0]
@@ -891,16 +907,28 @@ def estimate_truth_restarts(choices, n_options, confidence=None, key=None, subje
     sample = (_columns(choices, rows), _columns(n_options, rows), _columns(confidence, rows), _columns(key, rows),
               _columns(subjects, rows))
     leader, runner_up = np.argsort(-first.accuracy, kind="stable")[:2].tolist()
-    loglik = {v: estimate_truth(*sample, start=led_start(*sample[:2], v, key=sample[3], confidence=sample[2]),
-                                **sample_kw).log_likelihood / len(rows) for v in (leader, runner_up)}
+
+    def start_of(v, votes):  # votes: (choices, n_options, confidence, key), all questions or the sample's
+        if v == KEY_START:
+            return key_start(votes[0], votes[1], votes[3], confidence=votes[2])
+        return led_start(votes[0], votes[1], v, key=votes[3], confidence=votes[2])
+
+    # the key's start only where the pool has copies (a copy group or tree given): that is the crowd it answers;
+    # elsewhere a weak key's start can win the likelihood as any voter declared right does (measured: a random
+    # pool with the weak generator's keys, -13.4 points), and the leaders' starts already compete
+    crowd = kw.get("voter_weights") is not None or kw.get("copies") is not None
+    starts = [leader, runner_up] + ([KEY_START] if key is not None and crowd else [])
+    loglik = {v: estimate_truth(*sample, start=start_of(v, sample), **sample_kw).log_likelihood / len(rows)
+              for v in starts}
     first.params.update(start="majority", restart_loglik=loglik)
-    if loglik[runner_up] - loglik[leader] <= RESTART_MIN_GAIN:
+    best = max(starts[1:], key=lambda v: loglik[v])  # the runner-up's on a tie
+    if loglik[best] - loglik[leader] <= RESTART_MIN_GAIN:
         return first
     led = estimate_truth(choices, n_options, confidence, key, subjects,
-                         start=led_start(choices, n_options, runner_up, key=key, confidence=confidence), **kw)
+                         start=start_of(best, (choices, n_options, confidence, key)), **kw)
     if led.log_likelihood <= first.log_likelihood:
         return first
-    led.params.update(start=int(runner_up), restart_loglik=loglik)
+    led.params.update(start=best if best == KEY_START else int(best), restart_loglik=loglik)
     return led
 
 

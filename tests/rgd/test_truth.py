@@ -170,6 +170,25 @@ def test_with_the_key_a_strong_model_outvotes_a_crowd_of_copies(seed):
         estimate_truth(choices, n_opt, voter_weights=np.zeros(len(choices)))
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_with_a_key_and_a_crowd_of_copies_the_keys_own_hypothesis_is_a_restart_and_wins_the_likelihood(seed):
+    from rgd.truth import KEY_START, copy_excess, copy_group_weights, key_start
+
+    # a 0.4 model among a weak one and three 70% copies of it; the generator's key is right 70% of the time
+    choices, key, truth, n_opt = clone_world(seed, share=0.7, n_clones=3, strong=0.4, key_accuracy=0.7)
+    weights = copy_group_weights(copy_excess(choices, key))
+    assert weights is not None  # the copies share one vote, and still hold the majority start on their side
+    majority = estimate_truth(choices, n_opt, key=key, voter_weights=weights)
+    est = estimate_truth_restarts(choices, n_opt, key=key, voter_weights=weights)
+    assert est.params["start"] == KEY_START and est.log_likelihood > majority.log_likelihood
+    assert int(np.argmax(est.accuracy[:-1])) == 0 and KEY_START in est.params["restart_loglik"]
+    start = key_start(choices, n_opt, key)  # the key counts as much as the whole pool: its option leads, or ties
+    assert (start.argmax(axis=1) == key).mean() > 0.99  # where every pool model agrees against it
+    # without copies, the key's start is not tried (a weak key declared right can win the likelihood too)
+    plain = estimate_truth_restarts(choices, n_opt, key=key)
+    assert KEY_START not in plain.params["restart_loglik"]
+
+
 def difficulty_world(seed, n=4000, k=10, abilities=(1.5, 1.2, 0.5, -1.0, -1.0, -1.3), copies_of=None, n_copies=2):
     """(choices, n_options, truth): models right where their ability beats the question's difficulty (errors
     gather on the hard questions, as on real benchmarks) and, optionally, near-exact copies of one model."""
