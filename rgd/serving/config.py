@@ -175,14 +175,14 @@ class RoutingSpec(_Strict):
     embedder_batch_size: int | None = Field(
         None, ge=1, description="a MiniLM embedder's questions per forward pass: a micro-batch's questions, sorted by "
         "length, are embedded this many at a time, each chunk padded to its own longest; default: the embedder's own "
-        "(64, so a micro-batch is one pass). 8 embedded 32 long MMLU-Pro questions with half the CPU of one pass, "
-        "but served the gateway benchmark's short questions at 0.7x the req/s (benchmarks/README.md, 'Routing gateway "
-        "side by side', ONNX Runtime and chunks)")
+        "(64, so a micro-batch is one pass). 8 embedded long MMLU-Pro questions in bfloat16 with half the CPU of one "
+        "pass (the same rankings), but served the gateway benchmark's short questions no faster (benchmarks/README.md, "
+        "'Routing gateway side by side')")
     embedder_backend: Literal["torch", "onnx"] = Field(
         "torch", description="who runs a MiniLM embedder's forward pass: torch, or onnx (ONNX Runtime on the same "
         "weights, exported at load; float32, the optional 'onnx' extra). Its vectors agree with torch float32's to a "
-        "cosine of 0.9999999 and leave every routing choice on 2,000 MMLU-Pro questions the same; measured in "
-        "benchmarks/README.md ('Routing gateway side by side', ONNX Runtime)")
+        "cosine of 0.9999998 and leave both routers' rankings of 2,000 MMLU-Pro test questions the same; faster than "
+        "torch float32, not than bfloat16 on a CPU with AMX (benchmarks/README.md, 'Routing gateway side by side')")
     cost_weight: float = Field(0.0, ge=0, le=1, description="the cost policy's knob for requests that do not send "
                                "rgd_cost_weight: 0 quality only, 1 the cheapest model")
 
