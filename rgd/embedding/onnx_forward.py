@@ -66,6 +66,10 @@ class OnnxForward:
             for start in range(0, len(order), chunk_size):
                 rows = order[start:start + chunk_size]
                 features = self.model.preprocess([texts[i] for i in rows])
+                missing = [k for k in self.inputs if k not in features]
+                if missing:  # seen once in a benchmark loop, never reproduced: say what came back
+                    raise RuntimeError(f"the onnx backend: sentence-transformers' preprocess gave no {missing} "
+                                       f"(keys: {sorted(features)}) for {len(rows)} texts")
                 feeds = {k: features[k].numpy() for k in self.inputs}
                 features[output_name] = torch.from_numpy(self.session.run(None, feeds)[0])
                 for module in list(self.model)[1:]:  # pooling, normalising: sentence-transformers' own
