@@ -293,18 +293,26 @@ def test_out_of_distribution_requests_are_counted_per_cluster_and_no_text_is_kep
 
 
 # ---------------------------------------------------------------------------------------------- drift (24.4)
+def _biology(seed: int, n: int = 60) -> list[str]:
+    rng = np.random.default_rng(seed)
+    return [question_text("biology", rng) + OPTIONS for _ in range(n)]
+
+
+async def _send_routed(client, questions) -> set[str]:
+    """Send each question (top-1); the models that answered them."""
+    return {(await client.post("/v1/chat/completions", content=chat_body(q))).headers["x-rgd-model"]
+            for q in questions}
+
+
 def test_a_silently_degraded_routed_model_raises_an_alarm_and_starts_the_retraining_command(bundle, pool, tmp_path):
     import sys
 
     marker = tmp_path / "retrained"
     command = [sys.executable, "-c", f"open({str(marker)!r}, 'w').write('retrain')"]
-    rng = np.random.default_rng(4)
-    bio = [question_text("biology", rng) + OPTIONS for _ in range(60)]
+    bio = _biology(4)
 
     async def scenario(gw, client):
-        routed = set()
-        for q in bio[:30]:
-            routed.add((await client.post("/v1/chat/completions", content=chat_body(q))).headers["x-rgd-model"])
+        routed = await _send_routed(client, bio[:30])
         await _settle(gw)
         await gw.shadow.refresh()
         before = list(gw.shadow.alarms)
@@ -332,13 +340,10 @@ def test_a_silently_degraded_routed_model_raises_an_alarm_and_starts_the_retrain
 
 
 def test_the_sequential_test_alarms_at_the_shadowed_requests_themselves_without_an_estimate(bundle, pool):
-    rng = np.random.default_rng(5)
-    bio = [question_text("biology", rng) + OPTIONS for _ in range(60)]
+    bio = _biology(5)
 
     async def scenario(gw, client):
-        routed = set()
-        for q in bio[:30]:
-            routed.add((await client.post("/v1/chat/completions", content=chat_body(q))).headers["x-rgd-model"])
+        routed = await _send_routed(client, bio[:30])
         await _settle(gw)
         quiet = gw.shadow.report()
         for m in routed:  # the routed model now answers otherwise: its answer loses the plurality
