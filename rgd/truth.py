@@ -1148,7 +1148,6 @@ def _copy_tree_of(copies, model: int, n_models: int) -> np.ndarray:
     if copies is None:
         return np.arange(n_models) == model
     parents = np.asarray(copies[0])
-    roots = np.arange(n_models)
-    for _ in range(n_models):  # each step climbs one level; a forest of M models is at most M - 1 deep
-        roots = np.where(parents[roots] >= 0, parents[roots], roots)
+    tree = np.where(parents >= 0, parents, np.arange(n_models))  # a root is its own parent, as _root reads it
+    roots = np.array([_root(tree, i) for i in range(n_models)])
     return roots == roots[model]
