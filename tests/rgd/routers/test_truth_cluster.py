@@ -121,6 +121,24 @@ def test_the_copy_model_never_reads_the_true_keys_either():
     assert a.params["identifiability"] == b.params["identifiability"]
 
 
+def test_the_keys_restart_reads_the_generators_keys_never_the_true_ones():
+    # a crowd of copies and a generator's key: the key's own start wins (rgd.truth.key_start), from the key given
+    choices, key, truth, n_opt = clone_world(0, share=0.7, n_clones=3, strong=0.4, key_accuracy=0.7)
+    n_m, n_q = choices.shape
+
+    def table(answers):
+        return ResponseTable(tuple(f"m{i}" for i in range(n_m)), tuple(map(str, range(n_q))), np.array(["s"] * n_q),
+                             n_opt, choices, np.full(choices.shape, np.nan, np.float32), answers)
+
+    groups = np.zeros(n_q, dtype=np.int64)
+    a = TruthClusterRouter().estimate_votes(table(truth), key, groups)
+    b = TruthClusterRouter().estimate_votes(table((truth + 1) % n_opt), key, groups)
+    assert a.params["start"] == "generator key" == b.params["start"]
+    np.testing.assert_array_equal(a.posterior, b.posterior)
+    assert a.params["restart_loglik"] == b.params["restart_loglik"]
+    assert a.params["identifiability"] == b.params["identifiability"]
+
+
 def test_save_load_round_trip_and_clear_errors(tmp_path):
     train, x, _, _ = _training_set("specialists", seed=5)
     router = fit_router("truth_cluster", {"levels": "clusters", "cluster_size": 100}, train)
