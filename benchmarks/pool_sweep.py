@@ -1,11 +1,14 @@
 """Does the product's router hold on pools it was not developed on? Random and stressed pools of the recorded models.
 
-    python benchmarks/pool_sweep.py [--suite random|stress] [--seeds 0 1 2] [--keys strong|weak|very_weak]
-                                    [--pools 24] [--embedder minilm] [--output FILE]
+    python benchmarks/pool_sweep.py [--suite random|stress|frontier] [--seeds 0 1 2] [--keys strong|weak|very_weak]
+                                    [--pools 24] [--spread 0.25] [--embedder minilm] [--output FILE]
 
 ``--suite stress`` builds the pools with :mod:`rgd.evaluation.stress` (clones that share a weak model's
 errors, position bias, missing answers, one strong model among 4-8 weak correlated ones) from the recorded
-answers instead of drawing them as they are. ``--keys`` gives the routers a shared generator's answers as the
+answers instead of drawing them as they are; ``--suite frontier`` the opposite shape (:func:`frontier_suite`:
+2-4 strong members, each a recorded model given the key on the 30-70% of questions easiest for it, with
+``--spread`` the s.d. of each one's noise on the questions' ease, ``none`` for questions drawn at random, and
+1-4 recorded models). ``--keys`` gives the routers a shared generator's answers as the
 training keys (the generator is then left out of the pools): the label-using baselines learn from them, and
 best_single is chosen on them, the fair comparison when keys exist. Per pool the JSON also has the router's
 identifiability flag (:func:`rgd.truth.identifiability`) and the few-label mode (:mod:`rgd.few_labels`): the
@@ -43,7 +46,7 @@ sys.path.insert(0, str(REPO))
 
 from rgd import few_labels  # noqa: E402
 from rgd.data.recorded import RecordedDataset, load_recorded  # noqa: E402
-from rgd.evaluation.stress import stress_suite  # noqa: E402
+from rgd.evaluation.stress import frontier_suite, stress_suite  # noqa: E402
 from rgd.workflow.recorded import embed_with, run_recorded  # noqa: E402
 
 ROUTERS = ("truth_cluster", "cascal", "best_single")
@@ -109,9 +112,11 @@ def pools_of(args, data: Path, tmp: Path, seed: int) -> list[tuple[tuple[str, ..
         return [((), load_recorded(pool_dir(data, tmp / f"pool{seed}-{i}", p)))
                 for i, p in enumerate(draw_pools(models, args.pools, seed))]
     everything = load_recorded(pool_dir(data, tmp / f"all{seed}", models))
+    suite = (frontier_suite(everything.table, args.pools, seed, args.spread) if args.suite == "frontier"
+             else stress_suite(everything.table, args.pools, seed))
     return [((sp.name, *sp.changes), RecordedDataset(sp.name, everything.questions, sp.table, everything.train_ids,
                                                      everything.test_ids))
-            for sp in stress_suite(everything.table, args.pools, seed)]
+            for sp in suite]
 
 
 def with_few_labels(ds: RecordedDataset, report: dict, n_labels: int, seed: int) -> dict:
@@ -141,7 +146,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "mmlu_pro")
     ap.add_argument("--cache", type=Path, default=REPO / ".rgd" / "cache" / "embeddings")
     ap.add_argument("--embedder", default="minilm")
-    ap.add_argument("--suite", choices=("random", "stress"), default="random")
+    ap.add_argument("--suite", choices=("random", "stress", "frontier"), default="random")
+    ap.add_argument("--spread", type=lambda v: None if v == "none" else float(v), default=0.25,
+                    help="frontier suite: s.d. of each strong member's noise on the questions' ease ('none': at random)")
     ap.add_argument("--pools", type=int, default=24, help="pools per seed")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="the draws of the pools (the routers' seed is 0)")
     ap.add_argument("--seed", type=int, dest="seeds_one", help="one draw (the earlier spelling of --seeds S)")
@@ -192,7 +199,8 @@ def main() -> None:
                       f"{r['best_single']['top1']:.4f} margin {row['margins']['top1_vs_best_single']:+.4f} "
                       f"{'FLAGGED' if not ident['identifiable'] else 'settled'} few-labels "
                       f"{row['few_labels']['top1']:.4f} level {row['level']}", flush=True)
-    out = {"embedder": args.embedder, "suite": args.suite, "seeds": seeds, "keys": args.keys,
+    out = {"embedder": args.embedder, "suite": args.suite, **({"spread": args.spread} if args.suite == "frontier" else {}),
+           "seeds": seeds, "keys": args.keys,
            "truth_cluster_params": args.params, "pools": rows, "summary": summary(rows),
            "summary_per_seed": {str(s): summary([r for r in rows if r["seed"] == s]) for s in seeds},
            "wall_s": round(time.perf_counter() - t_start, 1)}

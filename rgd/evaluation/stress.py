@@ -25,6 +25,12 @@ the real right answers, and changes only what the transformation says:
 ``missing`` and ``lone_strong`` (one strong model among 4-8 weak, correlated, biased members with missing
 answers: all three at once). Strong and weak are decided with the true keys: the suite is the world a router
 is tested in, and the router never sees them.
+
+The opposite shape, several strong models in one pool, is :func:`frontier_suite`, built with :func:`add_strong`:
+a new member answers like a recorded ``base`` model except on the ``share`` of questions it finds easiest, where
+it gives the key. Fair because a pool of a few frontier models and some cheap ones is the common deployment: the
+strong members are right together on most questions, which copy detection must not take for copying, and their
+errors gather on the hard questions (the ones the field gets wrong), where each errs as a real model does.
 """
 
 from __future__ import annotations
@@ -110,6 +116,51 @@ def with_missing(table: ResponseTable, model: str, share: float, rng: np.random.
     row = _row(table, model)
     drop = _wrong(table, row) & (rng.random(table.n_questions) < share)
     return _with_row(table, model, np.where(drop, NO_ANSWER, row).astype(table.choices.dtype))
+
+
+def add_strong(table: ResponseTable, base: str, share: float, rng: np.random.Generator, name: str,
+               spread: float | None = 0.25) -> ResponseTable:
+    """A new member ``name``: ``base``'s answers, but the key on the ``share`` of questions it finds easiest. A
+    question's ease is the share of the table's models right on it plus Gaussian noise of s.d. ``spread`` drawn
+    for this member (0: every strong member is right on the same easiest questions; None: the questions are
+    drawn at random, errors spread regardless of difficulty)."""
+    _check_share(share)
+    if spread is not None and not spread >= 0:
+        raise ParameterError(f"spread must be >= 0 (or None: at random), got {spread}")
+    row = _row(table, base)
+    if spread is None:
+        keyed = rng.random(table.n_questions) < share
+    else:
+        ease = (table.choices == table.answers[None, :]).mean(axis=0) + rng.normal(0.0, spread, table.n_questions)
+        keyed = np.zeros(table.n_questions, dtype=bool)
+        keyed[np.argsort(-ease, kind="stable")[:int(round(share * table.n_questions))]] = True
+    return _with_row(table, name, np.where(keyed, table.answers, row).astype(table.choices.dtype))
+
+
+def frontier_pool(table: ResponseTable, rng: np.random.Generator, name: str = "frontier",
+                  spread: float | None = 0.25) -> StressPool:
+    """One seeded pool of 2-4 strong members (:func:`add_strong` from distinct recorded models, each the key on
+    30-70% of the questions) and 1-4 of the table's other models as recorded."""
+    if table.n_models < 3:
+        raise DataError(f"a frontier pool needs at least 3 recorded models, got {table.n_models}")
+    if not table.has_answers:
+        raise DataError("stress transformations need the true key of every question")
+    bases = _pick(rng, list(table.models), int(rng.integers(2, 5)))
+    out, members, changes = table, [], []
+    for k, base in enumerate(bases):
+        share, strong = float(rng.uniform(0.3, 0.7)), f"{base}+key{k + 1}"
+        out = add_strong(out, base, share, rng, strong, spread)
+        members.append(strong)
+        changes.append(f"{strong}: the key on the {share:.0%} of questions easiest for it, else {base}'s answer")
+    rest = [m for m in table.models if m not in bases]
+    members += _pick(rng, rest, int(rng.integers(1, 5)))
+    return StressPool(name, "frontier", out.select_models(members), tuple(changes))
+
+
+def frontier_suite(table: ResponseTable, n_pools: int, seed: int, spread: float | None = 0.25) -> list[StressPool]:
+    """``n_pools`` seeded :func:`frontier_pool` pools from ``table``'s recorded answers."""
+    rng = np.random.default_rng([seed, 0xF207])
+    return [frontier_pool(table, rng, f"frontier-{i}", spread) for i in range(n_pools)]
 
 
 def _pick(rng: np.random.Generator, names: list[str], n: int) -> list[str]:

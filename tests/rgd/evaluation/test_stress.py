@@ -7,7 +7,17 @@ import pytest
 
 from rgd.data.response_table import ResponseTable
 from rgd.errors import DataError, ParameterError
-from rgd.evaluation.stress import KINDS, add_clone, stress_pool, stress_suite, with_missing, with_position_bias
+from rgd.evaluation.stress import (
+    KINDS,
+    add_clone,
+    add_strong,
+    frontier_pool,
+    frontier_suite,
+    stress_pool,
+    stress_suite,
+    with_missing,
+    with_position_bias,
+)
 
 
 def _table(n_q: int = 4000, accs=(0.7, 0.45, 0.35, 0.3, 0.25, 0.3), seed: int = 0) -> ResponseTable:
@@ -70,6 +80,56 @@ def test_each_kind_builds_its_shape_and_the_suite_is_seeded():
     assert all(np.array_equal(a.table.choices, b.table.choices) for a, b in zip(suite, again))
 
 
+def _difficulty_table(n_q: int = 4000, seed: int = 0) -> ResponseTable:
+    """Models that are right on a question by its ease (one latent ease per question), as on real benchmarks."""
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(0, 10, n_q)
+    ease = rng.normal(0, 1, n_q)
+    rows = []
+    for skill in (0.5, 0.0, -0.3, -0.6, -0.9):
+        right = rng.random(n_q) < 1 / (1 + np.exp(-(3 * ease + 2 * skill)))
+        rows.append(np.where(right, keys, (keys + rng.integers(1, 10, n_q)) % 10))
+    m = len(rows)
+    return ResponseTable(tuple(f"m{i}" for i in range(m)), tuple(map(str, range(n_q))), np.array(["s"] * n_q),
+                         np.full(n_q, 10, np.int16), np.array(rows, dtype=np.int8), np.full((m, n_q), np.nan, np.float32),
+                         keys.astype(np.int8))
+
+
+def test_a_strong_member_gives_the_key_on_its_easiest_share_and_answers_like_its_base_elsewhere():
+    t = _difficulty_table()
+    ease = t.correct().mean(axis=0)
+    out = add_strong(t, "m3", 0.6, np.random.default_rng(1), "m3+key1", spread=0.0)
+    strong, base = out.choices[-1].astype(int), t.choices[3].astype(int)
+    assert out.models[-1] == "m3+key1" and np.array_equal(out.choices[: t.n_models], t.choices)
+    changed = strong != base
+    assert (strong[changed] == t.answers[changed]).all()  # only ever turned into the key
+    assert out.accuracy()[-1] >= 0.6 and out.accuracy()[-1] > t.accuracy()[3] + 0.2
+    keyed = np.argsort(-ease, kind="stable")[:2400]  # spread 0: exactly the 60% easiest for everyone
+    assert (strong[keyed] == t.answers[keyed]).all()
+    # with noise the keyed questions are still the easier ones; drawn at random they are not
+    noisy = add_strong(t, "m3", 0.6, np.random.default_rng(2), "s", spread=0.25).choices[-1].astype(int)
+    rand = add_strong(t, "m3", 0.6, np.random.default_rng(2), "s", spread=None).choices[-1].astype(int)
+    wrong = base != t.answers  # where the base errs, the strong member is right on the easier questions
+    gained_noisy, gained_rand = (noisy != base), (rand != base)
+    assert ease[gained_noisy].mean() > ease[wrong & ~gained_noisy].mean() + 0.1
+    assert abs(ease[gained_rand].mean() - ease[wrong & ~gained_rand].mean()) < 0.03
+
+
+def test_a_frontier_pool_has_several_strong_members_right_together_and_is_seeded():
+    t = _difficulty_table()
+    pool = frontier_pool(t, np.random.default_rng(3))
+    strong = [m for m in pool.table.models if "+key" in m]
+    assert pool.kind == "frontier" and 2 <= len(strong) <= 4 and 1 <= pool.table.n_models - len(strong) <= 4
+    acc = dict(zip(pool.table.models, pool.table.accuracy()))
+    recorded = dict(zip(t.models, t.accuracy()))
+    assert all(acc[m] > recorded[m.split("+")[0]] for m in strong) and len(pool.changes) == len(strong)
+    right = pool.table.correct()[[pool.table.models.index(m) for m in strong]]
+    assert right.all(axis=0).mean() > np.prod(right.mean(axis=1))  # right together beyond independence
+    suite, again = frontier_suite(t, 4, seed=5), frontier_suite(t, 4, seed=5)
+    assert [p.name for p in suite] == [f"frontier-{i}" for i in range(4)]
+    assert all(np.array_equal(a.table.choices, b.table.choices) for a, b in zip(suite, again))
+
+
 def test_bad_requests_are_clear_errors():
     t = _table()
     with pytest.raises(ParameterError, match="share"):
@@ -80,3 +140,7 @@ def test_bad_requests_are_clear_errors():
         stress_pool(t, "chaos", np.random.default_rng(0))
     with pytest.raises(DataError, match="weaker"):
         stress_pool(_table(accs=(0.5, 0.5, 0.5)), "clones", np.random.default_rng(0))
+    with pytest.raises(ParameterError, match="spread"):
+        add_strong(t, "m1", 0.5, np.random.default_rng(0), "s", spread=-1.0)
+    with pytest.raises(DataError, match="at least 3"):
+        frontier_pool(_table(accs=(0.5, 0.4)), np.random.default_rng(0))
