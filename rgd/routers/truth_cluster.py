@@ -46,6 +46,7 @@ is as good as the dear one, and the policy's calibration on held-out questions j
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
@@ -124,31 +125,37 @@ class TruthClusterRouter(Router):
         subjects = np.asarray(train.table.subjects)
         if self.truth_grouping == "subject":
             return "subject", subjects
+        codes = subject_codes(subjects)  # the same groups, compared as integers rather than strings
         x = normalize_rows(np.asarray(train.embeddings, dtype=np.float32))
         rng = np.random.default_rng([self.seed, 0x7C])
         rows = np.arange(len(subjects))  # the sample the clusters are fitted and the groupings compared on
         if len(rows) > GROUPING_SAMPLE:
             rows = np.sort(rng.choice(len(rows), GROUPING_SAMPLE, replace=False))
-        n_subjects = len(np.unique(subjects))
-        candidates: dict[str, np.ndarray] = {}
-        for size in (TRUTH_CLUSTER_SIZES if self.truth_cluster_size is None else (self.truth_cluster_size,)):
-            labels = _cluster_labels(x, subjects, size, rng, rows)
-            if labels.max() + 1 > n_subjects:  # finer than the subjects
-                candidates[f"clusters:{size}"] = labels
-        if not candidates:
+        n_subjects = int(codes.max()) + 1
+
+        def finer():  # the groupings finer than the subjects, in order, each one's k-means fitted when reached
+            for size in (TRUTH_CLUSTER_SIZES if self.truth_cluster_size is None else (self.truth_cluster_size,)):
+                labels = _cluster_labels(x, codes, size, rng, rows)
+                if labels.max() + 1 > n_subjects:
+                    yield f"clusters:{size}", labels
+
+        candidates = finer()
+        first = next(candidates, None)
+        if first is None:
             return "subject", subjects
         if self.truth_grouping == "clusters":
-            return next(iter(candidates.items()))
+            return first
         t = train.table
         kw = dict(subject_prior=self.subject_prior, subject_rho=self.subject_rho, n_iter=GROUPING_EM_ITERATIONS,
                   seed=self.seed)
         choices, n_options = t.choices[:, rows], t.n_options[rows]
-        options = {"subject": subjects, **candidates}
-        # coarse to fine: a finer grouping is scored only while the coarser one beat everything before it
-        # (clusters with no niche structure at ~150 questions rarely show one at ~50; saves a third)
+        # coarse to fine: a finer grouping is scored (and clustered) only while the coarser one beat everything
+        # before it (clusters with no niche structure at ~150 questions rarely show one at ~50; saves a third)
         loglik: dict[str, float] = {}
+        options = {"subject": subjects}
         best = "subject"
-        for name, labels in options.items():
+        for name, labels in itertools.chain([("subject", codes), first], candidates):
+            options.setdefault(name, labels)
             loglik[name] = float(heldout_loglik(choices, n_options, subjects=labels[rows], **kw))
             if loglik[name] > loglik[best]:
                 best = name
@@ -176,8 +183,8 @@ class TruthClusterRouter(Router):
         """:meth:`estimate` on a table's votes (and the generator's ``key``, or None) with voter abilities per
         ``groups`` given, its identifiability in ``params``: what ``rgd check`` estimates too."""
         conf = t.confidence if (self.use_confidence and t.has_confidence) else None
-        kw = dict(subjects=groups, subject_prior=self.subject_prior, subject_rho=self.subject_rho,
-                  n_iter=self.n_iter, seed=self.seed)
+        kw = dict(subjects=subject_codes(groups), subject_prior=self.subject_prior, subject_rho=self.subject_rho,
+                  n_iter=self.n_iter, seed=self.seed)  # the groups as integers: the same groups, found faster
         # key_dependence: with a key, pool models that share errors beyond the pool's base rate (seen through the
         # key) count as one voter together; off by default: with a weak generator's keys it costs more than it
         # saves (benchmarks/README.md, "Pools it was not developed on")
@@ -203,7 +210,7 @@ class TruthClusterRouter(Router):
         with threadpool_limits(limits=1, user_api="blas"):  # many small products: one thread is faster
             est = self.estimate(train)
             x = normalize_rows(np.asarray(train.embeddings, dtype=np.float32))
-            subjects = np.asarray(train.table.subjects)
+            subjects = subject_codes(train.table.subjects)  # the same groups, compared as integers
             scores = est.pool_scores
             anchored = key_is_anchor(est)
             start = est.params.get("start", "majority")  # which EM start the estimate kept (label-free)
@@ -251,10 +258,11 @@ class TruthClusterRouter(Router):
             x, subjects, scores, posterior, choices = x[keep], subjects[keep], scores[:, keep], posterior[keep], choices[:, keep]
         n = len(subjects)
         crit = np.zeros(len(AUTO_CANDIDATES))
+        names, subj = np.unique(subjects, return_inverse=True)
         for _ in range(self.n_splits):
             half = np.zeros(n, dtype=bool)
-            for name in np.unique(subjects):
-                idx = np.flatnonzero(subjects == name)
+            for s in range(len(names)):
+                idx = np.flatnonzero(subj == s)
                 half[rng.permutation(idx)[: len(idx) // 2]] = True
             for a, b in ((half, ~half), (~half, half)):
                 fit_part = x[a], subjects[a], scores[:, a]  # taken once for the candidates
@@ -409,6 +417,13 @@ def spherical_kmeans(x: np.ndarray, k: int, rng: np.random.Generator, n_iter: in
     return np.ascontiguousarray(centers_t.T), labels
 
 
+def subject_codes(subjects) -> np.ndarray:
+    """(Q,) each question's group as an integer, numbered in the groups' sorted order (``np.unique``'s): the same
+    groups, in the same order, as the labels, which every fit here only tells apart and sorts; integers are
+    sorted and compared several times faster than strings."""
+    return np.unique(np.asarray(subjects), return_inverse=True)[1].reshape(-1)
+
+
 def _cluster_labels(x: np.ndarray, subjects: np.ndarray, size: int, rng: np.random.Generator,
                     fit_rows: np.ndarray) -> np.ndarray:
     """(Q,) labels of skill clusters of ~``size`` questions within each subject (numbered across subjects):
@@ -436,12 +451,15 @@ def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     n = len(x)
     chosen = [int(rng.integers(n))]
     dist = np.maximum(1.0 - x @ x[chosen[0]], 0.0)
+    step, p = np.empty_like(dist), np.empty_like(dist)  # the same operations in two reused buffers
     for j in range(1, k):
         total = float(dist.sum())
-        nxt = weighted_draw(dist / total, rng) if total > 0 else int(rng.integers(n))
+        nxt = weighted_draw(np.divide(dist, total, out=p), rng) if total > 0 else int(rng.integers(n))
         chosen.append(nxt)
         if j < k - 1:  # the last centre's distances would never be read
-            dist = np.minimum(dist, np.maximum(1.0 - x @ x[nxt], 0.0))
+            np.matmul(x, x[nxt], out=step)
+            np.subtract(1.0, step, out=step)
+            np.minimum(dist, np.maximum(step, 0.0, out=step), out=dist)
     return x[chosen].copy()
 
 

@@ -4,7 +4,19 @@ import numpy as np
 import pytest
 
 from rgd.embedding.vectors import normalize_rows
-from rgd.routers.truth_cluster import _fit_level, _LevelBasis, spherical_kmeans
+from rgd.routers.truth_cluster import (
+    GROUPING_EM_ITERATIONS,
+    GROUPING_SAMPLE,
+    TRUTH_CLUSTER_SIZES,
+    TruthClusterRouter,
+    _cluster_labels,
+    _fit_level,
+    _LevelBasis,
+    spherical_kmeans,
+    subject_codes,
+)
+from rgd.truth import estimate_truth, heldout_loglik
+from tests.rgd.routers.test_truth_cluster import _training_set
 
 
 def _plain_kmeans(x, k, rng, n_iter=20):
@@ -60,3 +72,62 @@ def test_fit_level_with_a_shared_basis_is_the_same_fit(level, size):
     alone = _fit_level(x, subjects, scores, level, size, np.random.default_rng(1))
     shared = _fit_level(x, subjects, scores, level, size, np.random.default_rng(1), _LevelBasis.of(subjects, scores))
     assert all(np.array_equal(p, q) for p, q in zip(alone, shared))
+
+
+def test_integer_subject_codes_fit_what_the_labels_fit():
+    """The router compares subjects as integer codes (in the labels' sorted order): the same level fits and the
+    same truth estimate as with the string labels."""
+    g = np.random.default_rng(2)
+    x = normalize_rows(g.normal(size=(400, 16)))
+    subjects = np.array(["physics", "art", "law", "biology"])[g.integers(0, 4, 400)]
+    codes = subject_codes(subjects)
+    assert codes.dtype.kind == "i" and np.array_equal(np.unique(subjects)[codes], subjects)
+    scores = g.random((4, 400))
+    for level, size in (("subject", 0), ("clusters", 25)):
+        by_label = _fit_level(x, subjects, scores, level, size, np.random.default_rng(1))
+        by_code = _fit_level(x, codes, scores, level, size, np.random.default_rng(1))
+        assert all(np.array_equal(p, q) for p, q in zip(by_label, by_code))
+    choices = g.integers(-1, 4, (5, 400))
+    a = estimate_truth(choices, np.full(400, 4), subjects=subjects)
+    b = estimate_truth(choices, np.full(400, 4), subjects=codes)
+    assert np.array_equal(a.posterior, b.posterior) and np.array_equal(a.rho, b.rho)
+
+
+def _plain_truth_groups(router, train):
+    """``truth_groups`` as it was written before its clusters were fitted lazily: every candidate grouping's
+    k-means first, on the string subjects."""
+    subjects = np.asarray(train.table.subjects)
+    x = normalize_rows(np.asarray(train.embeddings, dtype=np.float32))
+    rng = np.random.default_rng([router.seed, 0x7C])
+    rows = np.arange(len(subjects))
+    if len(rows) > GROUPING_SAMPLE:
+        rows = np.sort(rng.choice(len(rows), GROUPING_SAMPLE, replace=False))
+    candidates = {}
+    for size in TRUTH_CLUSTER_SIZES:
+        labels = _cluster_labels(x, subjects, size, rng, rows)
+        if labels.max() + 1 > len(np.unique(subjects)):
+            candidates[f"clusters:{size}"] = labels
+    kw = dict(subject_prior=router.subject_prior, subject_rho=router.subject_rho, n_iter=GROUPING_EM_ITERATIONS,
+              seed=router.seed)
+    choices, n_options = train.table.choices[:, rows], train.table.n_options[rows]
+    options = {"subject": subjects, **candidates}
+    loglik, best = {}, "subject"
+    for name, labels in options.items():
+        loglik[name] = float(heldout_loglik(choices, n_options, subjects=labels[rows], **kw))
+        if loglik[name] > loglik[best]:
+            best = name
+        elif name != "subject":
+            break
+    return best, options[best], loglik
+
+
+@pytest.mark.parametrize("kind,seed", [("specialists", 1), ("dominant", 1)])
+def test_truth_groups_equal_the_version_that_clusters_every_candidate_first(kind, seed):
+    """The grouping comparison fits a finer grouping's k-means only when it is reached (a pool that keeps its
+    subjects never clusters at ~50 questions): the same grouping, labels and held-out likelihoods."""
+    train = _training_set(kind, seed=seed)[0]
+    router = TruthClusterRouter()
+    name, labels = router.truth_groups(train)
+    want = _plain_truth_groups(router, train)
+    assert name == want[0] and np.array_equal(labels, want[1]) and router.truth_grouping_loglik_ == want[2]
+    assert name.startswith("clusters:") == (kind == "specialists")
