@@ -509,7 +509,9 @@ def estimate_truth(
                      ("difficulty_prior", difficulty_prior), ("ability_prior", ability_prior)):
         if v is not None and not v > 0:
             raise ParameterError(f"{label} must be > 0 (or None where allowed), got {v}")
-    d = _Votes(choices, n_options, confidence, key, subjects)
+    # EM reads the votes voter-major: a question-major table (a recorded table's transposed columns) is copied
+    # once, since numpy broadcasts and sums over (voters, questions) arrays several times faster in that layout
+    d = _Votes(np.ascontiguousarray(choices), n_options, confidence, key, subjects)
     weights = _check_weights(voter_weights, d)
     ans = d.answered
     cp = None
@@ -615,9 +617,8 @@ class _Predictor:
         self.answered_f = d.answered.astype(np.float64, order=order) if unanswered_zero else None
 
     def set_voters(self, theta, delta, beta) -> None:
-        if self.voters.flags.c_contiguous:  # delta[:, subj] + theta, as a sum's terms commute
-            np.take(delta, self.d.subj, axis=1, out=self.voters)
-            self.voters += theta[:, None]
+        if self.voters.flags.c_contiguous:  # (delta + theta)[:, subj]: each entry the same sum, added per subject
+            np.take(delta + theta[:, None], self.d.subj, axis=1, out=self.voters)
         else:
             np.add(theta[:, None], delta[:, self.d.subj], out=self.voters)
         if self.d.has_conf:

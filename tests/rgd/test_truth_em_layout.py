@@ -201,3 +201,25 @@ def _plain_predictor_init(self, d, unanswered_zero):
 def _plain_options_init(self, valid):
     _original_options_init(self, valid)
     self.regular = False  # the -inf of the missing options carried through exp and log
+
+
+def test_estimate_reads_a_question_major_table_as_a_voter_major_one():
+    """EM copies a question-major table (a recorded table's transposed columns) to voter-major once: the same
+    estimate to the bit whichever layout the votes come in, with and without confidences; and the predictor's
+    voter part, ``(delta + theta)[:, subject]``, is the same sum per entry as ``theta + delta[:, subject]``."""
+    d, rng = _votes("F", with_conf=True)
+    choices = np.asfortranarray(np.where(d.answered, d.choices, -1))
+    assert choices.flags.f_contiguous and not choices.flags.c_contiguous
+    conf = rng.normal(size=choices.shape)
+    for c in (None, conf):
+        fast = estimate_truth(choices, d.n_options, c, subjects=d.subj)
+        plain = estimate_truth(np.ascontiguousarray(choices), d.n_options, c, subjects=d.subj)
+        for name in ("posterior", "accuracy", "scores", "ability", "difficulty", "rho"):
+            assert np.array_equal(getattr(fast, name), getattr(plain, name)), name
+        assert fast.log_likelihood == plain.log_likelihood
+    c_votes, _ = _votes("C")
+    pred = _Predictor(c_votes, True)
+    theta, delta = rng.normal(size=c_votes.n_v), rng.normal(size=(c_votes.n_v, c_votes.n_s))
+    pred.set_voters(theta, delta, np.zeros(c_votes.n_v))
+    assert pred.voters.flags.c_contiguous
+    assert np.array_equal(pred.voters, theta[:, None] + delta[:, c_votes.subj])
