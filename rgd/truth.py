@@ -101,6 +101,9 @@ def key_is_anchor(estimate: TruthEstimate) -> bool:
     return key is not None and key > float(estimate.accuracy[: estimate.n_pool].max())
 
 
+#: the M-step's working precision where no copies are modelled (:func:`estimate_truth`; the E-step is float64)
+M_STEP_DTYPE = np.float32
+
 #: up to this many groups the per-group sums are one product with a one-hot matrix, beyond it np.bincount
 ONEHOT_MAX_GROUPS = 32
 
@@ -147,7 +150,7 @@ class _Votes:
         else:
             _, self.subj = np.unique(np.asarray(subjects), return_inverse=True)
             self.n_s = int(self.subj.max()) + 1
-        self.onehot = None
+        self.onehot = self.onehot32 = None
         if self.n_s <= ONEHOT_MAX_GROUPS:
             self.onehot = np.zeros((self.n_q, self.n_s))
             self.onehot[np.arange(self.n_q), self.subj] = 1.0
@@ -173,6 +176,10 @@ class _Votes:
         """(V, S): per voter, the sum of (V, Q) ``a`` over each subject's questions (np.bincount: O(V Q), where
         a one-hot product costs O(V Q S), which many fine groups make the bulk of the fit)."""
         if self.onehot is not None:  # few groups (subjects): one BLAS product is faster
+            if a.dtype == np.float32:  # the M-step's residuals (M_STEP_DTYPE): a float32 product
+                if self.onehot32 is None:
+                    self.onehot32 = self.onehot.astype(np.float32)
+                return a @ self.onehot32
             return a @ self.onehot
         return np.stack([np.bincount(self.subj, weights=row, minlength=self.n_s) for row in a])
 
@@ -266,13 +273,15 @@ def _e_step_t(d: _Votes, p, rho, ans: np.ndarray | None = None, weights: np.ndar
         # each logarithm taken once, those of rho per (voter, subject) before spreading them over the questions
         # (the same values, so the same bits as taking them per question); a weight of 1 is not multiplied in;
         # each sum in the order of ``log(1 - p) + log(1 - rho) - log(K - 2)``, written into its own temporary
+        # the spread ones gathered by np.take, laid out voter-major as p is (an indexed gather along the questions
+        # comes out question-major, and mixed layouts make every elementwise operation here several times slower)
         log_1mp = np.log(1 - p)
-        l_other = np.log(1 - rho)[:, d.subj]
+        l_other = np.take(np.log(1 - rho), d.subj, axis=1)
         l_other += log_1mp
         l_other -= d.log_km2
         names_truth = np.log(p)
         names_truth -= l_other
-        names_distractor = np.log(rho)[:, d.subj]
+        names_distractor = np.take(np.log(rho), d.subj, axis=1)
         names_distractor += log_1mp
         names_distractor -= l_other
     if weights is not None:
@@ -424,22 +433,24 @@ def _log_sum_others_t(v: np.ndarray, opts: _OptionsT) -> np.ndarray:
     valid = opts.valid
     vv = np.where(valid, v, -np.inf)
     n_o, n_q = vv.shape
-    cols = np.arange(n_q)
     mx = vv.max(axis=0)
     top = np.full(n_q, n_o - 1)
     for o in range(n_o - 2, -1, -1):  # the first option at the maximum
         top[vv[o] == mx] = o
-    at_top = top * n_q + cols
+    at_top = top * n_q + np.arange(n_q)
     flat = vv.reshape(-1)
     m1 = flat[at_top]
     e1 = _exp_valid(v - m1, opts) if opts.regular else np.exp(vv - m1)
-    others = _sum_rows(e1) - e1  # >= 1 except at the maximum, which is computed apart
+    # the same operations as ``m1 + log(max(sum - e1, 0))``, each into e1's buffer (fewer fresh (O, Q) arrays:
+    # a third of the time), >= 1 except at the maximum, which is computed apart
+    out = np.subtract(_sum_rows(e1), e1, out=e1)
     flat[at_top] = -np.inf
     m2 = vv.max(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = m1 + np.log(np.maximum(others, 0.0))
+        np.log(np.maximum(out, 0.0, out=out), out=out)
+        out += m1
         if opts.regular:  # the maximum's own term left out as exp(-inf) would
-            x = v - m2
+            x = np.subtract(v, m2, out=vv)  # vv is read no more
             x.reshape(-1)[at_top] = 0.0
             e2 = _exp_valid(x, opts)
             e2.reshape(-1)[at_top] = 0.0
@@ -543,30 +554,37 @@ def estimate_truth(
     # without copies they are 0 where no vote was cast, so the residuals need no mask
     post_t = np.ascontiguousarray(post.T)
     post_d_t = None
-    pred = _Predictor(d, unanswered_zero=cp is None)
+    # without copies the M-step works in M_STEP_DTYPE (float32): a Newton step on sums of residuals needs no
+    # more, and numpy's exp, divisions and broadcasts take half the time; the E-step stays float64
+    pred = _Predictor(d, unanswered_zero=cp is None, dtype=M_STEP_DTYPE if cp is None else np.float64)
     fast = pred.unanswered_zero
+    m_dtype = pred.out.dtype
+    # the E-step's P(right) in float64 from the parameters: at the votes cast, what posterior_given computes
+    pred_e = _Predictor(d, unanswered_zero=True) if m_dtype != np.float64 else None
     pred.set_voters(theta, delta, beta)
     current = None  # the predictor's buffer at the current parameters, or None
-    r_buf, h_buf = np.empty((d.n_v, d.n_q), order=d.order), np.empty((d.n_v, d.n_q), order=d.order)
+    r_buf = np.empty((d.n_v, d.n_q), dtype=m_dtype, order=d.order)
+    h_buf = np.empty((d.n_v, d.n_q), dtype=m_dtype, order=d.order)
     for _ in range(n_iter):
         # M-step: a few Newton steps of the logistic regression of each vote's expected correctness (with
         # copies: of its own share, the copied share being no evidence of the voter's skill)
         y = d.chosen_t(post_t)
+        y_fit = y.astype(m_dtype, copy=False)  # what the Newton steps fit
         own = None
         if cp is not None:
             zd = d.chosen_t(post_d_t) if post_d_t is not None else (1.0 - y) * rho[:, d.subj]
             own, y_own, zd_own = cp.own_share(d, p, rho, y, zd)
-        fit = (y, None, None) if own is None else (y, own, y_own)
+        fit = (y_fit, None, None) if own is None else (y, own, y_own)
         for _ in range(3):
             if not fixed:
                 p = pred(b if irt else 0 * b) if current is None else current
                 current = None
-                r, h = _fast_residuals(p, y, r_buf, h_buf) if fast else _residuals(ans, p, *fit)
+                r, h = _fast_residuals(p, y_fit, r_buf, h_buf) if fast else _residuals(ans, p, *fit)
                 theta = theta + (r.sum(axis=1) - theta / ability_prior**2) / (h.sum(axis=1) + 1 / ability_prior**2)
                 pred.set_voters(theta, delta, beta)
                 if use_delta:  # after theta's step (a joint step on both overshoots)
                     p = pred(b if irt else 0 * b)
-                    r, h = _fast_residuals(p, y, r_buf, h_buf) if fast else _residuals(ans, p, *fit)
+                    r, h = _fast_residuals(p, y_fit, r_buf, h_buf) if fast else _residuals(ans, p, *fit)
                     g = d.by_subject(r) - delta / subject_prior**2
                     delta = delta + g / (d.by_subject(h) + 1 / subject_prior**2)
                 if d.has_conf:
@@ -576,10 +594,14 @@ def estimate_truth(
             if irt:
                 p = pred(b) if current is None else current
                 current = None
-                r, h = _fast_residuals(p, y, r_buf, h_buf) if fast else _residuals(ans, p, *fit)
+                r, h = _fast_residuals(p, y_fit, r_buf, h_buf) if fast else _residuals(ans, p, *fit)
                 b = b + (-_question_sums(r) - b / difficulty_prior**2) / (_question_sums(h) + 1 / difficulty_prior**2)
-        current = pred(b if irt else 0 * b)
-        p = np.clip(current, 1e-4, 1 - 1e-4)
+        current = pred(b if irt else 0 * b)  # the next iteration's first Newton step's
+        if pred_e is not None:
+            pred_e.set_voters(theta, delta, beta)
+            p = np.clip(pred_e(b if irt else 0 * b), 1e-4, 1 - 1e-4)
+        else:
+            p = np.clip(current, 1e-4, 1 - 1e-4)
         if cp is not None and post_d_t is not None and not fixed:
             cp.refit(own)
         if rho is not None and post_d_t is not None and not fixed:
@@ -606,26 +628,28 @@ class _Predictor:
     same numbers (``b - x`` is exactly ``-(x - b)``), so the same bits. ``unanswered_zero``: 0 where no vote
     was cast (times a 0/1 mask; :func:`_fast_residuals` then needs no mask), laid out as the choices (as the
     residuals it feeds); without it question-major, as :func:`_eta` is (numpy lays a gather along the second
-    axis out so), so that what the copy model derives from it is laid out, and summed, as before."""
+    axis out so), so that what the copy model derives from it is laid out, and summed, as before. ``dtype``:
+    the buffers' (:data:`M_STEP_DTYPE` for EM without copies), the parameters cast to it as they come in."""
 
-    def __init__(self, d: _Votes, unanswered_zero: bool):
+    def __init__(self, d: _Votes, unanswered_zero: bool, dtype=np.float64):
         self.d = d
         self.unanswered_zero = unanswered_zero
         order = d.order if unanswered_zero else "F"
-        self.voters = np.empty((d.n_v, d.n_q), order=order)
-        self.out = np.empty((d.n_v, d.n_q), order=order)
-        self.answered_f = d.answered.astype(np.float64, order=order) if unanswered_zero else None
+        self.voters = np.empty((d.n_v, d.n_q), dtype=dtype, order=order)
+        self.out = np.empty((d.n_v, d.n_q), dtype=dtype, order=order)
+        self.answered_f = d.answered.astype(dtype, order=order) if unanswered_zero else None
 
     def set_voters(self, theta, delta, beta) -> None:
         if self.voters.flags.c_contiguous:  # (delta + theta)[:, subj]: each entry the same sum, added per subject
-            np.take(delta + theta[:, None], self.d.subj, axis=1, out=self.voters)
+            np.take((delta + theta[:, None]).astype(self.voters.dtype, copy=False), self.d.subj, axis=1,
+                    out=self.voters)
         else:
             np.add(theta[:, None], delta[:, self.d.subj], out=self.voters)
         if self.d.has_conf:
             self.voters += beta[:, None] * self.d.z
 
     def __call__(self, b: np.ndarray) -> np.ndarray:
-        out = np.subtract(b[None, :], self.voters, out=self.out)
+        out = np.subtract(b.astype(self.out.dtype, copy=False)[None, :], self.voters, out=self.out)
         np.exp(out, out=out)
         out += 1.0
         np.divide(1.0, out, out=out)

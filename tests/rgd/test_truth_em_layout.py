@@ -194,8 +194,8 @@ _original_predictor_init = _Predictor.__init__
 _original_options_init = _OptionsT.__init__
 
 
-def _plain_predictor_init(self, d, unanswered_zero):
-    _original_predictor_init(self, d, False)  # every vote's probability kept: the residuals take the masks
+def _plain_predictor_init(self, d, unanswered_zero, dtype=np.float64):
+    _original_predictor_init(self, d, False, dtype)  # every vote's probability kept: the residuals take the masks
 
 
 def _plain_options_init(self, valid):
@@ -223,3 +223,27 @@ def test_estimate_reads_a_question_major_table_as_a_voter_major_one():
     pred.set_voters(theta, delta, np.zeros(c_votes.n_v))
     assert pred.voters.flags.c_contiguous
     assert np.array_equal(pred.voters, theta[:, None] + delta[:, c_votes.subj])
+
+
+def test_the_float32_m_step_moves_the_estimate_by_rounding_only(monkeypatch):
+    """Without copies EM's M-step works in float32 (M_STEP_DTYPE); its E-step, and so the posterior and the
+    likelihood, in float64 from the parameters: the estimate stays within rounding of the float64 M-step's
+    (the same answers, abilities to 1e-5), and the E-step's P(right) is what posterior_given computes."""
+    import rgd.truth as truth
+
+    d, rng = _votes("C", with_conf=True)
+    choices = np.where(d.answered, d.choices, -1)
+    conf = rng.normal(size=choices.shape)
+    for c in (None, conf):
+        single = estimate_truth(choices, d.n_options, c, subjects=d.subj)
+        monkeypatch.setattr(truth, "M_STEP_DTYPE", np.float64)
+        double = estimate_truth(choices, d.n_options, c, subjects=d.subj)
+        monkeypatch.undo()
+        assert not np.array_equal(single.posterior, double.posterior)  # float32 did run
+        np.testing.assert_allclose(single.posterior, double.posterior, atol=1e-5)
+        np.testing.assert_allclose(single.ability, double.ability, atol=1e-5)
+        np.testing.assert_allclose(single.difficulty, double.difficulty, atol=1e-5)
+        assert np.array_equal(single.truth, double.truth)
+        assert abs(single.log_likelihood - double.log_likelihood) < 1e-6 * abs(double.log_likelihood)
+        np.testing.assert_allclose(truth.posterior_given(single, choices, d.n_options, c, subjects=d.subj),
+                                   single.posterior, atol=1e-12)
