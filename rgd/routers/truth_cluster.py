@@ -9,11 +9,16 @@ Training (no answer key is read):
    less reliable than the pool's runner-up is dropped (:func:`rgd.truth.key_is_arbiter`): it cannot tell the
    crowd's shared errors from the truth any better than the pool does, and measured, it only moves the
    estimate around; one at least as reliable arbitrates between the first two (benchmarks/README.md).
-   Models linked by copies of each other's errors into a group of three or more share one vote
-   (``copy_groups``, :func:`rgd.truth.copy_group_weights`): derivatives of one base model that repeat its
-   misconceptions would otherwise outvote a lone strong model. Where the copies are too partial for a group,
-   each hangs from its source and EM fits how often it copies, its copied answers no evidence
-   (:func:`rgd.truth.copy_parents`, the same switch). Each voter's ability varies by group: by
+   Models that copy each other's errors (``copy_groups``): derivatives of one base model that repeat its
+   misconceptions would otherwise outvote a lone strong model. Each hangs from its source and EM fits how often
+   it copies, its copied answers no evidence (:func:`rgd.truth.copy_parents`). Where the copies were seen
+   through an arbitrating generator's key, models linked into a group of three or more share one vote instead
+   (:func:`rgd.truth.copy_group_weights`): off the key, models right together are both wrong, so what they share
+   is errors; without a key the pool's strongest models have no stronger reference, so models that are merely
+   right together look linked too, and sharing one vote would hand the pool to the weak rest (the frontier
+   suite: benchmarks/README.md), while the copy model can still explain their agreement by their being right.
+   There the estimate in which the group shares one vote is only one more EM start of the copy model, kept
+   where the copy model's likelihood is higher (:data:`GROUP_START`). Each voter's ability varies by group: by
    subject, or by skill cluster within a subject (niche specialists are right in their niche and wrong beside
    it), whichever makes held-out votes more likely
    (``truth_grouping="auto"``, :meth:`TruthClusterRouter.truth_groups`; label-free).
@@ -63,12 +68,17 @@ from rgd.truth import (
     copy_group_weights,
     copy_parents,
     dependence_weights,
+    estimate_truth,
     estimate_truth_restarts,
     heldout_loglik,
     identifiability,
     key_is_anchor,
     key_is_arbiter,
 )
+
+#: the name, in the estimate's ``params["start"]``, of the copy model's EM start from the estimate in which a copy group
+#: shares one vote (:meth:`TruthClusterRouter._group_start`)
+GROUP_START = "copy group"
 
 Level = Literal["auto", "global", "subject", "clusters"]
 LEVELS = get_args(Level)
@@ -171,13 +181,33 @@ class TruthClusterRouter(Router):
         self.truth_grouping_, groups = self.truth_groups(train)
         return self.estimate_votes(train.table, train.generator_keys if self.use_key else None, groups)
 
-    def _copies(self, excess: np.ndarray):
-        """The voter weights and copy model for a pool's :func:`copy_excess`: copy groups share one vote
-        (:func:`copy_group_weights`); where none forms, partial copies are fitted (:func:`copy_parents`)."""
+    def _copies(self, excess: np.ndarray, keyed: bool):
+        """The voter weights and copy model for a pool's :func:`copy_excess` (``keyed``: seen through the
+        generator's key too): copy groups share one vote (:func:`copy_group_weights`) only when keyed; otherwise,
+        or where none forms, copies are fitted (:func:`copy_parents`)."""
         if not self.copy_groups:
             return None, None
-        weights = copy_group_weights(excess)
+        weights = copy_group_weights(excess) if keyed else None
         return (weights, None) if weights is not None else (None, copy_parents(excess))
+
+    def _group_start(self, est, t: ResponseTable, excess: np.ndarray, copies, conf, kw: dict):
+        """Without a key, where copies link into a group (:func:`copy_group_weights`): the copy model refitted from
+        the estimate in which the group shares one vote, kept where its likelihood beats ``est``'s. Both are fixed
+        points of the same copy model: the crowd's, where the copies vouch for their source, and the one where
+        they count once. Its likelihood, not the link threshold, decides between them, so a crowd of derivatives
+        of a weak model loses its majority where the votes say so, and models that are only right together keep
+        theirs (measured on the stress and frontier suites: benchmarks/README.md). Costs two more fits, only in
+        pools where a group forms."""
+        weights = copy_group_weights(excess)
+        if weights is None:
+            return est
+        grouped = estimate_truth_restarts(t.choices, t.n_options, confidence=conf, voter_weights=weights, **kw)
+        fit_kw = {k: v for k, v in kw.items() if k != "seed"}
+        alt = estimate_truth(t.choices, t.n_options, conf, copies=copies, start=grouped.posterior, **fit_kw)
+        if alt.log_likelihood <= est.log_likelihood:
+            return est
+        alt.params.update(start=GROUP_START, restart_loglik=est.params.get("restart_loglik", {}))
+        return alt
 
     def estimate_votes(self, t: ResponseTable, key: np.ndarray | None, groups: np.ndarray):
         """:meth:`estimate` on a table's votes (and the generator's ``key``, or None) with voter abilities per
@@ -188,20 +218,22 @@ class TruthClusterRouter(Router):
         # key_dependence: with a key, pool models that share errors beyond the pool's base rate (seen through the
         # key) count as one voter together; off by default: with a weak generator's keys it costs more than it
         # saves (benchmarks/README.md, "Pools it was not developed on")
-        # copy_groups: otherwise, models linked by copies seen through every other voter share one vote, or
-        # partial copies are fitted as copies of their source (self._copies)
+        # copy_groups: otherwise, copies seen through every other voter are fitted as copies of their source, or
+        # share one vote where the key saw them too (self._copies)
         excess = copy_excess(t.choices, key)  # computed once: the copy groups' and the flag's
         weights = dependence_weights(t.choices, key) if key is not None and self.key_dependence else None
-        weights, copies = self._copies(excess) if weights is None else (weights, None)
+        weights, copies = self._copies(excess, key is not None) if weights is None else (weights, None)
         est = estimate_truth_restarts(t.choices, t.n_options, confidence=conf, key=key, voter_weights=weights,
                                       copies=copies, **kw)
         if key is not None and not key_is_arbiter(est):  # a weak key: neither it nor its coincidences count
             dropped = est.key_accuracy
             excess = copy_excess(t.choices)
-            weights, copies = self._copies(excess)
+            weights, copies = self._copies(excess, False)
             key, est = None, estimate_truth_restarts(t.choices, t.n_options, confidence=conf, voter_weights=weights,
                                                      copies=copies, **kw)
             est.params["dropped_key_accuracy"] = dropped
+        if key is None and copies is not None:
+            est = self._group_start(est, t, excess, copies, conf, kw)
         est.params["identifiability"] = identifiability(est, t.choices, t.n_options, conf, key, groups, excess)
         est.params["groups"] = groups
         return est

@@ -39,3 +39,20 @@ def clone_world(seed, n_questions=3000, n_options=10, n_clones=2, share=0.5, key
     strong, weak, other = model(strong), model(0.35), model(0.3)
     clones = [np.where(rng.random(n_questions) < share, weak, model(0.35)) for _ in range(n_clones)]
     return np.array([strong, weak, other, *clones]), model(key_accuracy), truth, np.full(n_questions, n_options)
+
+
+def frontier_world(seed, n_questions=3000, n_options=10, strong=(0.85, 0.8, 0.75), weak=(0.4, 0.35, 0.3, 0.3)):
+    """(choices, n_options, truth): several strong models right together, their errors at random over the
+    questions (so no reference is right where they are wrong together), among weak ones whose errors go to a
+    popular distractor 40% of the time."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, n_options, n_questions)
+    distractor = (truth + 1 + rng.integers(0, n_options - 1, n_questions)) % n_options
+
+    def model(accuracy, rho):
+        wrong = np.where(rng.random(n_questions) < rho, distractor,
+                         (truth + 1 + rng.integers(0, n_options - 1, n_questions)) % n_options)
+        return np.where(rng.random(n_questions) < accuracy, truth, wrong)
+
+    rows = [model(a, 0.3) for a in strong] + [model(a, 0.4) for a in weak]
+    return np.array(rows), np.full(n_questions, n_options), truth

@@ -10,8 +10,9 @@ from rgd.data.response_table import ResponseTable
 from rgd.errors import NotFittedError, ParameterError
 from rgd.routers.base import Router, TrainingSet
 from rgd.routers.registry import fit_router
-from rgd.routers.truth_cluster import TruthClusterRouter
-from tests.rgd.voter_worlds import clone_world, three_voters
+from rgd.routers.truth_cluster import GROUP_START, TruthClusterRouter
+from rgd.truth import copy_excess, copy_group_weights, estimate_truth_restarts
+from tests.rgd.voter_worlds import clone_world, frontier_world, three_voters
 
 K = 4
 
@@ -266,17 +267,35 @@ def test_the_training_estimates_voter_parameters_are_kept_for_the_gateways_monit
     assert training_voters(fit_router("best_single", {}, _voters_table((0.7, 0.5), 200, np.random.default_rng(4)))) is None
 
 
+def _table_of(choices, truth, n_options, models=None):
+    n = len(truth)
+    return ResponseTable(models=models or tuple(f"m{i}" for i in range(len(choices))),
+                         question_ids=tuple(map(str, range(n))), subjects=np.full(n, "all"),
+                         n_options=n_options.astype(np.int16), choices=choices.astype(np.int8),
+                         confidence=np.full(choices.shape, np.nan, np.float32), answers=truth.astype(np.int8))
+
+
 def test_a_crowd_of_copies_shares_one_vote_and_the_strong_model_is_routed_to():
     choices, _, truth, n_options = clone_world(0, n_questions=2000)  # model 1 and its two copies (3, 4), model 0 strong
-    n = len(truth)
-    table = ResponseTable(models=("strong", "source", "other", "copy1", "copy2"),
-                          question_ids=tuple(map(str, range(n))), subjects=np.full(n, "all"),
-                          n_options=n_options.astype(np.int16), choices=choices.astype(np.int8),
-                          confidence=np.full(choices.shape, np.nan, np.float32), answers=truth.astype(np.int8))
-    train = TrainingSet(table, np.random.default_rng(0).normal(size=(n, 8)).astype(np.float32),
+    table = _table_of(choices, truth, n_options, ("strong", "source", "other", "copy1", "copy2"))
+    train = TrainingSet(table, np.random.default_rng(0).normal(size=(len(truth), 8)).astype(np.float32),
                         ConsensusScorer().fit_score(table))
     grouped = fit_router("truth_cluster", {}, train)
     assert (grouped.rank(train.embeddings)[:, 0] == 0).all()
+    # no key: the copy model keeps the fit started where the group counts once, its likelihood being higher
+    assert grouped.truth_start_ == GROUP_START
     # without copy groups the copies vouch for their source, which is routed to
     plain = fit_router("truth_cluster", {"copy_groups": False}, train)
     assert (plain.rank(train.embeddings)[:, 0] == 1).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_strong_models_right_together_are_not_outvoted_as_a_copy_group_without_a_key(seed):
+    choices, n_options, truth = frontier_world(seed)  # three strong models (0.85, 0.8, 0.75), four weak ones
+    weights = copy_group_weights(copy_excess(choices))
+    assert weights is not None and (weights[:3] < 1).all() and (weights[3:] == 1).all()  # they look like copies
+    shared = estimate_truth_restarts(choices, n_options, voter_weights=weights)
+    assert int(np.argmax(shared.accuracy)) >= 3  # sharing one vote would hand the pool to a weak model
+    est = TruthClusterRouter().estimate_votes(_table_of(choices, truth, n_options), None, np.full(len(truth), "all"))
+    assert int(np.argmax(est.accuracy)) in (0, 1) and est.params["start"] != GROUP_START
+    assert est.params["copies"] is not None  # fitted as partial copies instead, which being right explains
