@@ -791,7 +791,12 @@ def copy_group_weights(excess: np.ndarray) -> np.ndarray | None:
     truth, so a crowd of derivatives of one base model (fine-tunes, quantised variants) that repeats its
     misconceptions outvotes a lone strong model and is taken to be right; seen through every other voter their
     errors coincide whoever judges, which two models that are merely right together do not (measured on the
-    stress suite and random pools of the recorded models: benchmarks/README.md, "Copy groups")."""
+    stress suite and random pools of the recorded models: benchmarks/README.md, "Copy groups"). Its limit: where
+    strong models' errors fall at random rather than on the hard questions, no other voter is right where they
+    err together, so models right together link into a group too and sharing one vote hands the pool to the weak
+    rest (the frontier suite, :func:`rgd.evaluation.stress.frontier_suite`). Seen through a strong generator's
+    key it holds; without one the product's router fits the copy model and tries the group only as an EM start
+    (:class:`rgd.routers.truth_cluster.TruthClusterRouter`)."""
     excess = np.asarray(excess)
     n_m = len(excess)
     if excess.shape != (n_m, n_m):
