@@ -90,6 +90,9 @@ TRUTH_CLUSTER_SIZES = (150, 50)
 #: the grouping comparison's sample and EM iterations: a bounded cost (~1 s for the three on MMLU-Pro, 2 cores)
 GROUPING_SAMPLE = 2000
 GROUPING_EM_ITERATIONS = 10
+#: Lloyd iterations at most of the level criterion's k-means: it compares routings (the router's own fit runs 20;
+#: a quarter of the criterion's k-means runs take more than 10 on MMLU-Pro, its fit 4% faster, benchmarks/README.md)
+CRITERION_KMEANS_ITERATIONS = 10
 #: the routings ``levels="auto"`` chooses from: (level, questions per cluster); a fixed library list
 AUTO_CANDIDATES: tuple[tuple[str, int], ...] = (("global", 0), ("subject", 0), ("clusters", 150), ("clusters", 50),
                                                  ("clusters", 25), ("clusters", 12))
@@ -301,7 +304,7 @@ class TruthClusterRouter(Router):
                 basis = _LevelBasis.of(*fit_part[1:])  # and what their fits share, computed once
                 x_b, post_b, choices_b = x[b], posterior[b], choices[:, b]
                 for ci, (level, size) in enumerate(AUTO_CANDIDATES):
-                    cents, table = _fit_level(*fit_part, level, size, rng, basis)
+                    cents, table = _fit_level(*fit_part, level, size, rng, basis, CRITERION_KMEANS_ITERATIONS)
                     # each cluster's ranking sorted once (a query's is its cluster's), not once per query
                     ranked = np.argsort(-table, axis=1, kind="stable")
                     ranks = ranked[(x_b @ np.ascontiguousarray(cents.T)).argmax(axis=1)]
@@ -533,9 +536,10 @@ class _LevelBasis:
         return cls(centred, pool_mean, g, names, subj, var, sh_s)
 
 
-def _fit_level(x, subjects, scores, level: str, size: int, rng, basis: _LevelBasis | None = None):
+def _fit_level(x, subjects, scores, level: str, size: int, rng, basis: _LevelBasis | None = None,
+               n_iter: int = 20):
     """Centroids (K, d) and per-cluster shrunk scores (K, M) for one routing level; ``basis``: the
-    questions' :class:`_LevelBasis` where already computed."""
+    questions' :class:`_LevelBasis` where already computed; ``n_iter``: k-means' Lloyd iterations at most."""
     b = _LevelBasis.of(subjects, scores) if basis is None else basis
     centred, pool_mean, g, names, subj = b.centred, b.pool_mean, b.g, b.names, b.subj
     if level == "global":
@@ -545,7 +549,7 @@ def _fit_level(x, subjects, scores, level: str, size: int, rng, basis: _LevelBas
     for s in range(len(names)):
         idx = np.flatnonzero(subj == s)
         k = max(1, int(round(len(idx) / size))) if level == "clusters" else 1
-        c, lab = spherical_kmeans(x[idx], k, rng)
+        c, lab = spherical_kmeans(x[idx], k, rng, n_iter)
         labels[idx] = lab + offset
         offset += len(c)
         cents.append(c)

@@ -5,6 +5,7 @@ import pytest
 
 from rgd.embedding.vectors import normalize_rows
 from rgd.routers.truth_cluster import (
+    CRITERION_KMEANS_ITERATIONS,
     GROUPING_EM_ITERATIONS,
     GROUPING_SAMPLE,
     TRUTH_CLUSTER_SIZES,
@@ -131,3 +132,31 @@ def test_truth_groups_equal_the_version_that_clusters_every_candidate_first(kind
     want = _plain_truth_groups(router, train)
     assert name == want[0] and np.array_equal(labels, want[1]) and router.truth_grouping_loglik_ == want[2]
     assert name.startswith("clusters:") == (kind == "specialists")
+
+
+def test_the_criterions_level_fits_cap_kmeans_and_the_routers_own_fit_does_not(monkeypatch):
+    """The level criterion's k-means stop after CRITERION_KMEANS_ITERATIONS Lloyd iterations (they compare
+    routings); the routing the router keeps is fitted with the full 20. ``_fit_level(n_iter=...)`` is the
+    per-subject k-means with that cap."""
+    import rgd.routers.truth_cluster as tc
+
+    g = np.random.default_rng(4)
+    x = normalize_rows(g.normal(size=(300, 16)))
+    subjects = np.array(["a", "b", "c"])[g.integers(0, 3, 300)]
+    scores = g.random((4, 300))
+    capped = _fit_level(x, subjects, scores, "clusters", 12, np.random.default_rng(1), n_iter=2)
+    rng, cents = np.random.default_rng(1), []
+    for name in ("a", "b", "c"):
+        part = x[subjects == name]
+        cents.append(spherical_kmeans(part, max(1, int(round(len(part) / 12))), rng, n_iter=2)[0])
+    assert np.array_equal(capped[0], np.vstack(cents))
+    calls, plain = [], tc.spherical_kmeans
+
+    def recorded(x, k, rng, n_iter=20):
+        calls.append(n_iter)
+        return plain(x, k, rng, n_iter)
+
+    monkeypatch.setattr(tc, "spherical_kmeans", recorded)
+    router = TruthClusterRouter(truth_grouping="subject").fit(_training_set("specialists", seed=1)[0])
+    assert CRITERION_KMEANS_ITERATIONS < 20 and set(calls) == {CRITERION_KMEANS_ITERATIONS, 20}
+    assert router.level_ != "global" and calls[-1] == 20  # the kept routing's fit comes last, with all 20
