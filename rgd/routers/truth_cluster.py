@@ -91,7 +91,7 @@ TRUTH_CLUSTER_SIZES = (150, 50)
 GROUPING_SAMPLE = 2000
 GROUPING_EM_ITERATIONS = 10
 #: Lloyd iterations at most of the level criterion's k-means: it compares routings (the router's own fit runs 20;
-#: a quarter of the criterion's k-means runs take more than 10 on MMLU-Pro, its fit 4% faster, benchmarks/README.md)
+#: 28% of the fit's k-means runs take more than 10 on MMLU-Pro; the fit 4% faster, benchmarks/README.md)
 CRITERION_KMEANS_ITERATIONS = 10
 #: the routings ``levels="auto"`` chooses from: (level, questions per cluster); a fixed library list
 AUTO_CANDIDATES: tuple[tuple[str, int], ...] = (("global", 0), ("subject", 0), ("clusters", 150), ("clusters", 50),
