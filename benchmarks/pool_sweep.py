@@ -2,6 +2,7 @@
 
     python benchmarks/pool_sweep.py [--suite random|stress|frontier] [--seeds 0 1 2] [--keys strong|weak|very_weak]
                                     [--pools 24] [--spread 0.25] [--embedder minilm] [--output FILE]
+    python benchmarks/pool_sweep.py --flag-over RESULT [RESULT ...]   # the flag over several sweeps' pools
 
 ``--suite stress`` builds the pools with :mod:`rgd.evaluation.stress` (clones that share a weak model's
 errors, position bias, missing answers, one strong model among 4-8 weak correlated ones) from the recorded
@@ -158,7 +159,12 @@ def main() -> None:
     ap.add_argument("--params", type=json.loads, default={},
                     help='truth_cluster parameters as JSON, e.g. \'{"local_margin": 0.03}\' (default: the library\'s)')
     ap.add_argument("--output", type=Path)
+    ap.add_argument("--flag-over", type=Path, nargs="+", metavar="RESULT",
+                    help="no sweep: the identifiability flag over the pools of these result files together")
     args = ap.parse_args()
+    if args.flag_over:
+        print(json.dumps(flag_summary([r for f in args.flag_over for r in json.loads(f.read_text())["pools"]]), indent=1))
+        return
     seeds = [args.seeds_one] if args.seeds_one is not None else args.seeds
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     embed_once = embed_with(args.embedder, args.cache)
