@@ -1,0 +1,41 @@
+"""benchmarks/pool_sweep.py: the frontier suite's pools and the flag over several sweeps' results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks import pool_sweep
+from tests.paths import REPO_ROOT, SHARED_MMLU
+
+
+def _row(margin: float, identifiable: bool) -> dict:
+    return {"margins": {"top1_vs_best_single": margin}, "identifiability": {"identifiable": identifiable}}
+
+
+def test_the_flag_over_several_result_files_counts_their_pools_together(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps({"pools": [_row(-0.05, False), _row(0.0, True), _row(0.0, False)]}))
+    b.write_text(json.dumps({"pools": [_row(-0.03, True), _row(0.01, True)]}))
+    out = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "pool_sweep.py"), "--flag-over", str(a),
+                          str(b)], capture_output=True, text=True, check=True)
+    flag = json.loads(out.stdout)
+    assert flag == {"pools": 5, "pools_below_by_2pt": 2, "flagged": 2, "flagged_share": 0.4, "recall": 0.5,
+                    "precision": 0.5}
+
+
+@pytest.mark.skipif(not SHARED_MMLU.is_dir(), reason="needs the shared MMLU-Pro pack (../shared/data/mmlu_pro)")
+def test_the_frontier_suite_builds_strong_members_from_the_recorded_answers(tmp_path):
+    args = argparse.Namespace(suite="frontier", pools=2, spread=0.25, keys=None)
+    pools = pool_sweep.pools_of(args, SHARED_MMLU, tmp_path, seed=0)
+    assert len(pools) == 2
+    for changes, ds in pools:
+        strong = [m for m in ds.table.models if "+key" in m]
+        assert changes[0] == ds.name and 2 <= len(strong) <= 4 and len(changes) == 1 + len(strong)
+        right = ds.table.correct()[[ds.table.models.index(m) for m in strong]]
+        assert (right.mean(axis=1) >= 0.3).all()  # each the key on 30-70% of the questions, its base elsewhere
+        assert right.all(axis=0).mean() > right.mean(axis=1).prod()  # right together, on the easier questions
