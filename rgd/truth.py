@@ -781,11 +781,12 @@ def copy_excess(choices: np.ndarray, key: np.ndarray | None = None) -> np.ndarra
     return np.where(measured.any(axis=0), smallest, 0.0)
 
 
-def copy_group_weights(excess: np.ndarray) -> np.ndarray | None:
+def copy_group_weights(excess: np.ndarray, link: float = COPY_EXCESS) -> np.ndarray | None:
     """(M,) each pool model's vote weight when some models copy others' errors, or None when none do; ``excess``:
     the pool's (M, M) :func:`copy_excess`. Label-free.
 
-    Models linked by a chain of copies (``excess`` at :data:`COPY_EXCESS` or beyond) form a group; in a
+    Models linked by a chain of copies (``excess`` at ``link`` or beyond: :data:`COPY_EXCESS`, or
+    :data:`COPY_LINK` for the trees of the copy model, :func:`copy_parents`) form a group; in a
     group of at least :data:`COPY_GROUP_MIN` each member's votes count ``1 / size``, so the group counts as one
     voter, and every other model fully. Why: the truth estimate takes voters to err independently given the
     truth, so a crowd of derivatives of one base model (fine-tunes, quantised variants) that repeats its
@@ -803,7 +804,7 @@ def copy_group_weights(excess: np.ndarray) -> np.ndarray | None:
         raise ParameterError(f"excess must be a square (models, models) matrix, got shape {excess.shape}")
     if n_m < COPY_GROUP_MIN:
         return None
-    linked = (excess >= COPY_EXCESS) | np.eye(n_m, dtype=bool)
+    linked = (excess >= link) | np.eye(n_m, dtype=bool)
     for _ in range(int(np.ceil(np.log2(n_m)))):  # transitive closure by squaring: chains of up to M links
         linked = (linked.astype(np.int64) @ linked.astype(np.int64)) > 0
     size = linked.sum(axis=1)

@@ -17,8 +17,8 @@ Training (no answer key is read):
    is errors; without a key the pool's strongest models have no stronger reference, so models that are merely
    right together look linked too, and sharing one vote would hand the pool to the weak rest (the frontier
    suite: benchmarks/README.md), while the copy model can still explain their agreement by their being right.
-   There the estimate in which the group shares one vote is only one more EM start of the copy model, kept
-   where the copy model's likelihood is higher (:data:`GROUP_START`). Each voter's ability varies by group: by
+   There the estimate in which each of the copy model's trees shares one vote is only one more EM start of the
+   copy model, kept where the copy model's likelihood is higher (:data:`GROUP_START`). Each voter's ability varies by group: by
    subject, or by skill cluster within a subject (niche specialists are right in their niche and wrong beside
    it), whichever makes held-out votes more likely
    (``truth_grouping="auto"``, :meth:`TruthClusterRouter.truth_groups`; label-free).
@@ -63,6 +63,7 @@ from rgd.params import Bounds, Count, Positive, init_params
 from rgd.routers.base import Router, TrainingSet
 from rgd.routers.clustering import squared_norms, unit_rows, weighted_draw
 from rgd.truth import (
+    COPY_LINK,
     Identifiability,
     copy_excess,
     copy_group_weights,
@@ -76,8 +77,8 @@ from rgd.truth import (
     key_is_arbiter,
 )
 
-#: the name, in the estimate's ``params["start"]``, of the copy model's EM start from the estimate in which a copy group
-#: shares one vote (:meth:`TruthClusterRouter._group_start`)
+#: the name, in the estimate's ``params["start"]``, of the copy model's EM start from the estimate in which each of its
+#: trees shares one vote (:meth:`TruthClusterRouter._group_start`)
 GROUP_START = "copy group"
 
 Level = Literal["auto", "global", "subject", "clusters"]
@@ -194,16 +195,15 @@ class TruthClusterRouter(Router):
         return (weights, None) if weights is not None else (None, copy_parents(excess))
 
     def _group_start(self, est, t: ResponseTable, excess: np.ndarray, copies, conf, kw: dict):
-        """Without a key, where copies link into a group (:func:`copy_group_weights`): the copy model refitted from
-        the estimate in which the group shares one vote, kept where its likelihood beats ``est``'s. Both are fixed
+        """Without a key, where the copy model has trees (``copies``): the copy model refitted from the estimate in
+        which each tree shares one vote (:func:`copy_group_weights` over the same links, :data:`COPY_LINK`), kept
+        where its likelihood beats ``est``'s. Both are fixed
         points of the same copy model: the crowd's, where the copies vouch for their source, and the one where
         they count once. Its likelihood, not the link threshold, decides between them, so a crowd of derivatives
         of a weak model loses its majority where the votes say so, and models that are only right together keep
         theirs (measured on the stress and frontier suites: benchmarks/README.md). Costs two more fits, only in
-        pools where a group forms."""
-        weights = copy_group_weights(excess)
-        if weights is None:
-            return est
+        pools with copies."""
+        weights = copy_group_weights(excess, COPY_LINK)  # the copy model's trees: never None where it has one
         grouped = estimate_truth_restarts(t.choices, t.n_options, confidence=conf, voter_weights=weights, **kw)
         fit_kw = {k: v for k, v in kw.items() if k != "seed"}
         alt = estimate_truth(t.choices, t.n_options, conf, copies=copies, start=grouped.posterior, **fit_kw)
