@@ -289,6 +289,16 @@ def test_a_crowd_of_copies_shares_one_vote_and_the_strong_model_is_routed_to():
     assert (plain.rank(train.embeddings)[:, 0] == 1).all()
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_partial_copies_too_weak_for_a_group_still_give_the_copy_models_trees_a_start_of_their_own(seed):
+    choices, _, truth, n_options = clone_world(seed, share=0.35, n_clones=3)  # model 1 and three 35% copies of it
+    assert copy_group_weights(copy_excess(choices)) is None  # no pair reaches the copy level
+    est = TruthClusterRouter().estimate_votes(_table_of(choices, truth, n_options), None, np.full(len(truth), "all"))
+    assert est.params["start"] == GROUP_START and int(np.argmax(est.accuracy)) == 0  # the strong model
+    # the cost: that fixed point rates the strong model near always right (true 0.6), a ranking, not a level
+    assert est.accuracy[0] > 0.85
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_strong_models_right_together_are_not_outvoted_as_a_copy_group_without_a_key(seed):
     choices, n_options, truth = frontier_world(seed)  # three strong models (0.85, 0.8, 0.75), four weak ones
