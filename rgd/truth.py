@@ -1068,6 +1068,10 @@ class Identifiability:
     #: the leader is in a tree of the estimate's copy model (:func:`copy_parents`): its copies' votes, or its own
     #: copied ones, count only as far as the fitted copy probabilities discount them
     copy_tree: bool = False
+    #: the leader leads only in the fit EM took from a start where the copy model's trees counted once (the estimate's
+    #: ``params["start_rival"]``: the leader of the fit from the usual starts, then the ``alternative``): which model
+    #: leads rests on how far the copies are discounted
+    start_rival: bool = False
 
     @property
     def settled_lead(self) -> bool:
@@ -1075,7 +1079,7 @@ class Identifiability:
 
     @property
     def independent_leader(self) -> bool:
-        return self.copy_excess < self.max_copy_excess and not self.copy_tree
+        return self.copy_excess < self.max_copy_excess and not self.copy_tree and not self.start_rival
 
     @property
     def identifiable(self) -> bool:
@@ -1106,6 +1110,10 @@ class Identifiability:
     def copy_doubt(self, models) -> str:
         """Why a copying leader (not :attr:`independent_leader`) is in doubt, as the end of a sentence."""
         a, c = models[self.leader], models[self.contenders[1]]
+        if self.start_rival:
+            return (f"{a} leads only where the pool's partial copies count once, while {c} leads where they are fitted "
+                    f"as copies of their source, so which is better rests on how far those copies are discounted; "
+                    f"label a few questions with `rgd check` to settle it.")
         if self.copy_excess < self.max_copy_excess:  # a copy tree, not a near-copy
             return (f"{a} shares a chain of partial copies with other models of the pool, and how far those copies "
                     f"vouch for it rests on their fitted copy probabilities, so {c} may well be the better model; "
@@ -1119,7 +1127,7 @@ class Identifiability:
         return {"identifiable": self.identifiable, "leader": models[self.leader],
                 "runner_up": models[self.runner_up], "lead": round(self.lead, 5), "lead_se": round(self.lead_se, 5),
                 "required_lead": round(self.required_lead, 5), "copy_excess": round(self.copy_excess, 5),
-                "max_copy_excess": self.max_copy_excess, "copy_tree": self.copy_tree,
+                "max_copy_excess": self.max_copy_excess, "copy_tree": self.copy_tree, "start_rival": self.start_rival,
                 "contenders": [models[i] for i in self.contenders]}
 
 
@@ -1169,8 +1177,11 @@ def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
     free = np.flatnonzero((closest < COPY_EXCESS) & (excess[leader] < COPY_EXCESS / 2) & ~tree)
     free = free[free != leader]
     alternative = int(free[np.argmax(acc[free])]) if len(free) else runner_up
+    rival = int(estimate.params.get("start_rival", -1))
+    start_rival = 0 <= rival < len(acc) and rival != leader
     return Identifiability(leader, runner_up, float(diff.mean()), se, IDENTIFIABLE_Z * se,
-                           float(closest[leader]), COPY_EXCESS, alternative, bool(tree.sum() > 1))
+                           float(closest[leader]), COPY_EXCESS, rival if start_rival else alternative,
+                           bool(tree.sum() > 1), start_rival)
 
 
 def _copy_tree_of(copies, model: int, n_models: int) -> np.ndarray:

@@ -209,7 +209,9 @@ class TruthClusterRouter(Router):
         alt = estimate_truth(t.choices, t.n_options, conf, copies=copies, start=grouped.posterior, **fit_kw)
         if alt.log_likelihood <= est.log_likelihood:
             return est
-        alt.params.update(start=GROUP_START, restart_loglik=est.params.get("restart_loglik", {}))
+        # the leader the usual starts reach: where it differs, the choice rests on the copies' discount (flagged)
+        alt.params.update(start=GROUP_START, restart_loglik=est.params.get("restart_loglik", {}),
+                          start_rival=int(np.argmax(est.accuracy[:est.n_pool])))
         return alt
 
     def estimate_votes(self, t: ResponseTable, key: np.ndarray | None, groups: np.ndarray):

@@ -297,6 +297,12 @@ def test_partial_copies_too_weak_for_a_group_still_give_the_copy_models_trees_a_
     assert est.params["start"] == GROUP_START and int(np.argmax(est.accuracy)) == 0  # the strong model
     # the cost: that fixed point rates the strong model near always right (true 0.6), a ranking, not a level
     assert est.accuracy[0] > 0.85
+    # and which model leads rests on the copies' discount: not settled, the usual starts' leader the other contender
+    ident = est.params["identifiability"]
+    assert ident.start_rival and not ident.identifiable and ident.contenders == (0, est.params["start_rival"])
+    assert est.params["start_rival"] == 1  # the copies' source, which the copy model alone ranks first
+    sentence = ident.sentence([f"m{i}" for i in range(len(choices))])
+    assert "NOT identifiable" in sentence and "count once" in sentence and "m1" in sentence
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
