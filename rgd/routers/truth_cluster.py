@@ -18,10 +18,10 @@ Training (no answer key is read):
    right together look linked too, and sharing one vote would hand the pool to the weak rest (the frontier
    suite: benchmarks/README.md), while the copy model can still explain their agreement by their being right.
    There the estimate in which each of the copy model's trees shares one vote is only one more EM start of the
-   copy model, kept where the copy model's likelihood is higher (:data:`GROUP_START`). Each voter's ability varies by group: by
-   subject, or by skill cluster within a subject (niche specialists are right in their niche and wrong beside
-   it), whichever makes held-out votes more likely
-   (``truth_grouping="auto"``, :meth:`TruthClusterRouter.truth_groups`; label-free).
+   copy model, kept where the copy model's likelihood is higher (:data:`GROUP_START`). Each voter's ability
+   varies by group: by subject, or by skill cluster within a subject (niche specialists are right in their niche
+   and wrong beside it), whichever makes held-out votes more likely (``truth_grouping="auto"``,
+   :meth:`TruthClusterRouter.truth_groups`; label-free).
 2. **Skill clusters**: per subject, spherical k-means on the question embeddings (about ``cluster_size``
    questions a cluster). Each cluster ranks the models by their mean estimated probability of being right,
    shrunk towards the subject's and then the pool's mean (empirical Bayes: the pull ``n / (n + n0)`` has
@@ -197,11 +197,12 @@ class TruthClusterRouter(Router):
     def _group_start(self, est, t: ResponseTable, excess: np.ndarray, copies, conf, kw: dict):
         """Without a key, where the copy model has trees (``copies``): the copy model refitted from the estimate in
         which each tree shares one vote (:func:`copy_group_weights` over the same links, :data:`COPY_LINK`), kept
-        where its likelihood beats ``est``'s. Both are fixed
-        points of the same copy model: the crowd's, where the copies vouch for their source, and the one where
-        they count once. Its likelihood, not the link threshold, decides between them, so a crowd of derivatives
-        of a weak model loses its majority where the votes say so, and models that are only right together keep
-        theirs (measured on the stress and frontier suites: benchmarks/README.md). Costs two more fits, only in
+        where its likelihood beats ``est``'s. Both are fixed points of the same copy model: the crowd's, where the
+        copies vouch for their source, and the one where they count once. Its likelihood, not a link threshold,
+        decides between them, so a crowd of derivatives of a weak model loses its majority where the votes say
+        so, and models that are only right together keep theirs (measured on the stress and frontier suites:
+        benchmarks/README.md). Where the two leaders differ, the kept one's rival is recorded for the flag
+        (``params["start_rival"]``, :attr:`rgd.truth.Identifiability.start_rival`). Costs two more fits, only in
         pools with copies."""
         weights = copy_group_weights(excess, COPY_LINK)  # the copy model's trees: never None where it has one
         grouped = estimate_truth_restarts(t.choices, t.n_options, confidence=conf, voter_weights=weights, **kw)
