@@ -105,17 +105,19 @@ def test_the_true_keys_are_never_read():
     assert a.summary()["identifiability"] == b.summary()["identifiability"]  # nor by the identifiability flag
 
 
+def _table_of(choices, truth, n_options, models=None):
+    n = len(truth)
+    return ResponseTable(models=models or tuple(f"m{i}" for i in range(len(choices))),
+                         question_ids=tuple(map(str, range(n))), subjects=np.full(n, "all"),
+                         n_options=n_options.astype(np.int16), choices=choices.astype(np.int8),
+                         confidence=np.full(choices.shape, np.nan, np.float32), answers=truth.astype(np.int8))
+
+
 def test_the_copy_model_never_reads_the_true_keys_either():
     choices, _, truth, n_opt = clone_world(1, share=0.35, n_clones=3)  # partial copies: the copy model, no group
-    n_m, n_q = choices.shape
-
-    def table(answers):
-        return ResponseTable(tuple(f"m{i}" for i in range(n_m)), tuple(map(str, range(n_q))), np.array(["s"] * n_q),
-                             n_opt, choices, np.full(choices.shape, np.nan, np.float32), answers)
-
-    groups = np.zeros(n_q, dtype=np.int64)
-    a = TruthClusterRouter().estimate_votes(table(truth), None, groups)
-    b = TruthClusterRouter().estimate_votes(table((truth + 1) % n_opt), None, groups)
+    groups = np.zeros(choices.shape[1], dtype=np.int64)
+    a = TruthClusterRouter().estimate_votes(_table_of(choices, truth, n_opt), None, groups)
+    b = TruthClusterRouter().estimate_votes(_table_of(choices, (truth + 1) % n_opt, n_opt), None, groups)
     assert a.params["copies"] is not None and a.params["voter_weights"] is None
     np.testing.assert_array_equal(a.posterior, b.posterior)
     np.testing.assert_array_equal(a.params["copies"][1], b.params["copies"][1])
@@ -125,15 +127,9 @@ def test_the_copy_model_never_reads_the_true_keys_either():
 def test_the_keys_restart_reads_the_generators_keys_never_the_true_ones():
     # a crowd of copies and a generator's key: the key's own start wins (rgd.truth.key_start), from the key given
     choices, key, truth, n_opt = clone_world(0, share=0.7, n_clones=3, strong=0.4, key_accuracy=0.7)
-    n_m, n_q = choices.shape
-
-    def table(answers):
-        return ResponseTable(tuple(f"m{i}" for i in range(n_m)), tuple(map(str, range(n_q))), np.array(["s"] * n_q),
-                             n_opt, choices, np.full(choices.shape, np.nan, np.float32), answers)
-
-    groups = np.zeros(n_q, dtype=np.int64)
-    a = TruthClusterRouter().estimate_votes(table(truth), key, groups)
-    b = TruthClusterRouter().estimate_votes(table((truth + 1) % n_opt), key, groups)
+    groups = np.zeros(choices.shape[1], dtype=np.int64)
+    a = TruthClusterRouter().estimate_votes(_table_of(choices, truth, n_opt), key, groups)
+    b = TruthClusterRouter().estimate_votes(_table_of(choices, (truth + 1) % n_opt, n_opt), key, groups)
     assert a.params["start"] == "generator key" == b.params["start"]
     np.testing.assert_array_equal(a.posterior, b.posterior)
     assert a.params["restart_loglik"] == b.params["restart_loglik"]
@@ -265,14 +261,6 @@ def test_the_training_estimates_voter_parameters_are_kept_for_the_gateways_monit
     router._load_state(meta, {k: v for k, v in arrays.items() if k != "voter_rho"})
     assert training_voters(router).rho is None
     assert training_voters(fit_router("best_single", {}, _voters_table((0.7, 0.5), 200, np.random.default_rng(4)))) is None
-
-
-def _table_of(choices, truth, n_options, models=None):
-    n = len(truth)
-    return ResponseTable(models=models or tuple(f"m{i}" for i in range(len(choices))),
-                         question_ids=tuple(map(str, range(n))), subjects=np.full(n, "all"),
-                         n_options=n_options.astype(np.int16), choices=choices.astype(np.int8),
-                         confidence=np.full(choices.shape, np.nan, np.float32), answers=truth.astype(np.int8))
 
 
 def test_a_crowd_of_copies_shares_one_vote_and_the_strong_model_is_routed_to():
