@@ -131,7 +131,7 @@ def add_strong(table: ResponseTable, base: str, share: float, rng: np.random.Gen
     if spread is None:
         keyed = rng.random(table.n_questions) < share
     else:
-        ease = (table.choices == table.answers[None, :]).mean(axis=0) + rng.normal(0.0, spread, table.n_questions)
+        ease = table.correct().mean(axis=0) + rng.normal(0.0, spread, table.n_questions)
         keyed = np.zeros(table.n_questions, dtype=bool)
         keyed[np.argsort(-ease, kind="stable")[:int(round(share * table.n_questions))]] = True
     return _with_row(table, name, np.where(keyed, table.answers, row).astype(table.choices.dtype))
@@ -143,8 +143,6 @@ def frontier_pool(table: ResponseTable, rng: np.random.Generator, name: str = "f
     30-70% of the questions) and 1-4 of the table's other models as recorded."""
     if table.n_models < 3:
         raise DataError(f"a frontier pool needs at least 3 recorded models, got {table.n_models}")
-    if not table.has_answers:
-        raise DataError("stress transformations need the true key of every question")
     bases = _pick(rng, list(table.models), int(rng.integers(2, 5)))
     out, members, changes = table, [], []
     for k, base in enumerate(bases):
