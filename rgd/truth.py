@@ -720,10 +720,19 @@ def dependence_weights(choices: np.ndarray, key: np.ndarray) -> np.ndarray:
 
 def _coincidence_excess(choices: np.ndarray, refs: np.ndarray) -> np.ndarray:
     """(R, M, M) each pair of models' error coincidence seen through each reference (a row of ``refs``: a key
-    or another model's answers), in excess of the most independent pair's: ``(c - c0) / (1 - c0)`` clipped to
-    [0, 1], with ``c`` how often the two give the same answer where both answer and both differ from the
-    reference. NaN where a pair has fewer than :data:`DEPENDENCE_MIN_QUESTIONS` such questions (a model and
-    itself, or a model against a reference that is its own answers, are never measured)."""
+    or another model's answers), in excess of the base rate ``c0``: ``(c - c0) / (1 - c0)`` clipped to [0, 1],
+    with ``c`` how often the two give the same answer where both answer and both differ from the reference. NaN
+    where a pair has fewer than :data:`DEPENDENCE_MIN_QUESTIONS` such questions (a model and itself, or a model
+    against a reference that is its own answers, are never measured).
+
+    A reference's base rate is the coincidence of the most independent pair seen through it, or the median of
+    the references' base rates where that is lower. Why the cap: seen through the one model outside a family (a
+    strong model beside a base model and its derivatives), every pair is a pair of the family, so its most
+    independent pair is a copy pair and would hide the family's copying from the smallest excess over the
+    references (:func:`copy_excess`); in such a pool most references see a pair with an outsider in it. Elsewhere
+    it lowers the base rate of the references that see the pool's hard questions (strong ones, whose errors the
+    others share more often) and so raises the excess a little: a pool's largest by 0.075 (median over the random
+    pools of the recorded models, whose largest stays 0.39: benchmarks/README.md, "Fourteenth session")."""
     answered = choices >= 0
     same_answer = (choices[:, None, :] == choices[None, :, :]) & answered[:, None, :] & answered[None, :, :]
     off = answered[None, :, :] & (refs[:, None, :] >= 0) & (choices[None, :, :] != refs[:, None, :])  # (R, M, Q)
@@ -735,7 +744,10 @@ def _coincidence_excess(choices: np.ndarray, refs: np.ndarray) -> np.ndarray:
     measured = (both >= DEPENDENCE_MIN_QUESTIONS) & ~np.eye(n_m, dtype=bool)[None]
     with np.errstate(invalid="ignore", divide="ignore"):
         coincidence = np.where(measured, same / np.maximum(both, 1.0), np.nan)
-    lowest = np.array([np.nanmin(c) if np.isfinite(c).any() else np.nan for c in coincidence])[:, None, None]
+    lowest = np.array([np.nanmin(c) if np.isfinite(c).any() else np.nan for c in coincidence])
+    if np.isfinite(lowest).any():  # a reference's base rate at most the references' median base rate
+        lowest = np.minimum(lowest, np.nanmedian(lowest))
+    lowest = lowest[:, None, None]
     excess = np.clip((coincidence - lowest) / np.maximum(1.0 - lowest, 1e-12), 0.0, 1.0)
     return np.where(measured, excess, np.nan)
 

@@ -41,6 +41,24 @@ def clone_world(seed, n_questions=3000, n_options=10, n_clones=2, share=0.5, key
     return np.array([strong, weak, other, *clones]), model(key_accuracy), truth, np.full(n_questions, n_options)
 
 
+def family_world(seed, n_questions=3000, n_options=10, shares=(0.32, 0.59)):
+    """(choices, n_options, truth): one strong model (0.55) beside a family, a weak base model (0.2) and two partial
+    copies of it (``shares`` of its answers, otherwise their own at 0.35): seen through the strong model, every
+    pair is a pair of the family. Errors go to a popular distractor 30% of the time."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, n_options, n_questions)
+    distractor = (truth + 1 + rng.integers(0, n_options - 1, n_questions)) % n_options
+
+    def model(accuracy):
+        wrong = np.where(rng.random(n_questions) < 0.3, distractor,
+                         (truth + 1 + rng.integers(0, n_options - 1, n_questions)) % n_options)
+        return np.where(rng.random(n_questions) < accuracy, truth, wrong)
+
+    strong, weak = model(0.55), model(0.2)
+    clones = [np.where(rng.random(n_questions) < s, weak, model(0.35)) for s in shares]
+    return np.array([strong, weak, *clones]), np.full(n_questions, n_options), truth
+
+
 def frontier_world(seed, n_questions=3000, n_options=10, strong=(0.85, 0.8, 0.75), weak=(0.4, 0.35, 0.3, 0.3)):
     """(choices, n_options, truth): several strong models right together, their errors at random over the
     questions (so no reference is right where they are wrong together), among weak ones whose errors go to a
