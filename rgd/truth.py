@@ -766,13 +766,20 @@ COPY_EXCESS = 0.4
 COPY_GROUP_MIN = 3
 
 
+#: the fewest references a pair's :func:`copy_excess` must be seen through: through one alone (a pool of three
+#: models, no key) two models right together where that reference errs look like copies, and no second reference
+#: can cut it (measured on the frontier suite: benchmarks/README.md, "Fourteenth session")
+COPY_MIN_REFERENCES = 2
+
+
 def copy_excess(choices: np.ndarray, key: np.ndarray | None = None) -> np.ndarray:
     """(M, M) how far each pair of pool models copies each other's errors, seen through every other voter:
     0 for models that err on their own (the pool's base rate), 1 for exact copies. Label-free.
 
     :func:`dependence_weights` sees errors through the generator's key, which needs a key that is right where
     the pool is wrong. Without one, every other pool model (and the key, when given) serves as a reference, and
-    a pair's excess coincidence is the *smallest* over the references that measure it: a model and its copy
+    a pair's excess coincidence is the *smallest* over the references that measure it (0 where fewer than
+    :data:`COPY_MIN_REFERENCES` do): a model and its copy
     give the same answer off every reference (copying does not depend on who judges), while two strong models
     coincide off a reference mostly where both are right, which a strong reference rarely leaves them: where
     errors gather on the hard questions (as on real benchmarks), a strong reference is wrong where they are
@@ -790,7 +797,7 @@ def copy_excess(choices: np.ndarray, key: np.ndarray | None = None) -> np.ndarra
     excess = _coincidence_excess(choices, refs)
     measured = np.isfinite(excess)
     smallest = np.where(measured, excess, np.inf).min(axis=0)
-    return np.where(measured.any(axis=0), smallest, 0.0)
+    return np.where(measured.sum(axis=0) >= COPY_MIN_REFERENCES, smallest, 0.0)
 
 
 def copy_group_weights(excess: np.ndarray, link: float = COPY_EXCESS) -> np.ndarray | None:

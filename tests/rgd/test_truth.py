@@ -8,7 +8,7 @@ import pytest
 
 from rgd.errors import DataError, ParameterError
 from rgd.truth import estimate_truth, estimate_truth_restarts, heldout_loglik, key_is_anchor, led_start, posterior_given
-from tests.rgd.voter_worlds import clone_world, family_world, three_voters
+from tests.rgd.voter_worlds import clone_world, family_world, frontier_world, three_voters
 
 K = 5
 
@@ -266,6 +266,18 @@ def test_a_family_seen_through_its_one_outsider_is_still_measured_as_copies(seed
     assert excess[0].max() < 0.1  # the outsider copies nobody
     parents, _ = copy_parents(excess)
     np.testing.assert_array_equal(parents, [-1, -1, 1, 1])
+
+
+def test_a_pair_seen_through_one_reference_alone_is_not_measured():
+    from rgd.truth import COPY_EXCESS, copy_excess
+
+    choices, _, truth = frontier_world(0)  # strong models right together, their errors at random
+    # two strong models and a weak one: each pair is seen through the third model alone, where a strong pair
+    # coincides by being right where it errs, and no second reference can cut it
+    assert (copy_excess(choices[[0, 1, 3]]) == 0).all()
+    # a fourth voter (or a key) is a second reference: measured, and in this extreme world the pair looks copied
+    assert copy_excess(choices[[0, 1, 3, 4]])[0, 1] > COPY_EXCESS
+    assert copy_excess(choices[[0, 1, 3]], key=choices[4])[0, 1] > 0
 
 
 # seeds where the copy model's fit moves off the crowd's side: in this world EM also has a fixed point that declares
