@@ -3,6 +3,7 @@
     python benchmarks/pool_sweep.py [--suite random|stress|frontier] [--seeds 0 1 2] [--keys strong|weak|very_weak]
                                     [--pools 24] [--spread 0.25] [--embedder minilm] [--output FILE]
     python benchmarks/pool_sweep.py --flag-over RESULT [RESULT ...]   # the flag over several sweeps' pools
+    python benchmarks/pool_sweep.py --proxy [--suite ...] [--seeds ...]   # the estimate's top pick only: seconds
 
 ``--suite stress`` builds the pools with :mod:`rgd.evaluation.stress` (clones that share a weak model's
 errors, position bias, missing answers, one strong model among 4-8 weak correlated ones) from the recorded
@@ -27,6 +28,12 @@ must come close to, not a router the product could run). The true test keys are 
 
 Reported: per pool the figures and the default router's margins over best_single and cascal; overall the
 mean, the worst margin and how many pools the default router loses by more than 1 point.
+
+``--proxy`` (no keys) is the fast proxy the estimator's changes are tried on first: no embedding, no routing,
+no CASCAL; per pool the product's label-free estimate on the train split (:meth:`TruthClusterRouter.estimate_votes`,
+voter abilities per subject), its top model's test top-1 against best_single, the flag, and the few labels
+played on every pool. A pool the router routes locally is scored by its pool-wide leader, so the proxy's margins
+are the estimate's, not the router's (benchmarks/README.md says which figures come from which).
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -48,6 +56,7 @@ sys.path.insert(0, str(REPO))
 from rgd import few_labels  # noqa: E402
 from rgd.data.recorded import RecordedDataset, load_recorded  # noqa: E402
 from rgd.evaluation.stress import frontier_suite, stress_suite  # noqa: E402
+from rgd.routers.truth_cluster import TruthClusterRouter  # noqa: E402
 from rgd.workflow.recorded import embed_with, run_recorded  # noqa: E402
 
 ROUTERS = ("truth_cluster", "cascal", "best_single")
@@ -89,13 +98,10 @@ def flag_summary(rows: list[dict]) -> dict:
 
 def summary(rows: list[dict]) -> dict:
     out = {}
-    for ref in ("best_single", "cascal", "majority_all"):
-        for metric in ("top1", "top3_vote"):
-            if ref == "best_single" and metric == "top3_vote":
-                continue
-            m = np.array([r["margins"][f"{metric}_vs_{ref}"] for r in rows])
-            out[f"{metric}_vs_{ref}"] = {"mean": round(float(m.mean()), 4), "worst": round(float(m.min()), 4),
-                                         "pools_below_by_1pt": int((m < -0.01).sum())}
+    for name in rows[0]["margins"]:  # top1_vs_best_single, then (a full sweep) those against cascal and the majority
+        m = np.array([r["margins"][name] for r in rows])
+        out[name] = {"mean": round(float(m.mean()), 4), "worst": round(float(m.min()), 4),
+                     "pools_below_by_1pt": int((m < -0.01).sum())}
     m = np.array([r["few_labels"]["top1"] - r["routers"]["best_single"]["top1"] for r in rows])
     out["few_labels_top1_vs_best_single"] = {"mean": round(float(m.mean()), 4), "worst": round(float(m.min()), 4),
                                              "pools_below_by_1pt": int((m < -0.01).sum()),
@@ -118,6 +124,26 @@ def pools_of(args, data: Path, tmp: Path, seed: int) -> list[tuple[tuple[str, ..
     return [((sp.name, *sp.changes), RecordedDataset(sp.name, everything.questions, sp.table, everything.train_ids,
                                                      everything.test_ids))
             for sp in suite]
+
+
+def proxy_row(ds: RecordedDataset, n_labels: int, seed: int, params: dict) -> dict:
+    """One pool on the fast proxy (``--proxy``): the label-free estimate's top pick on the train split, its flag and
+    the few labels (the true train keys as the user's), scored on the test split against best_single."""
+    _, train = ds.part("train")
+    _, test = ds.part("test")
+    with threadpool_limits(limits=1, user_api="blas"):  # as the router fits
+        est = TruthClusterRouter(**params).estimate_votes(train, None, train.subjects)
+    ident = est.params["identifiability"]
+    test_acc = test.accuracy()
+    best = float(test_acc[int(np.argmax(train.accuracy()))])
+    competing = np.array(ident.contenders)
+    asked = few_labels.questions_to_ask(train.choices, competing, n_labels, seed)
+    decision = few_labels.decide(train.choices, competing, asked, train.answers[asked], settled=ident.identifiable)
+    return {"seed": seed, "pool": list(ds.table.models), "routers": {"best_single": {"top1": round(best, 4)}},
+            "level": "estimate", "identifiability": ident.to_dict(train.models),
+            "few_labels": {"asked": True, "n_labels": decision.n_labels, "leader": train.models[decision.leader],
+                           "changed": decision.changed, "top1": float(test_acc[decision.leader])},
+            "margins": {"top1_vs_best_single": round(float(test_acc[ident.leader]) - best, 4)}}
 
 
 def with_few_labels(ds: RecordedDataset, report: dict, n_labels: int, seed: int) -> dict:
@@ -159,6 +185,8 @@ def main() -> None:
     ap.add_argument("--params", type=json.loads, default={},
                     help='truth_cluster parameters as JSON, e.g. \'{"local_margin": 0.03}\' (default: the library\'s)')
     ap.add_argument("--output", type=Path)
+    ap.add_argument("--proxy", action="store_true",
+                    help="the label-free estimate's top pick only (no embedding, routing or CASCAL; no keys): seconds")
     ap.add_argument("--flag-over", type=Path, nargs="+", metavar="RESULT",
                     help="no sweep: the identifiability flag over the pools of these result files together")
     args = ap.parse_args()
@@ -166,6 +194,8 @@ def main() -> None:
         print(json.dumps(flag_summary([r for f in args.flag_over for r in json.loads(f.read_text())["pools"]]), indent=1))
         return
     seeds = [args.seeds_one] if args.seeds_one is not None else args.seeds
+    if args.proxy and args.keys:
+        ap.error("--proxy runs without keys")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     embed_once = embed_with(args.embedder, args.cache)
     vectors: list = []
@@ -181,6 +211,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
             for i, (changes, ds) in enumerate(pools_of(args, args.data, Path(tmp), seed)):
+                if args.proxy:
+                    rows.append({**proxy_row(ds, args.labels, seed, args.params), "changes": list(changes)})
+                    continue
                 members = list(ds.table.models)
                 report = run_recorded(ds, embed, routers=ROUTERS, embedder_name=args.embedder,
                                       router_params={"truth_cluster": args.params}, keys_from=keys_from)
@@ -205,7 +238,7 @@ def main() -> None:
                       f"{r['best_single']['top1']:.4f} margin {row['margins']['top1_vs_best_single']:+.4f} "
                       f"{'FLAGGED' if not ident['identifiable'] else 'settled'} few-labels "
                       f"{row['few_labels']['top1']:.4f} level {row['level']}", flush=True)
-    out = {"embedder": args.embedder, "suite": args.suite, **({"spread": args.spread} if args.suite == "frontier" else {}),
+    out = {"embedder": None if args.proxy else args.embedder, "proxy": args.proxy, "suite": args.suite, **({"spread": args.spread} if args.suite == "frontier" else {}),
            "seeds": seeds, "keys": args.keys,
            "truth_cluster_params": args.params, "pools": rows, "summary": summary(rows),
            "summary_per_seed": {str(s): summary([r for r in rows if r["seed"] == s]) for s in seeds},

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from benchmarks import pool_sweep
@@ -39,3 +40,28 @@ def test_the_frontier_suite_builds_strong_members_from_the_recorded_answers(tmp_
         right = ds.table.correct()[[ds.table.models.index(m) for m in strong]]
         assert (right.mean(axis=1) >= 0.3).all()  # each the key on 30-70% of the questions, its base elsewhere
         assert right.all(axis=0).mean() > right.mean(axis=1).prod()  # right together, on the easier questions
+
+
+@pytest.mark.skipif(not SHARED_MMLU.is_dir(), reason="needs the shared MMLU-Pro pack (../shared/data/mmlu_pro)")
+def test_the_proxy_scores_the_estimates_top_pick_and_the_few_labels_against_best_single(tmp_path):
+    args = argparse.Namespace(suite="stress", pools=1, spread=0.25, keys=None)
+    (changes, ds), = pool_sweep.pools_of(args, SHARED_MMLU, tmp_path, seed=1)
+    row = pool_sweep.proxy_row(ds, 30, 1, {})
+    _, train = ds.part("train")
+    _, test = ds.part("test")
+    acc = test.accuracy()
+    best = acc[int(np.argmax(train.accuracy()))]
+    leader = train.models.index(row["identifiability"]["leader"])
+    assert row["margins"]["top1_vs_best_single"] == round(float(acc[leader] - best), 4)
+    assert row["routers"]["best_single"]["top1"] == round(float(best), 4)
+    assert row["few_labels"]["n_labels"] <= 30
+    assert row["few_labels"]["top1"] == float(acc[train.models.index(row["few_labels"]["leader"])])
+    summary = pool_sweep.summary([row])  # a proxy row has the best_single margin only
+    assert list(summary) == ["top1_vs_best_single", "few_labels_top1_vs_best_single", "identifiability_flag"]
+    assert summary["top1_vs_best_single"]["mean"] == row["margins"]["top1_vs_best_single"]
+
+
+def test_the_proxy_refuses_keys():
+    out = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "pool_sweep.py"), "--proxy", "--keys", "strong"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "--proxy runs without keys" in out.stderr
