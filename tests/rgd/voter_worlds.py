@@ -24,18 +24,25 @@ def three_voters(n=3000, seed=0, options=10):
     return choices, np.full(n, options), truth
 
 
-def clone_world(seed, n_questions=3000, n_options=10, n_clones=2, share=0.5, key_accuracy=0.75, strong=0.6):
-    """A strong model among weak ones, two of which are partial copies of one weak model (``share`` of its
-    answers, right or wrong); errors go to a popular distractor 30% of the time; a generator key outside it."""
+def _distractor_world(seed, n_questions, n_options):
+    """(rng, truth, model): seeded true keys and ``model(accuracy, rho)``, a voter right with probability ``accuracy``
+    whose errors go to the question's popular distractor with probability ``rho``, else to another wrong option."""
     rng = np.random.default_rng(seed)
     truth = rng.integers(0, n_options, n_questions)
     distractor = (truth + 1 + rng.integers(0, n_options - 1, n_questions)) % n_options
 
-    def model(accuracy):
-        wrong = np.where(rng.random(n_questions) < 0.3, distractor,
+    def model(accuracy, rho=0.3):
+        wrong = np.where(rng.random(n_questions) < rho, distractor,
                          (truth + 1 + rng.integers(0, n_options - 1, n_questions)) % n_options)
         return np.where(rng.random(n_questions) < accuracy, truth, wrong)
 
+    return rng, truth, model
+
+
+def clone_world(seed, n_questions=3000, n_options=10, n_clones=2, share=0.5, key_accuracy=0.75, strong=0.6):
+    """A strong model among weak ones, two of which are partial copies of one weak model (``share`` of its
+    answers, right or wrong); errors go to a popular distractor 30% of the time; a generator key outside it."""
+    rng, truth, model = _distractor_world(seed, n_questions, n_options)
     strong, weak, other = model(strong), model(0.35), model(0.3)
     clones = [np.where(rng.random(n_questions) < share, weak, model(0.35)) for _ in range(n_clones)]
     return np.array([strong, weak, other, *clones]), model(key_accuracy), truth, np.full(n_questions, n_options)
@@ -45,15 +52,7 @@ def family_world(seed, n_questions=3000, n_options=10, shares=(0.32, 0.59)):
     """(choices, n_options, truth): one strong model (0.55) beside a family, a weak base model (0.2) and two partial
     copies of it (``shares`` of its answers, otherwise their own at 0.35): seen through the strong model, every
     pair is a pair of the family. Errors go to a popular distractor 30% of the time."""
-    rng = np.random.default_rng(seed)
-    truth = rng.integers(0, n_options, n_questions)
-    distractor = (truth + 1 + rng.integers(0, n_options - 1, n_questions)) % n_options
-
-    def model(accuracy):
-        wrong = np.where(rng.random(n_questions) < 0.3, distractor,
-                         (truth + 1 + rng.integers(0, n_options - 1, n_questions)) % n_options)
-        return np.where(rng.random(n_questions) < accuracy, truth, wrong)
-
+    rng, truth, model = _distractor_world(seed, n_questions, n_options)
     strong, weak = model(0.55), model(0.2)
     clones = [np.where(rng.random(n_questions) < s, weak, model(0.35)) for s in shares]
     return np.array([strong, weak, *clones]), np.full(n_questions, n_options), truth
@@ -63,14 +62,6 @@ def frontier_world(seed, n_questions=3000, n_options=10, strong=(0.85, 0.8, 0.75
     """(choices, n_options, truth): several strong models right together, their errors at random over the
     questions (so no reference is right where they are wrong together), among weak ones whose errors go to a
     popular distractor 40% of the time."""
-    rng = np.random.default_rng(seed)
-    truth = rng.integers(0, n_options, n_questions)
-    distractor = (truth + 1 + rng.integers(0, n_options - 1, n_questions)) % n_options
-
-    def model(accuracy, rho):
-        wrong = np.where(rng.random(n_questions) < rho, distractor,
-                         (truth + 1 + rng.integers(0, n_options - 1, n_questions)) % n_options)
-        return np.where(rng.random(n_questions) < accuracy, truth, wrong)
-
+    _, truth, model = _distractor_world(seed, n_questions, n_options)
     rows = [model(a, 0.3) for a in strong] + [model(a, 0.4) for a in weak]
     return np.array(rows), np.full(n_questions, n_options), truth
