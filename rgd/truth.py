@@ -753,7 +753,8 @@ def _coincidence_excess(choices: np.ndarray, refs: np.ndarray) -> np.ndarray:
 
 
 #: a pair of models copies each other's errors from this excess on (:func:`copy_excess`). The stress suite's
-#: partial copies (30-60% of a weak model's answers) measure 0.2-0.7; unrelated recorded models at most 0.39 (two
+#: partial copies (30-60% of a weak model's answers) measure 0.37-0.72 against their source (0.2-0.7 before the
+#: base rate was capped); unrelated recorded models at most 0.39 (two
 #: strong ones, gemini-1.5-pro and Llama-3-70B, right together where others err). Set just above what unrelated
 #: models were measured to reach. A settled leader has no such partner (:func:`identifiability`: a closer one costs
 #: a warning and a few labels between it and the alternative, never a different routing), and models linked by
