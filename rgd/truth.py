@@ -730,9 +730,9 @@ def _coincidence_excess(choices: np.ndarray, refs: np.ndarray) -> np.ndarray:
     strong model beside a base model and its derivatives), every pair is a pair of the family, so its most
     independent pair is a copy pair and would hide the family's copying from the smallest excess over the
     references (:func:`copy_excess`); in such a pool most references see a pair with an outsider in it. Elsewhere
-    it lowers the base rate of the references that see the pool's hard questions (strong ones, whose errors the
-    others share more often) and so raises the excess a little: a pool's largest by 0.075 (median over the random
-    pools of the recorded models, whose largest stays 0.39: benchmarks/README.md, "Fourteenth session")."""
+    it lowers the base rate of the references above the median and so raises the excess a little: a pool's
+    largest by 0.075 (median over the random pools of the recorded models, whose largest stays 0.39; 0.250 ->
+    0.251 on the 12-model pack: benchmarks/README.md, "Fourteenth session")."""
     answered = choices >= 0
     same_answer = (choices[:, None, :] == choices[None, :, :]) & answered[:, None, :] & answered[None, :, :]
     off = answered[None, :, :] & (refs[:, None, :] >= 0) & (choices[None, :, :] != refs[:, None, :])  # (R, M, Q)
