@@ -126,6 +126,13 @@ def pools_of(args, data: Path, tmp: Path, seed: int) -> list[tuple[tuple[str, ..
             for sp in suite]
 
 
+def labels_decide(train, competing: np.ndarray, settled: bool, n_labels: int, seed: int) -> few_labels.Decision:
+    """`rgd check` on the train split: the questions it asks between the ``competing`` models, answered with the
+    true train keys (the user's, played here), and its decision."""
+    asked = few_labels.questions_to_ask(train.choices, competing, n_labels, seed)
+    return few_labels.decide(train.choices, competing, asked, train.answers[asked], settled=settled)
+
+
 def proxy_row(ds: RecordedDataset, n_labels: int, seed: int, params: dict) -> dict:
     """One pool on the fast proxy (``--proxy``): the label-free estimate's top pick on the train split, its flag and
     the few labels (the true train keys as the user's), scored on the test split against best_single."""
@@ -136,9 +143,7 @@ def proxy_row(ds: RecordedDataset, n_labels: int, seed: int, params: dict) -> di
     ident = est.params["identifiability"]
     test_acc = test.accuracy()
     best = float(test_acc[int(np.argmax(train.accuracy()))])
-    competing = np.array(ident.contenders)
-    asked = few_labels.questions_to_ask(train.choices, competing, n_labels, seed)
-    decision = few_labels.decide(train.choices, competing, asked, train.answers[asked], settled=ident.identifiable)
+    decision = labels_decide(train, np.array(ident.contenders), ident.identifiable, n_labels, seed)
     return {"seed": seed, "pool": list(ds.table.models), "routers": {"best_single": {"top1": round(best, 4)}},
             "level": "estimate", "identifiability": ident.to_dict(train.models),
             "few_labels": {"asked": True, "n_labels": decision.n_labels, "leader": train.models[decision.leader],
@@ -160,8 +165,7 @@ def with_few_labels(ds: RecordedDataset, report: dict, n_labels: int, seed: int)
     _, train = ds.part("train")
     _, test = ds.part("test")
     competing = np.array([train.models.index(m) for m in ident["contenders"]])
-    asked = few_labels.questions_to_ask(train.choices, competing, n_labels, seed)
-    decision = few_labels.decide(train.choices, competing, asked, train.answers[asked], settled=ident["identifiable"])
+    decision = labels_decide(train, competing, ident["identifiable"], n_labels, seed)
     if decision.changed:
         top1 = float((test.choices[decision.leader] == test.answers).mean())
     return {"asked": True, "n_labels": decision.n_labels, "leader": train.models[decision.leader],

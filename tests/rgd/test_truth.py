@@ -271,7 +271,7 @@ def test_a_family_seen_through_its_one_outsider_is_still_measured_as_copies(seed
 def test_a_pair_seen_through_one_reference_alone_is_not_measured():
     from rgd.truth import COPY_EXCESS, copy_excess
 
-    choices, _, truth = frontier_world(0)  # strong models right together, their errors at random
+    choices, _, _ = frontier_world(0)  # strong models right together, their errors at random
     # two strong models and a weak one: each pair is seen through the third model alone, where a strong pair
     # coincides by being right where it errs, and no second reference can cut it
     assert (copy_excess(choices[[0, 1, 3]]) == 0).all()
