@@ -13,7 +13,8 @@ supply.
 
 The contenders are :attr:`rgd.truth.Identifiability.contenders`: the leader and the runner-up, the two the
 estimate could not tell apart, or, when the leader copies another model's errors (:func:`rgd.truth.copy_excess`),
-the leader and the first-ranked model that copies nobody. Two, not more: measured (benchmarks/README.md), with 30 labels a third candidate dilutes the
+the leader and the first-ranked model that copies nobody (where every model copies, the first-ranked one outside
+the leader's copy tree that is no near-copy of it). Two, not more: measured (benchmarks/README.md), with 30 labels a third candidate dilutes the
 questions that separate the first two and loses more pools than it rescues.
 """
 

@@ -1177,7 +1177,9 @@ def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
     of the estimate's copy model (:func:`copy_parents`): there its copies count only as far as the fitted copy
     probabilities discount them, and EM can fit those low on the crowd's side of the likelihood (measured on
     the stress suite's clones). Where the leader copies, the first-ranked model that copies nobody (nor is
-    half-way to a copy of the leader, nor in its copy tree) is the other contender for a few labels. Measured
+    half-way to a copy of the leader, nor in its copy tree) is the other contender for a few labels; where no model
+    is, the first-ranked one outside the leader's tree that is no near-copy of it (not the runner-up, which is
+    then often a copy of the leader, that labels cannot tell apart from it). Measured
     over random and stressed pools of the recorded models: benchmarks/README.md.
     """
     acc = estimate.accuracy[: estimate.n_pool]
@@ -1196,6 +1198,8 @@ def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
     tree = _copy_tree_of(estimate.params.get("copies"), leader, len(acc))
     free = np.flatnonzero((closest < COPY_EXCESS) & (excess[leader] < COPY_EXCESS / 2) & ~tree)
     free = free[free != leader]
+    if not len(free):  # none: the first-ranked model outside the leader's tree that is no near-copy of it
+        free = np.flatnonzero((excess[leader] < COPY_EXCESS) & ~tree)
     alternative = int(free[np.argmax(acc[free])]) if len(free) else runner_up
     rival = int(estimate.params.get("start_rival", -1))
     start_rival = 0 <= rival < len(acc) and rival != leader

@@ -115,6 +115,24 @@ def test_a_leader_in_a_tree_of_partial_copies_is_not_identifiable_and_the_labels
     assert not plain.copy_tree and plain.independent_leader
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_where_every_model_copies_the_leader_the_labels_meet_the_one_only_part_of_the_way_to_a_copy(seed):
+    from rgd.truth import COPY_EXCESS, copy_excess, copy_parents, estimate_truth_restarts
+    from tests.rgd.voter_worlds import partner_world
+
+    # the weak model 1 and three near copies of it; the strong model 0 gives model 1's answer on 30% of the
+    # questions: no model copies nobody, and the runner-up is a copy of the leader, whom labels cannot tell apart
+    choices, n_opt, truth = partner_world(seed)
+    excess = copy_excess(choices)
+    assert COPY_EXCESS / 2 <= excess[0, 1] < COPY_EXCESS and (excess[2:].max(axis=1) >= COPY_EXCESS).all()
+    ident = identifiability(estimate_truth_restarts(choices, n_opt, copies=copy_parents(excess)), choices, n_opt,
+                            excess=excess)
+    assert ident.leader == 1 and not ident.identifiable and ident.runner_up >= 2
+    assert ident.contenders == (1, 0)  # outside the leader's tree and no near-copy of it: the strong model
+    asked = few_labels.questions_to_ask(choices, np.array(ident.contenders), 30)
+    assert few_labels.decide(choices, np.array(ident.contenders), asked, truth[asked]).leader == 0
+
+
 def test_a_strong_leader_among_independent_voters_stays_identifiable():
     from tests.rgd.test_truth import difficulty_world
 

@@ -65,3 +65,14 @@ def frontier_world(seed, n_questions=3000, n_options=10, strong=(0.85, 0.8, 0.75
     _, truth, model = _distractor_world(seed, n_questions, n_options)
     rows = [model(a, 0.3) for a in strong] + [model(a, 0.4) for a in weak]
     return np.array(rows), np.full(n_questions, n_options), truth
+
+
+def partner_world(seed, n_questions=3000, n_options=10, partner_share=0.3, copy_share=0.6, n_clones=3):
+    """(choices, n_options, truth): a weak model (0.35) with ``n_clones`` near copies of it (``copy_share`` of its
+    answers) and a strong model (0.6 on its own) that gives the weak model's answer on ``partner_share`` of the
+    questions: every other model is the weak one's copy, the strong one only part of the way to one."""
+    rng, truth, model = _distractor_world(seed, n_questions, n_options)
+    weak = model(0.35)
+    strong = np.where(rng.random(n_questions) < partner_share, weak, model(0.6))
+    clones = [np.where(rng.random(n_questions) < copy_share, weak, model(0.35)) for _ in range(n_clones)]
+    return np.array([strong, weak, *clones]), np.full(n_questions, n_options), truth
