@@ -2,7 +2,7 @@
 
 When the label-free estimate cannot single out the best model (:func:`rgd.truth.identifiability`), a user who
 can label a handful of questions settles it: :func:`questions_to_ask` picks at most ``n`` questions where the
-two contenders answer differently, at random among those (on questions where
+contenders do not all answer alike, at random among those (on questions where
 they all give the same answer, a label cannot tell them apart); :func:`decide` reads the keys the user gave
 and names the candidate right on the most of them. Where the label-free choice was identifiable, the labels
 overturn it only beyond chance (a one-sided sign test at :data:`SIGNIFICANCE` on the labelled questions where
@@ -14,8 +14,11 @@ supply.
 The contenders are :attr:`rgd.truth.Identifiability.contenders`: the leader and the runner-up, the two the
 estimate could not tell apart, or, when the leader copies another model's errors (:func:`rgd.truth.copy_excess`),
 the leader and the first-ranked model that copies nobody (where every model copies, the first-ranked one outside
-the leader's copy tree that is no near-copy of it). Two, not more: measured (benchmarks/README.md), with 30 labels a third candidate dilutes the
-questions that separate the first two and loses more pools than it rescues.
+the leader's copy tree that is no near-copy of it). Two, as a rule: measured (benchmarks/README.md), with 30 labels
+a third candidate dilutes the questions that separate the first two and loses more pools than it rescues. The one
+exception, also measured: a copying leader whose runner-up's one near-copy is the leader itself (a strong model
+right where it is right, or its clone, which the votes cannot tell apart); the labels then meet the leader, the
+runner-up and the alternative.
 """
 
 from __future__ import annotations

@@ -1092,6 +1092,10 @@ class Identifiability:
     #: ``params["start_rival"]``: the leader of the fit from the usual starts, then the ``alternative``): which model
     #: leads rests on how far the copies are discounted
     start_rival: bool = False
+    #: the runner-up's one near-copy (:data:`COPY_EXCESS`) is the leader, outside any copy tree: a strong model right
+    #: where the leader is, or the leader's clone, which the votes do not tell apart; a few labels meet it and the
+    #: ``alternative`` both
+    runner_up_partner: bool = False
 
     @property
     def settled_lead(self) -> bool:
@@ -1106,11 +1110,13 @@ class Identifiability:
         return self.settled_lead and self.independent_leader
 
     @property
-    def contenders(self) -> tuple[int, int]:
-        """The two models the few labels of :mod:`rgd.few_labels` decide between: the leader and, when the
-        leader shares errors with a crowd, the ``alternative`` (the hypothesis the crowd outvotes), else the
-        runner-up."""
+    def contenders(self) -> tuple[int, ...]:
+        """The models the few labels of :mod:`rgd.few_labels` decide between: the leader and, when the leader
+        shares errors with a crowd, the ``alternative`` (the hypothesis the crowd outvotes), with the runner-up
+        between them where it is the leader's :attr:`runner_up_partner`; else the leader and the runner-up."""
         if not self.independent_leader and self.alternative >= 0 and self.alternative != self.leader:
+            if self.runner_up_partner and self.runner_up != self.alternative:
+                return self.leader, self.runner_up, self.alternative
             return self.leader, self.alternative
         return self.leader, self.runner_up
 
@@ -1129,7 +1135,7 @@ class Identifiability:
 
     def copy_doubt(self, models) -> str:
         """Why a copying leader (not :attr:`independent_leader`) is in doubt, as the end of a sentence."""
-        a, c = models[self.leader], models[self.contenders[1]]
+        a, c = models[self.leader], models[self.contenders[-1]]
         if self.start_rival:
             return (f"{a} leads only where the pool's partial copies count once, while {c} leads where they are fitted "
                     f"as copies of their source, so which is better rests on how far those copies are discounted; "
@@ -1179,7 +1185,8 @@ def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
     the stress suite's clones). Where the leader copies, the first-ranked model that copies nobody (nor is
     half-way to a copy of the leader, nor in its copy tree) is the other contender for a few labels; where no model
     is, the first-ranked one outside the leader's tree that is no near-copy of it (not the runner-up, which is
-    then often a copy of the leader, that labels cannot tell apart from it). Measured
+    then often a copy of the leader, that labels cannot tell apart from it). Where the runner-up's one near-copy is
+    the leader, in no tree (a strong model right with it, or its clone), the labels meet both. Measured
     over random and stressed pools of the recorded models: benchmarks/README.md.
     """
     acc = estimate.accuracy[: estimate.n_pool]
@@ -1203,9 +1210,11 @@ def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
     alternative = int(free[np.argmax(acc[free])]) if len(free) else runner_up
     rival = int(estimate.params.get("start_rival", -1))
     start_rival = 0 <= rival < len(acc) and rival != leader
+    partner = bool(excess[leader, runner_up] >= COPY_EXCESS and not tree[runner_up]
+                   and (np.delete(excess[runner_up], [leader, runner_up]) < COPY_EXCESS).all())
     return Identifiability(leader, runner_up, float(diff.mean()), se, IDENTIFIABLE_Z * se,
                            float(closest[leader]), COPY_EXCESS, rival if start_rival else alternative,
-                           bool(tree.sum() > 1), start_rival)
+                           bool(tree.sum() > 1), start_rival, partner)
 
 
 def _copy_tree_of(copies, model: int, n_models: int) -> np.ndarray:

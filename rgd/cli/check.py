@@ -25,7 +25,7 @@ def check_cmd(data_dir: Path, ask_file: Path | None, labels_file: Path | None, q
               as_json: bool) -> None:
     """Say whether a recorded pool's best model is identifiable without labels, and settle it with a few.
 
-    First `rgd check DATA_DIR --ask to_label.csv`: the questions where the two contenders answer differently.
+    First `rgd check DATA_DIR --ask to_label.csv`: the questions where the contenders answer differently.
     Fill in the key column, then `rgd check DATA_DIR --labels to_label.csv`. Label-free stays the default
     everywhere else; the keys given here are the user's own.
     """

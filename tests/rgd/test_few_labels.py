@@ -86,9 +86,12 @@ def test_a_leader_whose_copies_vouch_for_it_is_not_identifiable_and_the_labels_m
     ident = identifiability(est, choices, n_opt)
     assert ident.leader == 1  # the copies lift their source to the top
     assert not ident.independent_leader and ident.copy_excess >= ident.max_copy_excess
-    assert ident.contenders == (1, 0)  # the hypothesis the crowd outvotes: the strong, independent model
+    assert ident.alternative == 0  # the hypothesis the crowd outvotes: the strong, independent model
+    # the runner-up, a copy whose one near-copy is the leader (its sibling copies the leader by half as much), is
+    # no other hypothesis the votes can rule out: the labels meet it too
+    assert ident.contenders == (1, ident.runner_up, 0) and ident.runner_up_partner
     assert "errors coincide" in ident.sentence(list("SWOCD")) and "S may well be" in ident.sentence(list("SWOCD"))
-    assert ident.to_dict(list("SWOCD"))["contenders"] == ["W", "S"]
+    assert ident.to_dict(list("SWOCD"))["contenders"] == ["W", "SWOCD"[ident.runner_up], "S"]
     asked = few_labels.questions_to_ask(choices, np.array(ident.contenders), 30)
     assert few_labels.decide(choices, np.array(ident.contenders), asked, truth[asked]).leader == 0
 
@@ -113,6 +116,20 @@ def test_a_leader_in_a_tree_of_partial_copies_is_not_identifiable_and_the_labels
     # the same pool without the copy model: no tree, so only the copy excess could flag it (it does not)
     plain = identifiability(estimate_truth_restarts(choices, n_opt), choices, n_opt, excess=excess)
     assert not plain.copy_tree and plain.independent_leader
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_runner_up_whose_one_near_copy_is_the_leader_joins_the_contenders(seed):
+    from tests.rgd.voter_worlds import clone_world
+
+    # the weak model 1 and one half copy of it (3), a strong model (0): the pair outvotes the strong model, and
+    # whether the runner-up is the leader's clone or a strong model right with it, the votes cannot tell
+    choices, _, truth, n_opt = clone_world(seed, n_clones=1)
+    ident = identifiability(estimate_truth(choices, n_opt), choices, n_opt)
+    assert (ident.leader, ident.runner_up) == (1, 3) and ident.runner_up_partner and not ident.identifiable
+    assert ident.contenders == (1, 3, 0)  # the labels meet the pair and the hypothesis the pair outvotes
+    asked = few_labels.questions_to_ask(choices, np.array(ident.contenders), 30)
+    assert few_labels.decide(choices, np.array(ident.contenders), asked, truth[asked]).leader == 0
 
 
 @pytest.mark.parametrize("seed", [0, 1])
