@@ -524,6 +524,9 @@ def estimate_truth(
     # once, since numpy broadcasts and sums over (voters, questions) arrays several times faster in that layout
     d = _Votes(np.ascontiguousarray(choices), n_options, confidence, key, subjects)
     weights = _check_weights(voter_weights, d)
+    distinct = _distinct_weights(d)  # identical answer sheets count once, in the start and in the posterior
+    if distinct is not None:
+        weights = distinct if weights is None else np.minimum(weights, distinct)
     ans = d.answered
     cp = None
     if copies is not None:
@@ -531,7 +534,8 @@ def estimate_truth(
             raise ParameterError("copies need the popular-distractor error model (distractor=True) and EM")
         cp = _Copies(d, *(np.asarray(a) for a in copies))
     if start is None:
-        post = _softmax_valid(d.votes(ans.astype(np.float64)) * 2.0, d.valid)  # start: a sharpened majority
+        # start: a sharpened majority of the distinct answer sheets
+        post = _softmax_valid(d.votes(ans * (1.0 if distinct is None else distinct[:, None])) * 2.0, d.valid)
     else:
         post = np.asarray(start, dtype=np.float64)
         if post.shape != (d.n_q, d.n_o):
@@ -563,6 +567,8 @@ def estimate_truth(
     pred_e = _Predictor(d, unanswered_zero=True) if m_dtype != np.float64 else None
     pred.set_voters(theta, delta, beta)
     current = None  # the predictor's buffer at the current parameters, or None
+    # the difficulties are fitted from every voter's residuals: an identical sheet's count once there too
+    sheet_w = None if distinct is None else distinct[:, None].astype(m_dtype)
     r_buf = np.empty((d.n_v, d.n_q), dtype=m_dtype, order=d.order)
     h_buf = np.empty((d.n_v, d.n_q), dtype=m_dtype, order=d.order)
     for _ in range(n_iter):
@@ -595,6 +601,8 @@ def estimate_truth(
                 p = pred(b) if current is None else current
                 current = None
                 r, h = _fast_residuals(p, y_fit, r_buf, h_buf) if fast else _residuals(ans, p, *fit)
+                if sheet_w is not None:
+                    r, h = r * sheet_w, h * sheet_w
                 b = b + (-_question_sums(r) - b / difficulty_prior**2) / (_question_sums(h) + 1 / difficulty_prior**2)
         current = pred(b if irt else 0 * b)  # the next iteration's first Newton step's
         if pred_e is not None:
@@ -673,6 +681,12 @@ def _residuals(ans, p, y, own=None, y_own=None):
     if own is None:
         return np.where(ans, y - p, 0.0), np.where(ans, p * (1 - p), 0.0)
     return np.where(ans, y_own - own * p, 0.0), np.where(ans, own * p * (1 - p), 0.0)
+
+
+def _distinct_weights(d: _Votes) -> np.ndarray | None:
+    """(V,) :func:`duplicate_weights` of the pool's voters (the key, when given, counts fully), or None."""
+    dup = duplicate_weights(np.where(d.answered, d.choices, -1)[: d.n_pool])
+    return None if dup is None else np.append(dup, np.ones(d.n_v - d.n_pool))
 
 
 def _check_weights(voter_weights, d: _Votes) -> np.ndarray | None:
@@ -798,7 +812,50 @@ def copy_excess(choices: np.ndarray, key: np.ndarray | None = None) -> np.ndarra
     excess = _coincidence_excess(choices, refs)
     measured = np.isfinite(excess)
     smallest = np.where(measured, excess, np.inf).min(axis=0)
-    return np.where(measured.sum(axis=0) >= COPY_MIN_REFERENCES, smallest, 0.0)
+    out = np.where(measured.sum(axis=0) >= COPY_MIN_REFERENCES, smallest, 0.0)
+    out[_identical_sheets(choices)] = 1.0  # an exact copy is one whatever the references: in a pool of three too
+    return out
+
+
+def duplicate_weights(choices: np.ndarray) -> np.ndarray | None:
+    """(M,) each pool model's vote weight where some give the same answers on every question, or None where none
+    do: ``1 / k`` for each of ``k`` identical answer sheets (one voter under ``k`` names: a model served twice, a
+    file recorded twice), 1 elsewhere. The estimate takes voters to err independently; an identical sheet is no
+    second opinion, and counted twice it outvotes a strong model in a small pool (measured: gemini-1.5-pro with
+    three weak models and a second copy of one of them went to that weak model, -41 points; benchmarks/README.md,
+    "Fifteenth session"). Label-free."""
+    same = _identical_sheets(np.asarray(choices).astype(np.int64))
+    if not same.any():
+        return None
+    return 1.0 / (1.0 + same.sum(axis=1))
+
+
+#: the questions :func:`_identical_sheets` first compares every pair of answer sheets on, and the random integer
+#: projection that groups the sheets by their answers there
+SHEET_SAMPLE = 64
+_SHEET_PROJECTION = np.random.default_rng(0x5EE7).integers(1, 2**20, SHEET_SAMPLE)
+
+
+def _identical_sheets(choices: np.ndarray) -> np.ndarray:
+    """(M, M) mask of the pairs of distinct models whose answers are the same on every question (a missing answer
+    where the other misses it too) and who both answer at least :data:`DEPENDENCE_MIN_QUESTIONS`: the same voter
+    under two names (one model served twice, or its answers recorded twice). Sheets are grouped by their answers
+    to :data:`SHEET_SAMPLE` evenly spread questions first (identical sheets agree there), then compared whole
+    within a group: cheap enough for every EM fit to check."""
+    n_m, n_q = choices.shape
+    out = np.zeros((n_m, n_m), dtype=bool)
+    if n_m < 2 or n_q == 0:
+        return out
+    sample = choices[:, np.linspace(0, n_q - 1, min(SHEET_SAMPLE, n_q)).astype(np.intp)].astype(np.int64) + 2
+    # one integer per sheet, a random projection of its sample (exact: equal samples give equal integers), grouped
+    _, group = np.unique(sample @ _SHEET_PROJECTION[: sample.shape[1]], return_inverse=True)
+    answered = (choices >= 0).sum(axis=1) >= DEPENDENCE_MIN_QUESTIONS
+    for g in np.flatnonzero(np.bincount(group) > 1):  # a loop over sheets that agree on the sample (usually none)
+        members = np.flatnonzero((group == g) & answered)
+        same = (choices[members][:, None, :] == choices[members][None, :, :]).all(axis=2)
+        out[np.ix_(members, members)] = same
+    np.fill_diagonal(out, False)
+    return out
 
 
 def copy_group_weights(excess: np.ndarray, link: float = COPY_EXCESS) -> np.ndarray | None:
@@ -911,11 +968,13 @@ KEY_START = "generator key"
 
 def led_start(choices, n_options, voter: int, key=None, confidence=None, weight: float = 2.0) -> np.ndarray:
     """(Q, O) an EM start in which ``voter`` (an index among the voters, the key last) counts ``weight`` times
-    in the sharpened majority: at 2, where the strongest voters disagree, EM starts on that voter's side; at the
-    pool's size (:func:`key_start`), the voter counts as much as the whole pool wherever it answered."""
+    in the sharpened majority (of the distinct answer sheets, as :func:`estimate_truth` starts): at 2, where the
+    strongest voters disagree, EM starts on that voter's side; at the pool's size (:func:`key_start`), the voter
+    counts as much as the whole pool wherever it answered."""
     d = _Votes(choices, n_options, confidence, key, None)
-    w = d.answered.astype(np.float64)
-    w[voter] *= weight
+    distinct = _distinct_weights(d)
+    w = d.answered * (1.0 if distinct is None else distinct[:, None])
+    w[voter] = d.answered[voter] * weight
     return _softmax_valid(d.votes(w) * 2.0, d.valid)
 
 
@@ -957,7 +1016,12 @@ def estimate_truth_restarts(choices, n_options, confidence=None, key=None, subje
     sample_kw = {**kw, "n_iter": min(RESTART_EM_ITERATIONS, kw.get("n_iter", 20))}
     sample = (_columns(choices, rows), _columns(n_options, rows), _columns(confidence, rows), _columns(key, rows),
               _columns(subjects, rows))
-    leader, runner_up = np.argsort(-first.accuracy, kind="stable")[:2].tolist()
+    ranked = np.argsort(-first.accuracy, kind="stable").tolist()
+    leader = ranked[0]
+    # the runner-up's start: the first-ranked voter that answers otherwise than the leader somewhere (an identical
+    # answer sheet would lead the same start)
+    votes_of = np.vstack([np.asarray(choices), np.asarray(key)[None, :]]) if key is not None else np.asarray(choices)
+    runner_up = next((v for v in ranked[1:] if (votes_of[v] != votes_of[leader]).any()), ranked[1])
 
     def start_of(v, votes):  # votes: (choices, n_options, confidence, key), all questions or the sample's
         if v == KEY_START:
@@ -1096,10 +1160,13 @@ class Identifiability:
     #: where the leader is, or the leader's clone, which the votes do not tell apart; a few labels meet it and the
     #: ``alternative`` both
     runner_up_partner: bool = False
+    #: some voter besides the leader and the runner-up (and identical answer sheets of either) answers: without one
+    #: (a pool of two models, or two and copies of them) the lead is the prior's, no evidence
+    judges: bool = True
 
     @property
     def settled_lead(self) -> bool:
-        return self.lead >= self.required_lead
+        return self.judges and self.lead > 0 and self.lead >= self.required_lead
 
     @property
     def independent_leader(self) -> bool:
@@ -1126,6 +1193,10 @@ class Identifiability:
         if self.identifiable:
             return (f"The top model {a} is identifiable without labels: judged by the other voters it leads {b} "
                     f"by {self.lead:.1%} of estimated accuracy (needs {self.required_lead:.1%}).")
+        if not self.judges:
+            return (f"Without labels the top model is NOT identifiable: no other model answers to judge between {a} "
+                    f"and {b} (a pool of two, or of two and copies of them), and which of two models that disagree "
+                    f"is right their own votes cannot tell; label a few questions with `rgd check` to settle it.")
         if self.independent_leader:  # the lead is what is in doubt
             return (f"Without labels the top model is NOT identifiable: judged by the other voters {a} leads {b} "
                     f"by {self.lead:+.1%} of estimated accuracy, within the estimate's noise "
@@ -1154,7 +1225,7 @@ class Identifiability:
                 "runner_up": models[self.runner_up], "lead": round(self.lead, 5), "lead_se": round(self.lead_se, 5),
                 "required_lead": round(self.required_lead, 5), "copy_excess": round(self.copy_excess, 5),
                 "max_copy_excess": self.max_copy_excess, "copy_tree": self.copy_tree, "start_rival": self.start_rival,
-                "contenders": [models[i] for i in self.contenders]}
+                "judges": self.judges, "contenders": [models[i] for i in self.contenders]}
 
 
 #: how many standard errors of the lead (its sampling noise over questions) a settled choice needs
@@ -1214,7 +1285,19 @@ def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
                    and (np.delete(excess[runner_up], [leader, runner_up]) < COPY_EXCESS).all())
     return Identifiability(leader, runner_up, float(diff.mean()), se, IDENTIFIABLE_Z * se,
                            float(closest[leader]), COPY_EXCESS, rival if start_rival else alternative,
-                           bool(tree.sum() > 1), start_rival, partner)
+                           bool(tree.sum() > 1), start_rival, partner, _has_judges(choices, key, pair))
+
+
+def _has_judges(choices: np.ndarray, key: np.ndarray | None, pair: tuple[int, int]) -> bool:
+    """Whether some voter other than the ``pair`` (the key included), and not an identical answer sheet of either,
+    answers any question: a pool of two models, or of two and copies of them, has none, and which of two voters
+    that disagree is right is then a coin the votes cannot toss."""
+    votes = np.asarray(choices) if key is None else np.vstack([np.asarray(choices), np.asarray(key)[None, :]])
+    same = _identical_sheets(votes.astype(np.int64))
+    judges = np.ones(len(votes), dtype=bool)
+    judges[list(pair)] = False
+    judges &= ~same[list(pair)].any(axis=0)
+    return bool((votes[judges] >= 0).any())
 
 
 def _copy_tree_of(copies, model: int, n_models: int) -> np.ndarray:

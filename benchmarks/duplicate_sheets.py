@@ -1,0 +1,88 @@
+"""Pools where one model answers under two names (identical answer sheets), and pools with nobody to judge.
+
+    python benchmarks/duplicate_sheets.py [--data ../shared/data/mmlu_pro] [--output FILE]
+
+A model served twice (two endpoints, two names) or a responses file recorded twice gives the pool a second,
+identical answer sheet. Per pool: the label-free estimate's top model (the product's
+:meth:`TruthClusterRouter.estimate_votes` on the train split), its test top-1 against the model with the best
+train accuracy (`best_single`, reporting only), the identifiability flag, whether any model besides the two
+first-ranked judges them, and the few labels' contenders. The true keys are for reporting only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from rgd.data.recorded import load_recorded  # noqa: E402
+from rgd.routers.truth_cluster import TruthClusterRouter  # noqa: E402
+
+GEMINI, MISTRAL, GEMMA, QWEN7 = "gemini-1.5-pro-002", "Mistral-7B-Instruct-v0.2", "gemma-7b", "Qwen1.5-7B-Chat"
+#: name: (members, or None for the 12-model pack; models answering a second time under another name)
+CASES = {
+    "12-model pack": (None, []),
+    "12-model pack + a second Mistral-7B-v0.2": (None, [MISTRAL]),
+    "12-model pack + Qwen1.5-7B twice more": (None, [QWEN7, QWEN7]),
+    "gemini + 3 weak": ([GEMINI, MISTRAL, GEMMA, QWEN7], []),
+    "gemini + 3 weak + a second Mistral-7B-v0.2": ([GEMINI, MISTRAL, GEMMA, QWEN7], [MISTRAL]),
+    "gemini + 2 weak + Mistral-7B-v0.2 twice more": ([GEMINI, MISTRAL, GEMMA], [MISTRAL, MISTRAL]),
+    "gemini + Mistral-7B-v0.2 + a second Mistral": ([GEMINI, MISTRAL], [MISTRAL]),
+    "gemini + Mistral-7B-v0.2 (two models)": ([GEMINI, MISTRAL], []),
+}
+
+
+def pool(data: Path, into: Path, members: list[str], again: list[str]) -> Path:
+    (into / "responses").mkdir(parents=True)
+    for name in ("questions.jsonl.gz", "split.json"):
+        os.symlink(data / name, into / name)
+    def source(m):  # a pool model's answers, or a generator's (gemini-1.5-pro is one)
+        src = data / "responses" / f"{m}.jsonl.gz"
+        return src if src.exists() else data / "generators" / f"{m}.jsonl.gz"
+
+    for m in members:
+        os.symlink(source(m), into / "responses" / f"{m}.jsonl.gz")
+    for k, m in enumerate(again):
+        os.symlink(source(m), into / "responses" / f"{m}~again{k + 1}.jsonl.gz")
+    return into
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "mmlu_pro")
+    ap.add_argument("--output", type=Path)
+    args = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (name, (members, again)) in enumerate(CASES.items()):
+            members = members or sorted(p.name.removesuffix(".jsonl.gz") for p in (args.data / "responses").glob("*.jsonl.gz"))
+            ds = load_recorded(pool(args.data, Path(tmp) / str(i), members, again))
+            _, train = ds.part("train")
+            _, test = ds.part("test")
+            with threadpool_limits(limits=1, user_api="blas"):
+                ident = TruthClusterRouter().estimate_votes(train, None, train.subjects).params["identifiability"]
+            acc = test.accuracy()
+            best = float(acc[int(np.argmax(train.accuracy()))])
+            row = {"pool": name, "models": len(members) + len(again), "leader": train.models[ident.leader],
+                   "top1_vs_best_single": round(float(acc[ident.leader]) - best, 4),
+                   "identifiable": ident.identifiable, "judges": getattr(ident, "judges", None),
+                   "contenders": [train.models[m] for m in ident.contenders]}
+            rows.append(row)
+            print(f"{name:46s} {row['leader']:28s} {row['top1_vs_best_single']:+.3f} "
+                  f"{'settled' if ident.identifiable else 'FLAGGED'}{' (no judge)' if row['judges'] is False else ''}", flush=True)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps({"pools": rows}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
