@@ -3,7 +3,7 @@
     python benchmarks/pool_sweep.py [--suite random|stress|frontier] [--seeds 0 1 2] [--keys strong|weak|very_weak]
                                     [--pools 24] [--spread 0.25] [--embedder minilm] [--output FILE]
     python benchmarks/pool_sweep.py --flag-over RESULT [RESULT ...]   # the flag over several sweeps' pools
-    python benchmarks/pool_sweep.py --proxy [--suite ...] [--seeds ...]   # the estimate's top pick only: seconds
+    python benchmarks/pool_sweep.py --proxy [--suite ...] [--seeds ...] [--label-draws 10]   # the estimate's top pick only: seconds
 
 ``--suite stress`` builds the pools with :mod:`rgd.evaluation.stress` (clones that share a weak model's
 errors, position bias, missing answers, one strong model among 4-8 weak correlated ones) from the recorded
@@ -133,9 +133,11 @@ def labels_decide(train, competing: np.ndarray, settled: bool, n_labels: int, se
     return few_labels.decide(train.choices, competing, asked, train.answers[asked], settled=settled)
 
 
-def proxy_row(ds: RecordedDataset, n_labels: int, seed: int, params: dict) -> dict:
+def proxy_row(ds: RecordedDataset, n_labels: int, seed: int, params: dict, label_draws: int = 1) -> dict:
     """One pool on the fast proxy (``--proxy``): the label-free estimate's top pick on the train split, its flag and
-    the few labels (the true train keys as the user's), scored on the test split against best_single."""
+    the few labels (the true train keys as the user's), scored on the test split against best_single. With
+    ``label_draws`` > 1 the few labels' top-1 is the mean over that many draws of the questions (seeds ``1000 *
+    seed + i``): one draw of 30 is noisy, and a rule for the labels is judged on its mean."""
     _, train = ds.part("train")
     _, test = ds.part("test")
     with threadpool_limits(limits=1, user_api="blas"):  # as the router fits
@@ -143,11 +145,16 @@ def proxy_row(ds: RecordedDataset, n_labels: int, seed: int, params: dict) -> di
     ident = est.params["identifiability"]
     test_acc = test.accuracy()
     best = float(test_acc[int(np.argmax(train.accuracy()))])
-    decision = labels_decide(train, np.array(ident.contenders), ident.identifiable, n_labels, seed)
+    competing = np.array(ident.contenders)
+    draws = [seed] if label_draws == 1 else [1000 * seed + i for i in range(label_draws)]
+    decisions = [labels_decide(train, competing, ident.identifiable, n_labels, s) for s in draws]
+    decision = decisions[0]
+    few = {"asked": True, "n_labels": decision.n_labels, "leader": train.models[decision.leader],
+           "changed": decision.changed, "top1": float(np.mean([test_acc[d.leader] for d in decisions]))}
+    if label_draws > 1:
+        few["top1_draws"] = [round(float(test_acc[d.leader]), 4) for d in decisions]
     return {"seed": seed, "pool": list(ds.table.models), "routers": {"best_single": {"top1": round(best, 4)}},
-            "level": "estimate", "identifiability": ident.to_dict(train.models),
-            "few_labels": {"asked": True, "n_labels": decision.n_labels, "leader": train.models[decision.leader],
-                           "changed": decision.changed, "top1": float(test_acc[decision.leader])},
+            "level": "estimate", "identifiability": ident.to_dict(train.models), "few_labels": few,
             "margins": {"top1_vs_best_single": round(float(test_acc[ident.leader]) - best, 4)}}
 
 
@@ -191,6 +198,8 @@ def main() -> None:
     ap.add_argument("--output", type=Path)
     ap.add_argument("--proxy", action="store_true",
                     help="the label-free estimate's top pick only (no embedding, routing or CASCAL; no keys): seconds")
+    ap.add_argument("--label-draws", type=int, default=1,
+                    help="--proxy: the few labels' top-1 as the mean over this many draws of the questions per pool")
     ap.add_argument("--flag-over", type=Path, nargs="+", metavar="RESULT",
                     help="no sweep: the identifiability flag over the pools of these result files together")
     args = ap.parse_args()
@@ -200,6 +209,8 @@ def main() -> None:
     seeds = [args.seeds_one] if args.seeds_one is not None else args.seeds
     if args.proxy and args.keys:
         ap.error("--proxy runs without keys")
+    if args.label_draws < 1 or (args.label_draws > 1 and not args.proxy):
+        ap.error("--label-draws takes a count >= 1, and more than one draw only with --proxy")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     embed_once = embed_with(args.embedder, args.cache)
     vectors: list = []
@@ -216,7 +227,8 @@ def main() -> None:
         for seed in seeds:
             for i, (changes, ds) in enumerate(pools_of(args, args.data, Path(tmp), seed)):
                 if args.proxy:
-                    rows.append({**proxy_row(ds, args.labels, seed, args.params), "changes": list(changes)})
+                    rows.append({**proxy_row(ds, args.labels, seed, args.params, args.label_draws),
+                                 "changes": list(changes)})
                     continue
                 members = list(ds.table.models)
                 report = run_recorded(ds, embed, routers=ROUTERS, embedder_name=args.embedder,

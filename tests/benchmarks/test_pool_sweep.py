@@ -59,6 +59,17 @@ def test_the_proxy_scores_the_estimates_top_pick_and_the_few_labels_against_best
     summary = pool_sweep.summary([row])  # a proxy row has the best_single margin only
     assert list(summary) == ["top1_vs_best_single", "few_labels_top1_vs_best_single", "identifiability_flag"]
     assert summary["top1_vs_best_single"]["mean"] == row["margins"]["top1_vs_best_single"]
+    # several draws of the questions: their mean, each draw's leader among the contenders
+    drawn = pool_sweep.proxy_row(ds, 30, 1, {}, label_draws=4)["few_labels"]
+    contenders = [train.models.index(m) for m in row["identifiability"]["contenders"]]
+    assert len(drawn["top1_draws"]) == 4 and drawn["top1"] == pytest.approx(np.mean(drawn["top1_draws"]), abs=1e-4)
+    assert set(drawn["top1_draws"]) <= {round(float(acc[m]), 4) for m in contenders}
+
+
+def test_several_label_draws_need_the_proxy():
+    out = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "pool_sweep.py"), "--label-draws", "3"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "only with --proxy" in out.stderr
 
 
 def test_the_proxy_refuses_keys():
