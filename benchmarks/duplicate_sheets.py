@@ -3,7 +3,8 @@
     python benchmarks/duplicate_sheets.py [--data ../shared/data/mmlu_pro] [--output FILE]
 
 A model served twice (two endpoints, two names) or a responses file recorded twice gives the pool a second,
-identical answer sheet. Per pool: the label-free estimate's top model (the product's
+identical answer sheet; a quantised variant, a near copy (here: the model's answers with a seeded 10% of them
+redrawn at random among A-J). Per pool: the label-free estimate's top model (the product's
 :meth:`TruthClusterRouter.estimate_votes` on the train split), its test top-1 against the model with the best
 train accuracy (`best_single`, reporting only), the identifiability flag, whether any model besides the two
 first-ranked judges them, and the few labels' contenders. The true keys are for reporting only.
@@ -12,6 +13,7 @@ first-ranked judges them, and the few labels' contenders. The true keys are for 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import sys
@@ -38,6 +40,8 @@ CASES = {
     "gemini + 2 weak + Mistral-7B-v0.2 twice more": ([GEMINI, MISTRAL, GEMMA], [MISTRAL, MISTRAL]),
     "gemini + Mistral-7B-v0.2 + a second Mistral": ([GEMINI, MISTRAL], [MISTRAL]),
     "gemini + Mistral-7B-v0.2 (two models)": ([GEMINI, MISTRAL], []),
+    "gemini + Mistral-7B-v0.2 + a near copy of it (10% redrawn)": ([GEMINI, MISTRAL], [(MISTRAL, 0.1)]),
+    "gemini + Mistral-7B-v0.2, gemma-7b + a near copy of Mistral": ([GEMINI, MISTRAL, GEMMA], [(MISTRAL, 0.1)]),
 }
 
 
@@ -52,8 +56,22 @@ def pool(data: Path, into: Path, members: list[str], again: list[str]) -> Path:
     for m in members:
         os.symlink(source(m), into / "responses" / f"{m}.jsonl.gz")
     for k, m in enumerate(again):
-        os.symlink(source(m), into / "responses" / f"{m}~again{k + 1}.jsonl.gz")
+        if isinstance(m, tuple):  # (model, share of its answers redrawn): a near copy
+            near_copy(source(m[0]), into / "responses" / f"{m[0]}~near{k + 1}.jsonl.gz", m[1], seed=k)
+        else:
+            os.symlink(source(m), into / "responses" / f"{m}~again{k + 1}.jsonl.gz")
     return into
+
+
+def near_copy(src: Path, dst: Path, share: float, seed: int) -> None:
+    """``src``'s answers with a seeded ``share`` of them redrawn at random among A-J."""
+    rng = np.random.default_rng([seed, 0xC0B1])
+    with gzip.open(src, "rt", encoding="utf-8") as f, gzip.open(dst, "wt", encoding="utf-8") as out:
+        for line in f:
+            row = json.loads(line)
+            if rng.random() < share:
+                row["pred"] = "ABCDEFGHIJ"[int(rng.integers(10))]
+            out.write(json.dumps({"question_id": row["question_id"], "pred": row["pred"]}) + "\n")
 
 
 def main() -> None:
@@ -77,7 +95,7 @@ def main() -> None:
                    "identifiable": ident.identifiable, "judges": getattr(ident, "judges", None),
                    "contenders": [train.models[m] for m in ident.contenders]}
             rows.append(row)
-            print(f"{name:46s} {row['leader']:28s} {row['top1_vs_best_single']:+.3f} "
+            print(f"{name:62s} {row['leader']:28s} {row['top1_vs_best_single']:+.3f} "
                   f"{'settled' if ident.identifiable else 'FLAGGED'}{' (no judge)' if row['judges'] is False else ''}", flush=True)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -787,14 +787,15 @@ COPY_GROUP_MIN = 3
 COPY_MIN_REFERENCES = 2
 
 
-def copy_excess(choices: np.ndarray, key: np.ndarray | None = None) -> np.ndarray:
+def copy_excess(choices: np.ndarray, key: np.ndarray | None = None,
+                min_references: int = COPY_MIN_REFERENCES) -> np.ndarray:
     """(M, M) how far each pair of pool models copies each other's errors, seen through every other voter:
     0 for models that err on their own (the pool's base rate), 1 for exact copies. Label-free.
 
     :func:`dependence_weights` sees errors through the generator's key, which needs a key that is right where
     the pool is wrong. Without one, every other pool model (and the key, when given) serves as a reference, and
     a pair's excess coincidence is the *smallest* over the references that measure it (0 where fewer than
-    :data:`COPY_MIN_REFERENCES` do): a model and its copy
+    ``min_references``, by default :data:`COPY_MIN_REFERENCES`, do): a model and its copy
     give the same answer off every reference (copying does not depend on who judges), while two strong models
     coincide off a reference mostly where both are right, which a strong reference rarely leaves them: where
     errors gather on the hard questions (as on real benchmarks), a strong reference is wrong where they are
@@ -812,7 +813,7 @@ def copy_excess(choices: np.ndarray, key: np.ndarray | None = None) -> np.ndarra
     excess = _coincidence_excess(choices, refs)
     measured = np.isfinite(excess)
     smallest = np.where(measured, excess, np.inf).min(axis=0)
-    out = np.where(measured.sum(axis=0) >= COPY_MIN_REFERENCES, smallest, 0.0)
+    out = np.where(measured.sum(axis=0) >= min_references, smallest, 0.0)
     out[_identical_sheets(choices)] = 1.0  # an exact copy is one whatever the references: in a pool of three too
     return out
 
@@ -1270,6 +1271,10 @@ def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
     se = float(diff.std() / np.sqrt(max(len(diff), 1)))
     if excess is None:
         excess = copy_excess(np.asarray(choices)[: estimate.n_pool], key)
+    if estimate.n_pool - 2 + (key is not None) < COPY_MIN_REFERENCES:
+        # each pair seen through one voter alone: too little to fit as copies (two strong models right together
+        # look copied through a weak one), but a copy it may be, and the leader is then no settled one
+        excess = np.maximum(excess, copy_excess(np.asarray(choices)[: estimate.n_pool], key, min_references=1))
     closest = excess.max(axis=1)
     # the alternative copies nobody and is not half-way to a copy of the leader (a partial copy of it is no other
     # hypothesis): of those, the first-ranked

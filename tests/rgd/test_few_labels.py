@@ -150,6 +150,22 @@ def test_where_every_model_copies_the_leader_the_labels_meet_the_one_only_part_o
     assert few_labels.decide(choices, np.array(ident.contenders), asked, truth[asked]).leader == 0
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_in_a_pool_of_three_a_near_copy_seen_through_the_one_other_model_flags_the_leader(seed):
+    from rgd.truth import COPY_EXCESS, copy_excess, estimate_truth_restarts
+    from tests.rgd.voter_worlds import near_copy_trio
+
+    # a weak model and its near copy outvote the strong third: through one reference alone the pair is not fitted
+    # as a copy (copy_excess 0), but the flag sees it, and the labels meet the strong model too
+    choices, n_opt, truth = near_copy_trio(seed)
+    assert copy_excess(choices).max() == 0.0
+    ident = identifiability(estimate_truth_restarts(choices, n_opt), choices, n_opt)
+    assert ident.leader in (1, 2) and ident.copy_excess >= COPY_EXCESS and not ident.identifiable
+    assert 0 in ident.contenders
+    asked = few_labels.questions_to_ask(choices, np.array(ident.contenders), 30)
+    assert few_labels.decide(choices, np.array(ident.contenders), asked, truth[asked]).leader == 0
+
+
 def test_a_strong_leader_among_independent_voters_stays_identifiable():
     from tests.rgd.test_truth import difficulty_world
 

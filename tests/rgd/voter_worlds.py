@@ -76,3 +76,12 @@ def partner_world(seed, n_questions=3000, n_options=10, partner_share=0.3, copy_
     strong = np.where(rng.random(n_questions) < partner_share, weak, model(0.6))
     clones = [np.where(rng.random(n_questions) < copy_share, weak, model(0.35)) for _ in range(n_clones)]
     return np.array([strong, weak, *clones]), np.full(n_questions, n_options), truth
+
+
+def near_copy_trio(seed, n_questions=3000, n_options=10, share=0.9):
+    """(choices, n_options, truth): a pool of three, a strong model (0.6), a weak one (0.35) and a near copy of
+    the weak one (``share`` of its answers, as a quantised variant gives): each pair is seen through one model."""
+    rng, truth, model = _distractor_world(seed, n_questions, n_options)
+    weak, strong = model(0.35), model(0.6)
+    copy = np.where(rng.random(n_questions) < share, weak, model(0.35))
+    return np.array([strong, weak, copy]), np.full(n_questions, n_options), truth
