@@ -1258,8 +1258,11 @@ def identifiability(estimate: TruthEstimate, choices: np.ndarray, n_options: np.
     half-way to a copy of the leader, nor in its copy tree) is the other contender for a few labels; where no model
     is, the first-ranked one outside the leader's tree that is no near-copy of it (not the runner-up, which is
     then often a copy of the leader, that labels cannot tell apart from it). Where the runner-up's one near-copy is
-    the leader, in no tree (a strong model right with it, or its clone), the labels meet both. Measured
-    over random and stressed pools of the recorded models: benchmarks/README.md.
+    the leader, in no tree (a strong model right with it, or its clone), the labels meet both. Never settled:
+    a lead of 0, a pair nobody else judges (:attr:`Identifiability.judges`), and, in a pool where each pair is
+    seen through one voter only, a leader that voter sees as 0.4 of the way to a copy (a near copy beside one
+    other model: :func:`copy_excess` fits no copy there, the flag still doubts). Measured over random and
+    stressed pools of the recorded models: benchmarks/README.md.
     """
     acc = estimate.accuracy[: estimate.n_pool]
     if len(acc) < 2:
