@@ -295,4 +295,9 @@ def load_recorded(directory: str | Path, models: Sequence[str] | None = None) ->
         answers=np.array([-1 if q.answer is None else q.answer_index for q in questions], dtype=np.int8),
     )
     train_ids, test_ids = _load_split(directory / "split.json", qindex)
+    silent = ~(choices[:, table.positions(train_ids)] >= 0).any(axis=1)
+    for model in np.asarray(models)[silent]:
+        log.warning("%s answers none of the train split's questions: without labels nothing tells how good it is, "
+                    "so its accuracy is estimated 0 and no question is routed to it (record its train answers)",
+                    model)
     return RecordedDataset(directory.name, tuple(questions), table, train_ids, test_ids)

@@ -35,6 +35,17 @@ def test_missing_rows_and_null_answers_are_no_answer(tmp_path):
     assert (data.table.choices[m, :3] == 0).all()
 
 
+def test_a_model_that_answers_no_train_question_is_named_in_a_warning(tmp_path, caplog):
+    rows, preds, _ = synthetic_pool(40)
+    cut = int(len(rows) * 0.7)  # write_recorded's train split: the first 70%
+    preds["expert-music"] = [None] * cut + preds["expert-music"][cut:]  # test answers only
+    with caplog.at_level("WARNING", logger="rgd.data.recorded"):
+        data = load_recorded(write_recorded(tmp_path / "p", rows, preds))
+    warned = [r.getMessage() for r in caplog.records if "answers none of the train split" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].startswith("expert-music ")
+    assert (data.part("test")[1].choices[data.table.models.index("expert-music")] >= 0).any()
+
+
 def test_letter_beyond_options_is_a_wrong_answer(tmp_path):
     rows, preds, _ = synthetic_pool(20)
     preds["expert-music"][0] = "H"  # the question has 4 options
