@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_limits
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.pool_sweep import pool_dir  # noqa: E402
 from rgd.data.recorded import load_recorded  # noqa: E402
 from rgd.routers.truth_cluster import TruthClusterRouter  # noqa: E402
 
@@ -45,21 +46,17 @@ CASES = {
 }
 
 
-def pool(data: Path, into: Path, members: list[str], again: list[str]) -> Path:
-    (into / "responses").mkdir(parents=True)
-    for name in ("questions.jsonl.gz", "split.json"):
-        os.symlink(data / name, into / name)
-    def source(m):  # a pool model's answers, or a generator's (gemini-1.5-pro is one)
-        src = data / "responses" / f"{m}.jsonl.gz"
-        return src if src.exists() else data / "generators" / f"{m}.jsonl.gz"
-
-    for m in members:
-        os.symlink(source(m), into / "responses" / f"{m}.jsonl.gz")
+def pool(data: Path, into: Path, members: list[str], again: list) -> Path:
+    """:func:`benchmarks.pool_sweep.pool_dir` of ``members``, and each of ``again`` answering once more under
+    another name: a model name (the same file), or ``(model, share)`` for a near copy of it."""
+    pool_dir(data, into, members)
     for k, m in enumerate(again):
-        if isinstance(m, tuple):  # (model, share of its answers redrawn): a near copy
-            near_copy(source(m[0]), into / "responses" / f"{m[0]}~near{k + 1}.jsonl.gz", m[1], seed=k)
+        name, share = m if isinstance(m, tuple) else (m, None)
+        src = (into / "responses" / f"{name}.jsonl.gz").resolve()  # pool_dir found it in responses/ or generators/
+        if share is None:
+            os.symlink(src, into / "responses" / f"{name}~again{k + 1}.jsonl.gz")
         else:
-            os.symlink(source(m), into / "responses" / f"{m}~again{k + 1}.jsonl.gz")
+            near_copy(src, into / "responses" / f"{name}~near{k + 1}.jsonl.gz", share, seed=k)
     return into
 
 
@@ -92,7 +89,8 @@ def main() -> None:
             best = float(acc[int(np.argmax(train.accuracy()))])
             row = {"pool": name, "models": len(members) + len(again), "leader": train.models[ident.leader],
                    "top1_vs_best_single": round(float(acc[ident.leader]) - best, 4),
-                   "identifiable": ident.identifiable, "judges": getattr(ident, "judges", None),
+                   "identifiable": ident.identifiable,  # judges None: code before the field (the README's before)
+                   "judges": getattr(ident, "judges", None),
                    "contenders": [train.models[m] for m in ident.contenders]}
             rows.append(row)
             print(f"{name:62s} {row['leader']:28s} {row['top1_vs_best_single']:+.3f} "

@@ -12,21 +12,14 @@ from rgd.truth import (
     estimate_truth_restarts,
     identifiability,
 )
-from tests.rgd.voter_worlds import three_voters
+from tests.rgd.voter_worlds import _distractor_world, three_voters
 
 
-def _strong_and_weak(n=3000, seed=0, options=10):
-    """(choices, n_options, truth): a strong voter (0.65) and three weak ones (0.3) whose errors go to a shared
-    distractor one time in five."""
-    rng = np.random.default_rng(seed)
-    truth = rng.integers(options, size=n)
-    distractor = (truth + rng.integers(1, options, size=n)) % options
-
-    def voter(p, shared):
-        wrong = np.where(rng.random(n) < shared, distractor, (truth + rng.integers(1, options, size=n)) % options)
-        return np.where(rng.random(n) < p, truth, wrong)
-
-    return np.array([voter(0.65, 0.1), voter(0.3, 0.2), voter(0.3, 0.2), voter(0.3, 0.2)]), np.full(n, options), truth
+def _strong_and_weak(seed=0):
+    """(choices, n_options, truth): a strong voter (0.65) and three weak ones (0.3) whose errors go to the question's
+    popular distractor one time in five."""
+    _, truth, model = _distractor_world(seed, 3000, 10)
+    return np.array([model(0.65, 0.1), model(0.3, 0.2), model(0.3, 0.2), model(0.3, 0.2)]), np.full(3000, 10), truth
 
 
 def test_identical_sheets_share_one_vote_and_nothing_else_does():
