@@ -1021,8 +1021,12 @@ def estimate_truth_restarts(choices, n_options, confidence=None, key=None, subje
     leader = ranked[0]
     # the runner-up's start: the first-ranked voter that answers otherwise than the leader somewhere (an identical
     # answer sheet would lead the same start)
-    votes_of = np.vstack([np.asarray(choices), np.asarray(key)[None, :]]) if key is not None else np.asarray(choices)
-    runner_up = next((v for v in ranked[1:] if (votes_of[v] != votes_of[leader]).any()), ranked[1])
+    pool = np.asarray(choices)
+
+    def sheet(v):  # a voter's answers: a pool model's row, or the key (the last voter)
+        return pool[v] if v < len(pool) else np.asarray(key)
+
+    runner_up = next((v for v in ranked[1:] if (sheet(v) != sheet(leader)).any()), ranked[1])
 
     def start_of(v, votes):  # votes: (choices, n_options, confidence, key), all questions or the sample's
         if v == KEY_START:
