@@ -124,6 +124,19 @@ def test_the_copy_model_never_reads_the_true_keys_either():
     assert a.params["identifiability"] == b.params["identifiability"]
 
 
+def test_identical_sheets_and_the_one_reference_flag_never_read_the_true_keys_either():
+    from tests.rgd.voter_worlds import near_copy_trio
+
+    choices, n_opt, truth = near_copy_trio(0)
+    for votes in (choices, np.vstack([choices, choices[1]])):  # a near copy beside one model; and an identical sheet
+        groups = np.zeros(votes.shape[1], dtype=np.int64)
+        a = TruthClusterRouter().estimate_votes(_table_of(votes, truth, n_opt), None, groups)
+        b = TruthClusterRouter().estimate_votes(_table_of(votes, (truth + 1) % n_opt, n_opt), None, groups)
+        np.testing.assert_array_equal(a.posterior, b.posterior)
+        assert a.params["identifiability"] == b.params["identifiability"]
+    assert a.params["voter_weights"] is not None  # the identical sheets counted once
+
+
 def test_the_keys_restart_reads_the_generators_keys_never_the_true_ones():
     # a crowd of copies and a generator's key: the key's own start wins (rgd.truth.key_start), from the key given
     choices, key, truth, n_opt = clone_world(0, share=0.7, n_clones=3, strong=0.4, key_accuracy=0.7)
