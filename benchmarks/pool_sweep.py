@@ -57,6 +57,7 @@ from rgd import few_labels  # noqa: E402
 from rgd.data.recorded import RecordedDataset, load_recorded  # noqa: E402
 from rgd.evaluation.stress import frontier_suite, stress_suite  # noqa: E402
 from rgd.routers.truth_cluster import TruthClusterRouter  # noqa: E402
+from rgd.workflow import check  # noqa: E402
 from rgd.workflow.recorded import embed_with, run_recorded  # noqa: E402
 
 ROUTERS = ("truth_cluster", "cascal", "best_single")
@@ -126,11 +127,12 @@ def pools_of(args, data: Path, tmp: Path, seed: int) -> list[tuple[tuple[str, ..
             for sp in suite]
 
 
-def labels_decide(train, competing: np.ndarray, settled: bool, n_labels: int, seed: int) -> few_labels.Decision:
-    """`rgd check` on the train split: the questions it asks between the ``competing`` models, answered with the
-    true train keys (the user's, played here), and its decision."""
-    asked = few_labels.questions_to_ask(train.choices, competing, n_labels, seed)
-    return few_labels.decide(train.choices, competing, asked, train.answers[asked], settled=settled)
+def labels_decide(answers: np.ndarray, keys: np.ndarray, settled: bool, n_labels: int, seed: int) -> few_labels.Decision:
+    """`rgd check` on the train split: the questions it asks between the contenders (``answers``: (K, Q) theirs),
+    answered with the true train ``keys`` (the user's, played here), and its decision (``leader``: a row)."""
+    competing = np.arange(len(answers))
+    asked = few_labels.questions_to_ask(answers, competing, n_labels, seed)
+    return few_labels.decide(answers, competing, asked, keys[asked], settled=settled)
 
 
 def proxy_row(ds: RecordedDataset, n_labels: int, seed: int, params: dict, label_draws: int = 1) -> dict:
@@ -147,36 +149,45 @@ def proxy_row(ds: RecordedDataset, n_labels: int, seed: int, params: dict, label
     best = float(test_acc[int(np.argmax(train.accuracy()))])
     competing = np.array(ident.contenders)
     draws = [seed] if label_draws == 1 else [1000 * seed + i for i in range(label_draws)]
-    decisions = [labels_decide(train, competing, ident.identifiable, n_labels, s) for s in draws]
-    decision = decisions[0]
-    few = {"asked": True, "n_labels": decision.n_labels, "leader": train.models[decision.leader],
-           "changed": decision.changed, "top1": float(np.mean([test_acc[d.leader] for d in decisions]))}
+    decisions = [labels_decide(train.choices[competing], train.answers, ident.identifiable, n_labels, s)
+                 for s in draws]
+    leaders = [int(competing[d.leader]) for d in decisions]
+    few = {"asked": True, "n_labels": decisions[0].n_labels, "leader": train.models[leaders[0]],
+           "changed": decisions[0].changed, "top1": float(np.mean(test_acc[leaders]))}
     if label_draws > 1:
-        few["top1_draws"] = [round(float(test_acc[d.leader]), 4) for d in decisions]
+        few["top1_draws"] = [round(float(test_acc[m]), 4) for m in leaders]
     return {"seed": seed, "pool": list(ds.table.models), "routers": {"best_single": {"top1": round(best, 4)}},
             "level": "estimate", "identifiability": ident.to_dict(train.models), "few_labels": few,
             "margins": {"top1_vs_best_single": round(float(test_acc[ident.leader]) - best, 4)}}
 
 
-def with_few_labels(ds: RecordedDataset, report: dict, n_labels: int, seed: int) -> dict:
-    """The few-label mode on a pool, as `rgd check` runs it, the user's keys played by the true train keys: asked
-    on every pool the router routes pool-wide, settled pools included, where the labels overturn the leader only
-    beyond chance; and on a local routing only where it is flagged (its leader copies, so its local wins are in
-    doubt too; a settled local routing does not send every question to the leader the labels are about). The
-    labels' leader, where it changed, then takes every question."""
+def with_few_labels(ds: RecordedDataset, report: dict, n_labels: int, seed: int, train_x: np.ndarray,
+                    params: dict) -> dict:
+    """The few-label mode on a pool as `rgd check` runs it (:mod:`rgd.workflow.check`), the user's keys played by
+    the true train keys: between the contenders where the router ranks pool-wide (a settled leader overturned only
+    beyond chance) or routes locally on a leader that copies; between the local routing and the pool-wide leader
+    where it routes locally on a settled one (``train_x``: the train questions' embeddings; only there is the
+    router refitted, as `rgd check` fits it: the same router, the other contests are read from the report). The
+    labels' leader, where it changed, then takes every question. ``params``: the router's, as the sweep's."""
     tc = report["router_summaries"]["truth_cluster"]
     ident = tc["identifiability"]
     top1 = report["routers"]["truth_cluster"]["top1"]
-    if tc["level"] != "global" and ident["identifiable"]:
-        return {"asked": False, "n_labels": 0, "top1": top1}
     _, train = ds.part("train")
     _, test = ds.part("test")
-    competing = np.array([train.models.index(m) for m in ident["contenders"]])
-    decision = labels_decide(train, competing, ident["identifiable"], n_labels, seed)
+    if tc["level"] != "global" and ident["identifiable"]:
+        c = check.contest(train, train_x, params=params)
+        if c.local is None or c.names[1] != ident["leader"]:
+            raise RuntimeError(f"rgd check's router is not the sweep's: {c.names} for {tc['level']}, {ident['leader']}")
+        answers, settled, names = c.answers, True, c.names
+    else:
+        competing = np.array([train.models.index(m) for m in ident["contenders"]])
+        answers, settled, names = train.choices[competing], ident["identifiable"], ident["contenders"]
+    decision = labels_decide(answers, train.answers, settled, n_labels, seed)
+    leader = names[decision.leader]
     if decision.changed:
-        top1 = float((test.choices[decision.leader] == test.answers).mean())
-    return {"asked": True, "n_labels": decision.n_labels, "leader": train.models[decision.leader],
-            "changed": decision.changed, "top1": top1}
+        top1 = float((test.choices[train.models.index(leader)] == test.answers).mean())
+    return {"asked": True, "n_labels": decision.n_labels, "leader": leader, "changed": decision.changed, "top1": top1,
+            **({"contest": "local routing"} if names[0] == few_labels.ROUTING else {})}
 
 
 def main() -> None:
@@ -243,7 +254,7 @@ def main() -> None:
                                    for k, v in r.items()},
                        "majority_all": round(majority, 4), "level": choices["level"],
                        "identifiability": {k: v for k, v in ident.items() if k != "sentence"},
-                       "few_labels": with_few_labels(ds, report, args.labels, seed),
+                       "few_labels": with_few_labels(ds, report, args.labels, seed, vectors[0], args.params),
                        "margins": {"top1_vs_best_single": round(tc["top1"] - r["best_single"]["top1"], 4),
                                    "top1_vs_cascal": round(tc["top1"] - r["cascal"]["top1"], 4),
                                    "top3_vote_vs_cascal": round(tc["top3_vote"] - r["cascal"]["top3_vote"], 4),

@@ -19,6 +19,12 @@ a third candidate dilutes the questions that separate the first two and loses mo
 exception, also measured: a copying leader whose runner-up's one near-copy is the leader itself (a strong model
 right where it is right, or its clone, which the votes cannot tell apart); the labels then meet the leader, the
 runner-up and the alternative.
+
+Where the router routes locally (per subject or skill cluster) on a settled pool-wide leader, the contenders are
+the routing itself (:func:`routed_answers`: each question answered by the model it is routed to) and that leader:
+the votes settled who is best pool-wide, not whether the local routing's label-free gains are real, and a local
+routing can lose where its criterion saw a gain (measured on the stress and frontier suites, benchmarks/README.md).
+The routing is then the label-free choice the labels overturn only beyond chance.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from rgd.errors import DataError, ParameterError
 
 #: the default number of questions asked (issue 23: at most 30)
 DEFAULT_QUESTIONS = 30
+#: what the router's local routing is called among the contenders (:func:`routed_answers`)
+ROUTING = "local routing"
 #: the labels overturn the label-free leader only when the chance of its doing this badly against the challenger,
 #: were the two equally good, is below this (one-sided sign test)
 SIGNIFICANCE = 0.05
@@ -47,6 +55,13 @@ def questions_to_ask(choices: np.ndarray, competing: np.ndarray, n: int = DEFAUL
     contested = np.flatnonzero((c != c[:1]).any(axis=0))
     rng = np.random.default_rng([seed, 0xC4EC])
     return np.sort(rng.permutation(contested)[:n])
+
+
+def routed_answers(choices: np.ndarray, routed: np.ndarray) -> np.ndarray:
+    """(Q,) a routing's answers: on each question, the answer of the model it is routed to (``routed``, (Q,)
+    model indices into ``choices``' rows)."""
+    routed = np.asarray(routed)
+    return np.asarray(choices)[routed, np.arange(len(routed))]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""``rgd check``: a few labels that settle the label-free choice of a recorded pool's best model (opt-in)."""
+"""``rgd check``: a few labels that settle the label-free choice of a recorded pool's router (opt-in)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from rgd.cli.main import check_writable, main
+from rgd.config.run_config import EmbedderSpec
+from rgd.embedding.registry import EMBEDDER_KIND_NAMES
 from rgd.few_labels import DEFAULT_QUESTIONS
 
 
@@ -19,29 +21,42 @@ from rgd.few_labels import DEFAULT_QUESTIONS
               help="The filled-in file (CSV or JSONL: question_id, key): re-decide the top model with it.")
 @click.option("-n", "--questions", type=click.IntRange(min=1), default=DEFAULT_QUESTIONS, show_default=True,
               help="At most this many questions are asked.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="The draw of the questions asked among those where the contenders differ.")
+@click.option("--embedder", type=click.Choice(EMBEDDER_KIND_NAMES), default=EmbedderSpec().kind, show_default=True,
+              help="The embedder the router is fitted with (as in the run config; give the same to --ask and "
+                   "--labels). Embeddings are cached.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def check_cmd(data_dir: Path, ask_file: Path | None, labels_file: Path | None, questions: int, seed: int,
-              as_json: bool) -> None:
-    """Say whether a recorded pool's best model is identifiable without labels, and settle it with a few.
+              embedder: str, as_json: bool) -> None:
+    """Say whether the router's choice on a recorded pool is identifiable without labels, and settle it with a few.
 
-    First `rgd check DATA_DIR --ask to_label.csv`: the questions where the contenders answer differently.
-    Fill in the key column, then `rgd check DATA_DIR --labels to_label.csv`. Label-free stays the default
-    everywhere else; the keys given here are the user's own.
+    The router is fitted on the train split as `rgd run` fits it (its defaults, the keys hidden). Its choice is
+    the pool's best model, or, where it routes per subject or skill cluster, that routing, tested against the
+    pool-wide leader.
+
+    First `rgd check DATA_DIR --ask to_label.csv`: the questions where the contenders answer differently. Fill in
+    the key column, then `rgd check DATA_DIR --labels to_label.csv`. Label-free stays the default everywhere
+    else; the keys given here are the user's own.
     """
+    from rgd.home import embedding_cache_dir
     from rgd.workflow import check
 
+    embed = check.embed_train(embedder, embedding_cache_dir())
     if (ask_file is None) == (labels_file is None):
         raise click.UsageError("give exactly one of --ask FILE (write the questions) or --labels FILE (settle)")
     if ask_file is not None:
         check_writable(ask_file, "--ask")
-        report = check.ask(data_dir, ask_file, questions, seed)
-        lines = [report["identifiability"]["sentence"],
-                 f"Contenders: {', '.join(report['candidates'])}.",
-                 f"Wrote {report['n_asked']} questions to {ask_file}: fill in the key column, then run "
-                 f"rgd check {data_dir} --labels {ask_file}"]
+        report = check.ask(data_dir, ask_file, questions, seed, embed)
+        lines = [report["identifiability"]["sentence"], f"Contenders: {', '.join(report['candidates'])}."]
+        if report["n_asked"]:
+            lines.append(f"Wrote {report['n_asked']} questions to {ask_file}: fill in the key column, then run "
+                         f"rgd check {data_dir} --labels {ask_file}")
+        else:
+            lines.append("They give the same answer to every train question: no label can tell them apart, so "
+                         f"none is asked ({ask_file} has the header only).")
     else:
-        report = check.settle(data_dir, labels_file)
+        report = check.settle(data_dir, labels_file, embed)
         counts = ", ".join(f"{m} {k}/{report['n_labels']}" for m, k in report["right_on_labels"].items())
         lines = [f"{report['sentence']} (right on the labels: {counts})."]
     click.echo(json.dumps(report, indent=1) if as_json else "\n".join(lines))

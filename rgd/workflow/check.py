@@ -1,64 +1,126 @@
-"""``rgd check``: settle the label-free choice of a recorded pool's best model with a few labels the user gives.
+"""``rgd check``: settle the label-free choice of a recorded pool's router with a few labels the user gives.
 
-Two calls, the user in between: :func:`ask` estimates who is right on the train split with the product's
-estimator (no key read), reports whether the top model is identifiable (:func:`rgd.truth.identifiability`) and
-writes at most ``n`` questions, chosen where the candidates answer differently (:mod:`rgd.few_labels`), as a CSV
-with an empty ``key`` column; :func:`settle` reads the filled-in file (CSV or JSONL: ``question_id``, ``key``)
-and names the candidate the labels favour.
+Two calls, the user in between: :func:`ask` fits the product's router on the train split as ``rgd run`` would
+(:func:`contest`: its defaults, the keys hidden, the embedder given), reports whether its choice is identifiable
+without labels (:func:`rgd.truth.identifiability`) and writes at most ``n`` questions, chosen where the
+contenders answer differently (:mod:`rgd.few_labels`), as a CSV with an empty ``key`` column; :func:`settle`
+fits the same router again (deterministic; the embeddings come from the cache), reads the filled-in file (CSV or
+JSONL: ``question_id``, ``key``) and names the contender the labels favour.
+
+The contenders: where the router ranks the models pool-wide, or routes locally on a leader that copies (a doubt
+its local wins share), the models of :attr:`rgd.truth.Identifiability.contenders`; where it routes locally on a
+settled leader, the local routing itself against that leader (:data:`rgd.few_labels.ROUTING`).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from rgd import few_labels
+from rgd.config.run_config import EmbedderSpec, RunConfig
 from rgd.data.recorded import RecordedDataset, load_recorded
 from rgd.data.response_table import ResponseTable
 from rgd.data.schema import index_to_letter, letter_to_index
 from rgd.data.versioned_json import atomic_file
 from rgd.errors import DataError, ParameterError
-from rgd.routers.truth_cluster import TruthClusterRouter
+from rgd.routers.registry import DEFAULT_ROUTER
+from rgd.workflow.recorded import embed_with, training_data
+from rgd.workflow.train import fit_routers
 
 LABEL_COLUMNS = ("question_id", "key")
+#: the router is fitted as ``rgd run`` fits it by default: the run config's embedder and seed
+DEFAULT_EMBEDDER = EmbedderSpec().kind
+ROUTER_SEED = RunConfig.model_fields["seed"].default
+#: (train texts) -> (Q, d) embeddings of the train questions
+TrainEmbed = Callable[[Sequence[str]], np.ndarray]
 
 
-def _estimate(table: ResponseTable) -> tuple[np.ndarray, Any]:
-    """The estimated accuracies (keys hidden) and the identifiability of the top model, as the product router
-    estimates them (its defaults, voter abilities per subject, no generator key)."""
-    est = TruthClusterRouter().estimate_votes(table, None, table.subjects)
-    return est.accuracy[: est.n_pool], est.params["identifiability"]
+@dataclass(frozen=True)
+class Contest:
+    """Who the few labels decide between, as the router fitted without labels sees them."""
+
+    #: the contenders' names, the label-free choice first (:data:`rgd.few_labels.ROUTING` for a local routing)
+    names: tuple[str, ...]
+    #: (K, Q) each contender's answers to the train questions (-1: none)
+    answers: np.ndarray
+    #: whether the label-free choice was identifiable: the labels then overturn it only beyond chance
+    settled: bool
+    #: the router's identifiability report (what ``rgd run`` reports of it)
+    identifiability: dict[str, Any]
+    #: each pool model's estimated accuracy on the train questions, label-free
+    estimated_accuracy: dict[str, float]
+    #: "subject" or "skill cluster" where the first contender is the router's local routing, else None
+    local: str | None = None
 
 
-def _train(data: RecordedDataset | str | Path) -> tuple[RecordedDataset, list, ResponseTable]:
+def contest(table: ResponseTable, train_x: np.ndarray, seed: int = ROUTER_SEED,
+            params: dict[str, Any] | None = None) -> Contest:
+    """Fit the product's router (its defaults, or ``params``) on ``table``'s votes, the keys hidden, and
+    ``train_x`` (its questions' embeddings); the contenders its choice leaves to the labels."""
+    blind = table.with_answers(np.full(table.n_questions, -1))
+    fitted, _ = fit_routers([DEFAULT_ROUTER], {DEFAULT_ROUTER: params or {}},
+                            training_data(blind, train_x, seed=seed).training_set, seed=seed)
+    router = fitted[DEFAULT_ROUTER]
+    summary = router.summary()
+    ident, report, acc = router.identifiability_, summary["identifiability"], summary["estimated_accuracy"]
+    if router.level_ != "global" and report["identifiable"]:  # a local routing on a settled leader
+        routed = router.rank(train_x)[:, 0]
+        answers = np.stack([few_labels.routed_answers(table.choices, routed), table.choices[ident.leader]])
+        return Contest((few_labels.ROUTING, table.models[ident.leader]), answers, True, report, acc,
+                       "subject" if router.level_ == "subject" else "skill cluster")
+    competing = np.array(ident.contenders)
+    return Contest(tuple(table.models[i] for i in competing), table.choices[competing], bool(report["identifiable"]),
+                   report, acc)
+
+
+def embed_train(embedder: str = DEFAULT_EMBEDDER, cache_dir: str | Path | None = None) -> TrainEmbed:
+    """The named embedder (default parameters), fitted on the train texts and embedding them through the cache."""
+    embed = embed_with(embedder, cache_dir)
+    return lambda texts: embed(texts, [])[0]
+
+
+def _train(data: RecordedDataset | str | Path) -> tuple[list, ResponseTable]:
     ds = data if isinstance(data, RecordedDataset) else load_recorded(data)
     questions, table = ds.part("train")
-    return ds, questions, table.with_answers(np.full(table.n_questions, -1))  # the keys stay hidden
+    return questions, table.with_answers(np.full(table.n_questions, -1))  # the keys stay hidden
+
+
+def _contest(questions: list, table: ResponseTable, embed: TrainEmbed | None) -> Contest:
+    return contest(table, (embed or embed_train())([q.text for q in questions]))
+
+
+def _sentence(c: Contest) -> str:
+    ident = c.identifiability
+    if c.local is None:
+        return ident["sentence"]
+    return (f"{ident['sentence']} Whether the routing per {c.local} beats {c.names[1]} on every question is the "
+            f"labels' to test.")
 
 
 def ask(data: RecordedDataset | str | Path, output: Path, n: int = few_labels.DEFAULT_QUESTIONS,
-        seed: int = 0) -> dict[str, Any]:
-    """Write the questions to label to ``output`` (CSV); the report says who competes and why."""
-    _, questions, table = _train(data)
-    acc, ident = _estimate(table)
-    competing = np.array(ident.contenders)
-    asked = few_labels.questions_to_ask(table.choices, competing, n, seed)
-    names = [table.models[i] for i in competing]
+        seed: int = 0, embed: TrainEmbed | None = None) -> dict[str, Any]:
+    """Write the questions to label to ``output`` (CSV); the report says who competes and why. ``embed``: the
+    train questions' embedder (default: :func:`embed_train`, the run config's)."""
+    questions, table = _train(data)
+    c = _contest(questions, table, embed)
+    asked = few_labels.questions_to_ask(c.answers, np.arange(len(c.names)), n, seed)
     with atomic_file(output, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow([*LABEL_COLUMNS, "subject", "question", "options", *(f"answer_of:{m}" for m in names)])
+        w.writerow([*LABEL_COLUMNS, "subject", "question", "options", *(f"answer_of:{m}" for m in c.names)])
         for q in asked:
             qu = questions[q]
             opts = " | ".join(f"{index_to_letter(i)}. {o}" for i, o in enumerate(qu.options))
-            picks = [index_to_letter(int(c)) if c >= 0 else "" for c in table.choices[competing, q]]
+            picks = [index_to_letter(int(a)) if a >= 0 else "" for a in c.answers[:, q]]
             w.writerow([qu.id, "", qu.subject, qu.text, opts, *picks])
-    return {"identifiability": {**ident.to_dict(table.models), "sentence": ident.sentence(table.models)},
-            "candidates": names, "n_asked": int(len(asked)), "questions_file": str(output),
-            "estimated_accuracy": {m: round(float(a), 4) for m, a in zip(table.models, acc)}}
+    return {"identifiability": {**c.identifiability, "sentence": _sentence(c)}, "candidates": list(c.names),
+            "local_routing": c.local, "n_asked": int(len(asked)), "questions_file": str(output),
+            "estimated_accuracy": c.estimated_accuracy}
 
 
 def read_labels(path: Path) -> dict[str, str]:
@@ -105,9 +167,10 @@ def read_labels(path: Path) -> dict[str, str]:
     return labels
 
 
-def settle(data: RecordedDataset | str | Path, labels_path: Path) -> dict[str, Any]:
-    """Re-decide the pool's best model with the user's keys; the report says whether the labels changed it."""
-    _, _, table = _train(data)
+def settle(data: RecordedDataset | str | Path, labels_path: Path, embed: TrainEmbed | None = None) -> dict[str, Any]:
+    """Re-decide the router's choice with the user's keys (``embed``: the same as :func:`ask`'s); the report says
+    whether the labels changed it."""
+    questions, table = _train(data)
     labels = read_labels(labels_path)
     if not labels:
         raise DataError("no key is filled in; write each question's key letter in the key column", path=labels_path)
@@ -122,20 +185,23 @@ def settle(data: RecordedDataset | str | Path, labels_path: Path) -> dict[str, A
     if bad.any():
         qid = list(labels)[int(np.flatnonzero(bad)[0])]
         raise DataError(f"the key of question {qid!r} names an option it does not have", path=labels_path)
-    acc, ident = _estimate(table)
-    competing = np.array(ident.contenders)
-    decision = few_labels.decide(table.choices, competing, cols, keys, settled=ident.identifiable)
-    leader, before = table.models[decision.leader], table.models[decision.label_free_leader]
-    favoured = table.models[decision.favoured]
-    if decision.changed:
-        verdict = f"The labels change the top model: {leader} (was {before}; sign test p = {decision.p_value:.3f})"
+    c = _contest(questions, table, embed)
+    decision = few_labels.decide(c.answers, np.arange(len(c.names)), cols, keys, settled=c.settled)
+    leader, before, favoured = (c.names[i] for i in (decision.leader, decision.label_free_leader, decision.favoured))
+    p = f"sign test p = {decision.p_value:.3f}"
+    if c.local is not None and decision.changed:
+        verdict = (f"The labels favour {leader} on every question over the local routing per {c.local} ({p}): its "
+                   f"local gains do not hold; train with router params levels: global to send every question to it")
+    elif decision.changed:
+        verdict = f"The labels change the top model: {leader} (was {before}; {p})"
     elif favoured != leader:
-        verdict = (f"The labels lean to {favoured}, but not beyond chance (sign test p = {decision.p_value:.3f}, "
-                   f"needs < {few_labels.SIGNIFICANCE}): the top model stays {leader}; label more questions to "
-                   f"settle it")
+        stays = f"the local routing per {c.local} stays" if c.local else f"the top model stays {leader}"
+        verdict = (f"The labels lean to {favoured}, but not beyond chance ({p}, needs < {few_labels.SIGNIFICANCE}): "
+                   f"{stays}; label more questions to settle it")
     else:
-        verdict = f"The labels confirm the top model: {leader}"
-    return {"leader": leader, "label_free_leader": before, "changed": decision.changed,
+        verdict = (f"The labels confirm the local routing per {c.local} over {c.names[1]}" if c.local
+                   else f"The labels confirm the top model: {leader}")
+    return {"leader": leader, "label_free_leader": before, "changed": decision.changed, "local_routing": c.local,
             "favoured_by_labels": favoured, "p_value": round(decision.p_value, 4), "n_labels": decision.n_labels,
-            "right_on_labels": {table.models[m]: k for m, k in decision.correct.items()},
-            "identifiability_without_labels": ident.to_dict(table.models), "sentence": verdict}
+            "right_on_labels": {c.names[i]: k for i, k in decision.correct.items()},
+            "identifiability_without_labels": c.identifiability, "sentence": verdict}

@@ -18,6 +18,7 @@ import numpy as np
 
 from rgd.data.keys import load_generator_keys
 from rgd.data.recorded import RecordedDataset, load_recorded
+from rgd.data.response_table import ResponseTable
 from rgd.errors import DataError, ParameterError
 from rgd.evaluation.label_noise import corrupt_keys
 from rgd.routers.cost import load_costs
@@ -44,6 +45,16 @@ def embed_with(kind: str, cache_dir: str | Path | None = None, **params: Any) ->
         return train_x, test_x
 
     return run
+
+
+def training_data(train_table: ResponseTable, train_x: np.ndarray, embedder_name: str = "", *, seed: int = 0,
+                  consensus_params: dict[str, Any] | None = None, generated: bool = False) -> TrainingData:
+    """The one training set of a recorded pool's train split (its answers, embeddings ``train_x``, consensus):
+    what :func:`run_recorded` fits every router on, and ``rgd check`` the product's router."""
+    scorer, consensus = build_consensus(train_table, seed=seed, **(consensus_params or {}))
+    return TrainingData.build(train_table, EmbeddingMatrix(train_table.question_ids, train_x, embedder_name,
+                                                           embedder_name),
+                              ConsensusArtifact(scorer, consensus, train_table.question_ids), generated=generated)
 
 
 def run_recorded(
@@ -96,13 +107,11 @@ def run_recorded(
     t_embed = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    scorer, consensus = build_consensus(train_table, seed=seed, **(consensus_params or {}))
+    data_set = training_data(train_table, train_x, embedder_name, seed=seed, consensus_params=consensus_params,
+                             generated=keys_from is not None)
+    consensus = data_set.consensus.result
     t_consensus = time.perf_counter() - t0
 
-    data_set = TrainingData.build(train_table, EmbeddingMatrix(train_table.question_ids, train_x, embedder_name,
-                                                               embedder_name),
-                                  ConsensusArtifact(scorer, consensus, train_table.question_ids),
-                                  generated=keys_from is not None)
     if label_noise > 0:  # the label-using routers' keys only: the generator's keys stay as they were, as data
         data_set = replace(data_set, table=corrupt_keys(train_table, label_noise, noise_kind, seed))
     # fit_router hides the answers from label-free routers; the generator's keys stay visible as data

@@ -76,3 +76,22 @@ def test_the_proxy_refuses_keys():
     out = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "pool_sweep.py"), "--proxy", "--keys", "strong"],
                          capture_output=True, text=True)
     assert out.returncode == 2 and "--proxy runs without keys" in out.stderr
+
+
+def test_the_few_labels_on_a_local_routing_are_rgd_checks_routing_against_the_leader(tmp_path):
+    from rgd.data.recorded import load_recorded
+    from rgd.workflow.recorded import embed_with, run_recorded
+    from tests.rgd.conftest import specialist_pool
+
+    ds = load_recorded(specialist_pool(tmp_path / "pool"))
+    train_q, _ = ds.part("train")
+    embed = embed_with("tfidf")
+    train_x = embed([q.text for q in train_q], [])[0]
+    report = run_recorded(ds, embed, routers=("truth_cluster",))
+    assert report["router_summaries"]["truth_cluster"]["level"] != "global"
+    few = pool_sweep.with_few_labels(ds, report, 30, 0, train_x, {})
+    # the true keys side with the routing (the mathematician on math): kept, the router's own top-1
+    assert few == {"asked": True, "n_labels": 30, "leader": "local routing", "changed": False,
+                   "top1": report["routers"]["truth_cluster"]["top1"], "contest": "local routing"}
+    with pytest.raises(RuntimeError, match="not the sweep's"):  # a router refitted otherwise is refused
+        pool_sweep.with_few_labels(ds, report, 30, 0, train_x, {"levels": "global"})

@@ -77,6 +77,25 @@ def write_recorded(directory: Path, rows, preds, train_ids=None, test_ids=None) 
     return directory
 
 
+def specialist_pool(directory: Path, n: int = 1200, seed: int = 0) -> Path:
+    """A generalist right on 70% of both subjects, a mathematician right on 95% of math and 30% of law, three
+    weak models: the router routes locally (math to the mathematician) on a settled pool-wide leader."""
+    rng = np.random.default_rng(seed)
+    accuracy = {"generalist": (0.7, 0.7), "mathematician": (0.95, 0.3), "w1": (0.4, 0.4), "w2": (0.4, 0.4),
+                "w3": (0.4, 0.4)}
+    words = {"math": "integral derivative equation algebra", "law": "contract statute court liability"}
+    rows, preds = [], {m: [] for m in accuracy}
+    for q in range(n):
+        subject = ("law", "math")[q % 2]
+        key = int(rng.integers(5))
+        rows.append({"question_id": q, "category": subject, "question": f"{words[subject]} question {q}",
+                     "options": [f"o{k}" for k in range(5)], "answer": LETTERS[key]})
+        for m, (p_math, p_law) in accuracy.items():
+            right = rng.random() < (p_math if subject == "math" else p_law)
+            preds[m].append(LETTERS[key if right else (key + 1 + int(rng.integers(4))) % 5])
+    return write_recorded(directory, rows, preds)
+
+
 @pytest.fixture
 def recorded_dir(tmp_path: Path) -> Path:
     rows, preds, _ = synthetic_pool()

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from rgd import few_labels
 from rgd.cli.main import main
 from rgd.data.recorded import load_recorded
 from rgd.errors import DataError
 from rgd.workflow import check
-from tests.rgd.conftest import write_recorded
+from tests.rgd.conftest import specialist_pool, write_recorded
 
 LETTERS = "ABCDE"
 
@@ -128,3 +129,40 @@ def test_a_settled_leader_keeps_its_place_against_a_lead_of_the_labels_that_chan
     assert verdict["leader"] == "leader" and not verdict["changed"]
     assert verdict["favoured_by_labels"] == report["candidates"][1] and verdict["p_value"] == 0.125
     assert "not beyond chance" in verdict["sentence"] and "label more questions" in verdict["sentence"]
+
+
+def test_a_local_routing_on_a_settled_leader_is_tested_against_it_and_kept_where_the_labels_agree(tmp_path):
+    data = specialist_pool(tmp_path / "pool")
+    report = check.ask(data, tmp_path / "ask.csv", n=30)
+    assert report["candidates"] == [few_labels.ROUTING, "generalist"] and report["local_routing"]
+    assert report["identifiability"]["identifiable"] and "the labels' to test" in report["identifiability"]["sentence"]
+    rows = list(csv.DictReader(open(tmp_path / "ask.csv", encoding="utf-8")))
+    assert len(rows) == 30 and all(r[f"answer_of:{few_labels.ROUTING}"] != r["answer_of:generalist"] for r in rows)
+    # the routing's answer is the mathematician's on math questions, the generalist's on law ones
+    ds = load_recorded(data)
+    pred = {m: dict(zip(ds.table.question_ids, ds.table.choices[i])) for i, m in enumerate(ds.table.models)}
+    subject = {q.id: q.subject for q in ds.questions}
+    assert {subject[r["question_id"]] for r in rows} == {"math"}
+    assert all(r[f"answer_of:{few_labels.ROUTING}"] == LETTERS[pred["mathematician"][r["question_id"]]] for r in rows)
+    _fill(tmp_path / "ask.csv", data, tmp_path / "filled.csv")  # the true keys: the mathematician is right
+    verdict = check.settle(data, tmp_path / "filled.csv")
+    assert verdict["leader"] == few_labels.ROUTING and not verdict["changed"]
+    assert "confirm the local routing" in verdict["sentence"]
+
+
+def test_labels_that_side_with_the_leader_beyond_chance_send_every_question_to_it(tmp_path):
+    data = specialist_pool(tmp_path / "pool", seed=1)
+    runner = CliRunner()
+    asked = runner.invoke(main, ["check", str(data), "--ask", str(tmp_path / "ask.csv"), "--embedder", "tfidf"])
+    assert asked.exit_code == 0, asked.output
+    assert f"Contenders: {few_labels.ROUTING}, generalist." in asked.output
+    rows = list(csv.DictReader(open(tmp_path / "ask.csv", encoding="utf-8")))
+    with open(tmp_path / "filled.csv", "w", newline="", encoding="utf-8") as f:  # this user's keys: the leader's
+        w = csv.DictWriter(f, fieldnames=["question_id", "key"])
+        w.writeheader()
+        w.writerows({"question_id": r["question_id"], "key": r["answer_of:generalist"]} for r in rows)
+    settled = runner.invoke(main, ["check", str(data), "--labels", str(tmp_path / "filled.csv"), "--json"])
+    verdict = json.loads(settled.output)
+    assert verdict["changed"] and verdict["leader"] == "generalist" and verdict["p_value"] < few_labels.SIGNIFICANCE
+    assert verdict["right_on_labels"] == {few_labels.ROUTING: 0, "generalist": 30}
+    assert "levels: global" in verdict["sentence"]
