@@ -54,6 +54,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rgd import few_labels  # noqa: E402
+from rgd.data.keys import load_generator_keys  # noqa: E402
 from rgd.data.recorded import RecordedDataset, load_recorded  # noqa: E402
 from rgd.evaluation.stress import frontier_suite, stress_suite  # noqa: E402
 from rgd.routers.truth_cluster import TruthClusterRouter  # noqa: E402
@@ -162,23 +163,26 @@ def proxy_row(ds: RecordedDataset, n_labels: int, seed: int, params: dict, label
 
 
 def with_few_labels(ds: RecordedDataset, report: dict, n_labels: int, seed: int, train_x: np.ndarray,
-                    params: dict) -> dict:
+                    params: dict, keys_from: Path | None = None) -> dict:
     """The few-label mode on a pool as `rgd check` runs it (:mod:`rgd.workflow.check`), the user's keys played by
     the true train keys: between the contenders where the router ranks pool-wide (a settled leader overturned only
     beyond chance) or routes locally on a leader that copies; between the local routing and the pool-wide leader
     where it routes locally on a settled one (``train_x``: the train questions' embeddings; only there is the
     router refitted, as `rgd check` fits it: the same router, the other contests are read from the report). The
-    labels' leader, where it changed, then takes every question. ``params``: the router's, as the sweep's."""
+    labels' leader, where it changed, then takes every question. ``params``: the router's, and ``keys_from`` the
+    generator whose keys it was given, as the sweep's."""
     tc = report["router_summaries"]["truth_cluster"]
     ident = tc["identifiability"]
     top1 = report["routers"]["truth_cluster"]["top1"]
     _, train = ds.part("train")
     _, test = ds.part("test")
     if tc["level"] != "global" and ident["identifiable"]:
-        c = check.contest(train, train_x, params=params)
-        if c.local is None or c.names[1] != ident["leader"]:
+        keys = None if keys_from is None else load_generator_keys(keys_from, train.question_ids, train.n_options,
+                                                                   known_ids=ds.table.question_ids)
+        c = check.contest(train, train_x, params=params, generator_keys=keys)
+        if c.names[c.local is not None] != ident["leader"]:
             raise RuntimeError(f"rgd check's router is not the sweep's: {c.names} for {tc['level']}, {ident['leader']}")
-        answers, settled, names = c.answers, True, c.names
+        answers, settled, names = c.answers, c.settled, c.names
     else:
         competing = np.array([train.models.index(m) for m in ident["contenders"]])
         answers, settled, names = train.choices[competing], ident["identifiable"], ident["contenders"]
@@ -254,7 +258,7 @@ def main() -> None:
                                    for k, v in r.items()},
                        "majority_all": round(majority, 4), "level": choices["level"],
                        "identifiability": {k: v for k, v in ident.items() if k != "sentence"},
-                       "few_labels": with_few_labels(ds, report, args.labels, seed, vectors[0], args.params),
+                       "few_labels": with_few_labels(ds, report, args.labels, seed, vectors[0], args.params, keys_from),
                        "margins": {"top1_vs_best_single": round(tc["top1"] - r["best_single"]["top1"], 4),
                                    "top1_vs_cascal": round(tc["top1"] - r["cascal"]["top1"], 4),
                                    "top3_vote_vs_cascal": round(tc["top3_vote"] - r["cascal"]["top3_vote"], 4),

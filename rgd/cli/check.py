@@ -42,9 +42,10 @@ def check_cmd(data_dir: Path, ask_file: Path | None, labels_file: Path | None, q
     from rgd.home import embedding_cache_dir
     from rgd.workflow import check
 
-    embed = check.embed_train(embedder, embedding_cache_dir())
     if (ask_file is None) == (labels_file is None):
         raise click.UsageError("give exactly one of --ask FILE (write the questions) or --labels FILE (settle)")
+    embed = check.embed_train(embedder, embedding_cache_dir())
+    click.echo(f"Fitting the router on the train split of {data_dir} ({embedder} embeddings, cached) ...", err=True)
     if ask_file is not None:
         check_writable(ask_file, "--ask")
         report = check.ask(data_dir, ask_file, questions, seed, embed)

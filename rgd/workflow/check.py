@@ -60,23 +60,27 @@ class Contest:
 
 
 def contest(table: ResponseTable, train_x: np.ndarray, seed: int = ROUTER_SEED,
-            params: dict[str, Any] | None = None) -> Contest:
+            params: dict[str, Any] | None = None, generator_keys: np.ndarray | None = None) -> Contest:
     """Fit the product's router (its defaults, or ``params``) on ``table``'s votes, the keys hidden, and
-    ``train_x`` (its questions' embeddings); the contenders its choice leaves to the labels."""
-    blind = table.with_answers(np.full(table.n_questions, -1))
-    fitted, _ = fit_routers([DEFAULT_ROUTER], {DEFAULT_ROUTER: params or {}},
-                            training_data(blind, train_x, seed=seed).training_set, seed=seed)
+    ``train_x`` (its questions' embeddings); the contenders its choice leaves to the labels. ``generator_keys``:
+    a generator's answers to the questions, data the router may weigh as ``rgd run`` does (none for
+    ``rgd check``)."""
+    keys = np.full(table.n_questions, -1) if generator_keys is None else np.asarray(generator_keys)
+    data = training_data(table.with_answers(keys), train_x, seed=seed, generated=generator_keys is not None)
+    fitted, _ = fit_routers([DEFAULT_ROUTER], {DEFAULT_ROUTER: params or {}}, data.training_set, seed=seed)
     router = fitted[DEFAULT_ROUTER]
     summary = router.summary()
     ident, report, acc = router.identifiability_, summary["identifiability"], summary["estimated_accuracy"]
-    if router.level_ != "global" and report["identifiable"]:  # a local routing on a settled leader
+    settled = report["identifiable"]
+    if router.level_ != "global" and settled:  # a local routing on a settled leader
         routed = router.rank(train_x)[:, 0]
         answers = np.stack([few_labels.routed_answers(table.choices, routed), table.choices[ident.leader]])
-        return Contest((few_labels.ROUTING, table.models[ident.leader]), answers, True, report, acc,
-                       "subject" if router.level_ == "subject" else "skill cluster")
+        if (answers[0] != answers[1]).any():
+            return Contest((few_labels.ROUTING, table.models[ident.leader]), answers, True, report, acc,
+                           "subject" if router.level_ == "subject" else "skill cluster")
+        settled = ident.identifiable  # its first choices are the leader's answers: a pool-wide choice after all
     competing = np.array(ident.contenders)
-    return Contest(tuple(table.models[i] for i in competing), table.choices[competing], bool(report["identifiable"]),
-                   report, acc)
+    return Contest(tuple(table.models[i] for i in competing), table.choices[competing], bool(settled), report, acc)
 
 
 def embed_train(embedder: str = DEFAULT_EMBEDDER, cache_dir: str | Path | None = None) -> TrainEmbed:

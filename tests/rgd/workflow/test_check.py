@@ -70,7 +70,7 @@ def test_the_command_runs_both_halves_and_refuses_bad_label_files(tmp_path):
     assert "identifiable" in asked.output and "Wrote 12 questions" in asked.output
     _fill(tmp_path / "ask.csv", data, tmp_path / "filled.csv")
     settled = runner.invoke(main, ["check", str(data), "--labels", str(tmp_path / "filled.csv"), "--json"])
-    assert settled.exit_code == 0 and json.loads(settled.output)["n_labels"] == 12
+    assert settled.exit_code == 0 and json.loads(settled.stdout)["n_labels"] == 12
     (tmp_path / "bad.csv").write_text("question_id,key\n0,7\n")
     assert "not an option letter" in runner.invoke(main, ["check", str(data), "--labels",
                                                           str(tmp_path / "bad.csv")]).output
@@ -162,7 +162,29 @@ def test_labels_that_side_with_the_leader_beyond_chance_send_every_question_to_i
         w.writeheader()
         w.writerows({"question_id": r["question_id"], "key": r["answer_of:generalist"]} for r in rows)
     settled = runner.invoke(main, ["check", str(data), "--labels", str(tmp_path / "filled.csv"), "--json"])
-    verdict = json.loads(settled.output)
+    verdict = json.loads(settled.stdout)
     assert verdict["changed"] and verdict["leader"] == "generalist" and verdict["p_value"] < few_labels.SIGNIFICANCE
     assert verdict["right_on_labels"] == {few_labels.ROUTING: 0, "generalist": 30}
     assert "levels: global" in verdict["sentence"]
+
+
+def test_a_local_routing_whose_first_choice_is_the_leader_everywhere_is_contested_as_a_pool_wide_one(tmp_path):
+    rng = np.random.default_rng(4)
+    accuracy = {"top": 0.8, "m1": 0.5, "m2": 0.45, "m3": 0.45, "m4": 0.4}  # the same in both subjects
+    keys = rng.integers(5, size=1000)
+    rows = [{"question_id": q, "category": ("law", "math")[q % 2], "question": f"{('law', 'math')[q % 2]} question {q}",
+             "options": [f"o{k}" for k in range(5)], "answer": LETTERS[k]} for q, k in enumerate(keys)]
+    preds = {m: [LETTERS[k if rng.random() < p else (k + 1 + int(rng.integers(4))) % 5] for k in keys]
+             for m, p in accuracy.items()}
+    ds = load_recorded(write_recorded(tmp_path / "pool", rows, preds))
+    questions, table = ds.part("train")
+    x = check.embed_train("tfidf")([q.text for q in questions])
+    # routed per subject, yet "top" is first in both: its answers are the leader's, nothing to test between them
+    c = check.contest(table, x, params={"levels": "subject"})
+    assert c.local is None and c.names[0] == "top" and len(c.names) >= 2 and c.settled
+    assert (c.answers[0] != c.answers[1]).any()
+    # where the routing's first choices differ from the leader's, it is the routing that is contested
+    spec = load_recorded(specialist_pool(tmp_path / "spec"))
+    questions, table = spec.part("train")
+    c = check.contest(table, check.embed_train("tfidf")([q.text for q in questions]), params={"levels": "subject"})
+    assert c.names == (few_labels.ROUTING, "generalist") and c.local == "subject" and c.settled
