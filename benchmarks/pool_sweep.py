@@ -166,22 +166,23 @@ def with_few_labels(ds: RecordedDataset, report: dict, n_labels: int, seed: int,
                     params: dict, keys_from: Path | None = None) -> dict:
     """The few-label mode on a pool as `rgd check` runs it (:mod:`rgd.workflow.check`), the user's keys played by
     the true train keys: between the contenders where the router ranks pool-wide (a settled leader overturned only
-    beyond chance) or routes locally on a leader that copies; between the local routing and the pool-wide leader
-    where it routes locally on a settled one (``train_x``: the train questions' embeddings; only there is the
-    router refitted, as `rgd check` fits it: the same router, the other contests are read from the report). The
-    labels' leader, where it changed, then takes every question. ``params``: the router's, and ``keys_from`` the
-    generator whose keys it was given, as the sweep's."""
+    beyond chance); where it routes locally, between the local routing and the pool-wide leader (settled) or the
+    models in doubt (the leader copies). ``train_x``: the train questions' embeddings; only on a local routing is
+    the router refitted, as `rgd check` fits it (the same router; the pool-wide contests are read from the report).
+    The labels' leader, where it changed, then takes every question. ``params``: the router's, and ``keys_from``
+    the generator whose keys it was given, as the sweep's."""
     tc = report["router_summaries"]["truth_cluster"]
     ident = tc["identifiability"]
     top1 = report["routers"]["truth_cluster"]["top1"]
     _, train = ds.part("train")
     _, test = ds.part("test")
-    if tc["level"] != "global" and ident["identifiable"]:
+    if tc["level"] != "global":
         keys = None if keys_from is None else load_generator_keys(keys_from, train.question_ids, train.n_options,
                                                                    known_ids=ds.table.question_ids)
         c = check.contest(train, train_x, params=params, generator_keys=keys)
-        if c.names[c.local is not None] != ident["leader"]:
-            raise RuntimeError(f"rgd check's router is not the sweep's: {c.names} for {tc['level']}, {ident['leader']}")
+        if c.level != tc["level"] or c.names[c.local is not None] != ident["leader"]:
+            raise RuntimeError(f"rgd check's router is not the sweep's: {c.level}, {c.names} for {tc['level']}, "
+                               f"{ident['leader']}")
         answers, settled, names = c.answers, c.settled, c.names
     else:
         competing = np.array([train.models.index(m) for m in ident["contenders"]])

@@ -20,11 +20,12 @@ exception, also measured: a copying leader whose runner-up's one near-copy is th
 right where it is right, or its clone, which the votes cannot tell apart); the labels then meet the leader, the
 runner-up and the alternative.
 
-Where the router routes locally (per subject or skill cluster) on a settled pool-wide leader, the contenders are
-the routing itself (:func:`routed_answers`: each question answered by the model it is routed to) and that leader:
-the votes settled who is best pool-wide, not whether the local routing's label-free gains are real, and a local
-routing can lose where its criterion saw a gain (measured on the stress and frontier suites, benchmarks/README.md).
-The routing is then the label-free choice the labels overturn only beyond chance.
+Where the router routes locally (per subject or skill cluster), the labels meet what would be served: the routing
+itself (:func:`routed_answers`: each question answered by the model it is routed to) is the first contender. On a
+settled pool-wide leader it meets that leader, and the labels overturn it only beyond chance: the votes settled
+who is best pool-wide, not whether the local routing's label-free gains are real, and a local routing can lose
+where its criterion saw a gain (measured on the stress and frontier suites, benchmarks/README.md). Where the leader
+copies, its local wins are in doubt too, and the routing meets the contenders above, the labels' pick taking it.
 """
 
 from __future__ import annotations

@@ -7,9 +7,10 @@ contenders answer differently (:mod:`rgd.few_labels`), as a CSV with an empty ``
 fits the same router again (deterministic; the embeddings come from the cache), reads the filled-in file (CSV or
 JSONL: ``question_id``, ``key``) and names the contender the labels favour.
 
-The contenders: where the router ranks the models pool-wide, or routes locally on a leader that copies (a doubt
-its local wins share), the models of :attr:`rgd.truth.Identifiability.contenders`; where it routes locally on a
-settled leader, the local routing itself against that leader (:data:`rgd.few_labels.ROUTING`).
+The contenders: where the router ranks the models pool-wide, the models of
+:attr:`rgd.truth.Identifiability.contenders`; where it routes locally, the local routing itself
+(:data:`rgd.few_labels.ROUTING`: what would be served) against the pool-wide leader where that is settled, and
+against those models where the leader copies (a doubt its local wins share).
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ class Contest:
     identifiability: dict[str, Any]
     #: each pool model's estimated accuracy on the train questions, label-free
     estimated_accuracy: dict[str, float]
+    #: the router's routing level (``global``, ``subject``, ``clusters``)
+    level: str
     #: "subject" or "skill cluster" where the first contender is the router's local routing, else None
     local: str | None = None
 
@@ -71,16 +74,18 @@ def contest(table: ResponseTable, train_x: np.ndarray, seed: int = ROUTER_SEED,
     router = fitted[DEFAULT_ROUTER]
     summary = router.summary()
     ident, report, acc = router.identifiability_, summary["identifiability"], summary["estimated_accuracy"]
-    settled = report["identifiable"]
-    if router.level_ != "global" and settled:  # a local routing on a settled leader
-        routed = router.rank(train_x)[:, 0]
-        answers = np.stack([few_labels.routed_answers(table.choices, routed), table.choices[ident.leader]])
-        if (answers[0] != answers[1]).any():
-            return Contest((few_labels.ROUTING, table.models[ident.leader]), answers, True, report, acc,
+    settled, competing = bool(report["identifiable"]), np.array(ident.contenders)
+    if router.level_ != "global":
+        routed = few_labels.routed_answers(table.choices, router.rank(train_x)[:, 0])
+        if (routed != table.choices[ident.leader]).any():
+            # settled: the routing against the leader; in doubt (the leader copies): against the models in doubt
+            others = competing[:1] if settled else competing
+            return Contest((few_labels.ROUTING, *(table.models[i] for i in others)),
+                           np.vstack([routed, table.choices[others]]), settled, report, acc, router.level_,
                            "subject" if router.level_ == "subject" else "skill cluster")
         settled = ident.identifiable  # its first choices are the leader's answers: a pool-wide choice after all
-    competing = np.array(ident.contenders)
-    return Contest(tuple(table.models[i] for i in competing), table.choices[competing], bool(settled), report, acc)
+    return Contest(tuple(table.models[i] for i in competing), table.choices[competing], settled, report, acc,
+                   router.level_)
 
 
 def embed_train(embedder: str = DEFAULT_EMBEDDER, cache_dir: str | Path | None = None) -> TrainEmbed:
@@ -194,8 +199,9 @@ def settle(data: RecordedDataset | str | Path, labels_path: Path, embed: TrainEm
     leader, before, favoured = (c.names[i] for i in (decision.leader, decision.label_free_leader, decision.favoured))
     p = f"sign test p = {decision.p_value:.3f}"
     if c.local is not None and decision.changed:
+        how = " (router params levels: global)" if leader == c.names[1] else ""
         verdict = (f"The labels favour {leader} on every question over the local routing per {c.local} ({p}): its "
-                   f"local gains do not hold; train with router params levels: global to send every question to it")
+                   f"local gains do not hold; send every question to {leader}{how}")
     elif decision.changed:
         verdict = f"The labels change the top model: {leader} (was {before}; {p})"
     elif favoured != leader:

@@ -188,3 +188,22 @@ def test_a_local_routing_whose_first_choice_is_the_leader_everywhere_is_conteste
     questions, table = spec.part("train")
     c = check.contest(table, check.embed_train("tfidf")([q.text for q in questions]), params={"levels": "subject"})
     assert c.names == (few_labels.ROUTING, "generalist") and c.local == "subject" and c.settled
+
+
+def test_a_local_routing_on_a_leader_that_copies_meets_the_models_in_doubt_and_the_labels_pick_among_them(tmp_path):
+    data = specialist_pool(tmp_path / "pool")
+    rng = np.random.default_rng(5)
+    source = [json.loads(line) for line in gzip.open(data / "responses" / "generalist.jsonl.gz", "rt")]
+    for name in ("copy1", "copy2"):  # two copies of the leader (its answer on 80% of questions): its wins in doubt
+        with gzip.open(data / "responses" / f"{name}.jsonl.gz", "wt") as fh:
+            fh.writelines(json.dumps({"question_id": r["question_id"],
+                                      "pred": r["pred"] if rng.random() < 0.8 else LETTERS[rng.integers(5)]}) + "\n"
+                          for r in source)
+    report = check.ask(data, tmp_path / "ask.csv", n=30)
+    assert not report["identifiability"]["identifiable"] and report["local_routing"]
+    assert report["candidates"][:2] == [few_labels.ROUTING, "generalist"] and len(report["candidates"]) >= 3
+    _fill(tmp_path / "ask.csv", data, tmp_path / "filled.csv")  # the true keys: the routing is the best of them
+    verdict = check.settle(data, tmp_path / "filled.csv")
+    assert verdict["leader"] == few_labels.ROUTING and not verdict["changed"]
+    right = verdict["right_on_labels"]
+    assert right[few_labels.ROUTING] == max(right.values())
