@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -88,10 +88,36 @@ def contest(table: ResponseTable, train_x: np.ndarray, seed: int = ROUTER_SEED,
                    router.level_)
 
 
-def embed_train(embedder: str = DEFAULT_EMBEDDER, cache_dir: str | Path | None = None) -> TrainEmbed:
-    """The named embedder (default parameters), fitted on the train texts and embedding them through the cache."""
-    embed = embed_with(embedder, cache_dir)
+def embed_train(embedder: str = DEFAULT_EMBEDDER, cache_dir: str | Path | None = None, **params: Any) -> TrainEmbed:
+    """The named embedder (``params``: its parameters, as a run config's ``embedder.params``), fitted on the train
+    texts and embedding them through the cache."""
+    embed = embed_with(embedder, cache_dir, **params)
     return lambda texts: embed(texts, [])[0]
+
+
+@dataclass(frozen=True)
+class RouterFit:
+    """How the check fits the router: as ``rgd run`` would with a run config's embedder, router parameters and
+    seed (:func:`from_config`), or the defaults."""
+
+    #: the train questions' embedder (None: :func:`embed_train`'s default)
+    embed: TrainEmbed | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    seed: int = ROUTER_SEED
+
+
+def from_config(config: Any, cache_dir: str | Path | None = None) -> tuple[RecordedDataset, RouterFit]:
+    """The pool and the router fit of a recorded run config (a :class:`rgd.config.run_config.RunConfig` read as
+    ``rgd run`` reads it): its directory and models, embedder, router parameters and seed."""
+    if config.pipeline != "recorded" or config.recorded is None:
+        raise ParameterError(f"the run config is a {config.pipeline} pipeline config; rgd check settles a recorded "
+                             "pool's router (pipeline: recorded, recorded: {dir: ...})")
+    if config.router.name != DEFAULT_ROUTER:
+        raise ParameterError(f"the run config trains the {config.router.name!r} router; rgd check settles the "
+                             f"choice of {DEFAULT_ROUTER!r}, the product's label-free router")
+    data = load_recorded(config.recorded.dir, config.recorded.models)
+    embed = embed_train(config.embedder.kind, cache_dir, **config.embedder.params)
+    return data, RouterFit(embed, dict(config.router.params), config.seed)
 
 
 def _train(data: RecordedDataset | str | Path) -> tuple[list, ResponseTable]:
@@ -100,8 +126,9 @@ def _train(data: RecordedDataset | str | Path) -> tuple[list, ResponseTable]:
     return questions, table.with_answers(np.full(table.n_questions, -1))  # the keys stay hidden
 
 
-def _contest(questions: list, table: ResponseTable, embed: TrainEmbed | None) -> Contest:
-    return contest(table, (embed or embed_train())([q.text for q in questions]))
+def _contest(questions: list, table: ResponseTable, fit: RouterFit | None) -> Contest:
+    fit = fit or RouterFit()
+    return contest(table, (fit.embed or embed_train())([q.text for q in questions]), fit.seed, fit.params)
 
 
 def _sentence(c: Contest) -> str:
@@ -113,11 +140,11 @@ def _sentence(c: Contest) -> str:
 
 
 def ask(data: RecordedDataset | str | Path, output: Path, n: int = few_labels.DEFAULT_QUESTIONS,
-        seed: int = 0, embed: TrainEmbed | None = None) -> dict[str, Any]:
-    """Write the questions to label to ``output`` (CSV); the report says who competes and why. ``embed``: the
-    train questions' embedder (default: :func:`embed_train`, the run config's)."""
+        seed: int = 0, fit: RouterFit | None = None) -> dict[str, Any]:
+    """Write the questions to label to ``output`` (CSV); the report says who competes and why. ``fit``: how the
+    router is fitted (default: :class:`RouterFit`'s, the run config's defaults); ``seed``: the draw of the questions."""
     questions, table = _train(data)
-    c = _contest(questions, table, embed)
+    c = _contest(questions, table, fit)
     asked = few_labels.questions_to_ask(c.answers, np.arange(len(c.names)), n, seed)
     with atomic_file(output, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
@@ -176,8 +203,8 @@ def read_labels(path: Path) -> dict[str, str]:
     return labels
 
 
-def settle(data: RecordedDataset | str | Path, labels_path: Path, embed: TrainEmbed | None = None) -> dict[str, Any]:
-    """Re-decide the router's choice with the user's keys (``embed``: the same as :func:`ask`'s); the report says
+def settle(data: RecordedDataset | str | Path, labels_path: Path, fit: RouterFit | None = None) -> dict[str, Any]:
+    """Re-decide the router's choice with the user's keys (``fit``: the same as :func:`ask`'s); the report says
     whether the labels changed it."""
     questions, table = _train(data)
     labels = read_labels(labels_path)
@@ -194,7 +221,7 @@ def settle(data: RecordedDataset | str | Path, labels_path: Path, embed: TrainEm
     if bad.any():
         qid = list(labels)[int(np.flatnonzero(bad)[0])]
         raise DataError(f"the key of question {qid!r} names an option it does not have", path=labels_path)
-    c = _contest(questions, table, embed)
+    c = _contest(questions, table, fit)
     decision = few_labels.decide(c.answers, np.arange(len(c.names)), cols, keys, settled=c.settled)
     leader, before, favoured = (c.names[i] for i in (decision.leader, decision.label_free_leader, decision.favoured))
     p = f"sign test p = {decision.p_value:.3f}"

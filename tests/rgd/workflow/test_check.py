@@ -207,3 +207,26 @@ def test_a_local_routing_on_a_leader_that_copies_meets_the_models_in_doubt_and_t
     assert verdict["leader"] == few_labels.ROUTING and not verdict["changed"]
     right = verdict["right_on_labels"]
     assert right[few_labels.ROUTING] == max(right.values())
+
+
+def test_a_recorded_run_config_fits_the_router_it_trains_and_other_configs_are_refused(tmp_path):
+    data = specialist_pool(tmp_path / "pool")
+    runner = CliRunner()
+    plain = runner.invoke(main, ["check", str(data), "--ask", str(tmp_path / "a.csv"), "--json"])
+    assert json.loads(plain.stdout)["candidates"][0] == few_labels.ROUTING  # the defaults route locally here
+    config = tmp_path / "run.yaml"
+    config.write_text(f"name: spec\npipeline: recorded\nrecorded: {{dir: {data}}}\nembedder: {{kind: tfidf}}\n"
+                      "router: {name: truth_cluster, params: {levels: global}}\n")
+    asked = runner.invoke(main, ["check", "--config", str(config), "--ask", str(tmp_path / "b.csv")])
+    assert asked.exit_code == 0, asked.output
+    assert "Contenders: generalist, mathematician." in asked.stdout  # the config's router: one pool-wide ranking
+    assert f"rgd check --config {config} --labels {tmp_path / 'b.csv'}" in asked.stdout
+    _fill(tmp_path / "b.csv", data, tmp_path / "filled.csv")
+    settled = runner.invoke(main, ["check", "--config", str(config), "--labels", str(tmp_path / "filled.csv"),
+                                   "--json"])
+    assert json.loads(settled.stdout)["local_routing"] is None
+    config.write_text(f"name: spec\npipeline: recorded\nrecorded: {{dir: {data}}}\nrouter: {{name: cascal}}\n")
+    refused = runner.invoke(main, ["check", "--config", str(config), "--ask", str(tmp_path / "c.csv")])
+    assert refused.exit_code == 1 and "settles the choice of 'truth_cluster'" in refused.output
+    both = runner.invoke(main, ["check", str(data), "--config", str(config), "--ask", str(tmp_path / "c.csv")])
+    assert both.exit_code == 2 and "--config decides the pool" in both.output
