@@ -22,10 +22,12 @@ runner-up and the alternative.
 
 Where the router routes locally (per subject or skill cluster), the labels meet what would be served: the routing
 itself (:func:`routed_answers`: each question answered by the model it is routed to) is the first contender. On a
-settled pool-wide leader it meets that leader, and the labels overturn it only beyond chance: the votes settled
-who is best pool-wide, not whether the local routing's label-free gains are real, and a local routing can lose
-where its criterion saw a gain (measured on the stress and frontier suites, benchmarks/README.md). Where the leader
-copies, its local wins are in doubt too, and the routing meets the contenders above, the labels' pick taking it.
+settled pool-wide leader it meets that leader: the votes settled who is best pool-wide, not whether the local
+routing's label-free gains are real, and a local routing can lose where its criterion saw a gain (measured on the
+stress, random and frontier suites, benchmarks/README.md). Those gains rest on the crowd's estimate, so the labels'
+majority decides, unless a generator's key anchored the estimate (an arbiter the labels only sample): then the
+routing is overturned only beyond chance. Where the leader copies, its local wins are in doubt too, and the
+routing meets the contenders above, the labels' pick taking it.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ JSONL: ``question_id``, ``key``) and names the contender the labels favour.
 The contenders: where the router ranks the models pool-wide, the models of
 :attr:`rgd.truth.Identifiability.contenders`; where it routes locally, the local routing itself
 (:data:`rgd.few_labels.ROUTING`: what would be served) against the pool-wide leader where that is settled, and
-against those models where the leader copies (a doubt its local wins share).
+against those models where the leader copies (a doubt its local wins share); the labels' majority decides, unless
+a generator's key anchored the routing (:mod:`rgd.few_labels`).
 """
 
 from __future__ import annotations
@@ -78,11 +79,13 @@ def contest(table: ResponseTable, train_x: np.ndarray, seed: int = ROUTER_SEED,
     if router.level_ != "global":
         routed = few_labels.routed_answers(table.choices, router.rank(train_x)[:, 0])
         if (routed != table.choices[ident.leader]).any():
-            # settled: the routing against the leader; in doubt (the leader copies): against the models in doubt
+            # settled: the routing against the leader; in doubt (the leader copies): against the models in doubt.
+            # The routing's own gains are settled only where the generator's key anchored the estimate they rest
+            # on; otherwise they rest on the crowd, and the labels' majority decides
             others = competing[:1] if settled else competing
             return Contest((few_labels.ROUTING, *(table.models[i] for i in others)),
-                           np.vstack([routed, table.choices[others]]), settled, report, acc, router.level_,
-                           "subject" if router.level_ == "subject" else "skill cluster")
+                           np.vstack([routed, table.choices[others]]), settled and router.key_anchor_, report, acc,
+                           router.level_, "subject" if router.level_ == "subject" else "skill cluster")
         settled = ident.identifiable  # its first choices are the leader's answers: a pool-wide choice after all
     return Contest(tuple(table.models[i] for i in competing), table.choices[competing], settled, report, acc,
                    router.level_)

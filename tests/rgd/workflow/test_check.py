@@ -187,7 +187,18 @@ def test_a_local_routing_whose_first_choice_is_the_leader_everywhere_is_conteste
     spec = load_recorded(specialist_pool(tmp_path / "spec"))
     questions, table = spec.part("train")
     c = check.contest(table, check.embed_train("tfidf")([q.text for q in questions]), params={"levels": "subject"})
-    assert c.names == (few_labels.ROUTING, "generalist") and c.local == "subject" and c.settled
+    assert c.names == (few_labels.ROUTING, "generalist") and c.local == "subject"
+
+
+def test_a_local_routing_is_settled_against_the_labels_only_where_a_generators_key_anchored_it(tmp_path):
+    ds = load_recorded(specialist_pool(tmp_path / "pool"))
+    questions, table = ds.part("train")
+    x = check.embed_train("tfidf")([q.text for q in questions])
+    crowd = check.contest(table, x)  # the routing's gains rest on the votes: the labels' majority decides
+    assert crowd.local and crowd.identifiability["identifiable"] and not crowd.settled
+    # a generator that knows the answers (its keys are data, as in rgd run): an arbiter, the routing settled
+    keyed = check.contest(table, x, generator_keys=table.answers)
+    assert keyed.local and keyed.settled and keyed.names == (few_labels.ROUTING, "generalist")
 
 
 def test_a_local_routing_on_a_leader_that_copies_meets_the_models_in_doubt_and_the_labels_pick_among_them(tmp_path):
