@@ -15,8 +15,8 @@ training keys (the generator is then left out of the pools): the label-using bas
 best_single is chosen on them, the fair comparison when keys exist. Per pool the JSON also has the router's
 identifiability flag (:func:`rgd.truth.identifiability`) and the few-label mode (:mod:`rgd.few_labels`): the
 true train keys of at most ``--labels`` questions asked where the candidates disagree, as a user would fill
-them in, and the test top-1 once the labels have re-decided the leader (on every pool routed pool-wide, as
-`rgd check` asks on any pool; a settled leader is overturned only beyond chance).
+them in, and the test top-1 once the labels have re-decided (on every pool, as `rgd check` asks: between the
+models in doubt, a settled leader overturned only beyond chance; on a local routing, the routing against them).
 
 The issue-9 settings are two pools of one data set, and every default of the product's router was
 developed on them. Here each pool is a seeded random draw of 3 to 10 models from the 15 with recorded
@@ -133,6 +133,8 @@ def labels_decide(answers: np.ndarray, keys: np.ndarray, settled: bool, n_labels
     answered with the true train ``keys`` (the user's, played here), and its decision (``leader``: a row)."""
     competing = np.arange(len(answers))
     asked = few_labels.questions_to_ask(answers, competing, n_labels, seed)
+    if not len(asked):  # the contenders answer alike everywhere: nothing is asked, the label-free choice stays
+        return few_labels.Decision(0, 0, {int(m): 0 for m in competing}, 0, 0, 1.0)
     return few_labels.decide(answers, competing, asked, keys[asked], settled=settled)
 
 
@@ -167,7 +169,8 @@ def with_few_labels(ds: RecordedDataset, report: dict, n_labels: int, seed: int,
     """The few-label mode on a pool as `rgd check` runs it (:mod:`rgd.workflow.check`), the user's keys played by
     the true train keys: between the contenders where the router ranks pool-wide (a settled leader overturned only
     beyond chance); where it routes locally, between the local routing and the pool-wide leader (settled) or the
-    models in doubt (the leader copies). ``train_x``: the train questions' embeddings; only on a local routing is
+    models in doubt (the leader copies), the labels' majority deciding unless a generator's key anchored the
+    routing. ``train_x``: the train questions' embeddings; only on a local routing is
     the router refitted, as `rgd check` fits it (the same router; the pool-wide contests are read from the report).
     The labels' leader, where it changed, then takes every question. ``params``: the router's, and ``keys_from``
     the generator whose keys it was given, as the sweep's."""

@@ -51,7 +51,8 @@ class Contest:
     names: tuple[str, ...]
     #: (K, Q) each contender's answers to the train questions (-1: none)
     answers: np.ndarray
-    #: whether the label-free choice was identifiable: the labels then overturn it only beyond chance
+    #: whether the labels overturn the label-free choice only beyond chance: an identifiable leader, or a local
+    #: routing whose estimate a generator's key anchored
     settled: bool
     #: the router's identifiability report (what ``rgd run`` reports of it)
     identifiability: dict[str, Any]
@@ -138,8 +139,8 @@ def _sentence(c: Contest) -> str:
     ident = c.identifiability
     if c.local is None:
         return ident["sentence"]
-    return (f"{ident['sentence']} Whether the routing per {c.local} beats {c.names[1]} on every question is the "
-            f"labels' to test.")
+    return (f"{ident['sentence']} Whether the routing per {c.local} beats {' or '.join(c.names[1:])} on every "
+            f"question is the labels' to test.")
 
 
 def ask(data: RecordedDataset | str | Path, output: Path, n: int = few_labels.DEFAULT_QUESTIONS,
@@ -239,7 +240,7 @@ def settle(data: RecordedDataset | str | Path, labels_path: Path, fit: RouterFit
         verdict = (f"The labels lean to {favoured}, but not beyond chance ({p}, needs < {few_labels.SIGNIFICANCE}): "
                    f"{stays}; label more questions to settle it")
     else:
-        verdict = (f"The labels confirm the local routing per {c.local} over {c.names[1]}" if c.local
+        verdict = (f"The labels confirm the local routing per {c.local} over {', '.join(c.names[1:])}" if c.local
                    else f"The labels confirm the top model: {leader}")
     return {"leader": leader, "label_free_leader": before, "changed": decision.changed, "local_routing": c.local,
             "favoured_by_labels": favoured, "p_value": round(decision.p_value, 4), "n_labels": decision.n_labels,

@@ -95,3 +95,9 @@ def test_the_few_labels_on_a_local_routing_are_rgd_checks_routing_against_the_le
                    "top1": report["routers"]["truth_cluster"]["top1"], "contest": "local routing"}
     with pytest.raises(RuntimeError, match="not the sweep's"):  # a router refitted otherwise is refused
         pool_sweep.with_few_labels(ds, report, 30, 0, train_x, {"levels": "global"})
+
+
+def test_contenders_that_answer_alike_everywhere_are_asked_nothing_and_the_label_free_choice_stays():
+    answers = np.array([[0, 1, 2, 3], [0, 1, 2, 3]])
+    decision = pool_sweep.labels_decide(answers, np.array([1, 1, 1, 1]), True, 30, 0)
+    assert decision.n_labels == 0 and decision.leader == 0 and not decision.changed
