@@ -37,7 +37,7 @@ def check_cmd(data_dir: Path | None, config_path: Path | None, ask_file: Path | 
 
     The router is fitted on the train split as `rgd run` fits it (the keys hidden; its defaults, or those of the
     run config given with --config). Its choice is the pool's best model, or, where it routes per subject or
-    skill cluster, that routing, tested against the pool-wide leader.
+    skill cluster, that routing, tested against the pool-wide leader (or the models in doubt where it copies).
 
     First `rgd check DATA_DIR --ask to_label.csv`: the questions where the contenders answer differently. Fill in
     the key column, then `rgd check DATA_DIR --labels to_label.csv`. Label-free stays the default everywhere
