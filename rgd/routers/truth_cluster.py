@@ -407,7 +407,9 @@ class TruthClusterRouter(Router):
             out["sentence"] = (f"It routes per {where}, a choice its label-free criterion made; "
                                + ("the" if ident.identifiable else "no") + " single best model is identifiable "
                                f"pool-wide ({self.models_[ident.leader]} leads {self.models_[ident.runner_up]} by "
-                               f"{ident.lead:+.1%} judged by the other voters, needs {ident.required_lead:.1%}).")
+                               f"{ident.lead:+.1%} judged by the other voters, needs {ident.required_lead:.1%}). "
+                               f"Its gain over sending every question to {self.models_[ident.leader]} rests on the "
+                               "same label-free estimate: `rgd check` tests it with a few labels.")
         return out
 
     def _identifiability_state(self) -> dict[str, Any] | None:

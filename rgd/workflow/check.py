@@ -135,14 +135,6 @@ def _contest(questions: list, table: ResponseTable, fit: RouterFit | None) -> Co
     return contest(table, (fit.embed or embed_train())([q.text for q in questions]), fit.seed, fit.params)
 
 
-def _sentence(c: Contest) -> str:
-    ident = c.identifiability
-    if c.local is None:
-        return ident["sentence"]
-    return (f"{ident['sentence']} Whether the routing per {c.local} beats {' or '.join(c.names[1:])} on every "
-            f"question is the labels' to test.")
-
-
 def ask(data: RecordedDataset | str | Path, output: Path, n: int = few_labels.DEFAULT_QUESTIONS,
         seed: int = 0, fit: RouterFit | None = None) -> dict[str, Any]:
     """Write the questions to label to ``output`` (CSV); the report says who competes and why. ``fit``: how the
@@ -158,7 +150,7 @@ def ask(data: RecordedDataset | str | Path, output: Path, n: int = few_labels.DE
             opts = " | ".join(f"{index_to_letter(i)}. {o}" for i, o in enumerate(qu.options))
             picks = [index_to_letter(int(a)) if a >= 0 else "" for a in c.answers[:, q]]
             w.writerow([qu.id, "", qu.subject, qu.text, opts, *picks])
-    return {"identifiability": {**c.identifiability, "sentence": _sentence(c)}, "candidates": list(c.names),
+    return {"identifiability": c.identifiability, "candidates": list(c.names),
             "local_routing": c.local, "n_asked": int(len(asked)), "questions_file": str(output),
             "estimated_accuracy": c.estimated_accuracy}
 

@@ -135,7 +135,7 @@ def test_a_local_routing_on_a_settled_leader_is_tested_against_it_and_kept_where
     data = specialist_pool(tmp_path / "pool")
     report = check.ask(data, tmp_path / "ask.csv", n=30)
     assert report["candidates"] == [few_labels.ROUTING, "generalist"] and report["local_routing"]
-    assert report["identifiability"]["identifiable"] and "the labels' to test" in report["identifiability"]["sentence"]
+    assert report["identifiability"]["identifiable"] and "`rgd check` tests it" in report["identifiability"]["sentence"]
     rows = list(csv.DictReader(open(tmp_path / "ask.csv", encoding="utf-8")))
     assert len(rows) == 30 and all(r[f"answer_of:{few_labels.ROUTING}"] != r["answer_of:generalist"] for r in rows)
     # the routing's answer is the mathematician's on math questions, the generalist's on law ones
