@@ -165,24 +165,22 @@ def proxy_row(ds: RecordedDataset, n_labels: int, seed: int, params: dict, label
 
 
 def with_few_labels(ds: RecordedDataset, report: dict, n_labels: int, seed: int, train_x: np.ndarray,
-                    params: dict, keys_from: Path | None = None) -> dict:
+                    params: dict, generator_keys: np.ndarray | None = None) -> dict:
     """The few-label mode on a pool as `rgd check` runs it (:mod:`rgd.workflow.check`), the user's keys played by
     the true train keys: between the contenders where the router ranks pool-wide (a settled leader overturned only
     beyond chance); where it routes locally, between the local routing and the pool-wide leader (settled) or the
     models in doubt (the leader copies), the labels' majority deciding unless a generator's key anchored the
     routing. ``train_x``: the train questions' embeddings; only on a local routing is
     the router refitted, as `rgd check` fits it (the same router; the pool-wide contests are read from the report).
-    The labels' leader, where it changed, then takes every question. ``params``: the router's, and ``keys_from``
-    the generator whose keys it was given, as the sweep's."""
+    The labels' leader, where it changed, then takes every question. ``params``: the router's, and
+    ``generator_keys`` the keys it was given on the train questions (or None), as the sweep's."""
     tc = report["router_summaries"]["truth_cluster"]
     ident = tc["identifiability"]
     top1 = report["routers"]["truth_cluster"]["top1"]
     _, train = ds.part("train")
     _, test = ds.part("test")
     if tc["level"] != "global":
-        keys = None if keys_from is None else load_generator_keys(keys_from, train.question_ids, train.n_options,
-                                                                   known_ids=ds.table.question_ids)
-        c = check.contest(train, train_x, params=params, generator_keys=keys)
+        c = check.contest(train, train_x, params=params, generator_keys=generator_keys)
         if c.level != tc["level"] or c.names[c.local is not None] != ident["leader"]:
             raise RuntimeError(f"rgd check's router is not the sweep's: {c.level}, {c.names} for {tc['level']}, "
                                f"{ident['leader']}")
@@ -240,6 +238,15 @@ def main() -> None:
             vectors.extend(embed_once(train_texts, test_texts))
         return vectors[0], vectors[1]
 
+    train_keys: list = []
+
+    def keys_of(ds):  # the generator's keys of the train questions, the same in every pool: read them once
+        if keys_from is not None and not train_keys:
+            _, train = ds.part("train")
+            train_keys.append(load_generator_keys(keys_from, train.question_ids, train.n_options,
+                                                  known_ids=ds.table.question_ids))
+        return train_keys[0] if train_keys else None
+
     rows = []
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -262,7 +269,8 @@ def main() -> None:
                                    for k, v in r.items()},
                        "majority_all": round(majority, 4), "level": choices["level"],
                        "identifiability": {k: v for k, v in ident.items() if k != "sentence"},
-                       "few_labels": with_few_labels(ds, report, args.labels, seed, vectors[0], args.params, keys_from),
+                       "few_labels": with_few_labels(ds, report, args.labels, seed, vectors[0], args.params,
+                                                     keys_of(ds)),
                        "margins": {"top1_vs_best_single": round(tc["top1"] - r["best_single"]["top1"], 4),
                                    "top1_vs_cascal": round(tc["top1"] - r["cascal"]["top1"], 4),
                                    "top3_vote_vs_cascal": round(tc["top3_vote"] - r["cascal"]["top3_vote"], 4),

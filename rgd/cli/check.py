@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
+from rgd.cli.evaluate_recorded import DEFAULT_EMBEDDER
 from rgd.cli.main import check_writable, main
-from rgd.config.run_config import EmbedderSpec
 from rgd.embedding.registry import EMBEDDER_KIND_NAMES
 from rgd.few_labels import DEFAULT_QUESTIONS
 
@@ -27,7 +27,7 @@ from rgd.few_labels import DEFAULT_QUESTIONS
               help="At most this many questions are asked.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="The draw of the questions asked among those where the contenders differ.")
-@click.option("--embedder", type=click.Choice(EMBEDDER_KIND_NAMES), default=EmbedderSpec().kind, show_default=True,
+@click.option("--embedder", type=click.Choice(EMBEDDER_KIND_NAMES), default=DEFAULT_EMBEDDER, show_default=True,
               help="The embedder the router is fitted with (as in the run config; give the same to --ask and "
                    "--labels). Embeddings are cached.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -48,23 +48,23 @@ def check_cmd(data_dir: Path | None, config_path: Path | None, ask_file: Path | 
 
     if (ask_file is None) == (labels_file is None):
         raise click.UsageError("give exactly one of --ask FILE (write the questions) or --labels FILE (settle)")
-    ctx = click.get_current_context()
+    embedder_given = click.get_current_context().get_parameter_source("embedder") is not \
+        click.core.ParameterSource.DEFAULT
     if config_path is not None:
-        if data_dir is not None or ctx.get_parameter_source("embedder") is not click.core.ParameterSource.DEFAULT:
+        if data_dir is not None or embedder_given:
             raise click.UsageError("--config decides the pool and the embedder: give DATA_DIR and --embedder "
                                    "without it, or the run config alone")
         from pipelines.launch import load  # the run-file loader of rgd run (no ZenML import)
 
         config, _ = load(config_path)
         data, fit = check.from_config(config, embedding_cache_dir())
-        source, what = ["--config", str(config_path)], f"{config.recorded.dir} ({config.embedder.kind} embeddings"
+        source, pool, embedder = ["--config", str(config_path)], config.recorded.dir, config.embedder.kind
     elif data_dir is None:
         raise click.UsageError("give the recorded pool: DATA_DIR, or --config FILE (a recorded run config)")
     else:
         data, fit = data_dir, check.RouterFit(check.embed_train(embedder, embedding_cache_dir()))
-        given = ctx.get_parameter_source("embedder") is not click.core.ParameterSource.DEFAULT
-        source, what = [str(data_dir), *(["--embedder", embedder] if given else [])], f"{data_dir} ({embedder} embeddings"
-    click.echo(f"Fitting the router on the train split of {what}, cached) ...", err=True)
+        source, pool = [str(data_dir), *(["--embedder", embedder] if embedder_given else [])], data_dir
+    click.echo(f"Fitting the router on the train split of {pool} ({embedder} embeddings, cached) ...", err=True)
     if ask_file is not None:
         check_writable(ask_file, "--ask")
         report = check.ask(data, ask_file, questions, seed, fit)
