@@ -89,8 +89,10 @@ def test_the_command_runs_both_halves_and_refuses_bad_label_files(tmp_path):
         check.read_labels(tmp_path / "latin1.csv")
 
 
-def test_ask_never_reads_the_recorded_keys(tmp_path):
-    data = _tied_pool(tmp_path / "a", seed=2)
+@pytest.mark.parametrize("pool", [lambda d: _tied_pool(d, seed=2), lambda d: specialist_pool(d / "pool")],
+                         ids=["pool-wide", "local-routing"])
+def test_ask_never_reads_the_recorded_keys(tmp_path, pool):
+    data = pool(tmp_path / "a")
     report = check.ask(data, tmp_path / "a.csv", n=20)
     # the same pool with every key replaced by a wrong one: the same questions, candidates and flag
     questions = data / "questions.jsonl.gz"
